@@ -1,0 +1,1 @@
+//! The marshal decoder (stub; being written).

@@ -1,0 +1,400 @@
+//! The core model: a profile as functions and caller→callee edges, independent of
+//! where it was read from and of how it will be drawn.
+//!
+//! Functions are interned by their `(file, line, name)` label and sorted by it, so
+//! nothing downstream ever depends on the order of the stats dict (real files are
+//! ordered by memory address). Merging follows `pstats.Stats.add`.
+
+use std::collections::HashMap;
+use std::fmt;
+
+use bytes::Bytes;
+
+/// UTF-8 text that usually shares the input buffer (strings are sliced, not copied).
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub struct Text(Bytes);
+
+impl Text {
+    /// Wraps bytes that are already valid UTF-8; anything else is decoded lossily
+    /// (invalid sequences and lone surrogates become U+FFFD) into a fresh buffer.
+    pub fn from_utf8_lossy(bytes: Bytes) -> Text {
+        match std::str::from_utf8(&bytes) {
+            Ok(_) => Text(bytes),
+            Err(_) => Text(Bytes::from(String::from_utf8_lossy(&bytes).into_owned())),
+        }
+    }
+
+    /// Decodes Latin-1 bytes (marshal's `a`/`A`/`z`/`Z` codes are read as Latin-1).
+    pub fn from_latin1(bytes: Bytes) -> Text {
+        if bytes.is_ascii() {
+            Text(bytes)
+        } else {
+            Text(Bytes::from(bytes.iter().map(|&b| b as char).collect::<String>()))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        // Every constructor guarantees UTF-8; a failure here would be a bug, and
+        // an empty string is the harmless answer.
+        std::str::from_utf8(&self.0).unwrap_or("")
+    }
+}
+
+impl From<&str> for Text {
+    fn from(s: &str) -> Text {
+        Text(Bytes::copy_from_slice(s.as_bytes()))
+    }
+}
+
+impl From<String> for Text {
+    fn from(s: String) -> Text {
+        Text(Bytes::from(s))
+    }
+}
+
+impl fmt::Debug for Text {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl fmt::Display for Text {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A call count. Python counts are unbounded; values past `i128` saturate.
+pub type Count = i128;
+
+/// The label pstats gives a function.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct FuncKey {
+    pub file: Text,
+    pub line: i64,
+    pub name: Text,
+}
+
+impl FuncKey {
+    pub fn new(file: impl Into<Text>, line: i64, name: impl Into<Text>) -> FuncKey {
+        FuncKey { file: file.into(), line, name: name.into() }
+    }
+
+    /// True for cProfile's builtin pseudo-file `~` and the `profile` module's `''`.
+    pub fn is_builtin(&self) -> bool {
+        matches!(self.file.as_str(), "~" | "") && self.line == 0
+    }
+
+    /// What `pstats.func_std_string` prints: `file:line(name)`, or `{name}` for builtins.
+    pub fn display(&self) -> String {
+        let name = self.name.as_str();
+        if self.file.as_str() == "~" && self.line == 0 {
+            if name.starts_with('<') && name.ends_with('>') && name.len() >= 2 {
+                format!("{{{}}}", &name[1..name.len() - 1])
+            } else {
+                name.to_string()
+            }
+        } else {
+            format!("{}:{}({})", self.file, self.line, name)
+        }
+    }
+}
+
+/// The four numbers pstats keeps per function: primitive calls, total calls,
+/// own time and cumulative time (seconds).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Stats {
+    pub cc: Count,
+    pub nc: Count,
+    pub tt: f64,
+    pub ct: f64,
+}
+
+impl Stats {
+    pub fn add(&mut self, other: &Stats) {
+        self.cc = self.cc.saturating_add(other.cc);
+        self.nc = self.nc.saturating_add(other.nc);
+        self.tt += other.tt;
+        self.ct += other.ct;
+    }
+}
+
+/// Index of a function in [`Profile::functions`].
+pub type FuncId = u32;
+
+/// One function: its label, its numbers, and whether the stats dict listed it
+/// (a function seen only as somebody's caller is kept with zero numbers).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Function {
+    pub key: FuncKey,
+    pub stats: Stats,
+    pub listed: bool,
+}
+
+/// What one caller→callee edge records about the callee when called from that caller.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum EdgeStats {
+    /// cProfile: `(nc, cc, tt, ct)` of the callee under this caller.
+    Timed(Stats),
+    /// `profile` module and sampled files: a bare call (or sample) count.
+    Count(Count),
+}
+
+impl EdgeStats {
+    pub fn calls(&self) -> Count {
+        match self {
+            EdgeStats::Timed(s) => s.nc,
+            EdgeStats::Count(n) => *n,
+        }
+    }
+
+    /// Adds two edges as `pstats.Stats.add` does; timed + count keeps the timed part
+    /// and adds the count to both call counts (pstats itself raises here).
+    fn add(&mut self, other: &EdgeStats) {
+        *self = match (*self, *other) {
+            (EdgeStats::Timed(mut a), EdgeStats::Timed(b)) => {
+                a.add(&b);
+                EdgeStats::Timed(a)
+            }
+            (EdgeStats::Count(a), EdgeStats::Count(b)) => EdgeStats::Count(a.saturating_add(b)),
+            (EdgeStats::Timed(mut a), EdgeStats::Count(n))
+            | (EdgeStats::Count(n), EdgeStats::Timed(mut a)) => {
+                a.nc = a.nc.saturating_add(n);
+                a.cc = a.cc.saturating_add(n);
+                EdgeStats::Timed(a)
+            }
+        };
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Edge {
+    pub caller: FuncId,
+    pub callee: FuncId,
+    pub stats: EdgeStats,
+}
+
+/// A whole profile. Functions are sorted by key; edges by `(callee, caller)`;
+/// `callers_of`/`callees_of` give each function's slice.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Profile {
+    functions: Vec<Function>,
+    edges: Vec<Edge>,
+    /// Edge indexes sorted by `(caller, callee)`.
+    by_caller: Vec<u32>,
+    callers_start: Vec<u32>,
+    callees_start: Vec<u32>,
+}
+
+/// Collects functions and edges in any order; `finish` sorts and indexes them.
+#[derive(Default)]
+pub struct ProfileBuilder {
+    index: HashMap<FuncKey, usize>,
+    functions: Vec<Function>,
+    edges: HashMap<(usize, usize), EdgeStats>,
+}
+
+impl ProfileBuilder {
+    pub fn new() -> ProfileBuilder {
+        ProfileBuilder::default()
+    }
+
+    fn intern(&mut self, key: FuncKey) -> usize {
+        if let Some(&i) = self.index.get(&key) {
+            return i;
+        }
+        let i = self.functions.len();
+        self.index.insert(key.clone(), i);
+        self.functions.push(Function { key, stats: Stats::default(), listed: false });
+        i
+    }
+
+    /// Adds a row of the stats dict. A key seen before is summed, as `pstats.Stats.add` does.
+    pub fn add_function(&mut self, key: FuncKey, stats: Stats) {
+        let i = self.intern(key);
+        let f = &mut self.functions[i];
+        f.stats.add(&stats);
+        f.listed = true;
+    }
+
+    /// Replaces a row (a duplicate key inside one dict keeps the last value).
+    /// Its previous caller edges are dropped by the caller of this method if needed.
+    pub fn set_function(&mut self, key: FuncKey, stats: Stats) {
+        let i = self.intern(key);
+        let f = &mut self.functions[i];
+        f.stats = stats;
+        f.listed = true;
+    }
+
+    /// Adds a caller→callee edge; edges between the same pair are summed.
+    pub fn add_edge(&mut self, caller: FuncKey, callee: FuncKey, stats: EdgeStats) {
+        let a = self.intern(caller);
+        let b = self.intern(callee);
+        self.edges
+            .entry((a, b))
+            .and_modify(|e| e.add(&stats))
+            .or_insert(stats);
+    }
+
+    /// Removes every caller edge of `callee` (used when a duplicate key replaces a row).
+    pub fn clear_callers(&mut self, callee: &FuncKey) {
+        if let Some(&b) = self.index.get(callee) {
+            self.edges.retain(|&(_, c), _| c != b);
+        }
+    }
+
+    pub fn finish(self) -> Profile {
+        let mut order: Vec<usize> = (0..self.functions.len()).collect();
+        order.sort_by(|&a, &b| self.functions[a].key.cmp(&self.functions[b].key));
+        let mut new_id = vec![0u32; order.len()];
+        for (new, &old) in order.iter().enumerate() {
+            new_id[old] = new as u32;
+        }
+        let mut slots: Vec<Option<Function>> = self.functions.into_iter().map(Some).collect();
+        let functions: Vec<Function> =
+            order.iter().map(|&old| slots[old].take().expect("each index once")).collect();
+        let mut edges: Vec<Edge> = self
+            .edges
+            .into_iter()
+            .map(|((a, b), stats)| Edge { caller: new_id[a], callee: new_id[b], stats })
+            .collect();
+        edges.sort_by_key(|e| (e.callee, e.caller));
+        Profile::from_sorted(functions, edges)
+    }
+}
+
+fn starts(n: usize, keys: impl Iterator<Item = u32>) -> Vec<u32> {
+    let mut start = vec![0u32; n + 1];
+    for k in keys {
+        start[k as usize + 1] += 1;
+    }
+    for i in 0..n {
+        start[i + 1] += start[i];
+    }
+    start
+}
+
+impl Profile {
+    fn from_sorted(functions: Vec<Function>, edges: Vec<Edge>) -> Profile {
+        let n = functions.len();
+        let callers_start = starts(n, edges.iter().map(|e| e.callee));
+        let mut by_caller: Vec<u32> = (0..edges.len() as u32).collect();
+        by_caller.sort_by_key(|&i| (edges[i as usize].caller, edges[i as usize].callee));
+        let callees_start = starts(n, edges.iter().map(|e| e.caller));
+        Profile { functions, edges, by_caller, callers_start, callees_start }
+    }
+
+    pub fn functions(&self) -> &[Function] {
+        &self.functions
+    }
+
+    pub fn function(&self, id: FuncId) -> &Function {
+        &self.functions[id as usize]
+    }
+
+    pub fn edges(&self) -> &[Edge] {
+        &self.edges
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.functions.is_empty()
+    }
+
+    /// Functions listed in the stats dict (what `len(pstats.Stats.stats)` counts).
+    pub fn listed_count(&self) -> usize {
+        self.functions.iter().filter(|f| f.listed).count()
+    }
+
+    pub fn find(&self, key: &FuncKey) -> Option<FuncId> {
+        self.functions.binary_search_by(|f| f.key.cmp(key)).ok().map(|i| i as FuncId)
+    }
+
+    /// Edges into `callee`, sorted by caller.
+    pub fn callers_of(&self, callee: FuncId) -> &[Edge] {
+        let i = callee as usize;
+        &self.edges[self.callers_start[i] as usize..self.callers_start[i + 1] as usize]
+    }
+
+    /// Edges out of `caller`, sorted by callee.
+    pub fn callees_of(&self, caller: FuncId) -> impl ExactSizeIterator<Item = &Edge> + '_ {
+        let i = caller as usize;
+        self.by_caller[self.callees_start[i] as usize..self.callees_start[i + 1] as usize]
+            .iter()
+            .map(|&e| &self.edges[e as usize])
+    }
+
+    /// Totals as `pstats.Stats.get_top_level_stats` adds them: (Σnc, Σcc, Σtt).
+    pub fn totals(&self) -> (Count, Count, f64) {
+        self.functions.iter().fold((0, 0, 0.0), |(nc, cc, tt), f| {
+            (nc.saturating_add(f.stats.nc), cc.saturating_add(f.stats.cc), tt + f.stats.tt)
+        })
+    }
+
+    /// Merges several profiles as `pstats.Stats.add` does: same keys summed, callers merged.
+    pub fn merge(profiles: Vec<Profile>) -> Profile {
+        if profiles.len() == 1 {
+            return profiles.into_iter().next().expect("one profile");
+        }
+        let mut b = ProfileBuilder::new();
+        for p in &profiles {
+            for f in &p.functions {
+                if f.listed {
+                    b.add_function(f.key.clone(), f.stats);
+                } else {
+                    b.intern(f.key.clone());
+                }
+            }
+            for e in &p.edges {
+                b.add_edge(
+                    p.function(e.caller).key.clone(),
+                    p.function(e.callee).key.clone(),
+                    e.stats,
+                );
+            }
+        }
+        b.finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn st(cc: Count, nc: Count, tt: f64, ct: f64) -> Stats {
+        Stats { cc, nc, tt, ct }
+    }
+
+    #[test]
+    fn functions_are_sorted_whatever_the_insertion_order() {
+        let mut b = ProfileBuilder::new();
+        b.add_function(FuncKey::new("b.py", 1, "g"), st(1, 1, 1.0, 1.0));
+        b.add_function(FuncKey::new("a.py", 9, "f"), st(1, 1, 2.0, 2.0));
+        let p = b.finish();
+        assert_eq!(p.function(0).key.file.as_str(), "a.py");
+        assert_eq!(p.function(1).key.file.as_str(), "b.py");
+    }
+
+    #[test]
+    fn merge_sums_rows_and_edges_like_pstats_add() {
+        let one = || {
+            let mut b = ProfileBuilder::new();
+            let (f, g) = (FuncKey::new("a.py", 1, "f"), FuncKey::new("a.py", 2, "g"));
+            b.add_function(f.clone(), st(1, 1, 1.0, 3.0));
+            b.add_function(g.clone(), st(2, 2, 2.0, 2.0));
+            b.add_edge(f, g, EdgeStats::Timed(st(2, 2, 2.0, 2.0)));
+            b.finish()
+        };
+        let m = Profile::merge(vec![one(), one()]);
+        assert_eq!(m.totals(), (6, 6, 6.0));
+        let g = m.find(&FuncKey::new("a.py", 2, "g")).unwrap();
+        assert_eq!(m.callers_of(g).len(), 1);
+        assert_eq!(m.callers_of(g)[0].stats.calls(), 4);
+    }
+
+    #[test]
+    fn builtin_display_strips_angle_brackets() {
+        let k = FuncKey::new("~", 0, "<built-in method builtins.exec>");
+        assert_eq!(k.display(), "{built-in method builtins.exec}");
+        assert_eq!(FuncKey::new("a.py", 3, "f").display(), "a.py:3(f)");
+    }
+}
