@@ -6,3 +6,6 @@
 
 pub mod input;
 pub mod model;
+pub mod tree;
+pub mod backend;
+pub mod cli;

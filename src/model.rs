@@ -315,12 +315,15 @@ impl Profile {
         &self.edges[self.callers_start[i] as usize..self.callers_start[i + 1] as usize]
     }
 
+    /// Indexes into [`Profile::edges`] of the edges out of `caller`, sorted by callee.
+    pub fn callee_edge_ids(&self, caller: FuncId) -> &[u32] {
+        let i = caller as usize;
+        &self.by_caller[self.callees_start[i] as usize..self.callees_start[i + 1] as usize]
+    }
+
     /// Edges out of `caller`, sorted by callee.
     pub fn callees_of(&self, caller: FuncId) -> impl ExactSizeIterator<Item = &Edge> + '_ {
-        let i = caller as usize;
-        self.by_caller[self.callees_start[i] as usize..self.callees_start[i + 1] as usize]
-            .iter()
-            .map(|&e| &self.edges[e as usize])
+        self.callee_edge_ids(caller).iter().map(|&e| &self.edges[e as usize])
     }
 
     /// Totals as `pstats.Stats.get_top_level_stats` adds them: (Σnc, Σcc, Σtt).

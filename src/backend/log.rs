@@ -1,0 +1,64 @@
+//! `-f log`: folded stacks, flameprof 0.4's shape, for flamegraph.pl and inferno.
+//!
+//! One line per flame-tree frame with self time: frames `file:line:name` from the root
+//! up, joined by `;`, a space, and the self time × `--log-mult` rounded to an integer.
+//! Lines come in the tree's pre-order (children sorted by label), so the output is
+//! deterministic. Specified in `formats/log/README.md`.
+
+use std::io::{self, Write};
+
+use super::{Backend, Job};
+use crate::model::FuncKey;
+use crate::tree::ROOT;
+
+inventory::submit! {
+    Backend {
+        name: "log",
+        about: "folded stacks (file:line:name;... value) for flamegraph.pl, inferno, speedscope",
+        extension: "folded",
+        render,
+    }
+}
+
+/// Writes a frame label, replacing the two characters that would break the line
+/// format (`;` separates frames, a newline ends the line).
+pub(crate) fn write_frame(out: &mut Vec<u8>, key: &FuncKey) {
+    let start = out.len();
+    let _ = write!(out, "{}:{}:{}", key.file, key.line, key.name);
+    for b in &mut out[start..] {
+        match *b {
+            b';' => *b = b',',
+            b'\n' | b'\r' => *b = b' ',
+            _ => {}
+        }
+    }
+}
+
+fn render(job: &Job<'_>, out: &mut dyn Write) -> io::Result<()> {
+    let tree = job.flame();
+    let mult = job.options.log_mult;
+    // `path` holds the stack of the current frame; `ends[d]` is its length at depth d.
+    let mut path: Vec<u8> = Vec::with_capacity(4096);
+    let mut ends: Vec<usize> = vec![0];
+    for (i, frame) in tree.frames().iter().enumerate() {
+        if i as u32 == ROOT {
+            continue;
+        }
+        let depth = frame.depth as usize;
+        ends.truncate(depth);
+        path.truncate(ends[depth - 1]);
+        if depth > 1 {
+            path.push(b';');
+        }
+        if let Some(key) = job.key(frame.func) {
+            write_frame(&mut path, key);
+        }
+        ends.push(path.len());
+        let value = (frame.self_time * mult).round();
+        if value >= 1.0 {
+            out.write_all(&path)?;
+            writeln!(out, " {}", value as u64)?;
+        }
+    }
+    Ok(())
+}

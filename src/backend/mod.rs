@@ -1,0 +1,129 @@
+//! Output formats. Each backend is one module that registers a [`Backend`] with
+//! `inventory::submit!`; the registry is sorted by name, checked for duplicates and
+//! cached. A backend gets a [`Job`] (the profile, its trees on demand, the options)
+//! and streams into any `io::Write`; it never opens files or stdout.
+
+mod log;
+mod svg;
+
+use std::cell::OnceCell;
+use std::io;
+use std::sync::OnceLock;
+
+use crate::model::{FuncKey, Profile};
+use crate::tree::{self, CallTree, TreeOptions};
+
+/// One output format.
+pub struct Backend {
+    /// The `--format` value: lowercase, unique.
+    pub name: &'static str,
+    /// One line for `--list-formats`.
+    pub about: &'static str,
+    /// The usual file extension of the output, without the dot.
+    pub extension: &'static str,
+    pub render: fn(&Job<'_>, &mut dyn io::Write) -> io::Result<()>,
+}
+
+inventory::collect!(Backend);
+
+/// Every registered backend, sorted by name. Panics (a bug, caught by the tests) if
+/// two backends share a name.
+pub fn registry() -> &'static [&'static Backend] {
+    static REGISTRY: OnceLock<Vec<&'static Backend>> = OnceLock::new();
+    REGISTRY.get_or_init(|| {
+        let mut all: Vec<&'static Backend> = inventory::iter::<Backend>.into_iter().collect();
+        all.sort_by_key(|b| b.name);
+        for pair in all.windows(2) {
+            assert!(pair[0].name != pair[1].name, "two backends named {:?}", pair[0].name);
+        }
+        all
+    })
+}
+
+/// The backend called `name`, if any.
+pub fn find(name: &str) -> Option<&'static Backend> {
+    registry().iter().copied().find(|b| b.name == name)
+}
+
+/// Options every backend may read. Built from the command line by `cli`.
+#[derive(Clone, Debug)]
+pub struct RenderOptions {
+    pub tree: TreeOptions,
+    /// Image width in pixels; `None` means fluid (fills the window) where supported.
+    pub width: Option<u32>,
+    pub row_height: u32,
+    pub font_size: u32,
+    pub title: String,
+    pub subtitle: Option<String>,
+    /// Folded-stack values are self seconds × this multiplier.
+    pub log_mult: f64,
+}
+
+impl Default for RenderOptions {
+    fn default() -> RenderOptions {
+        RenderOptions {
+            tree: TreeOptions::default(),
+            width: Some(1200),
+            row_height: 24,
+            font_size: 12,
+            title: "Flame graph".into(),
+            subtitle: None,
+            log_mult: 1_000_000.0,
+        }
+    }
+}
+
+/// What a backend renders: the profile, its options, and the trees, built on first use.
+pub struct Job<'a> {
+    pub profile: &'a Profile,
+    pub options: &'a RenderOptions,
+    flame: OnceCell<CallTree>,
+    inverted: OnceCell<CallTree>,
+}
+
+impl<'a> Job<'a> {
+    pub fn new(profile: &'a Profile, options: &'a RenderOptions) -> Job<'a> {
+        Job { profile, options, flame: OnceCell::new(), inverted: OnceCell::new() }
+    }
+
+    /// The flame tree (roots at the bottom, callees above).
+    pub fn flame(&self) -> &CallTree {
+        self.flame.get_or_init(|| tree::flame_tree(self.profile, &self.options.tree))
+    }
+
+    /// The inverted tree (self time, callers beneath).
+    pub fn inverted(&self) -> &CallTree {
+        self.inverted.get_or_init(|| tree::inverted_tree(self.profile, &self.options.tree))
+    }
+
+    /// The trees that were built, for reporting what was cut.
+    pub fn built_trees(&self) -> impl Iterator<Item = (&'static str, &CallTree)> {
+        [("flame graph", self.flame.get()), ("inverted graph", self.inverted.get())]
+            .into_iter()
+            .filter_map(|(name, t)| t.map(|t| (name, t)))
+    }
+
+    /// The label of a frame's function (`None` is the root).
+    pub fn key(&self, func: Option<u32>) -> Option<&FuncKey> {
+        func.map(|f| &self.profile.function(f).key)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn registry_is_sorted_unique_and_lowercase() {
+        let names: Vec<_> = registry().iter().map(|b| b.name).collect();
+        assert!(names.contains(&"svg") && names.contains(&"log"), "{names:?}");
+        let mut sorted = names.clone();
+        sorted.sort();
+        sorted.dedup();
+        assert_eq!(names, sorted);
+        for b in registry() {
+            assert_eq!(b.name, b.name.to_lowercase());
+            assert!(!b.about.is_empty() && !b.about.contains('\n'));
+        }
+    }
+}

@@ -1,0 +1,261 @@
+//! The command line: clap arguments, validated into options, then the pipeline
+//! (read every input, merge, render with the chosen backend into the sink). Owns exit
+//! codes and the one place errors and warnings are printed.
+
+use std::fmt;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::Parser;
+use clap::builder::PossibleValuesParser;
+
+use crate::backend::{self, Backend, Job, RenderOptions};
+use crate::input::{self, InputError};
+use crate::model::Profile;
+use crate::tree::TreeOptions;
+
+/// Turn Python profile stats (python -m cProfile -o x.prof ...) into flame graphs.
+///
+/// Reads one or more stats files, or standard input when none is given (or `-`),
+/// merges them as pstats.Stats.add does, and writes the format chosen by --format
+/// to standard output or to --out.
+#[derive(Parser, Debug)]
+#[command(name = "flameprof", version, about, long_about)]
+pub struct Args {
+    /// Stats files to read (`-` or nothing: standard input). Several are merged.
+    #[arg(value_name = "INPUT")]
+    pub inputs: Vec<PathBuf>,
+
+    /// Output format (see --list-formats).
+    #[arg(short = 'f', long, default_value = "svg", value_parser = format_names())]
+    pub format: String,
+
+    /// Write to FILE (atomically: a failed run leaves any existing FILE untouched).
+    #[arg(short = 'o', long = "out", value_name = "FILE")]
+    pub out: Option<PathBuf>,
+
+    /// List the output formats and exit.
+    #[arg(long)]
+    pub list_formats: bool,
+
+    /// Hide frames narrower than this percentage of the total time (their time is
+    /// added to the parent's self time).
+    #[arg(long, default_value_t = 0.1, value_name = "PERCENT")]
+    pub threshold: f64,
+
+    /// Do not draw frames deeper than this (0: no limit).
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub max_depth: usize,
+
+    /// Image width in pixels.
+    #[arg(long, default_value_t = 1200, value_name = "PX")]
+    pub width: u32,
+
+    /// Height of one row of frames, in pixels.
+    #[arg(long, default_value_t = 24, value_name = "PX")]
+    pub row_height: u32,
+
+    /// Font size of the labels, in pixels.
+    #[arg(long, default_value_t = 12, value_name = "PX")]
+    pub font_size: u32,
+
+    /// Title drawn at the top of the image.
+    #[arg(long)]
+    pub title: Option<String>,
+
+    /// Second line under the title.
+    #[arg(long)]
+    pub subtitle: Option<String>,
+
+    /// Multiplier from self seconds to the integer values of -f log.
+    #[arg(long, default_value_t = 1_000_000.0, value_name = "X")]
+    pub log_mult: f64,
+}
+
+fn format_names() -> PossibleValuesParser {
+    PossibleValuesParser::new(backend::registry().iter().map(|b| b.name))
+}
+
+/// Validated options: what the pipeline needs, free of clap types.
+pub struct Options {
+    pub inputs: Vec<PathBuf>,
+    pub backend: &'static Backend,
+    pub out: Option<PathBuf>,
+    pub list_formats: bool,
+    pub render: RenderOptions,
+}
+
+impl Args {
+    pub fn into_options(self) -> Result<Options, AppError> {
+        if !(self.threshold.is_finite() && (0.0..=100.0).contains(&self.threshold)) {
+            return Err(AppError::Usage(format!(
+                "--threshold must be a percentage between 0 and 100, not {}",
+                self.threshold
+            )));
+        }
+        if !(self.log_mult.is_finite() && self.log_mult > 0.0) {
+            return Err(AppError::Usage(format!("--log-mult must be a positive number, not {}", self.log_mult)));
+        }
+        let backend = backend::find(&self.format).ok_or_else(|| AppError::Usage(format!("unknown format '{}'", self.format)))?;
+        let names: Vec<String> = if self.inputs.is_empty() {
+            vec![input::STDIN_NAME.to_string()]
+        } else {
+            self.inputs.iter().map(|p| display_name(p)).collect()
+        };
+        let title = self.title.unwrap_or_else(|| format!("Flame graph of {}", names.join(", ")));
+        Ok(Options {
+            inputs: self.inputs,
+            backend,
+            out: self.out,
+            list_formats: self.list_formats,
+            render: RenderOptions {
+                tree: TreeOptions {
+                    threshold: self.threshold / 100.0,
+                    max_depth: self.max_depth,
+                    ..TreeOptions::default()
+                },
+                width: Some(self.width),
+                row_height: self.row_height,
+                font_size: self.font_size,
+                title,
+                subtitle: self.subtitle,
+                log_mult: self.log_mult,
+            },
+        })
+    }
+}
+
+fn display_name(p: &Path) -> String {
+    if p.as_os_str() == "-" { input::STDIN_NAME.to_string() } else { p.display().to_string() }
+}
+
+/// Everything that ends a run with exit code 1 (or 2 for usage).
+#[derive(Debug)]
+pub enum AppError {
+    Input(InputError),
+    Write { target: String, error: io::Error },
+    Usage(String),
+}
+
+impl fmt::Display for AppError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AppError::Input(e) => e.fmt(f),
+            AppError::Write { target, error } => write!(f, "cannot write '{target}': {error}"),
+            AppError::Usage(m) => f.write_str(m),
+        }
+    }
+}
+
+impl From<InputError> for AppError {
+    fn from(e: InputError) -> AppError {
+        AppError::Input(e)
+    }
+}
+
+/// Entry point of the binary: parses, runs, prints the error if any.
+pub fn main() -> ExitCode {
+    let args = Args::parse();
+    match args.into_options().and_then(|o| run(&o)) {
+        Ok(code) => code,
+        Err(AppError::Write { error, .. }) if error.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("flameprof: {e}");
+            ExitCode::from(if matches!(e, AppError::Usage(_)) { 2 } else { 1 })
+        }
+    }
+}
+
+fn warn(message: &str) {
+    eprintln!("flameprof: warning: {message}");
+}
+
+/// Reads every input and merges them.
+pub fn load_inputs(inputs: &[PathBuf]) -> Result<Profile, AppError> {
+    let stdin_only = [PathBuf::from("-")];
+    let inputs = if inputs.is_empty() { &stdin_only[..] } else { inputs };
+    let mut profiles = Vec::with_capacity(inputs.len());
+    for path in inputs {
+        let (name, data) = input::read_bytes(Some(path))?;
+        let loaded = input::load(&name, data)?;
+        for w in &loaded.warnings {
+            warn(&format!("{name}: {w}"));
+        }
+        profiles.push(loaded.profile);
+    }
+    Ok(Profile::merge(profiles))
+}
+
+pub fn run(options: &Options) -> Result<ExitCode, AppError> {
+    if options.list_formats {
+        return write_output(None, list_formats).map(|_| ExitCode::SUCCESS);
+    }
+    let profile = load_inputs(&options.inputs)?;
+    if profile.listed_count() == 0 {
+        warn("the profile holds no functions; the output is empty");
+    }
+    let job = Job::new(&profile, &options.render);
+    write_output(options.out.as_deref(), |w| (options.backend.render)(&job, w))?;
+    for (name, tree) in job.built_trees() {
+        if tree.truncated {
+            warn(&format!(
+                "{name}: stopped at {} frames; {} frames ({:.6} s) were not drawn",
+                options.render.tree.max_frames, tree.cut_frames, tree.cut_time
+            ));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn list_formats(out: &mut dyn Write) -> io::Result<()> {
+    for b in backend::registry() {
+        writeln!(out, "{:<8} {}", b.name, b.about)?;
+    }
+    Ok(())
+}
+
+/// Runs `render` into standard output, or into `path` through a temporary file in the
+/// same directory that is renamed over `path` only when everything was written.
+pub fn write_output(
+    path: Option<&Path>,
+    render: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+) -> Result<(), AppError> {
+    match path {
+        None => {
+            let stdout = io::stdout();
+            let mut out = io::BufWriter::with_capacity(1 << 16, stdout.lock());
+            render(&mut out)
+                .and_then(|_| out.flush())
+                .map_err(|error| AppError::Write { target: "<stdout>".into(), error })
+        }
+        Some(path) => {
+            let target = path.display().to_string();
+            let err = |error| AppError::Write { target: target.clone(), error };
+            let dir = match path.parent() {
+                Some(d) if !d.as_os_str().is_empty() => d,
+                _ => Path::new("."),
+            };
+            let file = tempfile::Builder::new().prefix(".flameprof-").suffix(".tmp").tempfile_in(dir).map_err(err)?;
+            let mut out = io::BufWriter::with_capacity(1 << 16, file);
+            render(&mut out).and_then(|_| out.flush()).map_err(err)?;
+            let file = out.into_inner().map_err(|e| err(e.into_error()))?;
+            set_default_permissions(file.as_file(), path);
+            file.as_file().sync_all().map_err(err)?;
+            file.persist(path).map_err(|e| err(e.error))?;
+            Ok(())
+        }
+    }
+}
+
+/// Temporary files are private (0600); the output gets the mode of the file it
+/// replaces, or the usual 0644.
+#[cfg(unix)]
+fn set_default_permissions(file: &std::fs::File, path: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(path).map(|m| m.permissions().mode() & 0o7777).unwrap_or(0o644);
+    let _ = file.set_permissions(std::fs::Permissions::from_mode(mode));
+}
+
+#[cfg(not(unix))]
+fn set_default_permissions(_file: &std::fs::File, _path: &Path) {}

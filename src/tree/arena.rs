@@ -1,0 +1,246 @@
+//! The tree value both reconstructions produce: frames in an arena, laid out in
+//! pre-order with children sorted by function label, plus what was cut.
+
+use crate::model::FuncId;
+
+/// Index of the synthetic root frame ("all") in every [`CallTree`].
+pub const ROOT: u32 = 0;
+
+/// One box of a flame graph. Times are seconds.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Frame {
+    /// The function drawn; `None` only for the synthetic root that spans the profile.
+    pub func: Option<FuncId>,
+    pub parent: u32,
+    /// 0 for the root, 1 for the first real frames.
+    pub depth: u32,
+    /// Offset from the left edge of the root.
+    pub start: f64,
+    /// Width: time spent in this frame and everything above it.
+    pub total: f64,
+    /// Time in this frame not covered by drawn children (includes `cut`).
+    pub self_time: f64,
+    /// Time of children that were too narrow to draw (already part of `self_time`).
+    pub cut: f64,
+    /// Calls made in this context (estimated when `exact` is false).
+    pub calls: f64,
+    /// True when `total` comes straight from the data; false when time was split
+    /// between contexts by estimation.
+    pub exact: bool,
+    /// The range of widths consistent with the data (equal to `total` when exact).
+    pub min_total: f64,
+    pub max_total: f64,
+}
+
+impl Frame {
+    pub fn root(total: f64) -> Frame {
+        Frame {
+            func: None,
+            parent: ROOT,
+            depth: 0,
+            start: 0.0,
+            total,
+            self_time: 0.0,
+            cut: 0.0,
+            calls: 0.0,
+            exact: true,
+            min_total: total,
+            max_total: total,
+        }
+    }
+}
+
+/// A reconstructed tree. `frames[0]` is the root; frames are in pre-order and each
+/// frame's children are sorted by function (so by `file, line, name`).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct CallTree {
+    frames: Vec<Frame>,
+    children: Vec<u32>,
+    child_ranges: Vec<(u32, u32)>,
+    /// Time in frames cut by the threshold or the frame bound.
+    pub cut_time: f64,
+    /// How many frames were cut (not drawn).
+    pub cut_frames: u64,
+    /// True when `max_frames` was reached.
+    pub truncated: bool,
+}
+
+impl CallTree {
+    pub fn frames(&self) -> &[Frame] {
+        &self.frames
+    }
+
+    pub fn frame(&self, i: u32) -> &Frame {
+        &self.frames[i as usize]
+    }
+
+    /// Children of frame `i`, in drawing order.
+    pub fn children(&self, i: u32) -> &[u32] {
+        let (a, b) = self.child_ranges[i as usize];
+        &self.children[a as usize..b as usize]
+    }
+
+    /// The total width of the tree (the root's width).
+    pub fn total(&self) -> f64 {
+        self.frames.first().map_or(0.0, |f| f.total)
+    }
+
+    /// Number of frames, root excluded.
+    pub fn len(&self) -> usize {
+        self.frames.len().saturating_sub(1)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Deepest depth of any frame.
+    pub fn max_depth(&self) -> u32 {
+        self.frames.iter().map(|f| f.depth).max().unwrap_or(0)
+    }
+
+    /// Frame indexes from the root's child down to `i` (the stack of `i`).
+    pub fn stack(&self, i: u32) -> Vec<u32> {
+        let mut out = Vec::new();
+        let mut at = i;
+        while at != ROOT {
+            out.push(at);
+            at = self.frames[at as usize].parent;
+        }
+        out.reverse();
+        out
+    }
+}
+
+/// Collects frames in any order; [`TreeBuilder::finish`] lays them out.
+pub(crate) struct TreeBuilder {
+    frames: Vec<Frame>,
+    pub cut_time: f64,
+    pub cut_frames: u64,
+    pub truncated: bool,
+}
+
+impl TreeBuilder {
+    pub fn new(total: f64) -> TreeBuilder {
+        TreeBuilder { frames: vec![Frame::root(total)], cut_time: 0.0, cut_frames: 0, truncated: false }
+    }
+
+    pub fn len(&self) -> usize {
+        self.frames.len()
+    }
+
+    pub fn frame(&self, i: u32) -> &Frame {
+        &self.frames[i as usize]
+    }
+
+    /// True when `func` is drawn in `frame` or one of its ancestors. Looks at most
+    /// `lookback` frames down: deeper cycles are unrolled until their time runs out.
+    pub fn has_ancestor(&self, frame: u32, func: FuncId, lookback: usize) -> bool {
+        let mut at = frame;
+        for _ in 0..lookback {
+            if at == ROOT {
+                return false;
+            }
+            let f = &self.frames[at as usize];
+            if f.func == Some(func) {
+                return true;
+            }
+            at = f.parent;
+        }
+        false
+    }
+
+    /// Adds a child frame; its depth is set from the parent, its self time starts at
+    /// its total and shrinks as children are added.
+    pub fn push(&mut self, mut frame: Frame) -> u32 {
+        let parent = frame.parent as usize;
+        frame.depth = self.frames[parent].depth + 1;
+        frame.self_time = frame.total;
+        let id = self.frames.len() as u32;
+        self.frames[parent].self_time -= frame.total;
+        self.frames.push(frame);
+        id
+    }
+
+    /// Records that a child of `parent` of width `width` was not drawn.
+    pub fn cut(&mut self, parent: u32, width: f64) {
+        if width > 0.0 {
+            self.frames[parent as usize].cut += width;
+            self.cut_time += width;
+            self.cut_frames += 1;
+        }
+    }
+
+    /// Sorts children by function, lays frames out in pre-order and computes offsets.
+    /// Iterative: trees can be thousands of levels deep.
+    pub fn finish(self) -> CallTree {
+        let TreeBuilder { frames, cut_time, cut_frames, truncated } = self;
+        let n = frames.len();
+        let mut kids: Vec<Vec<u32>> = vec![Vec::new(); n];
+        for (i, f) in frames.iter().enumerate().skip(1) {
+            kids[f.parent as usize].push(i as u32);
+        }
+        for k in &mut kids {
+            k.sort_by_key(|&c| (frames[c as usize].func, c));
+        }
+        // Pre-order walk; new ids are assigned in visiting order.
+        let mut order: Vec<u32> = Vec::with_capacity(n);
+        let mut stack: Vec<u32> = vec![ROOT];
+        while let Some(i) = stack.pop() {
+            order.push(i);
+            stack.extend(kids[i as usize].iter().rev());
+        }
+        let mut new_id = vec![0u32; n];
+        for (new, &old) in order.iter().enumerate() {
+            new_id[old as usize] = new as u32;
+        }
+        let mut out: Vec<Frame> = Vec::with_capacity(n);
+        let mut children = Vec::with_capacity(n.saturating_sub(1));
+        let mut child_ranges = Vec::with_capacity(n);
+        for &old in &order {
+            let mut f = frames[old as usize].clone();
+            f.parent = new_id[f.parent as usize];
+            f.self_time = f.self_time.max(0.0);
+            out.push(f);
+            let a = children.len() as u32;
+            children.extend(kids[old as usize].iter().map(|&c| new_id[c as usize]));
+            child_ranges.push((a, children.len() as u32));
+        }
+        // Offsets: each child starts where the previous sibling ended.
+        for i in 0..out.len() {
+            let (a, b) = child_ranges[i];
+            let mut x = out[i].start;
+            for &c in &children[a as usize..b as usize] {
+                out[c as usize].start = x;
+                x += out[c as usize].total;
+            }
+        }
+        CallTree { frames: out, children, child_ranges, cut_time, cut_frames, truncated }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn child(parent: u32, func: u32, total: f64) -> Frame {
+        Frame { func: Some(func), parent, ..Frame::root(total) }
+    }
+
+    #[test]
+    fn finish_orders_children_by_function_and_lays_out_offsets() {
+        let mut b = TreeBuilder::new(10.0);
+        let late = b.push(child(ROOT, 5, 4.0));
+        b.push(child(ROOT, 2, 6.0));
+        b.push(child(late, 1, 1.0));
+        let t = b.finish();
+        let top: Vec<_> = t.children(ROOT).iter().map(|&c| t.frame(c).func).collect();
+        assert_eq!(top, vec![Some(2), Some(5)]);
+        let second = t.children(ROOT)[1];
+        assert_eq!(t.frame(second).start, 6.0);
+        assert_eq!(t.frame(second).self_time, 3.0);
+        assert_eq!(t.children(second).len(), 1);
+        assert_eq!(t.frame(t.children(second)[0]).depth, 2);
+        assert_eq!(t.frame(ROOT).self_time, 0.0);
+    }
+}

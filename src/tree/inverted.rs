@@ -1,0 +1,101 @@
+//! flameprof 0.4's inverted tree: who spends the self time, called from where.
+//!
+//! Each function stands at the width of its own time (exact). Beneath it, its callers
+//! share that width by the callee's own time under each caller (exact, from the edge's
+//! `tt`). Further down, a caller's width is split among its own callers by edge
+//! cumulative time (estimated, unless the function has a single caller). Callers
+//! already in the chain are not repeated (recursion folded), and the part of a width
+//! no caller accounts for (calls from outside the profile) stays with the frame.
+
+use std::collections::BinaryHeap;
+
+use super::arena::{CallTree, Frame, ROOT, TreeBuilder};
+use super::{Queued, TreeOptions, clean, edge_numbers};
+use crate::model::{FuncId, Profile};
+
+const RECURSION_LOOKBACK: usize = 256;
+
+pub fn build(profile: &Profile, options: &TreeOptions) -> CallTree {
+    let functions = profile.functions();
+    let total: f64 = functions.iter().map(|f| clean(f.stats.tt)).sum();
+    let mut tree = TreeBuilder::new(total);
+    if total <= 0.0 {
+        return tree.finish();
+    }
+    let min_width = options.min_width(total);
+    let mut queue = BinaryHeap::new();
+    for (id, f) in functions.iter().enumerate() {
+        let width = clean(f.stats.tt);
+        if width <= 0.0 {
+            continue;
+        }
+        if width < min_width {
+            tree.cut(ROOT, width);
+            continue;
+        }
+        let frame = tree.push(Frame {
+            func: Some(id as FuncId),
+            parent: ROOT,
+            calls: f.stats.nc.max(0) as f64,
+            ..Frame::root(width)
+        });
+        queue.push(Queued { width, frame });
+    }
+
+    while let Some(Queued { frame, .. }) = queue.pop() {
+        let parent = tree.frame(frame).clone();
+        let Some(func) = parent.func else { continue };
+        let depth = parent.depth as usize + 1;
+        let first_level = parent.parent == ROOT;
+        let callers: Vec<_> = profile
+            .callers_of(func)
+            .iter()
+            .filter(|e| e.caller != func && !tree.has_ancestor(frame, e.caller, RECURSION_LOOKBACK))
+            .map(|e| (e.caller, edge_numbers(profile, func, &e.stats)))
+            .collect();
+        if callers.is_empty() {
+            continue;
+        }
+        // Weights: own time under each caller at the first level, cumulative time below.
+        let weight = |n: &super::EdgeNumbers| if first_level { n.tt } else { n.ct };
+        let sum: f64 = callers.iter().map(|(_, n)| weight(n)).sum();
+        let f = &functions[func as usize].stats;
+        let (base, by_calls) = if sum > 0.0 {
+            let own = if first_level { clean(f.tt) } else { clean(f.ct) };
+            (own.max(sum), false)
+        } else {
+            // No time on any edge: fall back to call counts (0.4 divides by zero here).
+            let calls: f64 = callers.iter().map(|(_, n)| n.nc).sum();
+            ((f.nc.max(0) as f64).max(calls), true)
+        };
+        if base <= 0.0 {
+            continue;
+        }
+        let single = callers.len() == 1 && profile.callers_of(func).len() == 1;
+        for (caller, n) in callers {
+            let part = if by_calls { n.nc } else { weight(&n) } / base;
+            let width = parent.total * part;
+            if width < min_width || !options.depth_allowed(depth) {
+                tree.cut(frame, width);
+                continue;
+            }
+            if tree.len() >= options.max_frames {
+                tree.truncated = true;
+                tree.cut(frame, width);
+                continue;
+            }
+            let exact = n.timed && !by_calls && parent.exact && (first_level || single);
+            let child = tree.push(Frame {
+                func: Some(caller),
+                parent: frame,
+                calls: n.nc * if first_level { 1.0 } else { parent.total / base.max(f64::MIN_POSITIVE) },
+                exact,
+                min_total: if exact { width } else { 0.0 },
+                max_total: if exact { width } else { parent.total },
+                ..Frame::root(width)
+            });
+            queue.push(Queued { width, frame: child });
+        }
+    }
+    tree.finish()
+}

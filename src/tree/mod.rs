@@ -1,0 +1,120 @@
+//! Reconstruction: from a [`Profile`] to the two trees a flame graph draws.
+//!
+//! A pstats file keeps caller→callee totals, not stacks, so the flame tree is partly an
+//! estimate. Every [`Frame`] says whether its width came straight from the data
+//! (`exact`) or had to be split between contexts, and carries the range of widths the
+//! data allows. The estimation method lives in [`flame`] behind [`flame_tree`], one
+//! replaceable piece; [`inverted`] builds flameprof 0.4's "who spends the self time"
+//! tree. Both are iterative and bounded by [`TreeOptions::max_frames`], whatever the
+//! shape of the call graph.
+
+mod arena;
+pub mod flame;
+pub mod inverted;
+
+pub use arena::{CallTree, Frame, ROOT};
+
+use std::cmp::Ordering;
+
+use crate::model::{EdgeStats, Profile};
+
+/// What shapes a reconstructed tree.
+#[derive(Clone, Debug)]
+pub struct TreeOptions {
+    /// Frames narrower than this fraction of the total are cut; their time goes to the
+    /// parent's self time. `0.001` is flameprof 0.4's default of 0.1 %.
+    pub threshold: f64,
+    /// Hard bound on frames; when reached, the rest is cut and a warning says so.
+    pub max_frames: usize,
+    /// Frames deeper than this are cut (0 = no limit besides `max_frames`).
+    pub max_depth: usize,
+}
+
+impl Default for TreeOptions {
+    fn default() -> TreeOptions {
+        TreeOptions { threshold: 0.001, max_frames: 1_000_000, max_depth: 0 }
+    }
+}
+
+impl TreeOptions {
+    /// The narrowest frame worth expanding for a tree of total width `total`: the
+    /// threshold, but never below a floor of one part in 10⁹ (a pstats time has no
+    /// more precision than that), so threshold 0 stays bounded.
+    pub(crate) fn min_width(&self, total: f64) -> f64 {
+        total * self.threshold.max(1e-9)
+    }
+
+    pub(crate) fn depth_allowed(&self, depth: usize) -> bool {
+        self.max_depth == 0 || depth <= self.max_depth
+    }
+}
+
+/// Builds the flame tree (roots at the bottom, callees above).
+pub fn flame_tree(profile: &Profile, options: &TreeOptions) -> CallTree {
+    flame::build(profile, options)
+}
+
+/// Builds the inverted tree: each function at the width of its self time, its callers
+/// beneath it.
+pub fn inverted_tree(profile: &Profile, options: &TreeOptions) -> CallTree {
+    inverted::build(profile, options)
+}
+
+/// A time the trees can use: finite and positive, else zero.
+pub(crate) fn clean(t: f64) -> f64 {
+    if t.is_finite() && t > 0.0 { t } else { 0.0 }
+}
+
+/// One edge as numbers, whatever the file kind. For `profile`-module edges (a bare
+/// count) the times are estimated from the callee's totals in proportion to calls.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct EdgeNumbers {
+    pub nc: f64,
+    pub tt: f64,
+    pub ct: f64,
+    /// False when the times were derived from a count.
+    pub timed: bool,
+}
+
+pub(crate) fn edge_numbers(profile: &Profile, callee: u32, stats: &EdgeStats) -> EdgeNumbers {
+    match stats {
+        EdgeStats::Timed(s) => {
+            EdgeNumbers { nc: s.nc.max(0) as f64, tt: clean(s.tt), ct: clean(s.ct), timed: true }
+        }
+        EdgeStats::Count(n) => {
+            let f = &profile.function(callee).stats;
+            let share = if f.nc > 0 { (*n).max(0) as f64 / f.nc as f64 } else { 0.0 };
+            let share = share.min(1.0);
+            EdgeNumbers {
+                nc: (*n).max(0) as f64,
+                tt: clean(f.tt) * share,
+                ct: clean(f.ct) * share,
+                timed: false,
+            }
+        }
+    }
+}
+
+/// A frame waiting to be expanded; the widest comes out of a `BinaryHeap` first.
+pub(crate) struct Queued {
+    pub width: f64,
+    pub frame: u32,
+}
+
+impl PartialEq for Queued {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+impl Eq for Queued {}
+impl PartialOrd for Queued {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Queued {
+    fn cmp(&self, other: &Self) -> Ordering {
+        // Widest first; among equals, the earlier frame first (deterministic).
+        self.width.total_cmp(&other.width).then_with(|| other.frame.cmp(&self.frame))
+    }
+}
