@@ -20,7 +20,11 @@ fn data_dir() -> PathBuf {
 #[derive(Debug)]
 enum Expected {
     Reject,
-    Valid { functions: usize, tottime: Option<f64>, calls: Option<(i128, i128)> },
+    Valid {
+        functions: usize,
+        tottime: Option<f64>,
+        calls: Option<(i128, i128)>,
+    },
 }
 
 #[derive(Debug)]
@@ -30,7 +34,10 @@ struct Row {
 }
 
 fn parse_count(s: &str) -> i128 {
-    s.trim().trim_end_matches('L').parse().unwrap_or_else(|e| panic!("bad count {s:?}: {e}"))
+    s.trim()
+        .trim_end_matches('L')
+        .parse()
+        .unwrap_or_else(|e| panic!("bad count {s:?}: {e}"))
 }
 
 /// Reads "N fn, tottime X, calls A/B" (tottime and calls may be missing).
@@ -47,7 +54,11 @@ fn parse_expected(text: &str) -> Expected {
         match (*w, next) {
             ("fn", _) if i > 0 => functions = words[i - 1].parse().ok(),
             ("tottime", Some(x)) => {
-                tottime = Some(if x == "nan" { f64::NAN } else { x.parse().expect("tottime") })
+                tottime = Some(if x == "nan" {
+                    f64::NAN
+                } else {
+                    x.parse().expect("tottime")
+                })
             }
             ("calls", Some(x)) => {
                 let (a, b) = x.split_once('/').expect("calls A/B");
@@ -77,15 +88,16 @@ fn manifest() -> Vec<Row> {
             .iter()
             .find(|(f, _)| *f == file)
             .map_or(cells[cells.len() - 2], |(_, e)| e);
-        rows.push(Row { file, expected: parse_expected(expected_text) });
+        rows.push(Row {
+            file,
+            expected: parse_expected(expected_text),
+        });
     }
     rows
 }
 
 fn close(a: f64, b: f64) -> bool {
-    (a.is_nan() && b.is_nan())
-        || a == b
-        || (a - b).abs() <= 1e-9 * a.abs().max(b.abs())
+    (a.is_nan() && b.is_nan()) || a == b || (a - b).abs() <= 1e-9 * a.abs().max(b.abs())
 }
 
 fn load(path: &Path) -> Result<flameprof::input::Loaded, flameprof::input::InputError> {
@@ -104,7 +116,10 @@ fn every_manifest_row_reads_as_expected() {
         match (&row.expected, got) {
             (Expected::Reject, Err(e)) => {
                 if e.message.is_empty() || e.message.contains('\n') {
-                    failures.push(format!("{}: message not one non-empty line: {e:?}", row.file));
+                    failures.push(format!(
+                        "{}: message not one non-empty line: {e:?}",
+                        row.file
+                    ));
                 }
             }
             (Expected::Reject, Ok(l)) => failures.push(format!(
@@ -114,7 +129,14 @@ fn every_manifest_row_reads_as_expected() {
                 l.warnings
             )),
             (Expected::Valid { .. }, Err(e)) => failures.push(format!("{}: {e}", row.file)),
-            (Expected::Valid { functions, tottime, calls }, Ok(l)) => {
+            (
+                Expected::Valid {
+                    functions,
+                    tottime,
+                    calls,
+                },
+                Ok(l),
+            ) => {
                 let p = &l.profile;
                 let (nc, cc, tt) = p.totals();
                 if p.listed_count() != *functions {
@@ -124,23 +146,31 @@ fn every_manifest_row_reads_as_expected() {
                         p.listed_count()
                     ));
                 }
-                if let Some(want) = tottime {
-                    if !close(tt, *want) {
-                        failures.push(format!("{}: tottime {tt:?}, expected {want:?}", row.file));
-                    }
+                if let Some(want) = tottime
+                    && !close(tt, *want)
+                {
+                    failures.push(format!("{}: tottime {tt:?}, expected {want:?}", row.file));
                 }
-                if let Some(want) = calls {
-                    if (nc, cc) != *want {
-                        failures.push(format!("{}: calls {nc}/{cc}, expected {want:?}", row.file));
-                    }
+                if let Some(want) = calls
+                    && (nc, cc) != *want
+                {
+                    failures.push(format!("{}: calls {nc}/{cc}, expected {want:?}", row.file));
                 }
                 if row.file.starts_with("real_") && !l.warnings.is_empty() {
-                    failures.push(format!("{}: unexpected warnings {:?}", row.file, l.warnings));
+                    failures.push(format!(
+                        "{}: unexpected warnings {:?}",
+                        row.file, l.warnings
+                    ));
                 }
             }
         }
     }
-    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]
@@ -148,7 +178,11 @@ fn every_fixture_is_in_the_manifest() {
     let listed: Vec<String> = manifest().into_iter().map(|r| r.file).collect();
     let mut missing = Vec::new();
     for entry in std::fs::read_dir(data_dir().join("pstats")).expect("fixture dir") {
-        let name = entry.expect("entry").file_name().to_string_lossy().into_owned();
+        let name = entry
+            .expect("entry")
+            .file_name()
+            .to_string_lossy()
+            .into_owned();
         if name != "MANIFEST.md" && !listed.contains(&name) {
             missing.push(name);
         }
@@ -174,7 +208,9 @@ fn code_object_keys_are_named_like_pstats_shows_them() {
         .map(|f| f.key.name.to_string())
         .collect();
     assert!(
-        names.iter().any(|n| n.starts_with("<code object <module>, file \"") && n.ends_with(", line 1>")),
+        names
+            .iter()
+            .any(|n| n.starts_with("<code object <module>, file \"") && n.ends_with(", line 1>")),
         "{names:?}"
     );
 }

@@ -67,6 +67,17 @@ pub enum Value {
 }
 
 impl Value {
+    /// The Python type name with an article (`None` alone), for messages.
+    pub fn described(&self) -> String {
+        match self {
+            Value::None => "None".into(),
+            Value::Int(_) => "an int".into(),
+            Value::Ellipsis => "Ellipsis".into(),
+            Value::StopIteration => "StopIteration".into(),
+            v => format!("a {}", v.type_name()),
+        }
+    }
+
     /// The Python type name, for messages.
     pub fn type_name(&self) -> &'static str {
         match self {
@@ -245,7 +256,10 @@ impl Decoded {
 /// How a code object is shown in a key: Python's `repr` without the memory address,
 /// which the file does not hold: `<code object NAME, file "FILE", line N>`.
 pub fn code_repr(c: &Code) -> String {
-    format!("<code object {}, file \"{}\", line {}>", c.name, c.file, c.firstlineno)
+    format!(
+        "<code object {}, file \"{}\", line {}>",
+        c.name, c.file, c.firstlineno
+    )
 }
 
 /// Decodes the first marshal object in `data`. Bytes after it are reported in
@@ -289,8 +303,17 @@ enum SeqKind {
 
 #[derive(Debug)]
 enum Frame {
-    Seq { kind: SeqKind, slot: Handle, items: Vec<Handle>, want: usize },
-    Dict { slot: Handle, pairs: Vec<(Handle, Handle)>, key: Option<Handle> },
+    Seq {
+        kind: SeqKind,
+        slot: Handle,
+        items: Vec<Handle>,
+        want: usize,
+    },
+    Dict {
+        slot: Handle,
+        pairs: Vec<(Handle, Handle)>,
+        key: Option<Handle>,
+    },
     Code(Box<CodeFrame>),
 }
 
@@ -299,8 +322,10 @@ enum Frame {
 struct CodeFrame {
     slot: Handle,
     start: Saved,
-    /// Index into [`LAYOUTS`] of the layout being tried.
+    /// How many layouts were tried before the current one.
     layout: usize,
+    /// Index into [`LAYOUTS`] of the layout tried first (the one that worked last).
+    first: usize,
     /// True once field 4 showed the 3.11+ variant of the five-int layout.
     py311: bool,
     fields: Vec<Handle>,
@@ -343,7 +368,10 @@ struct Decoder<'a> {
 }
 
 fn err<T>(offset: usize, message: impl Into<String>) -> Result<T, Error> {
-    Err(Error { offset, message: message.into() })
+    Err(Error {
+        offset,
+        message: message.into(),
+    })
 }
 
 impl<'a> Decoder<'a> {
@@ -378,7 +406,10 @@ impl<'a> Decoder<'a> {
                 self.pos += n;
                 Ok(s)
             }
-            _ => err(self.pos, format!("file ends inside {what}")),
+            _ => err(
+                self.pos,
+                format!("file ends inside {what} (truncated file?)"),
+            ),
         }
     }
 
@@ -412,7 +443,10 @@ impl<'a> Decoder<'a> {
     fn payload(&mut self, n: usize, at: usize, what: &str) -> Result<Bytes, Error> {
         let left = self.remaining();
         if n > left {
-            return err(at, format!("{what} declares {n} bytes but only {left} remain"));
+            return err(
+                at,
+                format!("{what} declares {n} bytes but only {left} remain"),
+            );
         }
         let start = self.pos;
         self.pos += n;
@@ -455,7 +489,12 @@ impl<'a> Decoder<'a> {
                 Err(e) => self.recover(e)?,
             }
         };
-        Ok(Decoded { arena: self.arena, root, end: self.pos, warnings: self.warnings })
+        Ok(Decoded {
+            arena: self.arena,
+            root,
+            end: self.pos,
+            warnings: self.warnings,
+        })
     }
 
     /// On an error inside a code object, re-reads the innermost one that has a layout
@@ -532,7 +571,7 @@ impl<'a> Decoder<'a> {
                             self.arena.get(k as usize)
                         {
                             let what = v.type_name();
-                            return err(at, format!("unhashable {what} used as a dict key"));
+                            return err(at, format!("a {what} used as a dict key (unhashable)"));
                         }
                         *key = Some(k);
                         return Ok(None);
@@ -569,7 +608,12 @@ impl<'a> Decoder<'a> {
     /// Completes the top frame if it has all its items; returns its handle then.
     fn finish_if_full(&mut self, at: usize) -> Result<Option<Handle>, Error> {
         let (slot, value) = match self.stack.last_mut() {
-            Some(Frame::Seq { kind, slot, items, want }) if items.len() >= *want => {
+            Some(Frame::Seq {
+                kind,
+                slot,
+                items,
+                want,
+            }) if items.len() >= *want => {
                 let items = std::mem::take(items);
                 let v = match kind {
                     SeqKind::Tuple => Value::Tuple(items),
@@ -586,8 +630,8 @@ impl<'a> Decoder<'a> {
             Some(Frame::Code(c)) if code_complete(c) => {
                 let shift = usize::from(c.py311);
                 let (file_h, name_h) = (c.fields[6 - shift], c.fields[7 - shift]);
-                let (slot, line, tried) = (c.slot, c.firstlineno.unwrap_or(0), c.layout);
-                let layout = self.layout_of(tried);
+                let (slot, line) = (c.slot, c.firstlineno.unwrap_or(0));
+                let layout = layout_of(c.first, c.layout);
                 self.last_layout = LAYOUTS.iter().position(|&l| l == layout).unwrap_or(0);
                 let v = Value::Code(Box::new(Code {
                     name: self.text_at(name_h),
@@ -617,7 +661,13 @@ impl<'a> Decoder<'a> {
     /// push a frame (their slot reserved first).
     fn start_object(&mut self) -> Result<Start, Error> {
         let at = self.pos;
-        let byte = self.u8("an object (missing data)")?;
+        if self.remaining() == 0 {
+            return err(
+                at,
+                "file ends where an object should start (truncated file?)",
+            );
+        }
+        let byte = self.u8("an object")?;
         let flag = byte & FLAG_REF != 0;
         let code = byte & !FLAG_REF;
         let h = match code {
@@ -699,15 +749,16 @@ impl<'a> Decoder<'a> {
             }
             b'r' => {
                 let n = self.i32("a reference")?;
-                let h = usize::try_from(n).ok().and_then(|i| self.refs.get(i)).copied();
+                let h = usize::try_from(n)
+                    .ok()
+                    .and_then(|i| self.refs.get(i))
+                    .copied();
                 match h {
                     Some(h) if self.arena.get(h as usize) != Some(&Value::Pending) => h,
                     Some(_) => {
                         return err(
                             at,
-                            format!(
-                                "invalid reference {n} (to a container still being read)"
-                            ),
+                            format!("invalid reference {n} (to a container still being read)"),
                         );
                     }
                     None => {
@@ -721,20 +772,32 @@ impl<'a> Decoder<'a> {
             }
             b'(' | b')' | b'[' | b'<' | b'>' => {
                 let (kind, what) = match code {
-                    b'(' | b')' => (SeqKind::Tuple, "tuple"),
-                    b'[' => (SeqKind::List, "list"),
-                    b'<' => (SeqKind::Set, "set"),
-                    _ => (SeqKind::FrozenSet, "frozenset"),
+                    b'(' | b')' => (SeqKind::Tuple, "a tuple"),
+                    b'[' => (SeqKind::List, "a list"),
+                    b'<' => (SeqKind::Set, "a set"),
+                    _ => (SeqKind::FrozenSet, "a frozenset"),
                 };
-                let n = if code == b')' { self.u8(what)? as usize } else { self.len(what)? };
+                let n = if code == b')' {
+                    self.u8(what)? as usize
+                } else {
+                    self.len(what)?
+                };
                 // Every item takes at least one byte: refuse impossible counts before
                 // allocating anything.
                 let left = self.remaining();
                 if n > left {
-                    return err(at, format!("{what} declares {n} items but only {left} bytes remain"));
+                    return err(
+                        at,
+                        format!("{what} declares {n} items but only {left} bytes remain"),
+                    );
                 }
                 let slot = self.reserve(flag);
-                self.stack.push(Frame::Seq { kind, slot, items: Vec::with_capacity(n), want: n });
+                self.stack.push(Frame::Seq {
+                    kind,
+                    slot,
+                    items: Vec::with_capacity(n),
+                    want: n,
+                });
                 return Ok(Start::Pushed);
             }
             b':' => {
@@ -749,7 +812,11 @@ impl<'a> Decoder<'a> {
             }
             b'{' => {
                 let slot = self.reserve(flag);
-                self.stack.push(Frame::Dict { slot, pairs: Vec::new(), key: None });
+                self.stack.push(Frame::Dict {
+                    slot,
+                    pairs: Vec::new(),
+                    key: None,
+                });
                 return Ok(Start::Pushed);
             }
             b'c' => {
@@ -760,6 +827,7 @@ impl<'a> Decoder<'a> {
                     slot,
                     start,
                     layout: 0,
+                    first: self.last_layout,
                     py311: false,
                     fields: Vec::with_capacity(10),
                     firstlineno: None,
@@ -779,23 +847,26 @@ impl<'a> Decoder<'a> {
         };
         Ok(Start::Done(h))
     }
+}
 
-    /// The layout for the `try_index`-th try of a code object: the one that worked
-    /// last comes first, then the others in their usual order.
-    fn layout_of(&self, try_index: usize) -> Layout {
-        // Try `last_layout` first, then the others in their usual order.
-        let first = self.last_layout.min(LAYOUTS.len() - 1);
+/// The layout for the `try_index`-th try of a code object: `first` (the one that
+/// worked last), then the others in their usual order.
+fn layout_of(first: usize, try_index: usize) -> Layout {
+    {
+        let first = first.min(LAYOUTS.len() - 1);
         if try_index == 0 {
             return LAYOUTS[first];
         }
         let mut rest = (0..LAYOUTS.len()).filter(|&i| i != first);
         rest.nth(try_index - 1).map_or(LAYOUTS[0], |i| LAYOUTS[i])
     }
+}
 
+impl Decoder<'_> {
     /// Reads the leading i32 fields of the code object on top of the stack.
     fn read_code_ints(&mut self) -> Result<(), Error> {
         let layout = match self.stack.last() {
-            Some(Frame::Code(c)) => self.layout_of(c.layout),
+            Some(Frame::Code(c)) => layout_of(c.first, c.layout),
             _ => return Ok(()),
         };
         for _ in 0..layout.ints() {
@@ -808,10 +879,14 @@ impl<'a> Decoder<'a> {
     /// that it fits the layout being tried.
     fn code_field(&mut self, h: Handle, at: usize) -> Result<(), Error> {
         let layout = match self.stack.last() {
-            Some(Frame::Code(c)) => self.layout_of(c.layout),
+            Some(Frame::Code(c)) => layout_of(c.first, c.layout),
             _ => return Ok(()),
         };
-        let v = self.arena.get(h as usize).cloned().unwrap_or(Value::Pending);
+        let v = self
+            .arena
+            .get(h as usize)
+            .cloned()
+            .unwrap_or(Value::Pending);
         let is_bytes = matches!(v, Value::Bytes(_));
         let is_tuple = matches!(v, Value::Tuple(_));
         let is_str = matches!(v, Value::Str(_) | Value::Bytes(_));
@@ -821,7 +896,7 @@ impl<'a> Decoder<'a> {
         let i = c.fields.len();
         let fits = match i {
             0 => is_bytes,
-            1 | 2 | 3 => is_tuple,
+            1..=3 => is_tuple,
             4 if layout == Layout::Py3Five && is_bytes => {
                 c.py311 = true;
                 true
@@ -850,7 +925,10 @@ impl<'a> Decoder<'a> {
         let count = n.unsigned_abs() as usize;
         let left = self.remaining();
         if count.saturating_mul(2) > left {
-            return err(at, format!("long declares {count} digits but only {left} bytes remain"));
+            return err(
+                at,
+                format!("long declares {count} digits but only {left} bytes remain"),
+            );
         }
         let mut mag: u128 = 0;
         let mut overflow = false;
@@ -859,7 +937,10 @@ impl<'a> Decoder<'a> {
             let b = self.take(2, "a long")?;
             let d = u16::from_le_bytes([b[0], b[1]]);
             if d >= 1 << 15 {
-                return err(dat, format!("long digit {d} out of range (must be < 32768)"));
+                return err(
+                    dat,
+                    format!("long digit {d} out of range (must be < 32768)"),
+                );
             }
             if i + 1 == count && d == 0 {
                 return err(dat, "unnormalized long (top digit is zero)");
@@ -874,7 +955,11 @@ impl<'a> Decoder<'a> {
             }
         }
         Ok(if n >= 0 {
-            if overflow || mag > i128::MAX as u128 { i128::MAX } else { mag as i128 }
+            if overflow || mag > i128::MAX as u128 {
+                i128::MAX
+            } else {
+                mag as i128
+            }
         } else if overflow || mag > i128::MAX as u128 {
             i128::MIN
         } else {
@@ -911,5 +996,385 @@ fn seq_name(kind: SeqKind) -> &'static str {
         SeqKind::Set => "set",
         SeqKind::FrozenSet => "frozenset",
         SeqKind::Slice => "slice",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dec(bytes: &[u8]) -> Decoded {
+        decode(&Bytes::copy_from_slice(bytes)).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn fail(bytes: &[u8]) -> Error {
+        match decode(&Bytes::copy_from_slice(bytes)) {
+            Ok(d) => panic!("decoded {:?}", d.get(d.root)),
+            Err(e) => e,
+        }
+    }
+
+    fn i32le(n: i32) -> [u8; 4] {
+        n.to_le_bytes()
+    }
+
+    /// `i` with the value `n`.
+    fn int(n: i32) -> Vec<u8> {
+        let mut v = vec![b'i'];
+        v.extend(i32le(n));
+        v
+    }
+
+    fn cat(parts: &[&[u8]]) -> Vec<u8> {
+        parts.concat()
+    }
+
+    fn root(bytes: &[u8]) -> Value {
+        let d = dec(bytes);
+        d.get(d.root).clone()
+    }
+
+    #[test]
+    fn singletons() {
+        assert_eq!(root(b"N"), Value::None);
+        assert_eq!(root(b"T"), Value::Bool(true));
+        assert_eq!(root(b"F"), Value::Bool(false));
+        assert_eq!(root(b"S"), Value::StopIteration);
+        assert_eq!(root(b"."), Value::Ellipsis);
+        assert_eq!(root(&[b'N' | FLAG_REF]), Value::None);
+    }
+
+    #[test]
+    fn flagged_singletons_and_null_take_no_slot() {
+        // (None, 7, r0) with None flagged: r0 must be the int, not None.
+        let bytes = cat(&[
+            b")\x03",
+            &[0xCE, b'i' | FLAG_REF],
+            &i32le(7),
+            b"r",
+            &i32le(0),
+        ]);
+        let d = dec(&bytes);
+        let items = d.tuple(d.root).expect("tuple").to_vec();
+        assert_eq!(d.get(items[0]), &Value::None);
+        assert_eq!(d.int(items[2]), Some(7));
+        assert_eq!(items[1], items[2], "r shares the handle");
+        // A flagged NULL ends a dict without taking a slot.
+        let bytes = cat(&[b")\x02", &[b'{' | FLAG_REF, 0xB0], b"r", &i32le(0)]);
+        let d = dec(&bytes);
+        let items = d.tuple(d.root).expect("tuple").to_vec();
+        assert_eq!(items[0], items[1]);
+    }
+
+    #[test]
+    fn ints() {
+        assert_eq!(root(&int(-5)), Value::Int(-5));
+        let mut b = vec![b'I'];
+        b.extend((-(1i64 << 40)).to_le_bytes());
+        assert_eq!(root(&b), Value::Int(-(1 << 40)));
+    }
+
+    fn long(n: i32, digits: &[u16]) -> Vec<u8> {
+        let mut v = vec![b'l'];
+        v.extend(i32le(n));
+        for d in digits {
+            v.extend(d.to_le_bytes());
+        }
+        v
+    }
+
+    #[test]
+    fn longs_with_15_bit_digits() {
+        assert_eq!(root(&long(0, &[])), Value::Int(0));
+        // 2**31 = digits [0, 0, 2]
+        assert_eq!(root(&long(3, &[0, 0, 2])), Value::Int(1 << 31));
+        assert_eq!(root(&long(-3, &[1, 0, 2])), Value::Int(-((1 << 31) + 1)));
+        // py2 writes small longs as `l` too.
+        assert_eq!(root(&long(1, &[7])), Value::Int(7));
+    }
+
+    #[test]
+    fn longs_beyond_i128_saturate() {
+        let big = vec![0x7FFF; 10]; // 150 bits
+        assert_eq!(root(&long(10, &big)), Value::Int(i128::MAX));
+        assert_eq!(root(&long(-10, &big)), Value::Int(i128::MIN));
+        // 2**127 exactly: too big for i128 positive, exactly i128::MIN negative.
+        let mut digits = vec![0u16; 8];
+        digits.push(1 << 7); // 15 * 8 = 120; 120 + 7 = 127
+        assert_eq!(root(&long(9, &digits)), Value::Int(i128::MAX));
+        assert_eq!(root(&long(-9, &digits)), Value::Int(i128::MIN));
+    }
+
+    #[test]
+    fn bad_longs_are_rejected() {
+        assert!(fail(&long(1, &[0x8000])).message.contains("out of range"));
+        assert!(fail(&long(2, &[1, 0])).message.contains("unnormalized"));
+        let e = fail(&cat(&[b"l", &i32le(i32::MIN)]));
+        assert!(e.message.contains("digits but only"), "{e}");
+    }
+
+    #[test]
+    fn floats_binary_and_text() {
+        let mut g = vec![b'g'];
+        g.extend(1.5f64.to_le_bytes());
+        assert_eq!(root(&g), Value::Float(1.5));
+        assert_eq!(root(b"f\x040.25"), Value::Float(0.25));
+        assert_eq!(root(b"f\x03inf"), Value::Float(f64::INFINITY));
+        assert_eq!(root(b"f\x04-inf"), Value::Float(f64::NEG_INFINITY));
+        assert!(matches!(root(b"f\x03nan"), Value::Float(x) if x.is_nan()));
+        assert!(fail(b"f\x03abc").message.contains("not a number"));
+        let mut y = vec![b'y'];
+        y.extend(1.0f64.to_le_bytes());
+        y.extend(2.0f64.to_le_bytes());
+        assert_eq!(root(&y), Value::Complex(1.0, 2.0));
+        assert_eq!(
+            root(b"x\x011\x04-inf"),
+            Value::Complex(1.0, f64::NEG_INFINITY)
+        );
+    }
+
+    #[test]
+    fn strings_of_every_code() {
+        let text = |v: Value| match v {
+            Value::Str(t) => t.as_str().to_string(),
+            Value::Bytes(b) => format!("bytes:{}", String::from_utf8_lossy(&b)),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(text(root(&cat(&[b"s", &i32le(2), b"ab"]))), "bytes:ab");
+        assert_eq!(text(root(&cat(&[b"u", &i32le(3), "é!".as_bytes()]))), "é!");
+        assert_eq!(text(root(&cat(&[b"t", &i32le(1), b"x"]))), "x");
+        assert_eq!(text(root(&cat(&[b"a", &i32le(2), b"\xe9a"]))), "éa");
+        assert_eq!(text(root(&cat(&[b"A", &i32le(1), b"q"]))), "q");
+        assert_eq!(text(root(b"z\x02hi")), "hi");
+        assert_eq!(text(root(b"Z\x01\xff")), "ÿ");
+    }
+
+    #[test]
+    fn invalid_utf8_and_surrogates_become_replacement_characters() {
+        let s = root(&cat(&[b"u", &i32le(5), b"a\xed\xb3\xa9b"]));
+        let Value::Str(t) = s else { panic!("{s:?}") };
+        assert!(t.as_str().starts_with('a') && t.as_str().ends_with('b'));
+        assert!(t.as_str().contains('\u{FFFD}'));
+        let d = dec(&cat(&[b"s", &i32le(2), b"\xff\xfe"]));
+        assert_eq!(d.text(d.root).expect("text").as_str(), "\u{FFFD}\u{FFFD}");
+    }
+
+    #[test]
+    fn valid_strings_share_the_input_buffer() {
+        let data = Bytes::from(cat(&[b"u", &i32le(3), b"abc"]));
+        let d = decode(&data).expect("decode");
+        let Value::Str(t) = d.get(d.root) else {
+            panic!()
+        };
+        assert_eq!(t.as_str().as_ptr(), data[5..].as_ptr());
+    }
+
+    #[test]
+    fn py2_interned_strings_and_r_lookups() {
+        let bytes = cat(&[
+            b"(",
+            &i32le(3),
+            b"t",
+            &i32le(1),
+            b"a",
+            b"t",
+            &i32le(1),
+            b"b",
+            b"R",
+            &i32le(0),
+        ]);
+        let d = dec(&bytes);
+        let items = d.tuple(d.root).expect("tuple");
+        assert_eq!(items[0], items[2]);
+        assert!(
+            fail(&cat(&[b"R", &i32le(0)]))
+                .message
+                .contains("py2 string reference")
+        );
+    }
+
+    #[test]
+    fn containers() {
+        let bytes = cat(&[b"[", &i32le(2), &int(1), b"N"]);
+        assert!(matches!(root(&bytes), Value::List(v) if v.len() == 2));
+        assert!(matches!(root(&cat(&[b"<", &i32le(1), &int(1)])), Value::Set(v) if v.len() == 1));
+        assert!(matches!(root(&cat(&[b">", &i32le(0)])), Value::FrozenSet(v) if v.is_empty()));
+        assert!(matches!(root(b")\x00"), Value::Tuple(v) if v.is_empty()));
+        assert!(matches!(
+            root(&cat(&[b":", b"N", &int(3), b"N"])),
+            Value::Slice(..)
+        ));
+        let d = dec(&cat(&[b"{", &int(1), &int(2), &int(3), b"N", b"0"]));
+        let Value::Dict(pairs) = d.get(d.root) else {
+            panic!()
+        };
+        assert_eq!(pairs.len(), 2);
+        assert_eq!(d.int(pairs[0].1), Some(2));
+    }
+
+    #[test]
+    fn null_rules() {
+        // NULL as a dict value ends the dict (Python 3), with a warning.
+        let d = dec(&cat(&[
+            b"{",
+            &int(1),
+            &int(2),
+            &int(3),
+            b"0",
+            &int(4),
+            b"N0",
+        ]));
+        let Value::Dict(pairs) = d.get(d.root) else {
+            panic!()
+        };
+        assert_eq!(pairs.len(), 1);
+        assert_eq!(d.warnings.len(), 1);
+        assert!(d.end < 20);
+        assert!(fail(b")\x010").message.contains("NULL"));
+        assert!(fail(b"0").message.contains("top level"));
+        assert!(
+            fail(&cat(&[b"{", b"[", &i32le(0), b"N0"]))
+                .message
+                .contains("unhashable")
+        );
+    }
+
+    #[test]
+    fn refs_are_numbered_in_pre_order() {
+        // outer tuple (slot 0) holding inner tuple (slot 1) holding int (slot 2), then r1, r2.
+        let bytes = cat(&[
+            &[b')' | FLAG_REF, 3, b')' | FLAG_REF, 1, b'i' | FLAG_REF],
+            &i32le(9),
+            b"r",
+            &i32le(1),
+            b"r",
+            &i32le(2),
+        ]);
+        let d = dec(&bytes);
+        let items = d.tuple(d.root).expect("outer").to_vec();
+        assert_eq!(items[0], items[1], "r1 is the inner tuple");
+        assert_eq!(d.int(items[2]), Some(9));
+    }
+
+    #[test]
+    fn refs_to_pending_or_missing_slots_are_rejected() {
+        let e = fail(&cat(&[&[b')' | FLAG_REF, 1], b"r", &i32le(0)]));
+        assert!(e.message.contains("still being read"), "{e}");
+        assert!(
+            fail(&cat(&[b"r", &i32le(0)]))
+                .message
+                .contains("invalid reference")
+        );
+        assert!(
+            fail(&cat(&[b"r", &i32le(-1)]))
+                .message
+                .contains("invalid reference")
+        );
+    }
+
+    #[test]
+    fn a_ref_bomb_costs_nothing() {
+        // t0 = (1, 1); t(k+1) = (r tk, r tk): 60 levels stand for 2**60 leaves.
+        let mut bytes = Vec::new();
+        let levels = 60;
+        for _ in 0..levels {
+            bytes.extend([b')' | FLAG_REF, 2]);
+        }
+        bytes.extend(int(1));
+        bytes.extend(int(1));
+        // Close from the innermost: slot of level k is k; each outer level's 2nd item is r(inner).
+        for k in (1..levels).rev() {
+            bytes.push(b'r');
+            bytes.extend(i32le(k));
+        }
+        let d = dec(&bytes);
+        assert!(d.arena.len() < 100, "{} values", d.arena.len());
+    }
+
+    #[test]
+    fn nesting_is_capped_without_recursion() {
+        let mut bytes = Vec::new();
+        for _ in 0..100_000 {
+            bytes.extend([b')', 1]);
+        }
+        bytes.push(b'N');
+        assert!(fail(&bytes).message.contains("nesting deeper than"));
+    }
+
+    #[test]
+    fn declared_lengths_are_checked_before_allocating() {
+        for code in [b'(', b'[', b'<', b'>', b's', b'u', b't', b'a'] {
+            let e = fail(&cat(&[&[code], &i32le(i32::MAX), b"NN"]));
+            assert!(e.message.contains("declares"), "{e}");
+        }
+        assert!(fail(&cat(&[b"u", &i32le(-1)])).message.contains("negative"));
+    }
+
+    #[test]
+    fn errors_carry_offsets() {
+        let e = fail(&cat(&[b")\x02N", &[0x01]]));
+        assert_eq!(e.offset, 3);
+        assert!(e.to_string().ends_with("at byte 3"), "{e}");
+        assert!(fail(b"?").message.contains("TYPE_UNKNOWN"));
+        assert!(fail(b"i\x01\x00").message.contains("truncated"));
+        assert!(fail(b"{").message.contains("truncated"));
+    }
+
+    #[test]
+    fn trailing_bytes_are_left_unread() {
+        let d = dec(b"Nxyz");
+        assert_eq!(d.end, 1);
+    }
+
+    /// A code object in one of the four layouts, with name `f` in `a.py` at line 3.
+    fn code(ints: usize, py311: bool) -> Vec<u8> {
+        let mut v = vec![b'c'];
+        for _ in 0..ints {
+            v.extend(i32le(0));
+        }
+        v.extend(cat(&[b"s", &i32le(2), b"\x64\x00"])); // code
+        v.extend(b")\x01N"); // consts
+        v.extend(b")\x00"); // names
+        if py311 {
+            v.extend(b")\x00"); // localsplusnames
+            v.extend(cat(&[b"s", &i32le(0)])); // localspluskinds
+            v.extend(b"z\x04a.py"); // filename
+            v.extend(b"z\x01f"); // name
+            v.extend(b"z\x01f"); // qualname
+        } else {
+            v.extend(b")\x00)\x00)\x00"); // varnames freevars cellvars
+            v.extend(cat(&[b"s", &i32le(4), b"a.py"])); // filename
+            v.extend(cat(&[b"t", &i32le(1), b"f"])); // name
+        }
+        v.extend(i32le(3));
+        v.extend(cat(&[b"s", &i32le(0)])); // lnotab / linetable
+        if py311 {
+            v.extend(cat(&[b"s", &i32le(0)])); // exceptiontable
+        }
+        v
+    }
+
+    #[test]
+    fn code_objects_in_all_four_layouts() {
+        for (ints, py311) in [(4, false), (5, false), (6, false), (5, true)] {
+            let bytes = cat(&[b")\x02", &code(ints, py311), b"N"]);
+            let d = dec(&bytes);
+            let items = d.tuple(d.root).expect("tuple");
+            let Value::Code(c) = d.get(items[0]) else {
+                panic!("{:?}", d.get(items[0]))
+            };
+            assert_eq!(
+                (c.name.as_str(), c.file.as_str(), c.firstlineno),
+                ("f", "a.py", 3)
+            );
+            assert_eq!(d.get(items[1]), &Value::None, "layout ({ints}, {py311})");
+            assert_eq!(code_repr(c), "<code object f, file \"a.py\", line 3>");
+        }
+    }
+
+    #[test]
+    fn a_code_object_fitting_no_layout_is_an_error() {
+        let e = fail(b"c\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00N");
+        assert!(e.offset > 0, "{e}");
     }
 }

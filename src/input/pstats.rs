@@ -47,7 +47,7 @@ pub fn load(data: Bytes) -> Result<Loaded, String> {
         }
         let what = match decoded.get(decoded.root) {
             Value::Code(_) => "a code object (the contents of a .pyc?)".to_string(),
-            v => format!("a {}", v.type_name()),
+            v => v.described(),
         };
         return Err(format!("not a stats dict: the top-level object is {what}"));
     };
@@ -55,7 +55,9 @@ pub fn load(data: Bytes) -> Result<Loaded, String> {
     let profile = build(&decoded, pairs, &mut warnings)?;
     let trailing = data.len().saturating_sub(decoded.end);
     if trailing > 0 {
-        warnings.push(format!("{trailing} trailing bytes after the stats dict ignored"));
+        warnings.push(format!(
+            "{trailing} trailing bytes after the stats dict ignored"
+        ));
     }
     Ok(Loaded { profile, warnings })
 }
@@ -90,21 +92,27 @@ fn text_kind(data: &[u8]) -> Option<&'static str> {
         }
         Err(_) => return None,
     };
-    if text.len() < 4 || text.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) {
+    if text.len() < 4
+        || text
+            .chars()
+            .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+    {
         return None;
     }
     let t = text.trim_start();
-    Some(if t.starts_with("<svg") || t.starts_with("<?xml") || t.contains("<svg") {
-        "an SVG/XML document"
-    } else if t.starts_with('{') || t.starts_with('[') {
-        "JSON"
-    } else if text.contains("function calls") || text.contains("ncalls") {
-        "a printed pstats report"
-    } else if t.starts_with('<') {
-        "HTML/XML"
-    } else {
-        "plain text"
-    })
+    Some(
+        if t.starts_with("<svg") || t.starts_with("<?xml") || t.contains("<svg") {
+            "an SVG/XML document"
+        } else if t.starts_with('{') || t.starts_with('[') {
+            "JSON"
+        } else if text.contains("function calls") || text.contains("ncalls") {
+            "a printed pstats report"
+        } else if t.starts_with('<') {
+            "HTML/XML"
+        } else {
+            "plain text"
+        },
+    )
 }
 
 fn text_message(kind: &str) -> String {
@@ -133,9 +141,8 @@ fn build(
             continue;
         }
         let entry = index + 1;
-        let (stats, callers) = row_value(d, vh).map_err(|why| {
-            format!("entry {entry} ({}): {why}", d.repr(kh))
-        })?;
+        let (stats, callers) =
+            row_value(d, vh).map_err(|why| format!("entry {entry} ({}): {why}", d.repr(kh)))?;
         let key = match func_key(d, kh) {
             Some(k) => k,
             None => {
@@ -175,14 +182,23 @@ fn build(
         let mut parts = Vec::new();
         for (n, what) in [
             (skipped.callers_not_dict, "callers not a dict"),
-            (skipped.bad_caller_key, "caller key not a (file, line, name) tuple"),
-            (skipped.bad_caller_value, "caller value not a 4-tuple or an int"),
+            (
+                skipped.bad_caller_key,
+                "caller key not a (file, line, name) tuple",
+            ),
+            (
+                skipped.bad_caller_value,
+                "caller value not a 4-tuple or an int",
+            ),
         ] {
             if n > 0 {
                 parts.push(format!("{n} {what}"));
             }
         }
-        warnings.push(format!("skipped {total} malformed entries ({})", parts.join(", ")));
+        warnings.push(format!(
+            "skipped {total} malformed entries ({})",
+            parts.join(", ")
+        ));
     }
     Ok(b.finish())
 }
@@ -212,17 +228,18 @@ fn func_key(d: &Decoded, kh: Handle) -> Option<FuncKey> {
 fn row_value(d: &Decoded, vh: Handle) -> Result<(Stats, Handle), String> {
     const EXPECTED: &str = "expected a 5-tuple (cc, nc, tt, ct, callers)";
     let Some(items) = d.tuple(vh) else {
-        return Err(format!("value is a {}, {EXPECTED}", d.get(vh).type_name()));
+        return Err(format!("value is {}, {EXPECTED}", d.get(vh).described()));
     };
     let &[cc, nc, tt, ct, callers] = items else {
         return Err(format!("value is a {}-tuple, {EXPECTED}", items.len()));
     };
     let count = |h: Handle, what: &str| -> Result<Count, String> {
-        d.int(h).ok_or_else(|| format!("{what} is a {}, expected an int", d.get(h).type_name()))
+        d.int(h)
+            .ok_or_else(|| format!("{what} is {}, expected an int", d.get(h).described()))
     };
     let time = |h: Handle, what: &str| -> Result<f64, String> {
         d.number(h)
-            .ok_or_else(|| format!("{what} is a {}, expected a number", d.get(h).type_name()))
+            .ok_or_else(|| format!("{what} is {}, expected a number", d.get(h).described()))
     };
     let stats = Stats {
         cc: count(cc, "cc (primitive calls)")?,
