@@ -225,3 +225,92 @@ fn large_real_profiles_load_cleanly() {
         assert!(n > min, "{name}: only {n} functions");
     }
 }
+
+fn message(file: &str) -> String {
+    match load(&data_dir().join("pstats").join(file)) {
+        Ok(_) => panic!("{file} was accepted"),
+        Err(e) => e.to_string(),
+    }
+}
+
+fn warnings(file: &str) -> Vec<String> {
+    load(&data_dir().join("pstats").join(file))
+        .expect(file)
+        .warnings
+}
+
+#[test]
+fn impostors_get_messages_that_say_what_they_are() {
+    for (file, want) in [
+        ("broken_empty_file.prof", "empty file"),
+        (
+            "broken_gzip_of_valid.prof",
+            "gzip-compressed; decompress it first (gunzip)",
+        ),
+        (
+            "broken_yappi_ystat_pickle.prof",
+            "a Python pickle (yappi's ystat format?)",
+        ),
+        ("broken_pyc_file.prof", "a compiled Python file (.pyc)"),
+        (
+            "broken_json.prof",
+            "text, not a binary stats file (it looks like JSON)",
+        ),
+        (
+            "broken_svg.prof",
+            "text, not a binary stats file (it looks like an SVG",
+        ),
+        (
+            "broken_plain_text_report.prof",
+            "it looks like a printed pstats report",
+        ),
+        (
+            "badshape_top_level_list.prof",
+            "not a stats dict: the top-level object is a list",
+        ),
+        (
+            "badshape_top_level_none.prof",
+            "not a stats dict: the top-level object is None",
+        ),
+        (
+            "badshape_code_object.prof",
+            "not a stats dict: the top-level object is a code object",
+        ),
+        (
+            "badshape_value_not_tuple.prof",
+            "value is a list, expected a 5-tuple (cc, nc, tt, ct, callers)",
+        ),
+        (
+            "broken_nested_100k_tuples.prof",
+            "nesting deeper than 100 levels at byte",
+        ),
+        (
+            "broken_huge_len_bytes.prof",
+            "declares 2147483647 bytes but only 10 remain at byte 0",
+        ),
+    ] {
+        let got = message(file);
+        assert!(got.starts_with("cannot read '"), "{got}");
+        assert!(got.contains(want), "{file}: {got:?} lacks {want:?}");
+    }
+}
+
+#[test]
+fn odd_but_readable_files_warn_once_with_counts() {
+    assert_eq!(
+        warnings("edge_trailing_garbage.prof"),
+        ["78 trailing bytes after the stats dict ignored"]
+    );
+    let w = warnings("badshape_callers_bad_entries.prof");
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert!(w[0].starts_with("skipped 3 malformed entries ("), "{w:?}");
+    let w = warnings("badshape_key_wrong_arity.prof");
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert!(
+        w[0].starts_with("3 entries have a key that is not a (file, line, name) tuple"),
+        "{w:?}"
+    );
+    assert!(warnings("edge_null_as_dict_value.prof")[0].contains("ended the dict"));
+    assert!(warnings("synth_sampled_marker_py315.prof").is_empty());
+    assert!(warnings("edge_duplicate_keys.prof").is_empty());
+}

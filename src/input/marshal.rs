@@ -741,7 +741,7 @@ impl<'a> Decoder<'a> {
                         return err(
                             at,
                             format!(
-                                "invalid py2 string reference {n} ({have} interned strings so far)"
+                                "invalid py2 string reference {n} (the list has {have} entries)"
                             ),
                         );
                     }
@@ -765,7 +765,7 @@ impl<'a> Decoder<'a> {
                         let have = self.refs.len();
                         return err(
                             at,
-                            format!("invalid reference {n} ({have} ref slots so far)"),
+                            format!("invalid reference {n} (the table has {have} entries)"),
                         );
                     }
                 }
