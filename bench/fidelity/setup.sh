@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Create bench/out/venv (Python 3.11) with flameprof 0.4 and the packages the
+# real workloads need. Idempotent: re-running only checks the pins.
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
+venv="$root/bench/out/venv"
+py="${PYTHON:-python3}"
+mkdir -p "$root/bench/out"
+if [ ! -x "$venv/bin/python" ]; then
+  "$py" -m venv "$venv"
+fi
+ver="$("$venv/bin/python" -c 'import sys; print("%d.%d" % sys.version_info[:2])')"
+if [ "$ver" != "3.11" ]; then
+  echo "warning: venv Python is $ver, the benchmark is calibrated for 3.11" >&2
+fi
+stamp="$venv/.requirements.sha"
+want="$(sha256sum "$here/requirements.txt" | cut -d' ' -f1)"
+if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
+  echo "venv up to date: $venv"
+  exit 0
+fi
+"$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$here/requirements.txt"
+echo "$want" > "$stamp"
+echo "venv ready: $venv"
+"$venv/bin/python" -m pip list --disable-pip-version-check --format=freeze
