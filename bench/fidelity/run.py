@@ -17,7 +17,7 @@ Environment:
                     profile path (default: FLAMEPROF -f log {prof})
   FLAMEPROF         our binary (default: target/release/flameprof)
   FLAMEPROF04_CMD   template for the original (default:
-                    bench/out/venv/bin/flameprof --format=log {prof})
+                    bench/out/venv/bin/python -m flameprof --format=log {prof})
   FLAMEPROF_LABEL   column label for ours (default: ours)
   FLAMEPROF_TRUTH   truth tools folder (default: ../shared/truth from the
                     repository root); if absent the benchmark is skipped
@@ -27,6 +27,7 @@ import json
 import os
 import re
 import shlex
+import signal
 import subprocess
 import sys
 import time
@@ -50,7 +51,7 @@ def ours_template():
 
 def v04_template():
     return os.environ.get("FLAMEPROF04_CMD") or (
-        shlex.quote(os.path.join(OUT, "venv", "bin", "flameprof")) + " --format=log {prof}")
+        shlex.quote(os.path.join(OUT, "venv", "bin", "python")) + " -m flameprof --format=log {prof}")
 
 
 def run_tool(template, prof, dest):
@@ -59,9 +60,13 @@ def run_tool(template, prof, dest):
     t0 = time.monotonic()
     try:
         with open(dest, "w") as out, open(dest + ".err", "w") as err:
-            rc = subprocess.run(cmd, stdout=out, stderr=err, timeout=TIMEOUT, cwd=ROOT).returncode
-    except subprocess.TimeoutExpired:
-        return "timeout", time.monotonic() - t0
+            p = subprocess.Popen(cmd, stdout=out, stderr=err, cwd=ROOT, start_new_session=True)
+            try:
+                rc = p.wait(timeout=TIMEOUT)
+            except subprocess.TimeoutExpired:
+                os.killpg(p.pid, signal.SIGKILL)  # the tool and anything it started
+                p.wait()
+                return "timeout", time.monotonic() - t0
     except OSError as e:
         with open(dest + ".err", "a") as err:
             err.write("%s\n" % e)
