@@ -200,8 +200,10 @@ pub fn run(options: &Options) -> Result<ExitCode, AppError> {
     for (name, tree) in job.built_trees() {
         if tree.truncated {
             warn(&format!(
-                "{name}: stopped at {} frames; {} frames ({:.6} s) were not drawn",
-                options.render.tree.max_frames, tree.cut_frames, tree.cut_time
+                "{name}: stopped at {} frames (the bound for a profile this size); {} frames were not \
+                 expanded further; raise --threshold for a complete picture",
+                tree.len(),
+                tree.unexpanded
             ));
         }
     }

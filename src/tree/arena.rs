@@ -61,8 +61,10 @@ pub struct CallTree {
     pub cut_time: f64,
     /// How many frames were cut (not drawn).
     pub cut_frames: u64,
-    /// True when `max_frames` was reached.
+    /// True when the frame bound was reached.
     pub truncated: bool,
+    /// Frames that were drawn but not expanded because the bound was reached.
+    pub unexpanded: u64,
 }
 
 impl CallTree {
@@ -112,9 +114,17 @@ impl CallTree {
     }
 }
 
+fn bloom_bit(func: FuncId) -> u128 {
+    1u128 << (func.wrapping_mul(0x9E37_79B9) >> 25)
+}
+
 /// Collects frames in any order; [`TreeBuilder::finish`] lays them out.
 pub(crate) struct TreeBuilder {
     frames: Vec<Frame>,
+    /// Per frame, a 128-bit Bloom filter of the functions on its stack: a cheap "no"
+    /// for [`TreeBuilder::has_ancestor`].
+    blooms: Vec<u128>,
+    pub unexpanded: u64,
     pub cut_time: f64,
     pub cut_frames: u64,
     pub truncated: bool,
@@ -122,7 +132,14 @@ pub(crate) struct TreeBuilder {
 
 impl TreeBuilder {
     pub fn new(total: f64) -> TreeBuilder {
-        TreeBuilder { frames: vec![Frame::root(total)], cut_time: 0.0, cut_frames: 0, truncated: false }
+        TreeBuilder {
+            frames: vec![Frame::root(total)],
+            blooms: vec![0],
+            unexpanded: 0,
+            cut_time: 0.0,
+            cut_frames: 0,
+            truncated: false,
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -136,6 +153,9 @@ impl TreeBuilder {
     /// True when `func` is drawn in `frame` or one of its ancestors. Looks at most
     /// `lookback` frames down: deeper cycles are unrolled until their time runs out.
     pub fn has_ancestor(&self, frame: u32, func: FuncId, lookback: usize) -> bool {
+        if self.blooms[frame as usize] & bloom_bit(func) == 0 {
+            return false;
+        }
         let mut at = frame;
         for _ in 0..lookback {
             if at == ROOT {
@@ -158,6 +178,8 @@ impl TreeBuilder {
         frame.self_time = frame.total;
         let id = self.frames.len() as u32;
         self.frames[parent].self_time -= frame.total;
+        let bloom = self.blooms[parent] | frame.func.map_or(0, bloom_bit);
+        self.blooms.push(bloom);
         self.frames.push(frame);
         id
     }
@@ -174,7 +196,7 @@ impl TreeBuilder {
     /// Sorts children by function, lays frames out in pre-order and computes offsets.
     /// Iterative: trees can be thousands of levels deep.
     pub fn finish(self) -> CallTree {
-        let TreeBuilder { frames, cut_time, cut_frames, truncated } = self;
+        let TreeBuilder { frames, cut_time, cut_frames, truncated, unexpanded, .. } = self;
         let n = frames.len();
         let mut kids: Vec<Vec<u32>> = vec![Vec::new(); n];
         for (i, f) in frames.iter().enumerate().skip(1) {
@@ -215,7 +237,7 @@ impl TreeBuilder {
                 x += out[c as usize].total;
             }
         }
-        CallTree { frames: out, children, child_ranges, cut_time, cut_frames, truncated }
+        CallTree { frames: out, children, child_ranges, cut_time, cut_frames, truncated, unexpanded }
     }
 }
 

@@ -50,7 +50,13 @@ pub fn build(profile: &Profile, options: &TreeOptions) -> CallTree {
         queue.push(Queued { width, frame });
     }
 
+    let budget = options.frame_budget(profile);
     while let Some(Queued { frame, .. }) = queue.pop() {
+        if tree.len() >= budget {
+            tree.truncated = true;
+            tree.unexpanded = 1 + queue.len() as u64;
+            break;
+        }
         let parent = tree.frame(frame).clone();
         let Some(func) = parent.func else { continue };
         let depth = parent.depth as usize + 1;
@@ -80,11 +86,6 @@ pub fn build(profile: &Profile, options: &TreeOptions) -> CallTree {
             pool[idx] -= width;
             let numbers = edge_numbers(profile, callee, &profile.edges()[idx].stats);
             if width < min_width || !options.depth_allowed(depth) {
-                tree.cut(frame, width);
-                continue;
-            }
-            if tree.len() >= options.max_frames {
-                tree.truncated = true;
                 tree.cut(frame, width);
                 continue;
             }

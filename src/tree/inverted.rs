@@ -42,7 +42,13 @@ pub fn build(profile: &Profile, options: &TreeOptions) -> CallTree {
         queue.push(Queued { width, frame });
     }
 
+    let budget = options.frame_budget(profile);
     while let Some(Queued { frame, .. }) = queue.pop() {
+        if tree.len() >= budget {
+            tree.truncated = true;
+            tree.unexpanded = 1 + queue.len() as u64;
+            break;
+        }
         let parent = tree.frame(frame).clone();
         let Some(func) = parent.func else { continue };
         let depth = parent.depth as usize + 1;
@@ -76,11 +82,6 @@ pub fn build(profile: &Profile, options: &TreeOptions) -> CallTree {
             let part = if by_calls { n.nc } else { weight(&n) } / base;
             let width = parent.total * part;
             if width < min_width || !options.depth_allowed(depth) {
-                tree.cut(frame, width);
-                continue;
-            }
-            if tree.len() >= options.max_frames {
-                tree.truncated = true;
                 tree.cut(frame, width);
                 continue;
             }
