@@ -184,6 +184,21 @@ impl TreeBuilder {
         id
     }
 
+    /// How many times `func` appears in `frame` and its ancestors (at most `lookback` deep).
+    pub fn count_ancestor(&self, frame: u32, func: FuncId, lookback: usize) -> usize {
+        let mut at = frame;
+        let mut n = 0;
+        for _ in 0..lookback {
+            if at == ROOT {
+                break;
+            }
+            let f = &self.frames[at as usize];
+            n += usize::from(f.func == Some(func));
+            at = f.parent;
+        }
+        n
+    }
+
     /// Records that a child of `parent` of width `width` was not drawn.
     pub fn cut(&mut self, parent: u32, width: f64) {
         if width > 0.0 {

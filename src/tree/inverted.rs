@@ -57,7 +57,7 @@ pub fn build(profile: &Profile, options: &TreeOptions) -> CallTree {
             .callers_of(func)
             .iter()
             .filter(|e| e.caller != func && !tree.has_ancestor(frame, e.caller, RECURSION_LOOKBACK))
-            .map(|e| (e.caller, edge_numbers(profile, func, &e.stats)))
+            .map(|e| (e.caller, edge_numbers(profile, e)))
             .collect();
         if callers.is_empty() {
             continue;

@@ -16,7 +16,7 @@ pub use arena::{CallTree, Frame, ROOT};
 
 use std::cmp::Ordering;
 
-use crate::model::{EdgeStats, Profile};
+use crate::model::{Edge, EdgeStats, Profile};
 
 /// What shapes a reconstructed tree.
 #[derive(Clone, Debug)]
@@ -85,12 +85,15 @@ pub(crate) struct EdgeNumbers {
     pub ct: f64,
     /// False when the times were derived from a count.
     pub timed: bool,
+    /// A function calling itself.
+    pub is_self: bool,
 }
 
-pub(crate) fn edge_numbers(profile: &Profile, callee: u32, stats: &EdgeStats) -> EdgeNumbers {
+pub(crate) fn edge_numbers(profile: &Profile, edge: &Edge) -> EdgeNumbers {
+    let (callee, stats, is_self) = (edge.callee, &edge.stats, edge.caller == edge.callee);
     match stats {
         EdgeStats::Timed(s) => {
-            EdgeNumbers { nc: s.nc.max(0) as f64, tt: clean(s.tt), ct: clean(s.ct), timed: true }
+            EdgeNumbers { nc: s.nc.max(0) as f64, tt: clean(s.tt), ct: clean(s.ct), timed: true, is_self }
         }
         EdgeStats::Count(n) => {
             let f = &profile.function(callee).stats;
@@ -101,6 +104,7 @@ pub(crate) fn edge_numbers(profile: &Profile, callee: u32, stats: &EdgeStats) ->
                 tt: clean(f.tt) * share,
                 ct: clean(f.ct) * share,
                 timed: false,
+                is_self,
             }
         }
     }
