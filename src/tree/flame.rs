@@ -192,24 +192,12 @@ fn plan_children(
     }
 
     let mut budget = (parent.total - own).max(0.0);
-    // Direct recursion (see `recursion_ratio`): the chain of inner calls carries own
-    // time only; callees hang under the outermost frame.
+    // Direct recursion (see `recursion_ratio`): the inner call takes its share first.
     if let Some(e) = fact.self_edge {
-        let inner = tree.frame(parent.parent).func == Some(func);
-        let chain = if inner {
-            parent.total
-        } else if fact.ct > 0.0 {
-            parent.total * (fact.tt / fact.ct).min(1.0)
-        } else {
-            0.0
-        };
-        let width = fact.ratio * chain;
-        if width >= min_width {
+        if recursion_continues(fact, parent.total, min_width) {
+            let width = fact.ratio * parent.total;
             out.push(Child { edge: e, width, exact: false });
             budget = (budget - width).max(0.0);
-        }
-        if inner {
-            return;
         }
     }
     // Atoms first, widest first: indivisible single calls placed whole where they fit.
@@ -288,12 +276,11 @@ fn reentry_allowed(tree: &TreeBuilder, frame: u32, func: FuncId) -> bool {
 /// times the calls in this context; for direct recursion, see [`recursion_ratio`].
 fn own_time(fact: &FunctionFacts, width: f64, calls: f64, via: Option<(&EdgeNumbers, f64)>, min_width: f64) -> f64 {
     let estimate = if fact.self_edge.is_some() {
-        // Direct recursion (see `recursion_ratio`): the outer frame owns the part of
-        // its function's own time that stays at the top level, an inner one its own
-        // share of the chain; the last level drawn keeps what would recurse.
-        let inner = via.is_some_and(|(edge, _)| edge.is_self);
-        let chain = if inner { width } else if fact.ct > 0.0 { width * (fact.tt / fact.ct).min(1.0) } else { 0.0 };
-        if fact.ratio * chain >= min_width { (1.0 - fact.ratio) * chain } else { chain }
+        // Direct recursion (see `recursion_ratio`): each level keeps (1 - r) of its
+        // width, split between own time and callees as in the totals; the last level
+        // drawn keeps what would recurse.
+        let ratio = if recursion_continues(fact, width, min_width) { fact.ratio } else { 0.0 };
+        if fact.ct > 0.0 { (1.0 - ratio) * width * (fact.tt / fact.ct).min(1.0) } else { 0.0 }
     } else if fact.recursive {
         if fact.nc > 0.0 { fact.tt / fact.nc * calls } else { 0.0 }
     } else if let Some((edge, part)) = via {
@@ -306,16 +293,24 @@ fn own_time(fact: &FunctionFacts, width: f64, calls: f64, via: Option<(&EdgeNumb
     estimate.clamp(0.0, width)
 }
 
-/// Direct recursion is drawn as a chain of the function's own time: the outermost
-/// frame holds the function's callees (as the data gives them, summed over all
-/// depths) and its own time, of which each level passes the same share `r` on to
-/// the next: `r` = time in the recursive calls (the self-edge's `ct`, which cProfile
-/// counts for the outermost recursive call) / the function's `ct`. The data has
-/// only totals over all depths; a constant ratio is the simplest depth distribution
-/// that matches them, and with recursion folded the picture is exactly the data.
-/// Capped below 1 so the levels shrink.
+/// Direct recursion is drawn unrolled, each level passing the same share `r` of its
+/// width on to its inner call: `r` = time in the recursive calls (the self-edge's
+/// `ct`, which cProfile counts for the outermost recursive call) / the function's
+/// `ct`. Each level splits the rest between own time and callees as the function's
+/// totals do. The data has only totals over all depths; a constant ratio is the
+/// simplest depth distribution that matches them, and with recursion folded the
+/// picture is the data. Capped below 1 so the levels shrink; the chain stops where
+/// the next level would be narrower than [`RECURSION_STOP`] drawn frames, and the
+/// last level keeps the rest, so callees are not lost in slivers.
 fn recursion_ratio(self_edge_ct: f64, ct: f64) -> f64 {
     if ct > 0.0 { (self_edge_ct / ct).clamp(0.0, 0.95) } else { 0.0 }
+}
+
+/// How many minimum frame widths an inner recursive level must span to be drawn.
+pub const RECURSION_STOP: f64 = 3.0;
+
+fn recursion_continues(fact: &FunctionFacts, width: f64, min_width: f64) -> bool {
+    fact.ratio * width >= RECURSION_STOP * min_width
 }
 
 fn function_facts(profile: &Profile, numbers: &[EdgeNumbers]) -> Vec<FunctionFacts> {

@@ -85,15 +85,13 @@ pub(crate) struct EdgeNumbers {
     pub ct: f64,
     /// False when the times were derived from a count.
     pub timed: bool,
-    /// A function calling itself.
-    pub is_self: bool,
 }
 
 pub(crate) fn edge_numbers(profile: &Profile, edge: &Edge) -> EdgeNumbers {
-    let (callee, stats, is_self) = (edge.callee, &edge.stats, edge.caller == edge.callee);
+    let (callee, stats) = (edge.callee, &edge.stats);
     match stats {
         EdgeStats::Timed(s) => {
-            EdgeNumbers { nc: s.nc.max(0) as f64, tt: clean(s.tt), ct: clean(s.ct), timed: true, is_self }
+            EdgeNumbers { nc: s.nc.max(0) as f64, tt: clean(s.tt), ct: clean(s.ct), timed: true }
         }
         EdgeStats::Count(n) => {
             let f = &profile.function(callee).stats;
@@ -104,7 +102,6 @@ pub(crate) fn edge_numbers(profile: &Profile, edge: &Edge) -> EdgeNumbers {
                 tt: clean(f.tt) * share,
                 ct: clean(f.ct) * share,
                 timed: false,
-                is_self,
             }
         }
     }
