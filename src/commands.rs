@@ -19,9 +19,9 @@ use crate::runner::{self, Program, Target};
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
-    /// Profile a Python program and render its profile: flameprof run [OPTIONS] [-m] TARGET [ARGS]...
+    /// Profile a Python script (or -m module) and render the profile
     ///
-    /// Runs `PYTHON TARGET ARGS...` (or `PYTHON -m TARGET ARGS...`) under cProfile, with
+    /// flameprof run [OPTIONS] [-m] TARGET [ARGS]... runs `PYTHON TARGET ARGS...` (or `PYTHON -m TARGET ARGS...`) under cProfile, with
     /// its standard input, output and error passed through, then renders the stats with
     /// the usual options. Everything after TARGET goes to the program. Without -o the
     /// rendering is written to standard output after the program has ended, following
@@ -47,7 +47,7 @@ pub struct RunArgs {
 
     /// The script (or module with -m), then its arguments. Options after TARGET are the
     /// program's.
-    #[arg(value_name = "TARGET", required = true, num_args = 1.., trailing_var_arg = true, allow_hyphen_values = true)]
+    #[arg(value_name = "TARGET", required = true, num_args = 1.., trailing_var_arg = true)]
     pub command: Vec<OsString>,
 }
 

@@ -120,13 +120,13 @@ pub fn command(program: &Program, out: &OsStr) -> Command {
 pub fn profile(program: &Program) -> Result<Outcome, RunError> {
     let dir = tempfile::Builder::new().prefix("flameprof-run-").tempdir().map_err(RunError::Temp)?;
     let out = dir.path().join("profile.prof");
+    // Installed before the spawn, so that no Ctrl-C can fall between the two.
+    let guard = interrupt::Deferred::new();
     let mut child = command(program, out.as_os_str())
         .spawn()
         .map_err(|error| RunError::Spawn { python: program.python.clone(), error })?;
-    let status = {
-        let _guard = interrupt::Deferred::new();
-        child.wait().map_err(RunError::Temp)?
-    };
+    let status = child.wait().map_err(RunError::Temp)?;
+    drop(guard);
     let stats = match std::fs::read(&out) {
         Ok(bytes) if !bytes.is_empty() => Some(bytes),
         Ok(_) => None,
