@@ -7,8 +7,8 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::{CommandFactory, FromArgMatches, Parser};
 use clap::builder::PossibleValuesParser;
+use clap::{CommandFactory, FromArgMatches, Parser};
 
 use crate::backend::{self, Backend, Job, RenderOptions};
 use crate::input::{self, InputError};
@@ -88,7 +88,11 @@ const NOT_FOR_SUBCOMMANDS: &[&str] = &["list_formats", "run_script", "run_module
 pub fn command() -> clap::Command {
     Args::command()
         .mut_args(|a| {
-            if a.is_positional() || NOT_FOR_SUBCOMMANDS.contains(&a.get_id().as_str()) { a } else { a.global(true) }
+            if a.is_positional() || NOT_FOR_SUBCOMMANDS.contains(&a.get_id().as_str()) {
+                a
+            } else {
+                a.global(true)
+            }
         })
         .override_usage(
             "flameprof [OPTIONS] [INPUT]...\n       \
@@ -162,7 +166,10 @@ pub enum AppError {
     Write { target: String, error: io::Error },
     Usage(String),
     /// Running a program failed, or it wrote no profile: exit with `code`.
-    Program { code: u8, message: String },
+    Program {
+        code: u8,
+        message: String,
+    },
 }
 
 impl fmt::Display for AppError {

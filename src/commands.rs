@@ -83,7 +83,11 @@ pub struct ProgramArgs {
 
 impl ProgramArgs {
     fn any(&self) -> bool {
-        self.run_script || self.run_module || self.python.is_some() || self.cpu || self.save_prof.is_some()
+        self.run_script
+            || self.run_module
+            || self.python.is_some()
+            || self.cpu
+            || self.save_prof.is_some()
     }
 }
 
@@ -107,17 +111,25 @@ pub fn run(mut args: Args) -> Result<ExitCode, AppError> {
         Some(Command::Man) => {
             no_inputs(&args, "man")?;
             let out = args.out.clone();
-            cli::write_output(out.as_deref(), |w| clap_mangen::Man::new(cli::command()).render(w))?;
+            cli::write_output(out.as_deref(), |w| {
+                clap_mangen::Man::new(cli::command()).render(w)
+            })?;
             Ok(ExitCode::SUCCESS)
         }
         Some(Command::Run(run)) => {
             no_inputs(&args, "run")?;
             if args.program.run_script || args.program.run_module {
-                return Err(AppError::Usage("-r/--run and --run-module are not used with flameprof run (use run -m)".into()));
+                return Err(AppError::Usage(
+                    "-r/--run and --run-module are not used with flameprof run (use run -m)".into(),
+                ));
             }
             let mut command = run.command.into_iter();
             let target = command.next().expect("clap requires TARGET");
-            let target = if run.module { Target::Module(target) } else { Target::Script(target) };
+            let target = if run.module {
+                Target::Module(target)
+            } else {
+                Target::Script(target)
+            };
             profile_and_render(args, target, command.collect())
         }
         None => {
@@ -128,12 +140,24 @@ pub fn run(mut args: Args) -> Result<ExitCode, AppError> {
                         .into(),
                 ));
             }
-            let mut inputs = std::mem::take(&mut args.inputs).into_iter().map(PathBuf::into_os_string);
+            let mut inputs = std::mem::take(&mut args.inputs)
+                .into_iter()
+                .map(PathBuf::into_os_string);
             let Some(target) = inputs.next() else {
-                let flag = if p.run_script { "-r/--run" } else { "-m/--run-module" };
-                return Err(AppError::Usage(format!("{flag} needs the program to run: flameprof {flag} TARGET [-- ARGS...]")));
+                let flag = if p.run_script {
+                    "-r/--run"
+                } else {
+                    "-m/--run-module"
+                };
+                return Err(AppError::Usage(format!(
+                    "{flag} needs the program to run: flameprof {flag} TARGET [-- ARGS...]"
+                )));
             };
-            let target = if p.run_module { Target::Module(target) } else { Target::Script(target) };
+            let target = if p.run_module {
+                Target::Module(target)
+            } else {
+                Target::Script(target)
+            };
             profile_and_render(args, target, inputs.collect())
         }
     }
@@ -147,20 +171,30 @@ fn no_inputs(args: &Args, name: &str) -> Result<(), AppError> {
         )));
     }
     if args.list_formats {
-        return Err(AppError::Usage(format!("--list-formats cannot be used with '{name}'")));
+        return Err(AppError::Usage(format!(
+            "--list-formats cannot be used with '{name}'"
+        )));
     }
     Ok(())
 }
 
 /// Runs the program, keeps the stats if asked, renders them with the usual options,
 /// and exits with the program's status.
-fn profile_and_render(mut args: Args, target: Target, program_args: Vec<OsString>) -> Result<ExitCode, AppError> {
+fn profile_and_render(
+    mut args: Args,
+    target: Target,
+    program_args: Vec<OsString>,
+) -> Result<ExitCode, AppError> {
     let shown = describe(&target, &program_args);
     if args.title.is_none() {
         args.title = Some(format!("Flame graph of {shown}"));
     }
     let program = Program {
-        python: args.program.python.take().unwrap_or_else(runner::default_python),
+        python: args
+            .program
+            .python
+            .take()
+            .unwrap_or_else(runner::default_python),
         target,
         args: program_args,
         cpu: args.program.cpu,
@@ -169,8 +203,10 @@ fn profile_and_render(mut args: Args, target: Target, program_args: Vec<OsString
     // Validate the render options before running anything.
     let options = args.into_options()?;
 
-    let outcome = runner::profile(&program)
-        .map_err(|e| AppError::Program { code: e.exit_code(), message: e.to_string() })?;
+    let outcome = runner::profile(&program).map_err(|e| AppError::Program {
+        code: e.exit_code(),
+        message: e.to_string(),
+    })?;
     let code = runner::exit_code(outcome.status);
     let Some(stats) = outcome.stats else {
         return Err(AppError::Program {
@@ -213,7 +249,10 @@ mod tests {
 
     #[test]
     fn describe_names_the_program_and_cuts_long_lines() {
-        assert_eq!(describe(&Target::Script("a.py".into()), &["x".into()]), "a.py x");
+        assert_eq!(
+            describe(&Target::Script("a.py".into()), &["x".into()]),
+            "a.py x"
+        );
         assert_eq!(describe(&Target::Module("pytest".into()), &[]), "-m pytest");
         let long = describe(&Target::Script("a.py".into()), &["y".repeat(200).into()]);
         assert_eq!(long.chars().count(), 80);

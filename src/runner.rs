@@ -66,7 +66,11 @@ impl fmt::Display for RunError {
                     io::ErrorKind::PermissionDenied => "permission denied".to_string(),
                     _ => error.to_string(),
                 };
-                write!(f, "cannot run the Python interpreter '{}': {why} (pick one with --python PATH)", python.display())
+                write!(
+                    f,
+                    "cannot run the Python interpreter '{}': {why} (pick one with --python PATH)",
+                    python.display()
+                )
             }
             RunError::Temp(e) => write!(f, "cannot make a temporary file for the stats: {e}"),
         }
@@ -96,7 +100,11 @@ fn python_for(virtual_env: Option<OsString>) -> OsString {
     match virtual_env {
         Some(venv) if !venv.is_empty() => {
             let dir = PathBuf::from(venv);
-            let exe = if cfg!(windows) { dir.join("Scripts").join("python.exe") } else { dir.join("bin").join("python") };
+            let exe = if cfg!(windows) {
+                dir.join("Scripts").join("python.exe")
+            } else {
+                dir.join("bin").join("python")
+            };
             exe.into_os_string()
         }
         _ => OsString::from(if cfg!(windows) { "python" } else { "python3" }),
@@ -110,7 +118,12 @@ pub fn command(program: &Program, out: &OsStr) -> Command {
         Target::Module(m) => ("module", m),
     };
     let mut cmd = Command::new(&program.python);
-    cmd.arg("-c").arg(BOOTSTRAP).arg(out).arg(if program.cpu { "1" } else { "0" }).arg(mode).arg(target);
+    cmd.arg("-c")
+        .arg(BOOTSTRAP)
+        .arg(out)
+        .arg(if program.cpu { "1" } else { "0" })
+        .arg(mode)
+        .arg(target);
     cmd.args(&program.args);
     cmd
 }
@@ -118,13 +131,19 @@ pub fn command(program: &Program, out: &OsStr) -> Command {
 /// Runs `program` to completion with inherited stdin, stdout and stderr. Ctrl-C goes
 /// to the program (which writes what it collected); flameprof itself survives it.
 pub fn profile(program: &Program) -> Result<Outcome, RunError> {
-    let dir = tempfile::Builder::new().prefix("flameprof-run-").tempdir().map_err(RunError::Temp)?;
+    let dir = tempfile::Builder::new()
+        .prefix("flameprof-run-")
+        .tempdir()
+        .map_err(RunError::Temp)?;
     let out = dir.path().join("profile.prof");
     // Installed before the spawn, so that no Ctrl-C can fall between the two.
     let guard = interrupt::Deferred::new();
     let mut child = command(program, out.as_os_str())
         .spawn()
-        .map_err(|error| RunError::Spawn { python: program.python.clone(), error })?;
+        .map_err(|error| RunError::Spawn {
+            python: program.python.clone(),
+            error,
+        })?;
     let status = child.wait().map_err(RunError::Temp)?;
     drop(guard);
     let stats = match std::fs::read(&out) {
@@ -173,7 +192,9 @@ mod interrupt {
             // async-signal-safe (it does nothing).
             unsafe {
                 let mut old: libc::sigaction = std::mem::zeroed();
-                if libc::sigaction(libc::SIGINT, std::ptr::null(), &mut old) != 0 || old.sa_sigaction == libc::SIG_IGN {
+                if libc::sigaction(libc::SIGINT, std::ptr::null(), &mut old) != 0
+                    || old.sa_sigaction == libc::SIG_IGN
+                {
                     // Started with SIGINT ignored (a background job): keep it that way.
                     return Deferred { previous: None };
                 }
@@ -184,7 +205,9 @@ mod interrupt {
                 if libc::sigaction(libc::SIGINT, &new, std::ptr::null_mut()) != 0 {
                     return Deferred { previous: None };
                 }
-                Deferred { previous: Some(old) }
+                Deferred {
+                    previous: Some(old),
+                }
             }
         }
     }
@@ -218,7 +241,10 @@ mod tests {
 
     #[test]
     fn default_python_prefers_the_virtual_environment() {
-        assert_eq!(python_for(None), OsString::from(if cfg!(windows) { "python" } else { "python3" }));
+        assert_eq!(
+            python_for(None),
+            OsString::from(if cfg!(windows) { "python" } else { "python3" })
+        );
         assert_eq!(python_for(Some(OsString::new())), python_for(None));
         let venv = python_for(Some(OsString::from("/v")));
         assert!(PathBuf::from(&venv).starts_with("/v"), "{venv:?}");
@@ -237,6 +263,9 @@ mod tests {
         let args: Vec<_> = cmd.get_args().collect();
         assert_eq!(args[0], "-c");
         assert_eq!(args[1], BOOTSTRAP);
-        assert_eq!(&args[2..], ["/t/o.prof", "1", "module", "pytest", "-x", "tests/"]);
+        assert_eq!(
+            &args[2..],
+            ["/t/o.prof", "1", "module", "pytest", "-x", "tests/"]
+        );
     }
 }
