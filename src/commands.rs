@@ -21,13 +21,17 @@ use crate::runner::{self, Program, Target};
 pub enum Command {
     /// Profile a Python script (or -m module) and render the profile
     ///
-    /// flameprof run [OPTIONS] [-m] TARGET [ARGS]... runs `PYTHON TARGET ARGS...` (or `PYTHON -m TARGET ARGS...`) under cProfile, with
+    /// Runs `PYTHON TARGET ARGS...` (or `PYTHON -m TARGET ARGS...`) under cProfile, with
     /// its standard input, output and error passed through, then renders the stats with
-    /// the usual options. Everything after TARGET goes to the program. Without -o the
-    /// rendering is written to standard output after the program has ended, following
-    /// whatever the program printed there: use -o FILE to keep them apart. flameprof
-    /// exits with the program's status (128+N if it was killed by signal N); the
-    /// profile is rendered even when the program fails or is stopped with Ctrl-C.
+    /// the usual options. Everything after TARGET goes to the program.
+    ///
+    /// Without -o the rendering is written to standard output after the program has
+    /// ended, following whatever the program printed there: use -o FILE to keep them
+    /// apart.
+    ///
+    /// flameprof exits with the program's status (128+N if it was killed by signal N);
+    /// the profile is rendered even when the program fails or is stopped with Ctrl-C.
+    #[command(override_usage = "flameprof run [OPTIONS] [-m] TARGET [ARGS]...")]
     Run(RunArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions {
@@ -246,6 +250,34 @@ fn describe(target: &Target, args: &[OsString]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Options added to the main command later are `run`'s too (`cli::command`).
+    #[test]
+    fn run_takes_every_render_option_of_the_main_command() {
+        let mut cmd = cli::command();
+        cmd.build();
+        let run = cmd.find_subcommand("run").expect("run subcommand");
+        let own = [
+            "list_formats",
+            "run_script",
+            "run_module",
+            "help",
+            "version",
+        ];
+        let mut checked = 0;
+        for a in cmd.get_arguments().filter(|a| !a.is_positional()) {
+            if own.contains(&a.get_id().as_str()) {
+                continue;
+            }
+            assert!(
+                run.get_arguments().any(|b| b.get_id() == a.get_id()),
+                "flameprof run lacks {}",
+                a.get_id()
+            );
+            checked += 1;
+        }
+        assert!(checked >= 10, "only {checked} options checked");
+    }
 
     #[test]
     fn describe_names_the_program_and_cuts_long_lines() {
