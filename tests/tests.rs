@@ -4,4 +4,5 @@
 
 mod cli;
 mod manifest;
+mod run;
 mod util;
