@@ -5,10 +5,10 @@
 //! [`cli`] turns arguments into options and runs the pipeline; [`commands`] adds the
 //! subcommands (`run`, `completions`, `man`); [`runner`] profiles a Python program.
 
-pub mod input;
-pub mod model;
-pub mod tree;
 pub mod backend;
 pub mod cli;
 pub mod commands;
+pub mod input;
+pub mod model;
 pub mod runner;
+pub mod tree;

@@ -211,7 +211,14 @@ impl TreeBuilder {
     /// Sorts children by function, lays frames out in pre-order and computes offsets.
     /// Iterative: trees can be thousands of levels deep.
     pub fn finish(self) -> CallTree {
-        let TreeBuilder { frames, cut_time, cut_frames, truncated, unexpanded, .. } = self;
+        let TreeBuilder {
+            frames,
+            cut_time,
+            cut_frames,
+            truncated,
+            unexpanded,
+            ..
+        } = self;
         let n = frames.len();
         let mut kids: Vec<Vec<u32>> = vec![Vec::new(); n];
         for (i, f) in frames.iter().enumerate().skip(1) {
@@ -252,7 +259,15 @@ impl TreeBuilder {
                 x += out[c as usize].total;
             }
         }
-        CallTree { frames: out, children, child_ranges, cut_time, cut_frames, truncated, unexpanded }
+        CallTree {
+            frames: out,
+            children,
+            child_ranges,
+            cut_time,
+            cut_frames,
+            truncated,
+            unexpanded,
+        }
     }
 }
 
@@ -261,7 +276,11 @@ mod tests {
     use super::*;
 
     fn child(parent: u32, func: u32, total: f64) -> Frame {
-        Frame { func: Some(func), parent, ..Frame::root(total) }
+        Frame {
+            func: Some(func),
+            parent,
+            ..Frame::root(total)
+        }
     }
 
     #[test]

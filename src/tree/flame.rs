@@ -101,10 +101,26 @@ pub fn build(profile: &Profile, options: &TreeOptions) -> CallTree {
         let Some(func) = parent.func else { continue };
         let depth = parent.depth as usize + 1;
         let fact = &facts[func as usize];
-        let share = if fact.ct > 0.0 { (parent.total / fact.ct).min(1.0) } else { 0.0 };
+        let share = if fact.ct > 0.0 {
+            (parent.total / fact.ct).min(1.0)
+        } else {
+            0.0
+        };
         let whole = parent.exact && !fact.recursive && share >= 1.0 - 1e-9;
         children.clear();
-        plan_children(profile, &facts, &numbers, &pool, &tree, frame, own[frame as usize], share, whole, min_width, &mut children);
+        plan_children(
+            profile,
+            &facts,
+            &numbers,
+            &pool,
+            &tree,
+            frame,
+            own[frame as usize],
+            share,
+            whole,
+            min_width,
+            &mut children,
+        );
 
         for c in children.drain(..) {
             let e = &edges[c.edge];
@@ -114,13 +130,20 @@ pub fn build(profile: &Profile, options: &TreeOptions) -> CallTree {
                 tree.cut(frame, c.width);
                 continue;
             }
-            let part = if n.ct > 0.0 { (c.width / n.ct).min(1.0) } else { share };
+            let part = if n.ct > 0.0 {
+                (c.width / n.ct).min(1.0)
+            } else {
+                share
+            };
             let calls = n.nc * part;
             let (lo, hi) = if c.exact {
                 (c.width, c.width)
             } else {
                 let others = (fact.ct - parent.total).max(0.0);
-                ((n.ct - others).max(0.0).min(c.width), n.ct.min(parent.total).max(c.width))
+                (
+                    (n.ct - others).max(0.0).min(c.width),
+                    n.ct.min(parent.total).max(c.width),
+                )
             };
             let child = tree.push(Frame {
                 func: Some(e.callee),
@@ -136,7 +159,10 @@ pub fn build(profile: &Profile, options: &TreeOptions) -> CallTree {
             if profile.callee_edge_ids(e.callee).is_empty() {
                 continue;
             }
-            queue.push(Queued { width: c.width, frame: child });
+            queue.push(Queued {
+                width: c.width,
+                frame: child,
+            });
         }
     }
     tree.finish()
@@ -168,17 +194,29 @@ fn plan_children(
     let Some(func) = parent.func else { return };
     let fact = &facts[func as usize];
     let edges = profile.edges();
-    let candidates = profile.callee_edge_ids(func).iter().map(|&i| i as usize).filter(|&i| {
-        let callee = edges[i].callee;
-        callee != func && pool_or_cycle(facts, func, callee, pool[i]) && reentry_allowed(tree, frame, callee)
-    });
+    let candidates = profile
+        .callee_edge_ids(func)
+        .iter()
+        .map(|&i| i as usize)
+        .filter(|&i| {
+            let callee = edges[i].callee;
+            callee != func
+                && pool_or_cycle(facts, func, callee, pool[i])
+                && reentry_allowed(tree, frame, callee)
+        });
 
     if whole {
         // The only context of this function: every edge is taken whole.
         let mut sum = 0.0;
         for i in candidates {
-            let exact = numbers[i].timed && pool[i] == numbers[i].ct && !in_cycle(facts, func, edges[i].callee);
-            out.push(Child { edge: i, width: pool[i], exact });
+            let exact = numbers[i].timed
+                && pool[i] == numbers[i].ct
+                && !in_cycle(facts, func, edges[i].callee);
+            out.push(Child {
+                edge: i,
+                width: pool[i],
+                exact,
+            });
             sum += pool[i];
         }
         if sum > parent.total && sum > 0.0 {
@@ -193,13 +231,18 @@ fn plan_children(
 
     let mut budget = (parent.total - own).max(0.0);
     // Direct recursion (see `recursion_ratio`): the inner call takes its share first.
-    if let Some(e) = fact.self_edge {
-        if recursion_continues(fact, parent.total, min_width) {
-            let width = fact.ratio * parent.total;
-            out.push(Child { edge: e, width, exact: false });
-            budget = (budget - width).max(0.0);
-        }
+    if let Some(e) = fact.self_edge
+        && recursion_continues(fact, parent.total, min_width)
+    {
+        let width = fact.ratio * parent.total;
+        out.push(Child {
+            edge: e,
+            width,
+            exact: false,
+        });
+        budget = (budget - width).max(0.0);
     }
+
     // Atoms first, widest first: indivisible single calls placed whole where they fit.
     let mut atoms: Vec<usize> = Vec::new();
     let mut divisible: Vec<usize> = Vec::new();
@@ -212,7 +255,11 @@ fn plan_children(
         }
     }
     atoms.sort_by(|&a, &b| numbers[b].ct.total_cmp(&numbers[a].ct).then(a.cmp(&b)));
-    let mut call_limit = if fact.dispatcher { parent.calls.round().max(1.0) } else { f64::INFINITY };
+    let mut call_limit = if fact.dispatcher {
+        parent.calls.round().max(1.0)
+    } else {
+        f64::INFINITY
+    };
     let slack = 0.02 * parent.total;
     for i in atoms {
         if call_limit < 1.0 {
@@ -221,7 +268,11 @@ fn plan_children(
         let ct = numbers[i].ct;
         if ct <= budget + slack {
             let width = ct.min(parent.total);
-            out.push(Child { edge: i, width, exact: false });
+            out.push(Child {
+                edge: i,
+                width,
+                exact: false,
+            });
             budget = (budget - width).max(0.0);
             call_limit -= 1.0;
         }
@@ -233,7 +284,11 @@ fn plan_children(
         .iter()
         .map(|&i| {
             let want = numbers[i].ct * share;
-            if in_cycle(facts, func, edges[i].callee) { want } else { want.min(pool[i]) }
+            if in_cycle(facts, func, edges[i].callee) {
+                want
+            } else {
+                want.min(pool[i])
+            }
         })
         .collect();
     let asked: f64 = weights.iter().sum();
@@ -247,7 +302,11 @@ fn plan_children(
             width = width.min(pool[i]);
         }
         if width > 0.0 {
-            out.push(Child { edge: i, width, exact: false });
+            out.push(Child {
+                edge: i,
+                width,
+                exact: false,
+            });
         }
     }
 }
@@ -274,17 +333,39 @@ fn reentry_allowed(tree: &TreeBuilder, frame: u32, func: FuncId) -> bool {
 /// it is the callee's own time under that caller, in proportion; for functions in a
 /// cycle (whose `ct` counts only the outermost call) it is the own time per call
 /// times the calls in this context; for direct recursion, see [`recursion_ratio`].
-fn own_time(fact: &FunctionFacts, width: f64, calls: f64, via: Option<(&EdgeNumbers, f64)>, min_width: f64) -> f64 {
+fn own_time(
+    fact: &FunctionFacts,
+    width: f64,
+    calls: f64,
+    via: Option<(&EdgeNumbers, f64)>,
+    min_width: f64,
+) -> f64 {
     let estimate = if fact.self_edge.is_some() {
         // Direct recursion (see `recursion_ratio`): each level keeps (1 - r) of its
         // width, split between own time and callees as in the totals; the last level
         // drawn keeps what would recurse.
-        let ratio = if recursion_continues(fact, width, min_width) { fact.ratio } else { 0.0 };
-        if fact.ct > 0.0 { (1.0 - ratio) * width * (fact.tt / fact.ct).min(1.0) } else { 0.0 }
+        let ratio = if recursion_continues(fact, width, min_width) {
+            fact.ratio
+        } else {
+            0.0
+        };
+        if fact.ct > 0.0 {
+            (1.0 - ratio) * width * (fact.tt / fact.ct).min(1.0)
+        } else {
+            0.0
+        }
     } else if fact.recursive {
-        if fact.nc > 0.0 { fact.tt / fact.nc * calls } else { 0.0 }
+        if fact.nc > 0.0 {
+            fact.tt / fact.nc * calls
+        } else {
+            0.0
+        }
     } else if let Some((edge, part)) = via {
-        if edge.timed { edge.tt * part } else { fact.tt * if fact.ct > 0.0 { width / fact.ct } else { 0.0 } }
+        if edge.timed {
+            edge.tt * part
+        } else {
+            fact.tt * if fact.ct > 0.0 { width / fact.ct } else { 0.0 }
+        }
     } else if fact.ct > 0.0 {
         fact.tt * (width / fact.ct).min(1.0)
     } else {
@@ -303,7 +384,11 @@ fn own_time(fact: &FunctionFacts, width: f64, calls: f64, via: Option<(&EdgeNumb
 /// the next level would be narrower than [`RECURSION_STOP`] drawn frames, and the
 /// last level keeps the rest, so callees are not lost in slivers.
 fn recursion_ratio(self_edge_ct: f64, ct: f64) -> f64 {
-    if ct > 0.0 { (self_edge_ct / ct).clamp(0.0, 0.95) } else { 0.0 }
+    if ct > 0.0 {
+        (self_edge_ct / ct).clamp(0.0, 0.95)
+    } else {
+        0.0
+    }
 }
 
 /// How many minimum frame widths an inner recursive level must span to be drawn.
@@ -326,9 +411,16 @@ fn function_facts(profile: &Profile, numbers: &[EdgeNumbers]) -> Vec<FunctionFac
         .map(|(id, f)| {
             let id = id as FuncId;
             let nc = f.stats.nc.max(0) as f64;
-            let out_calls: f64 = profile.callee_edge_ids(id).iter().map(|&e| numbers[e as usize].nc).sum();
-            let self_edge =
-                profile.callee_edge_ids(id).iter().map(|&e| e as usize).find(|&e| profile.edges()[e].callee == id);
+            let out_calls: f64 = profile
+                .callee_edge_ids(id)
+                .iter()
+                .map(|&e| numbers[e as usize].nc)
+                .sum();
+            let self_edge = profile
+                .callee_edge_ids(id)
+                .iter()
+                .map(|&e| e as usize)
+                .find(|&e| profile.edges()[e].callee == id);
             let ct = clean(f.stats.ct);
             FunctionFacts {
                 ct,
@@ -422,14 +514,18 @@ fn roots(profile: &Profile, total: f64) -> Vec<(FuncId, f64, f64, bool)> {
                 exact_roots.push((id, ct, f.stats.nc.max(0) as f64));
             }
         } else {
-            let covered: i128 = callers.iter().map(|e| e.stats.calls().max(0)).fold(0, i128::saturating_add);
+            let covered: i128 = callers
+                .iter()
+                .map(|e| e.stats.calls().max(0))
+                .fold(0, i128::saturating_add);
             let uncovered = f.stats.nc.saturating_sub(covered);
             if uncovered > 0 && ct > 0.0 {
                 partial_roots.push((id, ct, uncovered as f64));
             }
         }
     }
-    let by_width = |a: &(FuncId, f64, f64), b: &(FuncId, f64, f64)| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0));
+    let by_width =
+        |a: &(FuncId, f64, f64), b: &(FuncId, f64, f64)| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0));
     exact_roots.sort_by(by_width);
     partial_roots.sort_by(by_width);
     let mut remaining = total;

@@ -34,7 +34,11 @@ pub struct TreeOptions {
 
 impl Default for TreeOptions {
     fn default() -> TreeOptions {
-        TreeOptions { threshold: 0.001, max_frames: None, max_depth: 0 }
+        TreeOptions {
+            threshold: 0.001,
+            max_frames: None,
+            max_depth: 0,
+        }
     }
 }
 
@@ -90,12 +94,19 @@ pub(crate) struct EdgeNumbers {
 pub(crate) fn edge_numbers(profile: &Profile, edge: &Edge) -> EdgeNumbers {
     let (callee, stats) = (edge.callee, &edge.stats);
     match stats {
-        EdgeStats::Timed(s) => {
-            EdgeNumbers { nc: s.nc.max(0) as f64, tt: clean(s.tt), ct: clean(s.ct), timed: true }
-        }
+        EdgeStats::Timed(s) => EdgeNumbers {
+            nc: s.nc.max(0) as f64,
+            tt: clean(s.tt),
+            ct: clean(s.ct),
+            timed: true,
+        },
         EdgeStats::Count(n) => {
             let f = &profile.function(callee).stats;
-            let share = if f.nc > 0 { (*n).max(0) as f64 / f.nc as f64 } else { 0.0 };
+            let share = if f.nc > 0 {
+                (*n).max(0) as f64 / f.nc as f64
+            } else {
+                0.0
+            };
             let share = share.min(1.0);
             EdgeNumbers {
                 nc: (*n).max(0) as f64,
@@ -127,6 +138,8 @@ impl PartialOrd for Queued {
 impl Ord for Queued {
     fn cmp(&self, other: &Self) -> Ordering {
         // Widest first; among equals, the earlier frame first (deterministic).
-        self.width.total_cmp(&other.width).then_with(|| other.frame.cmp(&self.frame))
+        self.width
+            .total_cmp(&other.width)
+            .then_with(|| other.frame.cmp(&self.frame))
     }
 }
