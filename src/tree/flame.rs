@@ -44,7 +44,8 @@ struct FunctionFacts {
     scc: u32,
     /// In a cycle of two or more functions, or calling itself.
     recursive: bool,
-    /// The edge by which it calls itself directly, if any.
+    /// The edge by which it calls itself directly, when that is its only recursion
+    /// (not also part of a cycle of several functions): drawn as a chain.
     self_edge: Option<usize>,
     /// Share of a frame's width spent in its direct recursive calls (see
     /// [`recursion_ratio`]); 0 without direct recursion.
@@ -425,13 +426,14 @@ fn function_facts(profile: &Profile, numbers: &[EdgeNumbers]) -> Vec<FunctionFac
                 .map(|&e| e as usize)
                 .find(|&e| profile.edges()[e].callee == id);
             let ct = clean(f.stats.ct);
+            let in_cycle = size[scc[id as usize] as usize] > 1;
             FunctionFacts {
                 ct,
                 tt: clean(f.stats.tt),
                 nc,
                 scc: scc[id as usize],
-                recursive: self_edge.is_some() || size[scc[id as usize] as usize] > 1,
-                self_edge,
+                recursive: self_edge.is_some() || in_cycle,
+                self_edge: self_edge.filter(|_| !in_cycle),
                 ratio: self_edge.map_or(0.0, |e| recursion_ratio(numbers[e].ct, ct)),
                 dispatcher: nc >= 2.0 && out_calls == nc && profile.callee_edge_ids(id).len() >= 2,
             }
