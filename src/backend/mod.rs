@@ -3,8 +3,11 @@
 //! cached. A backend gets a [`Job`] (the profile, its trees on demand, the options)
 //! and streams into any `io::Write`; it never opens files or stdout.
 
+mod json;
 mod log;
+pub mod stats;
 mod svg;
+mod text;
 
 use std::cell::OnceCell;
 use std::io;
@@ -57,6 +60,14 @@ pub struct RenderOptions {
     pub subtitle: Option<String>,
     /// Folded-stack values are self seconds × this multiplier.
     pub log_mult: f64,
+    /// Width of the terminal in columns, for text output.
+    pub columns: usize,
+    /// Whether text output may use ANSI colours.
+    pub color: bool,
+    /// The `sort_stats` key of `-f stats`.
+    pub sort: stats::SortKey,
+    /// Which pstats report `-f stats` prints.
+    pub stats_view: stats::StatsView,
 }
 
 impl Default for RenderOptions {
@@ -69,6 +80,10 @@ impl Default for RenderOptions {
             title: "Flame graph".into(),
             subtitle: None,
             log_mult: 1_000_000.0,
+            columns: 100,
+            color: false,
+            sort: stats::SortKey::default(),
+            stats_view: stats::StatsView::Table,
         }
     }
 }
