@@ -29,7 +29,9 @@ impl Text {
         if bytes.is_ascii() {
             Text(bytes)
         } else {
-            Text(Bytes::from(bytes.iter().map(|&b| b as char).collect::<String>()))
+            Text(Bytes::from(
+                bytes.iter().map(|&b| b as char).collect::<String>(),
+            ))
         }
     }
 
@@ -77,7 +79,11 @@ pub struct FuncKey {
 
 impl FuncKey {
     pub fn new(file: impl Into<Text>, line: i64, name: impl Into<Text>) -> FuncKey {
-        FuncKey { file: file.into(), line, name: name.into() }
+        FuncKey {
+            file: file.into(),
+            line,
+            name: name.into(),
+        }
     }
 
     /// True for cProfile's builtin pseudo-file `~` and the `profile` module's `''`.
@@ -205,7 +211,11 @@ impl ProfileBuilder {
         }
         let i = self.functions.len();
         self.index.insert(key.clone(), i);
-        self.functions.push(Function { key, stats: Stats::default(), listed: false });
+        self.functions.push(Function {
+            key,
+            stats: Stats::default(),
+            listed: false,
+        });
         i
     }
 
@@ -251,12 +261,18 @@ impl ProfileBuilder {
             new_id[old] = new as u32;
         }
         let mut slots: Vec<Option<Function>> = self.functions.into_iter().map(Some).collect();
-        let functions: Vec<Function> =
-            order.iter().map(|&old| slots[old].take().expect("each index once")).collect();
+        let functions: Vec<Function> = order
+            .iter()
+            .map(|&old| slots[old].take().expect("each index once"))
+            .collect();
         let mut edges: Vec<Edge> = self
             .edges
             .into_iter()
-            .map(|((a, b), stats)| Edge { caller: new_id[a], callee: new_id[b], stats })
+            .map(|((a, b), stats)| Edge {
+                caller: new_id[a],
+                callee: new_id[b],
+                stats,
+            })
             .collect();
         edges.sort_by_key(|e| (e.callee, e.caller));
         Profile::from_sorted(functions, edges)
@@ -281,7 +297,13 @@ impl Profile {
         let mut by_caller: Vec<u32> = (0..edges.len() as u32).collect();
         by_caller.sort_by_key(|&i| (edges[i as usize].caller, edges[i as usize].callee));
         let callees_start = starts(n, edges.iter().map(|e| e.caller));
-        Profile { functions, edges, by_caller, callers_start, callees_start }
+        Profile {
+            functions,
+            edges,
+            by_caller,
+            callers_start,
+            callees_start,
+        }
     }
 
     pub fn functions(&self) -> &[Function] {
@@ -306,7 +328,10 @@ impl Profile {
     }
 
     pub fn find(&self, key: &FuncKey) -> Option<FuncId> {
-        self.functions.binary_search_by(|f| f.key.cmp(key)).ok().map(|i| i as FuncId)
+        self.functions
+            .binary_search_by(|f| f.key.cmp(key))
+            .ok()
+            .map(|i| i as FuncId)
     }
 
     /// Edges into `callee`, sorted by caller.
@@ -329,7 +354,11 @@ impl Profile {
     /// Totals as `pstats.Stats.get_top_level_stats` adds them: (Σnc, Σcc, Σtt).
     pub fn totals(&self) -> (Count, Count, f64) {
         self.functions.iter().fold((0, 0, 0.0), |(nc, cc, tt), f| {
-            (nc.saturating_add(f.stats.nc), cc.saturating_add(f.stats.cc), tt + f.stats.tt)
+            (
+                nc.saturating_add(f.stats.nc),
+                cc.saturating_add(f.stats.cc),
+                tt + f.stats.tt,
+            )
         })
     }
 

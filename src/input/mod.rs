@@ -48,7 +48,10 @@ pub fn read_bytes(path: Option<&Path>) -> Result<(String, Bytes), InputError> {
             let name = p.display().to_string();
             std::fs::read(p)
                 .map(|v| (name.clone(), Bytes::from(v)))
-                .map_err(|e| InputError { file: name, message: io_message(&e) })
+                .map_err(|e| InputError {
+                    file: name,
+                    message: io_message(&e),
+                })
         }
         _ => {
             let stdin = std::io::stdin();
@@ -65,7 +68,10 @@ pub fn read_bytes(path: Option<&Path>) -> Result<(String, Bytes), InputError> {
                 .lock()
                 .read_to_end(&mut buf)
                 .map(|_| (STDIN_NAME.to_string(), Bytes::from(buf)))
-                .map_err(|e| InputError { file: STDIN_NAME.into(), message: io_message(&e) })
+                .map_err(|e| InputError {
+                    file: STDIN_NAME.into(),
+                    message: io_message(&e),
+                })
         }
     }
 }
@@ -84,5 +90,8 @@ fn io_message(e: &std::io::Error) -> String {
 
 /// Decodes one stats file already in memory.
 pub fn load(file: &str, data: Bytes) -> Result<Loaded, InputError> {
-    pstats::load(data).map_err(|message| InputError { file: file.to_string(), message })
+    pstats::load(data).map_err(|message| InputError {
+        file: file.to_string(),
+        message,
+    })
 }

@@ -1,8 +1,268 @@
-//! Stats dict → Profile (stub; being written).
+//! The stats dict → [`Profile`](crate::model::Profile): recognising files that are not
+//! stats at all, checking the shape of each entry, and the policies for odd entries
+//! (see `formats/pstats/README.md`).
+//!
+//! Policies, chosen so that what we report agrees with what pstats itself reports
+//! (`len(stats)`, Σtt, Σnc/Σcc) for every fixture in `tests/data/pstats/MANIFEST.md`:
+//! - A malformed **value** (not a 5-tuple of two ints, two numbers and callers) rejects
+//!   the file: the numbers pstats would print from it are meaningless.
+//! - A malformed **key** (not a `(file, line, name)` 3-tuple of string, int, string)
+//!   keeps its row under a placeholder label `<malformed key>:0(REPR)`, so that counts
+//!   and totals match `len(stats)`; one warning counts them. The 3.15 sampling marker
+//!   `("__sampled__",)` is skipped silently.
+//! - Malformed **callers** entries (or a callers value that is not a dict) are skipped;
+//!   one warning counts them.
+//! - Counts are read as pstats reads them (`cc` first, then `nc`), yappi files included:
+//!   yappi swaps the two, and pstats shows them swapped; so do we.
+//! - A duplicate key keeps the last value and its callers, as a Python dict does.
+
+use std::collections::HashSet;
+
 use bytes::Bytes;
 
 use super::Loaded;
+use super::marshal::{self, Decoded, Handle, Value};
+use crate::model::{Count, EdgeStats, FuncKey, ProfileBuilder, Stats, Text};
 
-pub fn load(_data: Bytes) -> Result<Loaded, String> {
-    Err("not implemented".into())
+/// The file name given to rows whose key is not a `(file, line, name)` tuple.
+pub const MALFORMED_KEY_FILE: &str = "<malformed key>";
+
+/// Decodes a whole stats file.
+pub fn load(data: Bytes) -> Result<Loaded, String> {
+    if let Some(problem) = sniff(&data) {
+        return Err(problem);
+    }
+    let decoded = match marshal::decode(&data) {
+        Ok(d) => d,
+        Err(e) => {
+            return Err(match text_kind(&data) {
+                Some(kind) => text_message(kind),
+                None => format!("not a valid marshal stats file: {e}"),
+            });
+        }
+    };
+    let Value::Dict(pairs) = decoded.get(decoded.root) else {
+        if let Some(kind) = text_kind(&data) {
+            return Err(text_message(kind));
+        }
+        let what = match decoded.get(decoded.root) {
+            Value::Code(_) => "a code object (the contents of a .pyc?)".to_string(),
+            v => v.described(),
+        };
+        return Err(format!("not a stats dict: the top-level object is {what}"));
+    };
+    let mut warnings = decoded.warnings.clone();
+    let profile = build(&decoded, pairs, &mut warnings)?;
+    let trailing = data.len().saturating_sub(decoded.end);
+    if trailing > 0 {
+        warnings.push(format!(
+            "{trailing} trailing bytes after the stats dict ignored"
+        ));
+    }
+    Ok(Loaded { profile, warnings })
+}
+
+/// Recognises files that are certainly not marshal stats from their first bytes.
+fn sniff(data: &[u8]) -> Option<String> {
+    match data {
+        [] => Some("empty file".into()),
+        [0x1F, 0x8B, ..] => Some("gzip-compressed; decompress it first (gunzip)".into()),
+        [0x80, 2..=5, ..] => Some(
+            "a Python pickle (yappi's ystat format?), not a marshal stats file; \
+             save with type='pstat'"
+                .into(),
+        ),
+        [first, _, b'\r', b'\n', ..] if *first != b'{' && *first != 0xFB => Some(
+            "a compiled Python file (.pyc), not a stats file; \
+             write one with python -m cProfile -o out.prof script.py"
+                .into(),
+        ),
+        _ => None,
+    }
+}
+
+/// What a file looks like if its start is printable text (real stats files never are).
+fn text_kind(data: &[u8]) -> Option<&'static str> {
+    let head = &data[..data.len().min(512)];
+    let text = match std::str::from_utf8(head) {
+        Ok(t) => t,
+        // A multi-byte character cut at the end of the window is still text.
+        Err(e) if e.error_len().is_none() && e.valid_up_to() > 0 => {
+            std::str::from_utf8(&head[..e.valid_up_to()]).ok()?
+        }
+        Err(_) => return None,
+    };
+    if text.len() < 4
+        || text
+            .chars()
+            .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+    {
+        return None;
+    }
+    let t = text.trim_start();
+    Some(
+        if t.starts_with("<svg") || t.starts_with("<?xml") || t.contains("<svg") {
+            "an SVG/XML document"
+        } else if t.starts_with('{') || t.starts_with('[') {
+            "JSON"
+        } else if text.contains("function calls") || text.contains("ncalls") {
+            "a printed pstats report"
+        } else if t.starts_with('<') {
+            "HTML/XML"
+        } else {
+            "plain text"
+        },
+    )
+}
+
+fn text_message(kind: &str) -> String {
+    format!("text, not a binary stats file (it looks like {kind})")
+}
+
+/// Reasons for skipped caller entries, counted for the one warning.
+#[derive(Default)]
+struct Skipped {
+    callers_not_dict: usize,
+    bad_caller_key: usize,
+    bad_caller_value: usize,
+}
+
+fn build(
+    d: &Decoded,
+    pairs: &[(Handle, Handle)],
+    warnings: &mut Vec<String>,
+) -> Result<crate::model::Profile, String> {
+    let mut b = ProfileBuilder::new();
+    let mut seen: HashSet<FuncKey> = HashSet::with_capacity(pairs.len());
+    let mut skipped = Skipped::default();
+    let mut malformed_keys = 0usize;
+    for (index, &(kh, vh)) in pairs.iter().enumerate() {
+        if is_sampled_marker(d, kh) {
+            continue;
+        }
+        let entry = index + 1;
+        let (stats, callers) =
+            row_value(d, vh).map_err(|why| format!("entry {entry} ({}): {why}", d.repr(kh)))?;
+        let key = match func_key(d, kh) {
+            Some(k) => k,
+            None => {
+                malformed_keys += 1;
+                FuncKey::new(MALFORMED_KEY_FILE, 0, d.repr(kh))
+            }
+        };
+        let duplicate = !seen.insert(key.clone());
+        b.set_function(key.clone(), stats);
+        if duplicate {
+            b.clear_callers(&key);
+        }
+        let Value::Dict(callers) = d.get(callers) else {
+            skipped.callers_not_dict += 1;
+            continue;
+        };
+        for &(ck, cv) in callers {
+            let Some(caller) = func_key(d, ck) else {
+                skipped.bad_caller_key += 1;
+                continue;
+            };
+            let Some(edge) = edge_value(d, cv) else {
+                skipped.bad_caller_value += 1;
+                continue;
+            };
+            b.add_edge(caller, key.clone(), edge);
+        }
+    }
+    if malformed_keys > 0 {
+        warnings.push(format!(
+            "{malformed_keys} entries have a key that is not a (file, line, name) tuple; \
+             kept under '{MALFORMED_KEY_FILE}' labels so the totals match pstats"
+        ));
+    }
+    let total = skipped.callers_not_dict + skipped.bad_caller_key + skipped.bad_caller_value;
+    if total > 0 {
+        let mut parts = Vec::new();
+        for (n, what) in [
+            (skipped.callers_not_dict, "callers not a dict"),
+            (
+                skipped.bad_caller_key,
+                "caller key not a (file, line, name) tuple",
+            ),
+            (
+                skipped.bad_caller_value,
+                "caller value not a 4-tuple or an int",
+            ),
+        ] {
+            if n > 0 {
+                parts.push(format!("{n} {what}"));
+            }
+        }
+        warnings.push(format!(
+            "skipped {total} malformed entries ({})",
+            parts.join(", ")
+        ));
+    }
+    Ok(b.finish())
+}
+
+/// `("__sampled__",)`, the marker key of CPython 3.15's sampling profiler.
+fn is_sampled_marker(d: &Decoded, kh: Handle) -> bool {
+    matches!(d.tuple(kh), Some(&[only]) if d.text(only).is_some_and(|t| t.as_str() == "__sampled__"))
+}
+
+/// A `(file, line, name)` key. File and name may be str or bytes (py2 `str` is bytes);
+/// the name may also be a code object (`python -m profile` files).
+fn func_key(d: &Decoded, kh: Handle) -> Option<FuncKey> {
+    let &[f, l, n] = d.tuple(kh)? else {
+        return None;
+    };
+    let file = d.text(f)?;
+    let line = d.int(l)?;
+    let name = match d.get(n) {
+        Value::Code(c) => Text::from(marshal::code_repr(c)),
+        _ => d.text(n)?,
+    };
+    let line = i64::try_from(line).unwrap_or(if line < 0 { i64::MIN } else { i64::MAX });
+    Some(FuncKey { file, line, name })
+}
+
+/// `(cc, nc, tt, ct, callers)`; returns the stats and the callers handle.
+fn row_value(d: &Decoded, vh: Handle) -> Result<(Stats, Handle), String> {
+    const EXPECTED: &str = "expected a 5-tuple (cc, nc, tt, ct, callers)";
+    let Some(items) = d.tuple(vh) else {
+        return Err(format!("value is {}, {EXPECTED}", d.get(vh).described()));
+    };
+    let &[cc, nc, tt, ct, callers] = items else {
+        return Err(format!("value is a {}-tuple, {EXPECTED}", items.len()));
+    };
+    let count = |h: Handle, what: &str| -> Result<Count, String> {
+        d.int(h)
+            .ok_or_else(|| format!("{what} is {}, expected an int", d.get(h).described()))
+    };
+    let time = |h: Handle, what: &str| -> Result<f64, String> {
+        d.number(h)
+            .ok_or_else(|| format!("{what} is {}, expected a number", d.get(h).described()))
+    };
+    let stats = Stats {
+        cc: count(cc, "cc (primitive calls)")?,
+        nc: count(nc, "nc (total calls)")?,
+        tt: time(tt, "tt (tottime)")?,
+        ct: time(ct, "ct (cumtime)")?,
+    };
+    Ok((stats, callers))
+}
+
+/// A callers value: cProfile's `(nc, cc, tt, ct)` (note the order) or the `profile`
+/// module's int call count.
+fn edge_value(d: &Decoded, vh: Handle) -> Option<EdgeStats> {
+    if let Some(n) = d.int(vh) {
+        return Some(EdgeStats::Count(n));
+    }
+    let &[nc, cc, tt, ct] = d.tuple(vh)? else {
+        return None;
+    };
+    Some(EdgeStats::Timed(Stats {
+        cc: d.int(cc)?,
+        nc: d.int(nc)?,
+        tt: d.number(tt)?,
+        ct: d.number(ct)?,
+    }))
 }

@@ -1,0 +1,183 @@
+//! The binary end to end: file and stdin, merging, every error path, atomic `-o`,
+//! broken pipes, determinism, and golden outputs for svg and log.
+
+use std::path::Path;
+use std::process::Stdio;
+
+use crate::util::{data, folded_sum, golden, run, run_in};
+
+const SMALL: &str = "pstats/real_cprofile_small_py311.prof";
+
+fn total_tt(rel: &str) -> f64 {
+    let bytes = std::fs::read(data(rel)).unwrap();
+    let loaded = flameprof::input::load(rel, bytes.into()).unwrap();
+    loaded.profile.functions().iter().map(|f| f.stats.tt).filter(|t| t.is_finite() && *t > 0.0).sum()
+}
+
+fn path(rel: &str) -> String {
+    data(rel).display().to_string()
+}
+
+#[test]
+fn stdin_and_file_give_the_same_output() {
+    for format in ["svg", "log"] {
+        let from_file = run(&["-f", format, &path(SMALL)]).ok();
+        let bytes = std::fs::read(data(SMALL)).unwrap();
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let from_stdin = run_in(dir, &["-f", format, "--title", "t"], Some(bytes.clone())).ok();
+        let from_dash = run_in(dir, &["-f", format, "--title", "t", "-"], Some(bytes)).ok();
+        let titled = run(&["-f", format, "--title", "t", &path(SMALL)]).ok();
+        assert_eq!(from_stdin.stdout(), titled.stdout(), "{format}: stdin differs from file");
+        assert_eq!(from_dash.stdout(), titled.stdout(), "{format}: '-' differs from file");
+        assert!(!from_file.stdout().is_empty());
+    }
+}
+
+#[test]
+fn log_values_add_up_to_the_total_time_at_threshold_zero() {
+    for rel in [SMALL, "real/pip_list.prof", "real/pygments.prof", "real/sympy.prof", "real/pylint.prof"] {
+        let r = run(&["-f", "log", "--threshold", "0", &path(rel)]).ok();
+        let sum = folded_sum(&r.stdout_text());
+        let expected = total_tt(rel) * 1e6;
+        let lines = r.stdout_text().lines().count() as f64;
+        assert!(
+            (sum - expected).abs() <= lines * 0.5 + expected * 1e-9,
+            "{rel}: folded values add to {sum}, expected {expected}"
+        );
+    }
+}
+
+#[test]
+fn log_lines_have_the_flameprof_04_shape() {
+    let r = run(&["-f", "log", &path(SMALL)]).ok();
+    for line in r.stdout_text().lines() {
+        let (stack, value) = line.rsplit_once(' ').unwrap();
+        assert!(value.parse::<u64>().is_ok(), "{line}");
+        for frame in stack.split(';') {
+            let mut parts = frame.splitn(3, ':');
+            let (file, lineno, name) = (parts.next(), parts.next(), parts.next());
+            assert!(file.is_some() && name.is_some(), "frame {frame:?}");
+            assert!(lineno.unwrap().parse::<i64>().is_ok(), "frame {frame:?} in {line}");
+        }
+    }
+}
+
+#[test]
+fn merging_inputs_adds_their_times() {
+    let (a, b) = ("pstats/real_cprofile_small_py311.prof", "pstats/real_cprofile_small_py312.prof");
+    let r = run(&["-f", "log", "--threshold", "0", &path(a), &path(b)]).ok();
+    let sum = folded_sum(&r.stdout_text());
+    let expected = (total_tt(a) + total_tt(b)) * 1e6;
+    assert!((sum - expected).abs() < 500.0, "merged sum {sum}, expected {expected}");
+}
+
+#[test]
+fn output_is_deterministic() {
+    for format in ["svg", "log"] {
+        let one = run(&["-f", format, &path("real/pip_list.prof")]).ok();
+        let two = run(&["-f", format, &path("real/pip_list.prof")]).ok();
+        assert!(one.stdout() == two.stdout(), "{format} output differs between runs");
+    }
+}
+
+#[test]
+fn every_broken_fixture_exits_1_with_one_line_naming_the_file() {
+    let dir = data("pstats");
+    let mut checked = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let name = entry.unwrap().file_name().into_string().unwrap();
+        if !name.starts_with("broken_") {
+            continue;
+        }
+        let r = run(&["-f", "log", &dir.join(&name).display().to_string()]);
+        let err = r.stderr();
+        assert_eq!(r.code(), 1, "{}", r.describe());
+        assert_eq!(err.lines().count(), 1, "{}", r.describe());
+        assert!(err.starts_with("flameprof: cannot read '") && err.contains(&name), "{}", r.describe());
+        assert!(!err.contains("panicked"), "{}", r.describe());
+        assert!(r.stdout().is_empty());
+        checked += 1;
+    }
+    assert!(checked >= 40, "only {checked} broken fixtures found");
+}
+
+#[test]
+fn missing_file_and_directory_are_clear_errors() {
+    let r = run(&["no/such/file.prof"]);
+    assert_eq!(r.code(), 1);
+    assert_eq!(r.stderr().trim(), "flameprof: cannot read 'no/such/file.prof': no such file");
+    let r = run(&["tests"]);
+    assert_eq!(r.code(), 1, "{}", r.describe());
+    assert!(r.stderr().starts_with("flameprof: cannot read 'tests': "), "{}", r.describe());
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    assert_eq!(run(&["-f", "nope", &path(SMALL)]).code(), 2);
+    let r = run(&["--threshold", "200", &path(SMALL)]);
+    assert_eq!(r.code(), 2, "{}", r.describe());
+    assert!(r.stderr().contains("--threshold"));
+}
+
+#[test]
+fn list_formats_prints_the_registry() {
+    let r = run(&["--list-formats"]).ok();
+    let names: Vec<String> = r.stdout_text().lines().map(|l| l.split_whitespace().next().unwrap().to_string()).collect();
+    let expected: Vec<String> = flameprof::backend::registry().iter().map(|b| b.name.to_string()).collect();
+    assert_eq!(names, expected);
+    for b in flameprof::backend::registry() {
+        let readme = crate::util::repo(&format!("formats/{}/README.md", b.name));
+        assert!(readme.exists(), "backend {} has no {}", b.name, readme.display());
+    }
+}
+
+#[test]
+fn out_file_is_written_atomically() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("x.svg");
+    run_in(dir.path(), &["-o", "x.svg", &path(SMALL)], None).ok();
+    let good = std::fs::read(&out).unwrap();
+    assert!(good.starts_with(b"<?xml"));
+    // A failing run leaves the previous file as it was, and no temporary behind.
+    let r = run_in(dir.path(), &["-o", "x.svg", &path("pstats/broken_truncated_at_12581.prof")], None);
+    assert_eq!(r.code(), 1);
+    assert_eq!(std::fs::read(&out).unwrap(), good);
+    let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(names, vec![std::ffi::OsString::from("x.svg")], "stray files left behind");
+    // An unwritable target directory is a clear error.
+    let r = run_in(dir.path(), &["-o", "no/such/dir/x.svg", &path(SMALL)], None);
+    assert_eq!(r.code(), 1);
+    assert!(r.stderr().starts_with("flameprof: cannot write 'no/such/dir/x.svg'"), "{}", r.describe());
+}
+
+#[test]
+fn a_closed_pipe_downstream_exits_0_quietly() {
+    let mut child = crate::util::bin()
+        .args(["-f", "log", "--threshold", "0", &path("real/pylint.prof")])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Read nothing: close the pipe at once, like `| head -0`.
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "stderr: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(out.stderr.is_empty(), "stderr: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
+fn golden_svg_and_log() {
+    let svg = run(&["-f", "svg", "--title", "small", &path(SMALL)]).ok();
+    golden("formats/svg/example.svg", svg.stdout());
+    let log = run(&["-f", "log", &path(SMALL)]).ok();
+    golden("formats/log/example.folded", log.stdout());
+}
+
+#[test]
+fn svg_is_well_formed_enough() {
+    let r = run(&["-f", "svg", &path("real/pip_list.prof")]).ok();
+    let text = r.stdout_text();
+    assert!(text.starts_with("<?xml") && text.trim_end().ends_with("</svg>"));
+    assert_eq!(text.matches("<g class=").count(), text.matches("</g>").count() - 2);
+    assert!(text.contains("f est"), "no estimated frames marked");
+}

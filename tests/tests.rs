@@ -1,0 +1,7 @@
+//! The one integration-test binary: runs the real `flameprof` on the fixtures in
+//! `tests/data/` and checks outputs, errors, the reader against the manifest, and the
+//! docs in `formats/`.
+
+mod cli;
+mod manifest;
+mod util;
