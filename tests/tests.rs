@@ -5,3 +5,4 @@
 mod cli;
 mod manifest;
 mod util;
+mod stats;
