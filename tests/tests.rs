@@ -3,6 +3,7 @@
 //! docs in `formats/`.
 
 mod cli;
+mod formats;
 mod manifest;
 mod util;
 mod stats;

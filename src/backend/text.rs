@@ -24,9 +24,9 @@ inventory::submit! {
 }
 
 /// Width of the numeric columns, separator included.
-const NUMBERS: usize = 37;
-/// Never make names narrower than this, even in a narrow terminal.
-const MIN_NAME: usize = 16;
+const NUMBERS: usize = 38;
+/// Narrowest line flameprof lays out; `COLUMNS` below this is raised to it.
+const MIN_COLUMNS: usize = 60;
 
 const RESET: &str = "\x1b[0m";
 const DIM: &str = "\x1b[2m";
@@ -81,16 +81,14 @@ fn render(job: &Job<'_>, out: &mut dyn Write) -> io::Result<()> {
 fn write_tree(job: &Job<'_>, tree: &CallTree, out: &mut dyn Write) -> io::Result<()> {
     let o = job.options;
     let color = o.color;
-    let columns = o.columns.max(NUMBERS + MIN_NAME + 4);
+    let columns = o.columns.max(MIN_COLUMNS);
     let total = tree.total();
     let (dim, reset) = if color { (DIM, RESET) } else { ("", "") };
-    writeln!(
-        out,
-        "{dim}{:>6} {:>9} {:>9} {:>9}  function (~ = estimated){reset}",
-        "total%", "total", "self", "calls"
-    )?;
-    // Guides are at most a third of the line; deeper stacks show `[depth] ` instead.
-    let max_guides = (columns - NUMBERS) / 3 / 3;
+    let header = format!("{:>6} {:>9} {:>9} {:>9}  function (~ = estimated)", "total%", "total", "self", "calls");
+    writeln!(out, "{dim}{}{reset}", middle_truncate(&header, columns))?;
+    // Guides (marker and branch included) take at most half of the room right of the
+    // numbers; deeper stacks show `[depth] ` and then only the innermost guides.
+    let budget = (columns - NUMBERS) / 2;
     let mut last: Vec<bool> = Vec::new();
     let mut stack: Vec<(Item, u32, bool)> = vec![(Item::Frame(ROOT), 0, true)];
     while let Some((item, depth, is_last)) = stack.pop() {
@@ -99,9 +97,12 @@ fn write_tree(job: &Job<'_>, tree: &CallTree, out: &mut dyn Write) -> io::Result
         let mut guides = String::new();
         if depth > 0 {
             let shown = depth - 1;
-            let skip = shown.saturating_sub(max_guides);
-            if skip > 0 {
-                guides.push_str(&format!("[{depth}] "));
+            let mut skip = 0;
+            if 3 * shown + 3 > budget {
+                let marker = format!("[{depth}] ");
+                let fit = budget.saturating_sub(3 + marker.chars().count()) / 3;
+                skip = shown - fit.min(shown);
+                guides.push_str(&marker);
             }
             for &l in &last[skip..] {
                 guides.push_str(if l { "   " } else { "│  " });
@@ -109,9 +110,7 @@ fn write_tree(job: &Job<'_>, tree: &CallTree, out: &mut dyn Write) -> io::Result
             guides.push_str(if is_last { "└─ " } else { "├─ " });
             last.push(is_last);
         }
-        let room = columns
-            .saturating_sub(NUMBERS + guides.chars().count())
-            .max(MIN_NAME);
+        let room = columns.saturating_sub(NUMBERS + guides.chars().count());
         match item {
             Item::Cut(i) => {
                 let f = tree.frame(i);
