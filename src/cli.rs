@@ -115,7 +115,10 @@ impl Args {
             )));
         }
         if !(self.log_mult.is_finite() && self.log_mult > 0.0) {
-            return Err(AppError::Usage(format!("--log-mult must be a positive number, not {}", self.log_mult)));
+            return Err(AppError::Usage(format!(
+                "--log-mult must be a positive number, not {}",
+                self.log_mult
+            )));
         }
         let sort = SortKey::parse(&self.sort).ok_or_else(|| {
             AppError::Usage(format!(
@@ -132,13 +135,16 @@ impl Args {
             StatsView::Table
         };
         let (columns, color) = terminal();
-        let backend = backend::find(&self.format).ok_or_else(|| AppError::Usage(format!("unknown format '{}'", self.format)))?;
+        let backend = backend::find(&self.format)
+            .ok_or_else(|| AppError::Usage(format!("unknown format '{}'", self.format)))?;
         let names: Vec<String> = if self.inputs.is_empty() {
             vec![input::STDIN_NAME.to_string()]
         } else {
             self.inputs.iter().map(|p| display_name(p)).collect()
         };
-        let title = self.title.unwrap_or_else(|| format!("Flame graph of {}", names.join(", ")));
+        let title = self
+            .title
+            .unwrap_or_else(|| format!("Flame graph of {}", names.join(", ")));
         Ok(Options {
             inputs: self.inputs,
             backend,
@@ -171,16 +177,29 @@ impl Args {
 /// `NO_COLOR` is unset (https://no-color.org).
 fn terminal() -> (usize, bool) {
     let tty = io::stdout().is_terminal();
-    let from_env = std::env::var("COLUMNS").ok().and_then(|c| c.trim().parse::<usize>().ok()).filter(|&c| c > 0);
+    let from_env = std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.trim().parse::<usize>().ok())
+        .filter(|&c| c > 0);
     let columns = from_env
-        .or_else(|| if tty { terminal_size::terminal_size().map(|(w, _)| usize::from(w.0)) } else { None })
+        .or_else(|| {
+            if tty {
+                terminal_size::terminal_size().map(|(w, _)| usize::from(w.0))
+            } else {
+                None
+            }
+        })
         .unwrap_or(100);
     let color = tty && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     (columns, color)
 }
 
 fn display_name(p: &Path) -> String {
-    if p.as_os_str() == "-" { input::STDIN_NAME.to_string() } else { p.display().to_string() }
+    if p.as_os_str() == "-" {
+        input::STDIN_NAME.to_string()
+    } else {
+        p.display().to_string()
+    }
 }
 
 /// Everything that ends a run with exit code 1 (or 2 for usage).
@@ -212,10 +231,16 @@ pub fn main() -> ExitCode {
     let args = Args::parse();
     match args.into_options().and_then(|o| run(&o)) {
         Ok(code) => code,
-        Err(AppError::Write { error, .. }) if error.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(AppError::Write { error, .. }) if error.kind() == io::ErrorKind::BrokenPipe => {
+            ExitCode::SUCCESS
+        }
         Err(e) => {
             eprintln!("flameprof: {e}");
-            ExitCode::from(if matches!(e, AppError::Usage(_)) { 2 } else { 1 })
+            ExitCode::from(if matches!(e, AppError::Usage(_)) {
+                2
+            } else {
+                1
+            })
         }
     }
 }
@@ -227,7 +252,11 @@ fn warn(message: &str) {
 /// Reads every input and merges them.
 pub fn load_inputs(inputs: &[PathBuf]) -> Result<Profile, AppError> {
     let stdin_only = [PathBuf::from("-")];
-    let inputs = if inputs.is_empty() { &stdin_only[..] } else { inputs };
+    let inputs = if inputs.is_empty() {
+        &stdin_only[..]
+    } else {
+        inputs
+    };
     let mut profiles = Vec::with_capacity(inputs.len());
     for path in inputs {
         let (name, data) = input::read_bytes(Some(path))?;
@@ -249,7 +278,9 @@ pub fn run(options: &Options) -> Result<ExitCode, AppError> {
         warn("the profile holds no functions; the output is empty");
     }
     let job = Job::new(&profile, &options.render);
-    write_output(options.out.as_deref(), |w| (options.backend.render)(&job, w))?;
+    write_output(options.out.as_deref(), |w| {
+        (options.backend.render)(&job, w)
+    })?;
     for (name, tree) in job.built_trees() {
         if tree.truncated {
             warn(&format!(
@@ -280,16 +311,26 @@ pub fn write_output(
             let mut out = io::BufWriter::with_capacity(1 << 16, stdout.lock());
             render(&mut out)
                 .and_then(|_| out.flush())
-                .map_err(|error| AppError::Write { target: "<stdout>".into(), error })
+                .map_err(|error| AppError::Write {
+                    target: "<stdout>".into(),
+                    error,
+                })
         }
         Some(path) => {
             let target = path.display().to_string();
-            let err = |error| AppError::Write { target: target.clone(), error };
+            let err = |error| AppError::Write {
+                target: target.clone(),
+                error,
+            };
             let dir = match path.parent() {
                 Some(d) if !d.as_os_str().is_empty() => d,
                 _ => Path::new("."),
             };
-            let file = tempfile::Builder::new().prefix(".flameprof-").suffix(".tmp").tempfile_in(dir).map_err(err)?;
+            let file = tempfile::Builder::new()
+                .prefix(".flameprof-")
+                .suffix(".tmp")
+                .tempfile_in(dir)
+                .map_err(err)?;
             let mut out = io::BufWriter::with_capacity(1 << 16, file);
             render(&mut out).and_then(|_| out.flush()).map_err(err)?;
             let file = out.into_inner().map_err(|e| err(e.into_error()))?;
@@ -306,7 +347,9 @@ pub fn write_output(
 #[cfg(unix)]
 fn set_default_permissions(file: &std::fs::File, path: &Path) {
     use std::os::unix::fs::PermissionsExt;
-    let mode = std::fs::metadata(path).map(|m| m.permissions().mode() & 0o7777).unwrap_or(0o644);
+    let mode = std::fs::metadata(path)
+        .map(|m| m.permissions().mode() & 0o7777)
+        .unwrap_or(0o644);
     let _ = file.set_permissions(std::fs::Permissions::from_mode(mode));
 }
 

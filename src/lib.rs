@@ -4,8 +4,8 @@
 //! [`tree`] reconstructs the flame and inverted trees; [`backend`] writes formats;
 //! [`cli`] turns arguments into options and runs the pipeline.
 
+pub mod backend;
+pub mod cli;
 pub mod input;
 pub mod model;
 pub mod tree;
-pub mod backend;
-pub mod cli;

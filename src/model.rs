@@ -348,7 +348,9 @@ impl Profile {
 
     /// Edges out of `caller`, sorted by callee.
     pub fn callees_of(&self, caller: FuncId) -> impl ExactSizeIterator<Item = &Edge> + '_ {
-        self.callee_edge_ids(caller).iter().map(|&e| &self.edges[e as usize])
+        self.callee_edge_ids(caller)
+            .iter()
+            .map(|&e| &self.edges[e as usize])
     }
 
     /// Totals as `pstats.Stats.get_top_level_stats` adds them: (Σnc, Σcc, Σtt).

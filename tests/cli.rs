@@ -11,7 +11,13 @@ const SMALL: &str = "pstats/real_cprofile_small_py311.prof";
 fn total_tt(rel: &str) -> f64 {
     let bytes = std::fs::read(data(rel)).unwrap();
     let loaded = flameprof::input::load(rel, bytes.into()).unwrap();
-    loaded.profile.functions().iter().map(|f| f.stats.tt).filter(|t| t.is_finite() && *t > 0.0).sum()
+    loaded
+        .profile
+        .functions()
+        .iter()
+        .map(|f| f.stats.tt)
+        .filter(|t| t.is_finite() && *t > 0.0)
+        .sum()
 }
 
 fn path(rel: &str) -> String {
@@ -27,15 +33,29 @@ fn stdin_and_file_give_the_same_output() {
         let from_stdin = run_in(dir, &["-f", format, "--title", "t"], Some(bytes.clone())).ok();
         let from_dash = run_in(dir, &["-f", format, "--title", "t", "-"], Some(bytes)).ok();
         let titled = run(&["-f", format, "--title", "t", &path(SMALL)]).ok();
-        assert_eq!(from_stdin.stdout(), titled.stdout(), "{format}: stdin differs from file");
-        assert_eq!(from_dash.stdout(), titled.stdout(), "{format}: '-' differs from file");
+        assert_eq!(
+            from_stdin.stdout(),
+            titled.stdout(),
+            "{format}: stdin differs from file"
+        );
+        assert_eq!(
+            from_dash.stdout(),
+            titled.stdout(),
+            "{format}: '-' differs from file"
+        );
         assert!(!from_file.stdout().is_empty());
     }
 }
 
 #[test]
 fn log_values_add_up_to_the_total_time_at_threshold_zero() {
-    for rel in [SMALL, "real/pip_list.prof", "real/pygments.prof", "real/sympy.prof", "real/pylint.prof"] {
+    for rel in [
+        SMALL,
+        "real/pip_list.prof",
+        "real/pygments.prof",
+        "real/sympy.prof",
+        "real/pylint.prof",
+    ] {
         let r = run(&["-f", "log", "--threshold", "0", &path(rel)]).ok();
         let sum = folded_sum(&r.stdout_text());
         let expected = total_tt(rel) * 1e6;
@@ -57,18 +77,27 @@ fn log_lines_have_the_flameprof_04_shape() {
             let mut parts = frame.splitn(3, ':');
             let (file, lineno, name) = (parts.next(), parts.next(), parts.next());
             assert!(file.is_some() && name.is_some(), "frame {frame:?}");
-            assert!(lineno.unwrap().parse::<i64>().is_ok(), "frame {frame:?} in {line}");
+            assert!(
+                lineno.unwrap().parse::<i64>().is_ok(),
+                "frame {frame:?} in {line}"
+            );
         }
     }
 }
 
 #[test]
 fn merging_inputs_adds_their_times() {
-    let (a, b) = ("pstats/real_cprofile_small_py311.prof", "pstats/real_cprofile_small_py312.prof");
+    let (a, b) = (
+        "pstats/real_cprofile_small_py311.prof",
+        "pstats/real_cprofile_small_py312.prof",
+    );
     let r = run(&["-f", "log", "--threshold", "0", &path(a), &path(b)]).ok();
     let sum = folded_sum(&r.stdout_text());
     let expected = (total_tt(a) + total_tt(b)) * 1e6;
-    assert!((sum - expected).abs() < 500.0, "merged sum {sum}, expected {expected}");
+    assert!(
+        (sum - expected).abs() < 500.0,
+        "merged sum {sum}, expected {expected}"
+    );
 }
 
 #[test]
@@ -76,7 +105,10 @@ fn output_is_deterministic() {
     for format in ["svg", "log"] {
         let one = run(&["-f", format, &path("real/pip_list.prof")]).ok();
         let two = run(&["-f", format, &path("real/pip_list.prof")]).ok();
-        assert!(one.stdout() == two.stdout(), "{format} output differs between runs");
+        assert!(
+            one.stdout() == two.stdout(),
+            "{format} output differs between runs"
+        );
     }
 }
 
@@ -93,7 +125,11 @@ fn every_broken_fixture_exits_1_with_one_line_naming_the_file() {
         let err = r.stderr();
         assert_eq!(r.code(), 1, "{}", r.describe());
         assert_eq!(err.lines().count(), 1, "{}", r.describe());
-        assert!(err.starts_with("flameprof: cannot read '") && err.contains(&name), "{}", r.describe());
+        assert!(
+            err.starts_with("flameprof: cannot read '") && err.contains(&name),
+            "{}",
+            r.describe()
+        );
         assert!(!err.contains("panicked"), "{}", r.describe());
         assert!(r.stdout().is_empty());
         checked += 1;
@@ -105,10 +141,17 @@ fn every_broken_fixture_exits_1_with_one_line_naming_the_file() {
 fn missing_file_and_directory_are_clear_errors() {
     let r = run(&["no/such/file.prof"]);
     assert_eq!(r.code(), 1);
-    assert_eq!(r.stderr().trim(), "flameprof: cannot read 'no/such/file.prof': no such file");
+    assert_eq!(
+        r.stderr().trim(),
+        "flameprof: cannot read 'no/such/file.prof': no such file"
+    );
     let r = run(&["tests"]);
     assert_eq!(r.code(), 1, "{}", r.describe());
-    assert!(r.stderr().starts_with("flameprof: cannot read 'tests': "), "{}", r.describe());
+    assert!(
+        r.stderr().starts_with("flameprof: cannot read 'tests': "),
+        "{}",
+        r.describe()
+    );
 }
 
 #[test]
@@ -122,12 +165,24 @@ fn usage_errors_exit_2() {
 #[test]
 fn list_formats_prints_the_registry() {
     let r = run(&["--list-formats"]).ok();
-    let names: Vec<String> = r.stdout_text().lines().map(|l| l.split_whitespace().next().unwrap().to_string()).collect();
-    let expected: Vec<String> = flameprof::backend::registry().iter().map(|b| b.name.to_string()).collect();
+    let names: Vec<String> = r
+        .stdout_text()
+        .lines()
+        .map(|l| l.split_whitespace().next().unwrap().to_string())
+        .collect();
+    let expected: Vec<String> = flameprof::backend::registry()
+        .iter()
+        .map(|b| b.name.to_string())
+        .collect();
     assert_eq!(names, expected);
     for b in flameprof::backend::registry() {
         let readme = crate::util::repo(&format!("formats/{}/README.md", b.name));
-        assert!(readme.exists(), "backend {} has no {}", b.name, readme.display());
+        assert!(
+            readme.exists(),
+            "backend {} has no {}",
+            b.name,
+            readme.display()
+        );
     }
 }
 
@@ -139,15 +194,35 @@ fn out_file_is_written_atomically() {
     let good = std::fs::read(&out).unwrap();
     assert!(good.starts_with(b"<?xml"));
     // A failing run leaves the previous file as it was, and no temporary behind.
-    let r = run_in(dir.path(), &["-o", "x.svg", &path("pstats/broken_truncated_at_12581.prof")], None);
+    let r = run_in(
+        dir.path(),
+        &[
+            "-o",
+            "x.svg",
+            &path("pstats/broken_truncated_at_12581.prof"),
+        ],
+        None,
+    );
     assert_eq!(r.code(), 1);
     assert_eq!(std::fs::read(&out).unwrap(), good);
-    let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
-    assert_eq!(names, vec![std::ffi::OsString::from("x.svg")], "stray files left behind");
+    let names: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(
+        names,
+        vec![std::ffi::OsString::from("x.svg")],
+        "stray files left behind"
+    );
     // An unwritable target directory is a clear error.
     let r = run_in(dir.path(), &["-o", "no/such/dir/x.svg", &path(SMALL)], None);
     assert_eq!(r.code(), 1);
-    assert!(r.stderr().starts_with("flameprof: cannot write 'no/such/dir/x.svg'"), "{}", r.describe());
+    assert!(
+        r.stderr()
+            .starts_with("flameprof: cannot write 'no/such/dir/x.svg'"),
+        "{}",
+        r.describe()
+    );
 }
 
 #[test]
@@ -161,8 +236,17 @@ fn a_closed_pipe_downstream_exits_0_quietly() {
     // Read nothing: close the pipe at once, like `| head -0`.
     drop(child.stdout.take());
     let out = child.wait_with_output().unwrap();
-    assert_eq!(out.status.code(), Some(0), "stderr: {}", String::from_utf8_lossy(&out.stderr));
-    assert!(out.stderr.is_empty(), "stderr: {}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.stderr.is_empty(),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]
@@ -178,6 +262,9 @@ fn svg_is_well_formed_enough() {
     let r = run(&["-f", "svg", &path("real/pip_list.prof")]).ok();
     let text = r.stdout_text();
     assert!(text.starts_with("<?xml") && text.trim_end().ends_with("</svg>"));
-    assert_eq!(text.matches("<g class=").count(), text.matches("</g>").count() - 2);
+    assert_eq!(
+        text.matches("<g class=").count(),
+        text.matches("</g>").count() - 2
+    );
     assert!(text.contains("f est"), "no estimated frames marked");
 }

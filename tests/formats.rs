@@ -22,28 +22,56 @@ fn example(args: &[&str]) -> Vec<u8> {
 
 #[test]
 fn format_examples_are_current() {
-    golden("formats/json/example.json", &example(&["-f", "json", "--threshold", "0.5"]));
+    golden(
+        "formats/json/example.json",
+        &example(&["-f", "json", "--threshold", "0.5"]),
+    );
     golden("formats/text/example.txt", &example(&["-f", "text"]));
-    golden("formats/text/example-focus.txt", &example(&["-f", "text", "--focus", "small.py:6(fib)"]));
+    golden(
+        "formats/text/example-focus.txt",
+        &example(&["-f", "text", "--focus", "small.py:6(fib)"]),
+    );
     golden("formats/stats/example.txt", &example(&["-f", "stats"]));
-    golden("formats/stats/example-callers.txt", &example(&["-f", "stats", "--sort", "tottime", "--callers"]));
-    golden("formats/stats/example-callees.txt", &example(&["-f", "stats", "--sort", "name", "--callees"]));
+    golden(
+        "formats/stats/example-callers.txt",
+        &example(&["-f", "stats", "--sort", "tottime", "--callers"]),
+    );
+    golden(
+        "formats/stats/example-callees.txt",
+        &example(&["-f", "stats", "--sort", "name", "--callees"]),
+    );
 }
 
 /// Every output format the registry lists that this issue added has its folder.
 #[test]
 fn new_formats_have_readme_and_example() {
     for name in ["json", "text", "stats"] {
-        assert!(flameprof::backend::find(name).is_some(), "{name} is not registered");
-        for file in ["README.md", if name == "json" { "example.json" } else { "example.txt" }] {
-            assert!(repo(&format!("formats/{name}/{file}")).exists(), "formats/{name}/{file} is missing");
+        assert!(
+            flameprof::backend::find(name).is_some(),
+            "{name} is not registered"
+        );
+        for file in [
+            "README.md",
+            if name == "json" {
+                "example.json"
+            } else {
+                "example.txt"
+            },
+        ] {
+            assert!(
+                repo(&format!("formats/{name}/{file}")).exists(),
+                "formats/{name}/{file} is missing"
+            );
         }
     }
 }
 
 /// Python with the `jsonschema` package, or why not.
 fn python_jsonschema() -> Result<(), String> {
-    match Command::new("python3").args(["-c", "import jsonschema"]).output() {
+    match Command::new("python3")
+        .args(["-c", "import jsonschema"])
+        .output()
+    {
         Err(e) => Err(format!("python3 not found ({e})")),
         Ok(o) if !o.status.success() => Err("the Python package jsonschema is missing".into()),
         Ok(_) => Ok(()),
@@ -54,7 +82,9 @@ fn python_jsonschema() -> Result<(), String> {
 fn json_output_validates_against_the_schema() {
     if let Err(why) = python_jsonschema() {
         // .ci/run installs python3 (.ci/apt-packages) and jsonschema (.ci/requirements.txt).
-        eprintln!("\n*** SKIPPED json_output_validates_against_the_schema: {why} (pip install jsonschema) ***\n");
+        eprintln!(
+            "\n*** SKIPPED json_output_validates_against_the_schema: {why} (pip install jsonschema) ***\n"
+        );
         return;
     }
     let tmp = tempfile::tempdir().unwrap();
@@ -75,8 +105,15 @@ fn json_output_validates_against_the_schema() {
     ];
     for (i, input) in inputs.iter().enumerate() {
         let input = data(input).display().to_string();
-        for (j, extra) in [&["--threshold", "0.01"][..], &["--focus", "<module>"][..]].iter().enumerate() {
-            let out = tmp.path().join(format!("{i}-{j}.json")).display().to_string();
+        for (j, extra) in [&["--threshold", "0.01"][..], &["--focus", "<module>"][..]]
+            .iter()
+            .enumerate()
+        {
+            let out = tmp
+                .path()
+                .join(format!("{i}-{j}.json"))
+                .display()
+                .to_string();
             let mut args = vec!["-f", "json", "-o", &out];
             args.extend_from_slice(extra);
             args.push(&input);
@@ -104,7 +141,13 @@ for f in sys.argv[2:]:
 sys.exit(1 if bad else 0)
 "#;
     let schema = repo("formats/json/schema.json").display().to_string();
-    let r = Command::new("python3").arg("-c").arg(script).arg(&schema).args(&files).output().unwrap();
+    let r = Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .arg(&schema)
+        .args(&files)
+        .output()
+        .unwrap();
     assert!(
         r.status.success(),
         "schema validation failed:\n{}{}",
@@ -143,23 +186,47 @@ fn jq_examples_in_the_json_readme_print_what_it_says() {
     let readme_path = dir.join("README.md");
     let readme = std::fs::read_to_string(&readme_path).unwrap();
     let blocks = console_blocks(&readme);
-    assert!(blocks.len() >= 4, "expected the jq examples in {}", readme_path.display());
+    assert!(
+        blocks.len() >= 4,
+        "expected the jq examples in {}",
+        readme_path.display()
+    );
     // No skipping: CI installs jq (.ci/apt-packages).
     let jq = Command::new("jq").arg("--version").output();
-    assert!(jq.is_ok_and(|o| o.status.success()), "jq is needed by this test (apt-get install jq)");
+    assert!(
+        jq.is_ok_and(|o| o.status.success()),
+        "jq is needed by this test (apt-get install jq)"
+    );
     let mut blessed = readme.clone();
     let mut failures = Vec::new();
     for (cmd, expected) in &blocks {
-        assert!(cmd.starts_with("jq "), "only jq commands belong in these blocks: {cmd}");
-        let r = Command::new("sh").arg("-c").arg(cmd).current_dir(&dir).output().unwrap();
+        assert!(
+            cmd.starts_with("jq "),
+            "only jq commands belong in these blocks: {cmd}"
+        );
+        let r = Command::new("sh")
+            .arg("-c")
+            .arg(cmd)
+            .current_dir(&dir)
+            .output()
+            .unwrap();
         let actual = String::from_utf8_lossy(&r.stdout).into_owned();
         if !r.status.success() || actual.is_empty() {
-            failures.push(format!("$ {cmd}\nfailed: {}", String::from_utf8_lossy(&r.stderr)));
+            failures.push(format!(
+                "$ {cmd}\nfailed: {}",
+                String::from_utf8_lossy(&r.stderr)
+            ));
         } else if &actual != expected {
             if bless() {
-                blessed = blessed.replacen(&format!("$ {cmd}\n{expected}"), &format!("$ {cmd}\n{actual}"), 1);
+                blessed = blessed.replacen(
+                    &format!("$ {cmd}\n{expected}"),
+                    &format!("$ {cmd}\n{actual}"),
+                    1,
+                );
             } else {
-                failures.push(format!("$ {cmd}\nREADME says:\n{expected}jq prints:\n{actual}"));
+                failures.push(format!(
+                    "$ {cmd}\nREADME says:\n{expected}jq prints:\n{actual}"
+                ));
             }
         }
     }
@@ -176,7 +243,9 @@ fn jq_examples_in_the_json_readme_print_what_it_says() {
 #[test]
 fn text_fits_the_columns_and_has_no_colour_in_a_pipe() {
     for columns in ["60", "100", "200"] {
-        let input = data("pstats/real_cprofile_deep_recursion_py311.prof").display().to_string();
+        let input = data("pstats/real_cprofile_deep_recursion_py311.prof")
+            .display()
+            .to_string();
         let big = data("real/sympy.prof").display().to_string();
         for (file, threshold) in [(&input, "0"), (&big, "0.1")] {
             let r = Command::new(env!("CARGO_BIN_EXE_flameprof"))
@@ -190,7 +259,10 @@ fn text_fits_the_columns_and_has_no_colour_in_a_pipe() {
             assert!(!text.contains('\x1b'), "colour in a pipe");
             let width: usize = columns.parse().unwrap();
             for line in text.lines() {
-                assert!(line.chars().count() <= width, "line wider than {width}: {line:?}");
+                assert!(
+                    line.chars().count() <= width,
+                    "line wider than {width}: {line:?}"
+                );
             }
         }
     }
@@ -198,22 +270,55 @@ fn text_fits_the_columns_and_has_no_colour_in_a_pipe() {
 
 #[test]
 fn focus_keeps_only_stacks_through_the_match() {
-    let r = run(&["-f", "json", "--focus", "small.py:6(fib)", &data(EXAMPLE).display().to_string()]).ok();
+    let r = run(&[
+        "-f",
+        "json",
+        "--focus",
+        "small.py:6(fib)",
+        &data(EXAMPLE).display().to_string(),
+    ])
+    .ok();
     let text = r.stdout_text();
     // Every node line (one per node) either is fib, or lies under or above it.
-    let fib_nodes = text.lines().filter(|l| l.contains("\"display\":\"/srv/research/corpus/work/small.py:6(fib)\"")).count();
+    let fib_nodes = text
+        .lines()
+        .filter(|l| l.contains("\"display\":\"/srv/research/corpus/work/small.py:6(fib)\""))
+        .count();
     assert!(fib_nodes >= 1, "{text}");
-    assert!(!text.contains("\"display\":\"/srv/research/corpus/work/small.py:14(area)\",\"name\""), "area is not on fib's stacks");
-    let empty = run(&["-f", "text", "--focus", "no such function", &data(EXAMPLE).display().to_string()]).ok();
-    assert_eq!(empty.stdout_text().lines().count(), 2, "{}", empty.stdout_text());
+    assert!(
+        !text.contains("\"display\":\"/srv/research/corpus/work/small.py:14(area)\",\"name\""),
+        "area is not on fib's stacks"
+    );
+    let empty = run(&[
+        "-f",
+        "text",
+        "--focus",
+        "no such function",
+        &data(EXAMPLE).display().to_string(),
+    ])
+    .ok();
+    assert_eq!(
+        empty.stdout_text().lines().count(),
+        2,
+        "{}",
+        empty.stdout_text()
+    );
 }
 
 #[test]
 fn sort_keys_and_views_are_validated() {
     let f = data(EXAMPLE).display().to_string();
     assert_eq!(run(&["-f", "stats", "--sort", "cum", &f]).code(), 2);
-    assert_eq!(run(&["-f", "stats", "--callers", "--callees", &f]).code(), 2);
-    assert!(run(&["-f", "stats", "--sort", "file", &f]).ok().stdout_text().contains("Ordered by: file name"));
+    assert_eq!(
+        run(&["-f", "stats", "--callers", "--callees", &f]).code(),
+        2
+    );
+    assert!(
+        run(&["-f", "stats", "--sort", "file", &f])
+            .ok()
+            .stdout_text()
+            .contains("Ordered by: file name")
+    );
 }
 
 #[test]

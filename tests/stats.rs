@@ -13,7 +13,9 @@ use crate::util::{data, repo, run};
 /// one run of the binary below checks that the CLI prints the same.
 fn load(path: &str) -> Profile {
     let bytes = std::fs::read(path).unwrap();
-    flameprof::input::load(path, bytes.into()).unwrap_or_else(|e| panic!("{e}")).profile
+    flameprof::input::load(path, bytes.into())
+        .unwrap_or_else(|e| panic!("{e}"))
+        .profile
 }
 
 /// Every key pstats accepts, on a few representative fixtures.
@@ -30,15 +32,31 @@ const MAIN_KEYS: &str = "cumulative,tottime,calls,name,stdname";
 /// Fixtures whose pstats output flameprof cannot reproduce, and why.
 /// They are still rendered (no panic), only not compared.
 const KNOWN_DIFFERENCES: &[(&str, &str)] = &[
-    ("real_py27_marshal_v0.prof", "py2 's' strings: Python 3's marshal makes them bytes, pstats prints b'...'; flameprof decodes them"),
-    ("real_cprofile_surrogate_filename_py311.prof", "lone surrogates: flameprof decodes them lossily (U+FFFD per byte), names differ in text and width"),
-    ("synth_surrogates_in_names.prof", "lone surrogates, as above"),
-    ("synth_nan_inf_times.prof", "NaN: pstats' comparisons are inconsistent on NaN; flameprof sorts NaN below every number"),
+    (
+        "real_py27_marshal_v0.prof",
+        "py2 's' strings: Python 3's marshal makes them bytes, pstats prints b'...'; flameprof decodes them",
+    ),
+    (
+        "real_cprofile_surrogate_filename_py311.prof",
+        "lone surrogates: flameprof decodes them lossily (U+FFFD per byte), names differ in text and width",
+    ),
+    (
+        "synth_surrogates_in_names.prof",
+        "lone surrogates, as above",
+    ),
+    (
+        "synth_nan_inf_times.prof",
+        "NaN: pstats' comparisons are inconsistent on NaN; flameprof sorts NaN below every number",
+    ),
     ("synth_nan_inf_times_v0_text.prof", "NaN, as above"),
 ];
 
 fn python() -> Option<String> {
-    let ok = Command::new("python3").arg("-c").arg("import pstats").output().is_ok_and(|o| o.status.success());
+    let ok = Command::new("python3")
+        .arg("-c")
+        .arg("import pstats")
+        .output()
+        .is_ok_and(|o| o.status.success());
     ok.then(|| "python3".to_string())
 }
 
@@ -62,7 +80,9 @@ fn fixtures(dir: &str) -> Vec<String> {
 #[test]
 fn stats_output_matches_python_pstats() {
     let Some(py) = python() else {
-        eprintln!("\n*** SKIPPED stats_output_matches_python_pstats: python3 not found (CI installs it) ***\n");
+        eprintln!(
+            "\n*** SKIPPED stats_output_matches_python_pstats: python3 not found (CI installs it) ***\n"
+        );
         return;
     };
     let tmp = tempfile::tempdir().unwrap();
@@ -70,7 +90,11 @@ fn stats_output_matches_python_pstats() {
     let script = repo("tests/pstats_reference.py").display().to_string();
     let mut all = fixtures("pstats");
     all.extend(fixtures("real"));
-    let few: Vec<String> = all.iter().filter(|f| ALL_KEYS_ON.iter().any(|n| f.ends_with(n))).cloned().collect();
+    let few: Vec<String> = all
+        .iter()
+        .filter(|f| ALL_KEYS_ON.iter().any(|n| f.ends_with(n)))
+        .cloned()
+        .collect();
     assert_eq!(few.len(), ALL_KEYS_ON.len());
     let jobs = [(few, ALL_KEYS, "name"), (all, MAIN_KEYS, "cumulative")];
 
@@ -81,7 +105,14 @@ fn stats_output_matches_python_pstats() {
     for (i, (files, keys, view_keys)) in jobs.into_iter().enumerate() {
         let dir = format!("{out}/{i}");
         std::fs::create_dir_all(&dir).unwrap();
-        let r = Command::new(&py).arg(&script).arg(&dir).arg(keys).arg(view_keys).args(&files).output().unwrap();
+        let r = Command::new(&py)
+            .arg(&script)
+            .arg(&dir)
+            .arg(keys)
+            .arg(view_keys)
+            .args(&files)
+            .output()
+            .unwrap();
         assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
         for line in String::from_utf8(r.stdout).unwrap().lines() {
             let parts: Vec<&str> = line.split('\t').collect();
@@ -94,7 +125,11 @@ fn stats_output_matches_python_pstats() {
                 // The binary prints what write_report writes.
                 let want = std::fs::read(path).unwrap();
                 let r = run(&["-f", "stats", "--sort", key, "--callers", file]).ok();
-                assert!(r.stdout() == want.as_slice(), "the CLI differs from pstats:\n{}", r.describe());
+                assert!(
+                    r.stdout() == want.as_slice(),
+                    "the CLI differs from pstats:\n{}",
+                    r.describe()
+                );
                 cli_checked = true;
             }
             let view = match view {
@@ -112,18 +147,32 @@ fn stats_output_matches_python_pstats() {
             let want = String::from_utf8_lossy(&std::fs::read(path).unwrap()).into_owned();
             compared += 1;
             if ours != want {
-                let at = want.lines().zip(ours.lines()).position(|(a, b)| a != b).unwrap_or(0);
-                failures.entry(format!("{name} --sort {key} {view:?}")).or_insert(format!(
-                    "line {}:\n    pstats:    {:?}\n    flameprof: {:?}",
-                    at + 1,
-                    want.lines().nth(at),
-                    ours.lines().nth(at)
-                ));
+                let at = want
+                    .lines()
+                    .zip(ours.lines())
+                    .position(|(a, b)| a != b)
+                    .unwrap_or(0);
+                failures
+                    .entry(format!("{name} --sort {key} {view:?}"))
+                    .or_insert(format!(
+                        "line {}:\n    pstats:    {:?}\n    flameprof: {:?}",
+                        at + 1,
+                        want.lines().nth(at),
+                        ours.lines().nth(at)
+                    ));
             }
         }
     }
     assert!(cli_checked, "the CLI run was not checked");
     assert!(compared > 250, "only {compared} outputs compared");
-    assert!(failures.is_empty(), "{} of {compared} outputs differ from pstats:\n{}", failures.len(),
-        failures.iter().map(|(k, v)| format!("{k}: {v}")).collect::<Vec<_>>().join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {compared} outputs differ from pstats:\n{}",
+        failures.len(),
+        failures
+            .iter()
+            .map(|(k, v)| format!("{k}: {v}"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
 }

@@ -5,5 +5,5 @@
 mod cli;
 mod formats;
 mod manifest;
-mod util;
 mod stats;
+mod util;

@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 pub fn data(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(rel)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(rel)
 }
 
 pub fn repo(rel: &str) -> PathBuf {
@@ -54,8 +56,15 @@ pub fn bin() -> Command {
 /// Runs flameprof with `args` in `dir`, feeding `stdin` from a thread.
 pub fn run_in(dir: &Path, args: &[&str], stdin: Option<Vec<u8>>) -> Run {
     let mut cmd = bin();
-    cmd.args(args).current_dir(dir).env_remove("NO_COLOR").env("COLUMNS", "100");
-    cmd.stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() });
+    cmd.args(args)
+        .current_dir(dir)
+        .env_remove("NO_COLOR")
+        .env("COLUMNS", "100");
+    cmd.stdin(if stdin.is_some() {
+        Stdio::piped()
+    } else {
+        Stdio::null()
+    });
     cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
     let mut child = cmd.spawn().expect("spawn flameprof");
     let feeder = stdin.map(|bytes| {
@@ -68,7 +77,10 @@ pub fn run_in(dir: &Path, args: &[&str], stdin: Option<Vec<u8>>) -> Run {
     if let Some(f) = feeder {
         f.join().expect("stdin feeder");
     }
-    Run { args: args.iter().map(|s| s.to_string()).collect(), output }
+    Run {
+        args: args.iter().map(|s| s.to_string()).collect(),
+        output,
+    }
 }
 
 pub fn run(args: &[&str]) -> Run {
@@ -89,7 +101,11 @@ pub fn golden(path: &str, actual: &[u8]) {
     if expected != actual {
         let e = String::from_utf8_lossy(&expected);
         let a = String::from_utf8_lossy(actual);
-        let line = e.lines().zip(a.lines()).position(|(x, y)| x != y).unwrap_or(e.lines().count().min(a.lines().count()));
+        let line = e
+            .lines()
+            .zip(a.lines())
+            .position(|(x, y)| x != y)
+            .unwrap_or(e.lines().count().min(a.lines().count()));
         panic!(
             "{path} is stale (first difference at line {}):\n  expected: {:?}\n  actual:   {:?}\nRe-bless with FLAMEPROF_BLESS=1 cargo test",
             line + 1,
@@ -105,7 +121,8 @@ pub fn folded_sum(text: &str) -> f64 {
         .map(|l| {
             let (stack, v) = l.rsplit_once(' ').expect("folded line has a value");
             assert!(!stack.is_empty(), "empty stack in {l:?}");
-            v.parse::<u64>().unwrap_or_else(|_| panic!("integer value in {l:?}")) as f64
+            v.parse::<u64>()
+                .unwrap_or_else(|_| panic!("integer value in {l:?}")) as f64
         })
         .sum()
 }

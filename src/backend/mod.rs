@@ -37,7 +37,11 @@ pub fn registry() -> &'static [&'static Backend] {
         let mut all: Vec<&'static Backend> = inventory::iter::<Backend>.into_iter().collect();
         all.sort_by_key(|b| b.name);
         for pair in all.windows(2) {
-            assert!(pair[0].name != pair[1].name, "two backends named {:?}", pair[0].name);
+            assert!(
+                pair[0].name != pair[1].name,
+                "two backends named {:?}",
+                pair[0].name
+            );
         }
         all
     })
@@ -98,24 +102,34 @@ pub struct Job<'a> {
 
 impl<'a> Job<'a> {
     pub fn new(profile: &'a Profile, options: &'a RenderOptions) -> Job<'a> {
-        Job { profile, options, flame: OnceCell::new(), inverted: OnceCell::new() }
+        Job {
+            profile,
+            options,
+            flame: OnceCell::new(),
+            inverted: OnceCell::new(),
+        }
     }
 
     /// The flame tree (roots at the bottom, callees above).
     pub fn flame(&self) -> &CallTree {
-        self.flame.get_or_init(|| tree::flame_tree(self.profile, &self.options.tree))
+        self.flame
+            .get_or_init(|| tree::flame_tree(self.profile, &self.options.tree))
     }
 
     /// The inverted tree (self time, callers beneath).
     pub fn inverted(&self) -> &CallTree {
-        self.inverted.get_or_init(|| tree::inverted_tree(self.profile, &self.options.tree))
+        self.inverted
+            .get_or_init(|| tree::inverted_tree(self.profile, &self.options.tree))
     }
 
     /// The trees that were built, for reporting what was cut.
     pub fn built_trees(&self) -> impl Iterator<Item = (&'static str, &CallTree)> {
-        [("flame graph", self.flame.get()), ("inverted graph", self.inverted.get())]
-            .into_iter()
-            .filter_map(|(name, t)| t.map(|t| (name, t)))
+        [
+            ("flame graph", self.flame.get()),
+            ("inverted graph", self.inverted.get()),
+        ]
+        .into_iter()
+        .filter_map(|(name, t)| t.map(|t| (name, t)))
     }
 
     /// The label of a frame's function (`None` is the root).
@@ -131,7 +145,10 @@ mod tests {
     #[test]
     fn registry_is_sorted_unique_and_lowercase() {
         let names: Vec<_> = registry().iter().map(|b| b.name).collect();
-        assert!(names.contains(&"svg") && names.contains(&"log"), "{names:?}");
+        assert!(
+            names.contains(&"svg") && names.contains(&"log"),
+            "{names:?}"
+        );
         let mut sorted = names.clone();
         sorted.sort();
         sorted.dedup();

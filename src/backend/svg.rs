@@ -37,7 +37,11 @@ struct Geometry {
 impl Geometry {
     fn x(&self, tree: &CallTree, t: f64) -> f64 {
         let total = tree.total();
-        if total > 0.0 { PAD + t / total * (self.width - 2.0 * PAD) } else { PAD }
+        if total > 0.0 {
+            PAD + t / total * (self.width - 2.0 * PAD)
+        } else {
+            PAD
+        }
     }
 }
 
@@ -56,7 +60,10 @@ fn render(job: &Job<'_>, out: &mut dyn Write) -> io::Result<()> {
     let inverted_top = flame_top + flame_rows * g.row + GAP;
     let height = inverted_top + inverted_rows * g.row + FOOTER;
 
-    writeln!(out, r#"<?xml version="1.0" encoding="UTF-8" standalone="no"?>"#)?;
+    writeln!(
+        out,
+        r#"<?xml version="1.0" encoding="UTF-8" standalone="no"?>"#
+    )?;
     writeln!(
         out,
         r#"<svg xmlns="http://www.w3.org/2000/svg" version="1.1" width="{w}" height="{height}" viewBox="0 0 {w} {height}" font-family="monospace" font-size="{font}">"#,
@@ -67,9 +74,16 @@ fn render(job: &Job<'_>, out: &mut dyn Write) -> io::Result<()> {
         out,
         "<style>.f rect{{stroke:none}} .est rect{{stroke:#555;stroke-width:0.5;stroke-dasharray:2 2}} text{{fill:#000}} .f text{{pointer-events:none}}</style>"
     )?;
-    writeln!(out, r##"<rect width="100%" height="100%" fill="#f8f8f8"/>"##)?;
+    writeln!(
+        out,
+        r##"<rect width="100%" height="100%" fill="#f8f8f8"/>"##
+    )?;
     let centre = g.width / 2.0;
-    write!(out, r#"<text x="{centre}" y="22" text-anchor="middle" font-size="{}">"#, g.font + 5.0)?;
+    write!(
+        out,
+        r#"<text x="{centre}" y="22" text-anchor="middle" font-size="{}">"#,
+        g.font + 5.0
+    )?;
     escape(out, &o.title)?;
     writeln!(out, "</text>")?;
     if let Some(sub) = &o.subtitle {
@@ -84,10 +98,15 @@ fn render(job: &Job<'_>, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out, "</g>")?;
 
     write!(out, r#"<text x="{PAD}" y="{}">"#, inverted_top - 12.0)?;
-    escape(out, "Self time, by caller (inverted: each function at the width of its own time, its callers beneath)")?;
+    escape(
+        out,
+        "Self time, by caller (inverted: each function at the width of its own time, its callers beneath)",
+    )?;
     writeln!(out, "</text>")?;
     writeln!(out, r#"<g id="inverted">"#)?;
-    draw_tree(job, out, inverted, &g, |f| inverted_top + f64::from(f.depth - 1) * g.row)?;
+    draw_tree(job, out, inverted, &g, |f| {
+        inverted_top + f64::from(f.depth - 1) * g.row
+    })?;
     writeln!(out, "</g>")?;
 
     let total = flame.total();
@@ -103,7 +122,11 @@ fn render(job: &Job<'_>, out: &mut dyn Write) -> io::Result<()> {
                 t.cut_frames,
                 seconds(t.cut_time),
                 percent(t.cut_time, total),
-                if t.truncated { ", frame limit reached" } else { "" }
+                if t.truncated {
+                    ", frame limit reached"
+                } else {
+                    ""
+                }
             ));
         }
     }
@@ -133,7 +156,11 @@ fn draw_tree(
         }
         let y = y_of(f);
         let parent_total = tree.frame(f.parent).total;
-        write!(out, r#"<g class="{}"><title>"#, if f.exact { "f" } else { "f est" })?;
+        write!(
+            out,
+            r#"<g class="{}"><title>"#,
+            if f.exact { "f" } else { "f est" }
+        )?;
         let func = job.profile.function(f.func.unwrap_or(0));
         let mut tip = format!(
             "{}\n{:.2}% of total, {:.2}% of parent\n{} s total, {} s self\ncalls here: {} (function: {}/{})",
@@ -154,7 +181,10 @@ fn draw_tree(
             ));
         }
         if f.cut > 0.0 {
-            tip.push_str(&format!("\n{} s in children too narrow to draw", seconds(f.cut)));
+            tip.push_str(&format!(
+                "\n{} s in children too narrow to draw",
+                seconds(f.cut)
+            ));
         }
         escape(out, &tip)?;
         write!(
@@ -166,7 +196,12 @@ fn draw_tree(
         let chars = ((w - 6.0) / (g.font * CHAR_WIDTH)).floor();
         if chars >= 3.0 {
             short_label(&mut label, key);
-            write!(out, r#"<text x="{:.2}" y="{:.1}">"#, x + 3.0, y + g.row / 2.0 + g.font / 3.0)?;
+            write!(
+                out,
+                r#"<text x="{:.2}" y="{:.1}">"#,
+                x + 3.0,
+                y + g.row / 2.0 + g.font / 3.0
+            )?;
             escape(out, fit(&label, chars as usize))?;
             write!(out, "</text>")?;
         }
@@ -214,7 +249,11 @@ fn colour(key: &FuncKey, exact: bool) -> String {
 }
 
 fn percent(part: f64, whole: f64) -> f64 {
-    if whole > 0.0 { part / whole * 100.0 } else { 0.0 }
+    if whole > 0.0 {
+        part / whole * 100.0
+    } else {
+        0.0
+    }
 }
 
 fn seconds(t: f64) -> String {

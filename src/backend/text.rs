@@ -84,7 +84,10 @@ fn write_tree(job: &Job<'_>, tree: &CallTree, out: &mut dyn Write) -> io::Result
     let columns = o.columns.max(MIN_COLUMNS);
     let total = tree.total();
     let (dim, reset) = if color { (DIM, RESET) } else { ("", "") };
-    let header = format!("{:>6} {:>9} {:>9} {:>9}  function (~ = estimated)", "total%", "total", "self", "calls");
+    let header = format!(
+        "{:>6} {:>9} {:>9} {:>9}  function (~ = estimated)",
+        "total%", "total", "self", "calls"
+    );
     writeln!(out, "{dim}{}{reset}", middle_truncate(&header, columns))?;
     // Guides (marker and branch included) take at most half of the room right of the
     // numbers; deeper stacks show `[depth] ` and then only the innermost guides.

@@ -156,7 +156,10 @@ impl CallTree {
             if kept[i] <= 0.0 || parent == u32::MAX {
                 continue;
             }
-            let mut frame = Frame { parent, ..f.clone() };
+            let mut frame = Frame {
+                parent,
+                ..f.clone()
+            };
             if !inside[i] {
                 frame.total = kept[i];
                 frame.cut = 0.0;
@@ -180,7 +183,12 @@ pub(crate) struct TreeBuilder {
 
 impl TreeBuilder {
     pub fn new(total: f64) -> TreeBuilder {
-        TreeBuilder { frames: vec![Frame::root(total)], cut_time: 0.0, cut_frames: 0, truncated: false }
+        TreeBuilder {
+            frames: vec![Frame::root(total)],
+            cut_time: 0.0,
+            cut_frames: 0,
+            truncated: false,
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -234,7 +242,12 @@ impl TreeBuilder {
     /// Sorts children by function, lays frames out in pre-order and computes offsets.
     /// Iterative: trees can be thousands of levels deep.
     pub fn finish(self) -> CallTree {
-        let TreeBuilder { frames, cut_time, cut_frames, truncated } = self;
+        let TreeBuilder {
+            frames,
+            cut_time,
+            cut_frames,
+            truncated,
+        } = self;
         let n = frames.len();
         let mut kids: Vec<Vec<u32>> = vec![Vec::new(); n];
         for (i, f) in frames.iter().enumerate().skip(1) {
@@ -275,7 +288,14 @@ impl TreeBuilder {
                 x += out[c as usize].total;
             }
         }
-        CallTree { frames: out, children, child_ranges, cut_time, cut_frames, truncated }
+        CallTree {
+            frames: out,
+            children,
+            child_ranges,
+            cut_time,
+            cut_frames,
+            truncated,
+        }
     }
 }
 
@@ -284,7 +304,11 @@ mod tests {
     use super::*;
 
     fn child(parent: u32, func: u32, total: f64) -> Frame {
-        Frame { func: Some(func), parent, ..Frame::root(total) }
+        Frame {
+            func: Some(func),
+            parent,
+            ..Frame::root(total)
+        }
     }
 
     #[test]

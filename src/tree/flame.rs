@@ -30,7 +30,10 @@ pub fn build(profile: &Profile, options: &TreeOptions) -> CallTree {
 
     // Remaining cumulative time of each edge, indexed like `profile.edges()`.
     let edges = profile.edges();
-    let mut pool: Vec<f64> = edges.iter().map(|e| edge_numbers(profile, e.callee, &e.stats).ct).collect();
+    let mut pool: Vec<f64> = edges
+        .iter()
+        .map(|e| edge_numbers(profile, e.callee, &e.stats).ct)
+        .collect();
 
     let mut queue = BinaryHeap::new();
     for (func, width, calls, exact) in roots(profile, total) {
@@ -44,7 +47,9 @@ pub fn build(profile: &Profile, options: &TreeOptions) -> CallTree {
             calls,
             exact,
             min_total: if exact { width } else { 0.0 },
-            max_total: width.max(clean(functions[func as usize].stats.ct)).min(total),
+            max_total: width
+                .max(clean(functions[func as usize].stats.ct))
+                .min(total),
             ..Frame::root(width)
         });
         queue.push(Queued { width, frame });
@@ -55,7 +60,11 @@ pub fn build(profile: &Profile, options: &TreeOptions) -> CallTree {
         let Some(func) = parent.func else { continue };
         let depth = parent.depth as usize + 1;
         let ct_f = clean(functions[func as usize].stats.ct);
-        let share = if ct_f > 0.0 { (parent.total / ct_f).min(1.0) } else { 0.0 };
+        let share = if ct_f > 0.0 {
+            (parent.total / ct_f).min(1.0)
+        } else {
+            0.0
+        };
         let whole = share >= 1.0 - 1e-9;
 
         // What each callee edge would give this context, before the parent's width cap.
@@ -67,14 +76,22 @@ pub fn build(profile: &Profile, options: &TreeOptions) -> CallTree {
                 continue;
             }
             let numbers = edge_numbers(profile, e.callee, &e.stats);
-            let want = if whole { pool[idx] } else { (numbers.ct * share).min(pool[idx]) };
+            let want = if whole {
+                pool[idx]
+            } else {
+                (numbers.ct * share).min(pool[idx])
+            };
             if want > 0.0 {
                 let exact = parent.exact && whole && numbers.timed && pool[idx] == numbers.ct;
                 wants.push((idx, e.callee, want, numbers.nc * share, exact));
             }
         }
         let asked: f64 = wants.iter().map(|w| w.2).sum();
-        let scale = if asked > parent.total { parent.total / asked } else { 1.0 };
+        let scale = if asked > parent.total {
+            parent.total / asked
+        } else {
+            1.0
+        };
         for (idx, callee, want, calls, exact) in wants {
             let width = want * scale;
             pool[idx] -= width;
@@ -92,7 +109,10 @@ pub fn build(profile: &Profile, options: &TreeOptions) -> CallTree {
             let (lo, hi) = if exact {
                 (width, width)
             } else {
-                ((numbers.ct - (ct_f - parent.total)).max(0.0).min(width), numbers.ct.min(parent.total).max(width))
+                (
+                    (numbers.ct - (ct_f - parent.total)).max(0.0).min(width),
+                    numbers.ct.min(parent.total).max(width),
+                )
             };
             let child = tree.push(Frame {
                 func: Some(callee),
@@ -104,7 +124,10 @@ pub fn build(profile: &Profile, options: &TreeOptions) -> CallTree {
                 ..Frame::root(width)
             });
             if profile.callees_of(callee).len() > 0 {
-                queue.push(Queued { width, frame: child });
+                queue.push(Queued {
+                    width,
+                    frame: child,
+                });
             }
         }
     }
@@ -132,14 +155,18 @@ fn roots(profile: &Profile, total: f64) -> Vec<(FuncId, f64, f64, bool)> {
                 exact_roots.push((id, ct, f.stats.nc.max(0) as f64));
             }
         } else {
-            let covered: i128 = callers.iter().map(|e| e.stats.calls().max(0)).fold(0, i128::saturating_add);
+            let covered: i128 = callers
+                .iter()
+                .map(|e| e.stats.calls().max(0))
+                .fold(0, i128::saturating_add);
             let uncovered = f.stats.nc.saturating_sub(covered);
             if uncovered > 0 && ct > 0.0 {
                 partial_roots.push((id, ct, uncovered as f64));
             }
         }
     }
-    let by_width = |a: &(FuncId, f64, f64), b: &(FuncId, f64, f64)| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0));
+    let by_width =
+        |a: &(FuncId, f64, f64), b: &(FuncId, f64, f64)| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0));
     exact_roots.sort_by(by_width);
     partial_roots.sort_by(by_width);
     let mut remaining = total;

@@ -61,7 +61,11 @@ pub fn build(profile: &Profile, options: &TreeOptions) -> CallTree {
         let sum: f64 = callers.iter().map(|(_, n)| weight(n)).sum();
         let f = &functions[func as usize].stats;
         let (base, by_calls) = if sum > 0.0 {
-            let own = if first_level { clean(f.tt) } else { clean(f.ct) };
+            let own = if first_level {
+                clean(f.tt)
+            } else {
+                clean(f.ct)
+            };
             (own.max(sum), false)
         } else {
             // No time on any edge: fall back to call counts (0.4 divides by zero here).
@@ -88,13 +92,21 @@ pub fn build(profile: &Profile, options: &TreeOptions) -> CallTree {
             let child = tree.push(Frame {
                 func: Some(caller),
                 parent: frame,
-                calls: n.nc * if first_level { 1.0 } else { parent.total / base.max(f64::MIN_POSITIVE) },
+                calls: n.nc
+                    * if first_level {
+                        1.0
+                    } else {
+                        parent.total / base.max(f64::MIN_POSITIVE)
+                    },
                 exact,
                 min_total: if exact { width } else { 0.0 },
                 max_total: if exact { width } else { parent.total },
                 ..Frame::root(width)
             });
-            queue.push(Queued { width, frame: child });
+            queue.push(Queued {
+                width,
+                frame: child,
+            });
         }
     }
     tree.finish()

@@ -36,7 +36,12 @@ pub struct TreeOptions {
 
 impl Default for TreeOptions {
     fn default() -> TreeOptions {
-        TreeOptions { threshold: 0.001, max_frames: 1_000_000, max_depth: 0, focus: None }
+        TreeOptions {
+            threshold: 0.001,
+            max_frames: 1_000_000,
+            max_depth: 0,
+            focus: None,
+        }
     }
 }
 
@@ -67,7 +72,11 @@ pub fn inverted_tree(profile: &Profile, options: &TreeOptions) -> CallTree {
 fn apply_focus(profile: &Profile, options: &TreeOptions, tree: CallTree) -> CallTree {
     match options.focus.as_deref() {
         Some(needle) if !needle.is_empty() => {
-            let hits: Vec<bool> = profile.functions().iter().map(|f| f.key.display().contains(needle)).collect();
+            let hits: Vec<bool> = profile
+                .functions()
+                .iter()
+                .map(|f| f.key.display().contains(needle))
+                .collect();
             tree.focused(|f| hits.get(f as usize).copied().unwrap_or(false))
         }
         _ => tree,
@@ -92,12 +101,19 @@ pub(crate) struct EdgeNumbers {
 
 pub(crate) fn edge_numbers(profile: &Profile, callee: u32, stats: &EdgeStats) -> EdgeNumbers {
     match stats {
-        EdgeStats::Timed(s) => {
-            EdgeNumbers { nc: s.nc.max(0) as f64, tt: clean(s.tt), ct: clean(s.ct), timed: true }
-        }
+        EdgeStats::Timed(s) => EdgeNumbers {
+            nc: s.nc.max(0) as f64,
+            tt: clean(s.tt),
+            ct: clean(s.ct),
+            timed: true,
+        },
         EdgeStats::Count(n) => {
             let f = &profile.function(callee).stats;
-            let share = if f.nc > 0 { (*n).max(0) as f64 / f.nc as f64 } else { 0.0 };
+            let share = if f.nc > 0 {
+                (*n).max(0) as f64 / f.nc as f64
+            } else {
+                0.0
+            };
             let share = share.min(1.0);
             EdgeNumbers {
                 nc: (*n).max(0) as f64,
@@ -129,6 +145,8 @@ impl PartialOrd for Queued {
 impl Ord for Queued {
     fn cmp(&self, other: &Self) -> Ordering {
         // Widest first; among equals, the earlier frame first (deterministic).
-        self.width.total_cmp(&other.width).then_with(|| other.frame.cmp(&self.frame))
+        self.width
+            .total_cmp(&other.width)
+            .then_with(|| other.frame.cmp(&self.frame))
     }
 }
