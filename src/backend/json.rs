@@ -144,9 +144,9 @@ fn write_tree(profile: &Profile, tree: &CallTree, out: &mut dyn Write) -> io::Re
     num(out, total)?;
     out.write_all(b",\"cut_time\":")?;
     num(out, tree.cut_time)?;
-    write!(
+    writeln!(
         out,
-        ",\"cut_frames\":{},\"truncated\":{},\"nodes\":[\n",
+        ",\"cut_frames\":{},\"truncated\":{},\"nodes\":[",
         tree.cut_frames, tree.truncated
     )?;
     for (i, f) in frames.iter().enumerate() {

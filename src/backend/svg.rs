@@ -273,11 +273,11 @@ fn escape(out: &mut dyn Write, s: &str) -> io::Result<()> {
             c if (c as u32) < 0x20 || c == '\u{FFFE}' || c == '\u{FFFF}' => "",
             _ => continue,
         };
-        out.write_all(s[last..i].as_bytes())?;
+        out.write_all(&s.as_bytes()[last..i])?;
         out.write_all(rep.as_bytes())?;
         last = i + c.len_utf8();
     }
-    out.write_all(s[last..].as_bytes())
+    out.write_all(&s.as_bytes()[last..])
 }
 
 #[cfg(test)]
