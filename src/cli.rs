@@ -7,8 +7,8 @@ use std::io::{self, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::Parser;
 use clap::builder::PossibleValuesParser;
+use clap::{CommandFactory, FromArgMatches, Parser};
 
 use crate::backend::stats::{SortKey, StatsView};
 use crate::backend::{self, Backend, Job, RenderOptions};
@@ -91,6 +91,35 @@ pub struct Args {
     /// With -f stats: print pstats' print_callees() view instead of the table.
     #[arg(long)]
     pub callees: bool,
+
+    /// Running a program (0.4's -r/-m, --python, --cpu, --save-prof): see `commands`.
+    #[command(flatten)]
+    pub program: crate::commands::ProgramArgs,
+
+    #[command(subcommand)]
+    pub command: Option<crate::commands::Command>,
+}
+
+/// The main command's options that `flameprof run` does not take.
+const NOT_FOR_SUBCOMMANDS: &[&str] = &["list_formats", "run_script", "run_module"];
+
+/// The clap command: [`Args`], with every option made global so that `flameprof run`
+/// takes all the render options, including ones added later.
+pub fn command() -> clap::Command {
+    Args::command()
+        .mut_args(|a| {
+            if a.is_positional() || NOT_FOR_SUBCOMMANDS.contains(&a.get_id().as_str()) {
+                a
+            } else {
+                a.global(true)
+            }
+        })
+        .override_usage(
+            "flameprof [OPTIONS] [INPUT]...\n       \
+             flameprof run [OPTIONS] [-m] TARGET [ARGS]...\n       \
+             flameprof completions SHELL | flameprof man",
+        )
+        .disable_help_subcommand(true)
 }
 
 fn format_names() -> PossibleValuesParser {
@@ -174,7 +203,7 @@ impl Args {
 
 /// The width and colour of text output: `COLUMNS` if set, else the terminal's width
 /// when stdout is a terminal, else 100; colour when stdout is a terminal and
-/// `NO_COLOR` is unset (https://no-color.org).
+/// `NO_COLOR` is unset or empty (https://no-color.org).
 fn terminal() -> (usize, bool) {
     let tty = io::stdout().is_terminal();
     let from_env = std::env::var("COLUMNS")
@@ -206,8 +235,16 @@ fn display_name(p: &Path) -> String {
 #[derive(Debug)]
 pub enum AppError {
     Input(InputError),
-    Write { target: String, error: io::Error },
+    Write {
+        target: String,
+        error: io::Error,
+    },
     Usage(String),
+    /// Running a program failed, or it wrote no profile: exit with `code`.
+    Program {
+        code: u8,
+        message: String,
+    },
 }
 
 impl fmt::Display for AppError {
@@ -216,6 +253,7 @@ impl fmt::Display for AppError {
             AppError::Input(e) => e.fmt(f),
             AppError::Write { target, error } => write!(f, "cannot write '{target}': {error}"),
             AppError::Usage(m) => f.write_str(m),
+            AppError::Program { message, .. } => f.write_str(message),
         }
     }
 }
@@ -228,24 +266,29 @@ impl From<InputError> for AppError {
 
 /// Entry point of the binary: parses, runs, prints the error if any.
 pub fn main() -> ExitCode {
-    let args = Args::parse();
-    match args.into_options().and_then(|o| run(&o)) {
+    let args = Args::from_arg_matches(&command().get_matches()).unwrap_or_else(|e| e.exit());
+    let result = if crate::commands::handles(&args) {
+        crate::commands::run(args)
+    } else {
+        args.into_options().and_then(|o| run(&o))
+    };
+    match result {
         Ok(code) => code,
         Err(AppError::Write { error, .. }) if error.kind() == io::ErrorKind::BrokenPipe => {
             ExitCode::SUCCESS
         }
         Err(e) => {
             eprintln!("flameprof: {e}");
-            ExitCode::from(if matches!(e, AppError::Usage(_)) {
-                2
-            } else {
-                1
+            ExitCode::from(match e {
+                AppError::Usage(_) => 2,
+                AppError::Program { code, .. } => code,
+                _ => 1,
             })
         }
     }
 }
 
-fn warn(message: &str) {
+pub fn warn(message: &str) {
     eprintln!("flameprof: warning: {message}");
 }
 
@@ -274,22 +317,30 @@ pub fn run(options: &Options) -> Result<ExitCode, AppError> {
         return write_output(None, list_formats).map(|_| ExitCode::SUCCESS);
     }
     let profile = load_inputs(&options.inputs)?;
+    render(options, &profile)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Renders `profile` with the chosen backend into the sink, then warns about cut trees.
+pub fn render(options: &Options, profile: &Profile) -> Result<(), AppError> {
     if profile.listed_count() == 0 {
         warn("the profile holds no functions; the output is empty");
     }
-    let job = Job::new(&profile, &options.render);
+    let job = Job::new(profile, &options.render);
     write_output(options.out.as_deref(), |w| {
         (options.backend.render)(&job, w)
     })?;
     for (name, tree) in job.built_trees() {
         if tree.truncated {
             warn(&format!(
-                "{name}: stopped at {} frames; {} frames ({:.6} s) were not drawn",
-                options.render.tree.max_frames, tree.cut_frames, tree.cut_time
+                "{name}: stopped at {} frames (the bound for a profile this size); {} frames were not \
+                 expanded further; raise --threshold for a complete picture",
+                tree.len(),
+                tree.unexpanded
             ));
         }
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }
 
 fn list_formats(out: &mut dyn Write) -> io::Result<()> {

@@ -2,10 +2,13 @@
 //!
 //! Layers (see `docs`): [`input`] reads bytes into a [`model::Profile`];
 //! [`tree`] reconstructs the flame and inverted trees; [`backend`] writes formats;
-//! [`cli`] turns arguments into options and runs the pipeline.
+//! [`cli`] turns arguments into options and runs the pipeline; [`commands`] adds the
+//! subcommands (`run`, `completions`, `man`); [`runner`] profiles a Python program.
 
 pub mod backend;
 pub mod cli;
+pub mod commands;
 pub mod input;
 pub mod model;
+pub mod runner;
 pub mod tree;

@@ -5,5 +5,6 @@
 mod cli;
 mod formats;
 mod manifest;
+mod run;
 mod stats;
 mod util;

@@ -1,7 +1,8 @@
 //! `-f log`: folded stacks, flameprof 0.4's shape, for flamegraph.pl and inferno.
 //!
 //! One line per flame-tree frame with self time: frames `file:line:name` from the root
-//! up, joined by `;`, a space, and the self time × `--log-mult` rounded to an integer.
+//! up, joined by `;`, a space, and the self time × `--log-mult` rounded to an integer (the rounding error carried to the next line,
+//! so the values add up to the total).
 //! Lines come in the tree's pre-order (children sorted by label), so the output is
 //! deterministic. Specified in `formats/log/README.md`.
 
@@ -40,6 +41,7 @@ fn render(job: &Job<'_>, out: &mut dyn Write) -> io::Result<()> {
     // `path` holds the stack of the current frame; `ends[d]` is its length at depth d.
     let mut path: Vec<u8> = Vec::with_capacity(4096);
     let mut ends: Vec<usize> = vec![0];
+    let mut carry = 0.0;
     for (i, frame) in tree.frames().iter().enumerate() {
         if i as u32 == ROOT {
             continue;
@@ -54,7 +56,11 @@ fn render(job: &Job<'_>, out: &mut dyn Write) -> io::Result<()> {
             write_frame(&mut path, key);
         }
         ends.push(path.len());
-        let value = (frame.self_time * mult).round();
+        // Rounding error is carried from line to line, so the values add up to the
+        // total × multiplier (±1) even when many frames hold less than one unit.
+        let exact = frame.self_time * mult + carry;
+        let value = exact.round().max(0.0);
+        carry = exact - value;
         if value >= 1.0 {
             out.write_all(&path)?;
             writeln!(out, " {}", value as u64)?;

@@ -64,8 +64,10 @@ pub struct CallTree {
     pub cut_time: f64,
     /// How many frames were cut (not drawn).
     pub cut_frames: u64,
-    /// True when `max_frames` was reached.
+    /// True when the frame bound was reached.
     pub truncated: bool,
+    /// Frames that were drawn but not expanded because the bound was reached.
+    pub unexpanded: u64,
 }
 
 impl CallTree {
@@ -148,6 +150,7 @@ impl CallTree {
         b.cut_time = self.cut_time;
         b.cut_frames = self.cut_frames;
         b.truncated = self.truncated;
+        b.unexpanded = self.unexpanded;
         let mut new_id = vec![u32::MAX; n];
         new_id[0] = ROOT;
         for i in 1..n {
@@ -173,9 +176,17 @@ impl CallTree {
     }
 }
 
+fn bloom_bit(func: FuncId) -> u128 {
+    1u128 << (func.wrapping_mul(0x9E37_79B9) >> 25)
+}
+
 /// Collects frames in any order; [`TreeBuilder::finish`] lays them out.
 pub(crate) struct TreeBuilder {
     frames: Vec<Frame>,
+    /// Per frame, a 128-bit Bloom filter of the functions on its stack: a cheap "no"
+    /// for [`TreeBuilder::has_ancestor`].
+    blooms: Vec<u128>,
+    pub unexpanded: u64,
     pub cut_time: f64,
     pub cut_frames: u64,
     pub truncated: bool,
@@ -185,6 +196,8 @@ impl TreeBuilder {
     pub fn new(total: f64) -> TreeBuilder {
         TreeBuilder {
             frames: vec![Frame::root(total)],
+            blooms: vec![0],
+            unexpanded: 0,
             cut_time: 0.0,
             cut_frames: 0,
             truncated: false,
@@ -202,6 +215,9 @@ impl TreeBuilder {
     /// True when `func` is drawn in `frame` or one of its ancestors. Looks at most
     /// `lookback` frames down: deeper cycles are unrolled until their time runs out.
     pub fn has_ancestor(&self, frame: u32, func: FuncId, lookback: usize) -> bool {
+        if self.blooms[frame as usize] & bloom_bit(func) == 0 {
+            return false;
+        }
         let mut at = frame;
         for _ in 0..lookback {
             if at == ROOT {
@@ -224,8 +240,25 @@ impl TreeBuilder {
         frame.self_time = frame.total;
         let id = self.frames.len() as u32;
         self.frames[parent].self_time -= frame.total;
+        let bloom = self.blooms[parent] | frame.func.map_or(0, bloom_bit);
+        self.blooms.push(bloom);
         self.frames.push(frame);
         id
+    }
+
+    /// How many times `func` appears in `frame` and its ancestors (at most `lookback` deep).
+    pub fn count_ancestor(&self, frame: u32, func: FuncId, lookback: usize) -> usize {
+        let mut at = frame;
+        let mut n = 0;
+        for _ in 0..lookback {
+            if at == ROOT {
+                break;
+            }
+            let f = &self.frames[at as usize];
+            n += usize::from(f.func == Some(func));
+            at = f.parent;
+        }
+        n
     }
 
     /// Records that a child of `parent` of width `width` was not drawn.
@@ -247,6 +280,8 @@ impl TreeBuilder {
             cut_time,
             cut_frames,
             truncated,
+            unexpanded,
+            ..
         } = self;
         let n = frames.len();
         let mut kids: Vec<Vec<u32>> = vec![Vec::new(); n];
@@ -295,6 +330,7 @@ impl TreeBuilder {
             cut_time,
             cut_frames,
             truncated,
+            unexpanded,
         }
     }
 }
@@ -333,10 +369,26 @@ mod tests {
         // root ─ 1 (10) ─┬─ 2 (4) ── 3 (1)
         //                └─ 4 (5)
         let mut b = TreeBuilder::new(10.0);
-        let a = b.push(child(ROOT, 1, 10.0));
-        let m = b.push(child(a, 2, 4.0));
-        b.push(child(m, 3, 1.0));
-        b.push(child(a, 4, 5.0));
+        let a = b.push(Frame {
+            func: Some(1),
+            parent: ROOT,
+            ..Frame::root(10.0)
+        });
+        let m = b.push(Frame {
+            func: Some(2),
+            parent: a,
+            ..Frame::root(4.0)
+        });
+        b.push(Frame {
+            func: Some(3),
+            parent: m,
+            ..Frame::root(1.0)
+        });
+        b.push(Frame {
+            func: Some(4),
+            parent: a,
+            ..Frame::root(5.0)
+        });
         let t = b.finish().focused(|f| f == 2);
         assert_eq!(t.total(), 4.0);
         assert_eq!(t.len(), 3);

@@ -1,22 +1,57 @@
-//! The flame tree estimator: pools per edge, largest context first.
+//! The flame tree estimator.
 //!
-//! Each caller→callee edge's cumulative time is a pool that the contexts (frames) of
-//! the caller draw from, so no edge is spent twice. Frames are expanded from a
-//! priority queue, widest first: big contexts take their share first and small ones
-//! take what is left. A frame of a function whose whole time it holds takes its pools
-//! whole, so single-context paths are exact. Recursion is folded: a function already
-//! on the stack is not drawn again, and the time of the inner calls stays in the
-//! outermost frame (whose `ct`, by cProfile's definition, already includes it).
+//! A pstats file keeps caller→callee totals, not stacks; this module turns them into
+//! the most plausible tree the data allows (method and measured error: the README's
+//! "How the tree is built" section). In short:
+//!
+//! - **Pools per edge.** Each caller→callee edge's cumulative time is a pool that the
+//!   contexts (frames) of the caller draw from, so no edge is spent twice.
+//! - **Widest context first.** Frames are expanded from a priority queue, so big
+//!   contexts choose first and small ones take what is left. A frame holding all of
+//!   its function's time takes its pools whole: single-context paths are exact.
+//! - **Each context's own budget.** A frame's children share what the frame did not
+//!   spend itself; its own time comes from the edge it was reached by (the callee's
+//!   `tt` under that caller), so children are split by the context's real budget
+//!   rather than by one proportional factor.
+//! - **Atoms and dispatchers.** An edge with a single call (a module body run by
+//!   `exec`, `main()` run by a module) is indivisible: it is placed whole in a context
+//!   whose budget fits it, never smeared over all of them. A function whose callees'
+//!   calls add up to its own (`builtins.exec`) makes one child call per call, so a
+//!   context with k calls gets at most k atoms.
+//! - **Recursion.** Direct recursion is unrolled with a constant share per level (see
+//!   [`recursion_ratio`]): folded, it gives back exactly the data. Re-entry through a cycle of several functions (imports
+//!   run `exec` inside `exec`) is drawn where the budget allows, at most
+//!   [`MAX_REENTRY`] times per stack; edges inside such a cycle are not bounded by
+//!   their pools, because cProfile counts their `ct` for the outermost call only.
 
 use std::collections::BinaryHeap;
 
 use super::arena::{CallTree, Frame, ROOT, TreeBuilder};
-use super::{Queued, TreeOptions, clean, edge_numbers};
+use super::{EdgeNumbers, Queued, TreeOptions, clean, edge_numbers};
 use crate::model::{FuncId, Profile};
 
-/// How far up the stack the recursion check looks; deeper cycles are unrolled until
-/// their pools run dry, which still terminates.
-const RECURSION_LOOKBACK: usize = 256;
+/// How often one function may appear on a stack through a cycle of calls.
+pub const MAX_REENTRY: usize = 24;
+/// How far down a stack re-entry is counted.
+const LOOKBACK: usize = 512;
+
+/// What the estimator knows of each function, computed once.
+struct FunctionFacts {
+    ct: f64,
+    tt: f64,
+    nc: f64,
+    /// Strongly connected component of the call graph (self-edges aside).
+    scc: u32,
+    /// In a cycle of two or more functions, or calling itself.
+    recursive: bool,
+    /// The edge by which it calls itself directly, if any.
+    self_edge: Option<usize>,
+    /// Share of a frame's width spent in its direct recursive calls (see
+    /// [`recursion_ratio`]); 0 without direct recursion.
+    ratio: f64,
+    /// Every call makes exactly one child call (`builtins.exec`).
+    dispatcher: bool,
+}
 
 /// Builds the flame tree of `profile`.
 pub fn build(profile: &Profile, options: &TreeOptions) -> CallTree {
@@ -27,13 +62,12 @@ pub fn build(profile: &Profile, options: &TreeOptions) -> CallTree {
         return tree.finish();
     }
     let min_width = options.min_width(total);
-
-    // Remaining cumulative time of each edge, indexed like `profile.edges()`.
     let edges = profile.edges();
-    let mut pool: Vec<f64> = edges
-        .iter()
-        .map(|e| edge_numbers(profile, e.callee, &e.stats).ct)
-        .collect();
+    let numbers: Vec<EdgeNumbers> = edges.iter().map(|e| edge_numbers(profile, e)).collect();
+    let facts = function_facts(profile, &numbers);
+    let mut pool: Vec<f64> = numbers.iter().map(|n| n.ct).collect();
+    // Estimated own time of each frame, indexed by builder frame id.
+    let mut own: Vec<f64> = vec![0.0];
 
     let mut queue = BinaryHeap::new();
     for (func, width, calls, exact) in roots(profile, total) {
@@ -41,97 +75,422 @@ pub fn build(profile: &Profile, options: &TreeOptions) -> CallTree {
             tree.cut(ROOT, width);
             continue;
         }
+        let fact = &facts[func as usize];
         let frame = tree.push(Frame {
             func: Some(func),
             parent: ROOT,
             calls,
             exact,
             min_total: if exact { width } else { 0.0 },
-            max_total: width
-                .max(clean(functions[func as usize].stats.ct))
-                .min(total),
+            max_total: width.max(fact.ct).min(total),
             ..Frame::root(width)
         });
+        own.push(own_time(fact, width, calls, None, min_width));
         queue.push(Queued { width, frame });
     }
 
+    let budget = options.frame_budget(profile);
+    let mut children: Vec<Child> = Vec::new();
     while let Some(Queued { frame, .. }) = queue.pop() {
+        if tree.len() >= budget {
+            tree.truncated = true;
+            tree.unexpanded = 1 + queue.len() as u64;
+            break;
+        }
         let parent = tree.frame(frame).clone();
         let Some(func) = parent.func else { continue };
         let depth = parent.depth as usize + 1;
-        let ct_f = clean(functions[func as usize].stats.ct);
-        let share = if ct_f > 0.0 {
-            (parent.total / ct_f).min(1.0)
+        let fact = &facts[func as usize];
+        let share = if fact.ct > 0.0 {
+            (parent.total / fact.ct).min(1.0)
         } else {
             0.0
         };
-        let whole = share >= 1.0 - 1e-9;
+        let whole = parent.exact && !fact.recursive && share >= 1.0 - 1e-9;
+        children.clear();
+        plan_children(
+            profile,
+            &facts,
+            &numbers,
+            &pool,
+            &tree,
+            frame,
+            own[frame as usize],
+            share,
+            whole,
+            min_width,
+            &mut children,
+        );
 
-        // What each callee edge would give this context, before the parent's width cap.
-        let mut wants: Vec<(usize, FuncId, f64, f64, bool)> = Vec::new();
-        for &idx in profile.callee_edge_ids(func) {
-            let idx = idx as usize;
-            let e = &edges[idx];
-            if e.callee == func || tree.has_ancestor(frame, e.callee, RECURSION_LOOKBACK) {
+        for c in children.drain(..) {
+            let e = &edges[c.edge];
+            let n = &numbers[c.edge];
+            pool[c.edge] -= c.width;
+            if c.width < min_width || !options.depth_allowed(depth) {
+                tree.cut(frame, c.width);
                 continue;
             }
-            let numbers = edge_numbers(profile, e.callee, &e.stats);
-            let want = if whole {
-                pool[idx]
+            let part = if n.ct > 0.0 {
+                (c.width / n.ct).min(1.0)
             } else {
-                (numbers.ct * share).min(pool[idx])
+                share
             };
-            if want > 0.0 {
-                let exact = parent.exact && whole && numbers.timed && pool[idx] == numbers.ct;
-                wants.push((idx, e.callee, want, numbers.nc * share, exact));
-            }
-        }
-        let asked: f64 = wants.iter().map(|w| w.2).sum();
-        let scale = if asked > parent.total {
-            parent.total / asked
-        } else {
-            1.0
-        };
-        for (idx, callee, want, calls, exact) in wants {
-            let width = want * scale;
-            pool[idx] -= width;
-            let numbers = edge_numbers(profile, callee, &profile.edges()[idx].stats);
-            if width < min_width || !options.depth_allowed(depth) {
-                tree.cut(frame, width);
-                continue;
-            }
-            if tree.len() >= options.max_frames {
-                tree.truncated = true;
-                tree.cut(frame, width);
-                continue;
-            }
-            let exact = exact && scale == 1.0;
-            let (lo, hi) = if exact {
-                (width, width)
+            let calls = n.nc * part;
+            let (lo, hi) = if c.exact {
+                (c.width, c.width)
             } else {
+                let others = (fact.ct - parent.total).max(0.0);
                 (
-                    (numbers.ct - (ct_f - parent.total)).max(0.0).min(width),
-                    numbers.ct.min(parent.total).max(width),
+                    (n.ct - others).max(0.0).min(c.width),
+                    n.ct.min(parent.total).max(c.width),
                 )
             };
             let child = tree.push(Frame {
-                func: Some(callee),
+                func: Some(e.callee),
                 parent: frame,
                 calls,
-                exact,
+                exact: c.exact,
                 min_total: lo,
                 max_total: hi,
-                ..Frame::root(width)
+                ..Frame::root(c.width)
             });
-            if profile.callees_of(callee).len() > 0 {
-                queue.push(Queued {
-                    width,
-                    frame: child,
-                });
+            let callee = &facts[e.callee as usize];
+            own.push(own_time(callee, c.width, calls, Some((n, part)), min_width));
+            if profile.callee_edge_ids(e.callee).is_empty() {
+                continue;
             }
+            queue.push(Queued {
+                width: c.width,
+                frame: child,
+            });
         }
     }
     tree.finish()
+}
+
+/// One child a frame will get.
+struct Child {
+    edge: usize,
+    width: f64,
+    exact: bool,
+}
+
+/// Decides the children of one frame: which edges, how wide.
+#[allow(clippy::too_many_arguments)]
+fn plan_children(
+    profile: &Profile,
+    facts: &[FunctionFacts],
+    numbers: &[EdgeNumbers],
+    pool: &[f64],
+    tree: &TreeBuilder,
+    frame: u32,
+    own: f64,
+    share: f64,
+    whole: bool,
+    min_width: f64,
+    out: &mut Vec<Child>,
+) {
+    let parent = tree.frame(frame);
+    let Some(func) = parent.func else { return };
+    let fact = &facts[func as usize];
+    let edges = profile.edges();
+    let candidates = profile
+        .callee_edge_ids(func)
+        .iter()
+        .map(|&i| i as usize)
+        .filter(|&i| {
+            let callee = edges[i].callee;
+            callee != func
+                && pool_or_cycle(facts, func, callee, pool[i])
+                && reentry_allowed(tree, frame, callee)
+        });
+
+    if whole {
+        // The only context of this function: every edge is taken whole.
+        let mut sum = 0.0;
+        for i in candidates {
+            let exact = numbers[i].timed
+                && pool[i] == numbers[i].ct
+                && !in_cycle(facts, func, edges[i].callee);
+            out.push(Child {
+                edge: i,
+                width: pool[i],
+                exact,
+            });
+            sum += pool[i];
+        }
+        if sum > parent.total && sum > 0.0 {
+            let scale = parent.total / sum;
+            for c in out.iter_mut() {
+                c.width *= scale;
+                c.exact = false;
+            }
+        }
+        return;
+    }
+
+    let mut budget = (parent.total - own).max(0.0);
+    // Direct recursion (see `recursion_ratio`): the inner call takes its share first.
+    if let Some(e) = fact.self_edge {
+        if recursion_continues(fact, parent.total, min_width) {
+            let width = fact.ratio * parent.total;
+            out.push(Child {
+                edge: e,
+                width,
+                exact: false,
+            });
+            budget = (budget - width).max(0.0);
+        }
+    }
+    // Atoms first, widest first: indivisible single calls placed whole where they fit.
+    let mut atoms: Vec<usize> = Vec::new();
+    let mut divisible: Vec<usize> = Vec::new();
+    for i in candidates {
+        let n = &numbers[i];
+        if n.nc == 1.0 && pool[i] == n.ct && n.ct > 0.0 {
+            atoms.push(i);
+        } else {
+            divisible.push(i);
+        }
+    }
+    atoms.sort_by(|&a, &b| numbers[b].ct.total_cmp(&numbers[a].ct).then(a.cmp(&b)));
+    let mut call_limit = if fact.dispatcher {
+        parent.calls.round().max(1.0)
+    } else {
+        f64::INFINITY
+    };
+    let slack = 0.02 * parent.total;
+    for i in atoms {
+        if call_limit < 1.0 {
+            break;
+        }
+        let ct = numbers[i].ct;
+        if ct <= budget + slack {
+            let width = ct.min(parent.total);
+            out.push(Child {
+                edge: i,
+                width,
+                exact: false,
+            });
+            budget = (budget - width).max(0.0);
+            call_limit -= 1.0;
+        }
+    }
+
+    // Divisible edges share what is left in proportion to what each would give this
+    // context, bounded by their pools (except inside cycles, see the module docs).
+    let weights: Vec<f64> = divisible
+        .iter()
+        .map(|&i| {
+            let want = numbers[i].ct * share;
+            if in_cycle(facts, func, edges[i].callee) {
+                want
+            } else {
+                want.min(pool[i])
+            }
+        })
+        .collect();
+    let asked: f64 = weights.iter().sum();
+    if asked <= 0.0 || budget <= 0.0 {
+        return;
+    }
+    let scale = budget / asked;
+    for (&i, &w) in divisible.iter().zip(&weights) {
+        let mut width = w * scale;
+        if !in_cycle(facts, func, edges[i].callee) {
+            width = width.min(pool[i]);
+        }
+        if width > 0.0 {
+            out.push(Child {
+                edge: i,
+                width,
+                exact: false,
+            });
+        }
+    }
+}
+
+/// Whether an edge may still give time: its pool has some, or it lies in a cycle
+/// (where the pool undercounts).
+fn pool_or_cycle(facts: &[FunctionFacts], caller: FuncId, callee: FuncId, pool: f64) -> bool {
+    pool > 0.0 || in_cycle(facts, caller, callee)
+}
+
+fn in_cycle(facts: &[FunctionFacts], caller: FuncId, callee: FuncId) -> bool {
+    caller != callee && facts[caller as usize].scc == facts[callee as usize].scc
+}
+
+/// Re-entry through a cycle is allowed a bounded number of times per stack.
+fn reentry_allowed(tree: &TreeBuilder, frame: u32, func: FuncId) -> bool {
+    if !tree.has_ancestor(frame, func, LOOKBACK) {
+        return true;
+    }
+    tree.count_ancestor(frame, func, LOOKBACK) < MAX_REENTRY
+}
+
+/// The time a frame spends itself. Reached through an edge that is not recursive,
+/// it is the callee's own time under that caller, in proportion; for functions in a
+/// cycle (whose `ct` counts only the outermost call) it is the own time per call
+/// times the calls in this context; for direct recursion, see [`recursion_ratio`].
+fn own_time(
+    fact: &FunctionFacts,
+    width: f64,
+    calls: f64,
+    via: Option<(&EdgeNumbers, f64)>,
+    min_width: f64,
+) -> f64 {
+    let estimate = if fact.self_edge.is_some() {
+        // Direct recursion (see `recursion_ratio`): each level keeps (1 - r) of its
+        // width, split between own time and callees as in the totals; the last level
+        // drawn keeps what would recurse.
+        let ratio = if recursion_continues(fact, width, min_width) {
+            fact.ratio
+        } else {
+            0.0
+        };
+        if fact.ct > 0.0 {
+            (1.0 - ratio) * width * (fact.tt / fact.ct).min(1.0)
+        } else {
+            0.0
+        }
+    } else if fact.recursive {
+        if fact.nc > 0.0 {
+            fact.tt / fact.nc * calls
+        } else {
+            0.0
+        }
+    } else if let Some((edge, part)) = via {
+        if edge.timed {
+            edge.tt * part
+        } else {
+            fact.tt * if fact.ct > 0.0 { width / fact.ct } else { 0.0 }
+        }
+    } else if fact.ct > 0.0 {
+        fact.tt * (width / fact.ct).min(1.0)
+    } else {
+        0.0
+    };
+    estimate.clamp(0.0, width)
+}
+
+/// Direct recursion is drawn unrolled, each level passing the same share `r` of its
+/// width on to its inner call: `r` = time in the recursive calls (the self-edge's
+/// `ct`, which cProfile counts for the outermost recursive call) / the function's
+/// `ct`. Each level splits the rest between own time and callees as the function's
+/// totals do. The data has only totals over all depths; a constant ratio is the
+/// simplest depth distribution that matches them, and with recursion folded the
+/// picture is the data. Capped below 1 so the levels shrink; the chain stops where
+/// the next level would be narrower than [`RECURSION_STOP`] drawn frames, and the
+/// last level keeps the rest, so callees are not lost in slivers.
+fn recursion_ratio(self_edge_ct: f64, ct: f64) -> f64 {
+    if ct > 0.0 {
+        (self_edge_ct / ct).clamp(0.0, 0.95)
+    } else {
+        0.0
+    }
+}
+
+/// How many minimum frame widths an inner recursive level must span to be drawn.
+pub const RECURSION_STOP: f64 = 3.0;
+
+fn recursion_continues(fact: &FunctionFacts, width: f64, min_width: f64) -> bool {
+    fact.ratio * width >= RECURSION_STOP * min_width
+}
+
+fn function_facts(profile: &Profile, numbers: &[EdgeNumbers]) -> Vec<FunctionFacts> {
+    let scc = strongly_connected(profile);
+    let mut size = vec![0u32; profile.functions().len()];
+    for &c in &scc {
+        size[c as usize] += 1;
+    }
+    profile
+        .functions()
+        .iter()
+        .enumerate()
+        .map(|(id, f)| {
+            let id = id as FuncId;
+            let nc = f.stats.nc.max(0) as f64;
+            let out_calls: f64 = profile
+                .callee_edge_ids(id)
+                .iter()
+                .map(|&e| numbers[e as usize].nc)
+                .sum();
+            let self_edge = profile
+                .callee_edge_ids(id)
+                .iter()
+                .map(|&e| e as usize)
+                .find(|&e| profile.edges()[e].callee == id);
+            let ct = clean(f.stats.ct);
+            FunctionFacts {
+                ct,
+                tt: clean(f.stats.tt),
+                nc,
+                scc: scc[id as usize],
+                recursive: self_edge.is_some() || size[scc[id as usize] as usize] > 1,
+                self_edge,
+                ratio: self_edge.map_or(0.0, |e| recursion_ratio(numbers[e].ct, ct)),
+                dispatcher: nc >= 2.0 && out_calls == nc && profile.callee_edge_ids(id).len() >= 2,
+            }
+        })
+        .collect()
+}
+
+/// Tarjan's algorithm, iterative: the component of every function.
+fn strongly_connected(profile: &Profile) -> Vec<u32> {
+    const UNSEEN: u32 = u32::MAX;
+    let n = profile.functions().len();
+    let mut index = vec![UNSEEN; n];
+    let mut low = vec![0u32; n];
+    let mut on_stack = vec![false; n];
+    let mut comp = vec![UNSEEN; n];
+    let mut stack: Vec<u32> = Vec::new();
+    let mut next_index = 0u32;
+    let mut next_comp = 0u32;
+    // Call stack of (node, position in its callee list).
+    let mut work: Vec<(u32, usize)> = Vec::new();
+    for start in 0..n as u32 {
+        if index[start as usize] != UNSEEN {
+            continue;
+        }
+        work.push((start, 0));
+        while let Some(&mut (v, ref mut pos)) = work.last_mut() {
+            let vi = v as usize;
+            if *pos == 0 && index[vi] == UNSEEN {
+                index[vi] = next_index;
+                low[vi] = next_index;
+                next_index += 1;
+                stack.push(v);
+                on_stack[vi] = true;
+            }
+            let callees = profile.callee_edge_ids(v);
+            if *pos < callees.len() {
+                let w = profile.edges()[callees[*pos] as usize].callee;
+                *pos += 1;
+                let wi = w as usize;
+                if index[wi] == UNSEEN {
+                    work.push((w, 0));
+                } else if on_stack[wi] {
+                    low[vi] = low[vi].min(index[wi]);
+                }
+                continue;
+            }
+            work.pop();
+            if let Some(&(p, _)) = work.last() {
+                low[p as usize] = low[p as usize].min(low[vi]);
+            }
+            if low[vi] == index[vi] {
+                while let Some(w) = stack.pop() {
+                    on_stack[w as usize] = false;
+                    comp[w as usize] = next_comp;
+                    if w == v {
+                        break;
+                    }
+                }
+                next_comp += 1;
+            }
+        }
+    }
+    comp
 }
 
 /// The frames at the bottom of the graph: `(function, width, calls, exact)`.
@@ -149,8 +508,7 @@ fn roots(profile: &Profile, total: f64) -> Vec<(FuncId, f64, f64, bool)> {
         let id = id as FuncId;
         let ct = clean(f.stats.ct);
         let callers = profile.callers_of(id);
-        let outside: Vec<_> = callers.iter().filter(|e| e.caller != id).collect();
-        if outside.is_empty() {
+        if callers.iter().all(|e| e.caller == id) {
             if ct > 0.0 {
                 exact_roots.push((id, ct, f.stats.nc.max(0) as f64));
             }

@@ -42,7 +42,13 @@ pub fn build(profile: &Profile, options: &TreeOptions) -> CallTree {
         queue.push(Queued { width, frame });
     }
 
+    let budget = options.frame_budget(profile);
     while let Some(Queued { frame, .. }) = queue.pop() {
+        if tree.len() >= budget {
+            tree.truncated = true;
+            tree.unexpanded = 1 + queue.len() as u64;
+            break;
+        }
         let parent = tree.frame(frame).clone();
         let Some(func) = parent.func else { continue };
         let depth = parent.depth as usize + 1;
@@ -51,7 +57,7 @@ pub fn build(profile: &Profile, options: &TreeOptions) -> CallTree {
             .callers_of(func)
             .iter()
             .filter(|e| e.caller != func && !tree.has_ancestor(frame, e.caller, RECURSION_LOOKBACK))
-            .map(|e| (e.caller, edge_numbers(profile, func, &e.stats)))
+            .map(|e| (e.caller, edge_numbers(profile, e)))
             .collect();
         if callers.is_empty() {
             continue;
@@ -80,11 +86,6 @@ pub fn build(profile: &Profile, options: &TreeOptions) -> CallTree {
             let part = if by_calls { n.nc } else { weight(&n) } / base;
             let width = parent.total * part;
             if width < min_width || !options.depth_allowed(depth) {
-                tree.cut(frame, width);
-                continue;
-            }
-            if tree.len() >= options.max_frames {
-                tree.truncated = true;
                 tree.cut(frame, width);
                 continue;
             }

@@ -16,7 +16,7 @@ pub use arena::{CallTree, Frame, ROOT};
 
 use std::cmp::Ordering;
 
-use crate::model::{EdgeStats, Profile};
+use crate::model::{Edge, EdgeStats, Profile};
 
 /// What shapes a reconstructed tree.
 #[derive(Clone, Debug)]
@@ -24,8 +24,10 @@ pub struct TreeOptions {
     /// Frames narrower than this fraction of the total are cut; their time goes to the
     /// parent's self time. `0.001` is flameprof 0.4's default of 0.1 %.
     pub threshold: f64,
-    /// Hard bound on frames; when reached, the rest is cut and a warning says so.
-    pub max_frames: usize,
+    /// Bound on frames; `None` picks one from the size of the profile (see
+    /// [`TreeOptions::frame_budget`]). When reached, frames left in the queue are not
+    /// expanded further and the tree says so (`CallTree::truncated`).
+    pub max_frames: Option<usize>,
     /// Frames deeper than this are cut (0 = no limit besides `max_frames`).
     pub max_depth: usize,
     /// `--focus`: keep only the stacks through a function whose display name
@@ -38,7 +40,7 @@ impl Default for TreeOptions {
     fn default() -> TreeOptions {
         TreeOptions {
             threshold: 0.001,
-            max_frames: 1_000_000,
+            max_frames: None,
             max_depth: 0,
             focus: None,
         }
@@ -46,11 +48,20 @@ impl Default for TreeOptions {
 }
 
 impl TreeOptions {
-    /// The narrowest frame worth expanding for a tree of total width `total`: the
-    /// threshold, but never below a floor of one part in 10⁹ (a pstats time has no
-    /// more precision than that), so threshold 0 stays bounded.
+    /// The narrowest frame worth drawing in a tree of total width `total`: the
+    /// threshold, but never below one part in a million of the total (a microsecond
+    /// in a one-second profile: below the resolution of most timers).
     pub(crate) fn min_width(&self, total: f64) -> f64 {
-        total * self.threshold.max(1e-9)
+        total * self.threshold.max(1e-6)
+    }
+
+    /// The frame bound for `profile`: the explicit one, else 16 frames per function and
+    /// edge of the input (at least 50,000, at most 1,000,000), so the cost of a tree is
+    /// bounded by the size of its input whatever the threshold.
+    pub fn frame_budget(&self, profile: &Profile) -> usize {
+        self.max_frames.unwrap_or_else(|| {
+            (16 * (profile.functions().len() + profile.edges().len())).clamp(50_000, 1_000_000)
+        })
     }
 
     pub(crate) fn depth_allowed(&self, depth: usize) -> bool {
@@ -99,7 +110,8 @@ pub(crate) struct EdgeNumbers {
     pub timed: bool,
 }
 
-pub(crate) fn edge_numbers(profile: &Profile, callee: u32, stats: &EdgeStats) -> EdgeNumbers {
+pub(crate) fn edge_numbers(profile: &Profile, edge: &Edge) -> EdgeNumbers {
+    let (callee, stats) = (edge.callee, &edge.stats);
     match stats {
         EdgeStats::Timed(s) => EdgeNumbers {
             nc: s.nc.max(0) as f64,

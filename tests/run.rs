@@ -1,0 +1,892 @@
+//! `flameprof run` (and 0.4's `-r`/`-m`), for real, against every Python 3 on the
+//! machine (at least `python3`): scripts, modules, arguments, failing programs, stdin,
+//! `--cpu`, `--save-prof`, Ctrl-C and pytest; plus the subcommand/INPUT boundary,
+//! completions and the man page.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use crate::util::{Run, bin, data};
+
+const SMALL: &str = "pstats/real_cprofile_small_py311.prof";
+
+const SCRIPT: &str = r#"
+import sys
+
+def work(n):
+    return sum(i * i for i in range(n))
+
+def main():
+    print("argv=" + repr(sys.argv[1:]))
+    print("name=" + __name__)
+    work(20000)
+    if sys.argv[1:2] == ["fail"]:
+        raise ValueError("boom from the program")
+    if sys.argv[1:2] == ["exit"]:
+        sys.exit(7)
+
+main()
+"#;
+
+const MODULE: &str = r#"
+import sys
+
+def module_work():
+    return sorted(range(5000), key=lambda x: -x)
+
+module_work()
+print("module argv0=" + sys.argv[0])
+print("module args=" + repr(sys.argv[1:]))
+"#;
+
+/// A Python 3 interpreter found on this machine, with its version for messages.
+#[derive(Clone, Debug)]
+struct Python {
+    path: PathBuf,
+    version: (u32, u32),
+}
+
+/// `python3` from PATH (required), plus every pyenv-installed Python 3, one per version.
+fn pythons() -> Vec<Python> {
+    let mut candidates = vec![PathBuf::from("python3")];
+    let roots = [
+        std::env::var_os("PYENV_ROOT").map(PathBuf::from),
+        std::env::var_os("HOME").map(|h| Path::new(&h).join(".pyenv")),
+    ];
+    for root in roots.into_iter().flatten() {
+        if let Ok(entries) = std::fs::read_dir(root.join("versions")) {
+            let mut found: Vec<PathBuf> = entries
+                .flatten()
+                .map(|e| e.path().join("bin/python3"))
+                .filter(|p| p.exists())
+                .collect();
+            found.sort();
+            candidates.extend(found);
+        }
+    }
+    let mut out: Vec<Python> = Vec::new();
+    for path in candidates {
+        let Some(version) = version_of(&path) else {
+            assert!(
+                path != Path::new("python3"),
+                "the tests need `python3` on PATH"
+            );
+            continue;
+        };
+        if version.0 == 3 && !out.iter().any(|p| p.version == version) {
+            out.push(Python { path, version });
+        }
+    }
+    assert!(!out.is_empty(), "python3 is not a Python 3");
+    out
+}
+
+fn version_of(python: &Path) -> Option<(u32, u32)> {
+    let out = Command::new(python)
+        .args(["-c", "import sys; print('%d %d' % sys.version_info[:2])"])
+        .stderr(Stdio::null())
+        .output()
+        .ok()?;
+    let text = String::from_utf8(out.stdout).ok()?;
+    let mut it = text.split_whitespace().map(|s| s.parse::<u32>());
+    match (it.next(), it.next()) {
+        (Some(Ok(a)), Some(Ok(b))) if out.status.success() => Some((a, b)),
+        _ => None,
+    }
+}
+
+/// A temporary directory holding the test script and module.
+fn workdir() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("prog.py"), SCRIPT).unwrap();
+    std::fs::write(dir.path().join("mymod.py"), MODULE).unwrap();
+    dir
+}
+
+/// Runs flameprof in `dir` with no VIRTUAL_ENV, feeding `stdin`.
+fn fp(dir: &Path, args: &[&str], stdin: Option<&[u8]>) -> Run {
+    fp_env(dir, args, stdin, &[])
+}
+
+fn fp_env(dir: &Path, args: &[&str], stdin: Option<&[u8]>, env: &[(&str, &str)]) -> Run {
+    let mut cmd = bin();
+    cmd.args(args)
+        .current_dir(dir)
+        .env_remove("VIRTUAL_ENV")
+        .env("COLUMNS", "100");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.stdin(if stdin.is_some() {
+        Stdio::piped()
+    } else {
+        Stdio::null()
+    });
+    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("spawn flameprof");
+    let feeder = stdin.map(|bytes| {
+        let bytes = bytes.to_vec();
+        let mut pipe = child.stdin.take().unwrap();
+        std::thread::spawn(move || {
+            use std::io::Write;
+            let _ = pipe.write_all(&bytes);
+        })
+    });
+    let output = child.wait_with_output().expect("wait for flameprof");
+    if let Some(f) = feeder {
+        f.join().unwrap();
+    }
+    Run {
+        args: args.iter().map(|s| s.to_string()).collect(),
+        output,
+    }
+}
+
+fn py(p: &Python) -> String {
+    p.path.display().to_string()
+}
+
+/// Sum of the folded values of the stacks that pass through a frame ending in `frame`.
+fn time_through(folded: &str, frame: &str) -> u64 {
+    folded
+        .lines()
+        .filter(|l| {
+            l.rsplit_once(' ')
+                .unwrap()
+                .0
+                .split(';')
+                .any(|f| f.ends_with(frame))
+        })
+        .map(|l| l.rsplit_once(' ').unwrap().1.parse::<u64>().unwrap())
+        .sum()
+}
+
+/// Splits `flameprof run -f log` stdout into the program's lines and the folded lines.
+fn split_output(stdout: &str) -> (Vec<&str>, Vec<&str>) {
+    let (program, folded): (Vec<&str>, Vec<&str>) = stdout
+        .lines()
+        .partition(|l| !l.contains(';') && !l.starts_with("~:"));
+    (program, folded)
+}
+
+#[test]
+fn run_script_passes_arguments_through_and_renders_after_the_program_output() {
+    let dir = workdir();
+    for p in pythons() {
+        let r = fp(
+            dir.path(),
+            &[
+                "run",
+                "--python",
+                &py(&p),
+                "-f",
+                "log",
+                "--threshold",
+                "0",
+                "prog.py",
+                "a",
+                "-b",
+                "--c",
+                "-o",
+                "x",
+            ],
+            None,
+        )
+        .ok();
+        let text = r.stdout_text();
+        let first = text.lines().next().unwrap_or("");
+        assert_eq!(
+            first,
+            "argv=['a', '-b', '--c', '-o', 'x']",
+            "{p:?}: options after the script are the program's\n{}",
+            r.describe()
+        );
+        assert!(text.contains("name=__main__"), "{p:?}\n{}", r.describe());
+        let (program, folded) = split_output(&text);
+        assert_eq!(
+            program.len(),
+            2,
+            "{p:?}: program output first, then only folded lines\n{}",
+            r.describe()
+        );
+        assert!(
+            time_through(&folded.join("\n"), "prog.py:4:work") > 0,
+            "{p:?}: work() not profiled\n{}",
+            r.describe()
+        );
+        // The profile is the program's: no bootstrap frames.
+        assert!(!text.contains("_flameprof_main"), "{p:?}\n{}", r.describe());
+    }
+}
+
+#[test]
+fn run_module_with_dash_m_like_python_m() {
+    let dir = workdir();
+    for p in pythons() {
+        let r = fp(
+            dir.path(),
+            &[
+                "run",
+                "--python",
+                &py(&p),
+                "-f",
+                "log",
+                "--threshold",
+                "0",
+                "-m",
+                "mymod",
+                "-x",
+                "y",
+            ],
+            None,
+        )
+        .ok();
+        let text = r.stdout_text();
+        assert!(
+            text.contains("module args=['-x', 'y']"),
+            "{p:?}\n{}",
+            r.describe()
+        );
+        let argv0 = text
+            .lines()
+            .find_map(|l| l.strip_prefix("module argv0="))
+            .unwrap_or("");
+        assert!(
+            argv0.ends_with("mymod.py"),
+            "{p:?}: sys.argv[0] is the module's file, as with python -m\n{}",
+            r.describe()
+        );
+        assert!(
+            text.contains("mymod.py:4:module_work"),
+            "{p:?}\n{}",
+            r.describe()
+        );
+    }
+}
+
+#[test]
+fn flameprof_04_spellings_run_and_run_module() {
+    let dir = workdir();
+    let p = &pythons()[0];
+    let r = fp(
+        dir.path(),
+        &[
+            "-f",
+            "log",
+            "--python",
+            &py(p),
+            "-r",
+            "prog.py",
+            "--",
+            "a",
+            "-b",
+        ],
+        None,
+    )
+    .ok();
+    assert!(
+        r.stdout_text().starts_with("argv=['a', '-b']\n"),
+        "{}",
+        r.describe()
+    );
+    assert!(
+        r.stdout_text().contains("prog.py:4:work"),
+        "{}",
+        r.describe()
+    );
+    let r = fp(
+        dir.path(),
+        &["--run", "prog.py", "--format=log", "--python", &py(p)],
+        None,
+    )
+    .ok();
+    assert!(r.stdout_text().starts_with("argv=[]\n"), "{}", r.describe());
+    let r = fp(
+        dir.path(),
+        &["-f", "log", "--python", &py(p), "-m", "mymod", "q"],
+        None,
+    )
+    .ok();
+    assert!(
+        r.stdout_text().contains("module args=['q']"),
+        "{}",
+        r.describe()
+    );
+    let r = fp(
+        dir.path(),
+        &["-f", "log", "--python", &py(p), "--run-module", "mymod"],
+        None,
+    )
+    .ok();
+    assert!(
+        r.stdout_text().contains("mymod.py:4:module_work"),
+        "{}",
+        r.describe()
+    );
+    let r = fp(dir.path(), &["-r"], None);
+    assert_eq!(r.code(), 2, "{}", r.describe());
+    assert!(
+        r.stderr().contains("needs the program to run"),
+        "{}",
+        r.describe()
+    );
+}
+
+#[test]
+fn failing_program_is_still_rendered_and_its_exit_status_kept() {
+    let dir = workdir();
+    for p in pythons() {
+        let out = dir.path().join("fail.svg");
+        let _ = std::fs::remove_file(&out);
+        let r = fp(
+            dir.path(),
+            &[
+                "run",
+                "--python",
+                &py(&p),
+                "-o",
+                "fail.svg",
+                "prog.py",
+                "fail",
+            ],
+            None,
+        );
+        assert_eq!(r.code(), 1, "{p:?}\n{}", r.describe());
+        let err = r.stderr();
+        assert!(
+            err.contains("ValueError: boom from the program"),
+            "{p:?}\n{}",
+            r.describe()
+        );
+        assert!(err.contains("prog.py"), "{p:?}\n{}", r.describe());
+        assert!(
+            !err.contains("<string>"),
+            "{p:?}: the traceback shows the bootstrap\n{}",
+            r.describe()
+        );
+        let svg = std::fs::read_to_string(&out)
+            .unwrap_or_else(|e| panic!("{p:?}: no fail.svg ({e})\n{}", r.describe()));
+        assert!(
+            svg.contains("work"),
+            "{p:?}: the profile of the failed run is rendered"
+        );
+
+        let r = fp(
+            dir.path(),
+            &["run", "--python", &py(&p), "-f", "log", "prog.py", "exit"],
+            None,
+        );
+        assert_eq!(
+            r.code(),
+            7,
+            "{p:?}: sys.exit(7) passes through\n{}",
+            r.describe()
+        );
+        assert!(
+            r.stdout_text().contains("prog.py:4:work"),
+            "{p:?}\n{}",
+            r.describe()
+        );
+    }
+}
+
+#[test]
+fn program_reads_standard_input() {
+    let dir = workdir();
+    std::fs::write(
+        dir.path().join("upper.py"),
+        "import sys\nsys.stdout.write(sys.stdin.read().upper())\n",
+    )
+    .unwrap();
+    for p in pythons() {
+        let r = fp(
+            dir.path(),
+            &["run", "--python", &py(&p), "-o", "u.svg", "upper.py"],
+            Some(b"hello stdin\n"),
+        )
+        .ok();
+        assert_eq!(
+            r.stdout_text(),
+            "HELLO STDIN\n",
+            "{p:?}: with -o, stdout is the program's alone\n{}",
+            r.describe()
+        );
+        assert!(dir.path().join("u.svg").exists());
+    }
+}
+
+#[test]
+fn cpu_counts_process_time_not_sleep() {
+    let dir = workdir();
+    std::fs::write(
+        dir.path().join("sleepy.py"),
+        "import time\n\ndef sleeper():\n    time.sleep(0.3)\n\ndef burner():\n    return sum(range(200000))\n\nsleeper()\nburner()\n",
+    )
+    .unwrap();
+    for p in pythons() {
+        let args = |cpu: bool| {
+            let mut a = vec!["run", "--python", "", "-f", "log", "--threshold", "0"];
+            if cpu {
+                a.push("--cpu");
+            }
+            a.push("sleepy.py");
+            a
+        };
+        let python = py(&p);
+        let mut wall_args = args(false);
+        wall_args[2] = &python;
+        let wall = fp(dir.path(), &wall_args, None).ok();
+        let mut cpu_args = args(true);
+        cpu_args[2] = &python;
+        let cpu = fp(dir.path(), &cpu_args, None).ok();
+        let slept_wall = time_through(&wall.stdout_text(), "sleepy.py:3:sleeper");
+        let slept_cpu = time_through(&cpu.stdout_text(), "sleepy.py:3:sleeper");
+        assert!(
+            slept_wall >= 250_000,
+            "{p:?}: wall time of a 0.3 s sleep is {slept_wall} µs\n{}",
+            wall.describe()
+        );
+        assert!(
+            slept_cpu < 100_000,
+            "{p:?}: CPU time of a 0.3 s sleep is {slept_cpu} µs\n{}",
+            cpu.describe()
+        );
+        assert!(
+            cpu.stdout_text().contains("sleepy.py:6:burner"),
+            "{p:?}\n{}",
+            cpu.describe()
+        );
+    }
+}
+
+#[test]
+fn save_prof_keeps_stats_that_render_the_same_and_pstats_reads() {
+    let dir = workdir();
+    for p in pythons() {
+        for flag in ["--save-prof", "--pstat"] {
+            let saved = dir.path().join("saved.prof");
+            let _ = std::fs::remove_file(&saved);
+            let r = fp(
+                dir.path(),
+                &[
+                    "run",
+                    "--python",
+                    &py(&p),
+                    flag,
+                    "saved.prof",
+                    "-f",
+                    "log",
+                    "-o",
+                    "run.log",
+                    "prog.py",
+                ],
+                None,
+            )
+            .ok();
+            assert!(saved.exists(), "{p:?} {flag}\n{}", r.describe());
+            let again = fp(
+                dir.path(),
+                &["-f", "log", "-o", "again.log", "saved.prof"],
+                None,
+            )
+            .ok();
+            let a = std::fs::read(dir.path().join("run.log")).unwrap();
+            let b = std::fs::read(dir.path().join("again.log")).unwrap();
+            assert_eq!(
+                a,
+                b,
+                "{p:?} {flag}: the saved stats render differently\n{}",
+                again.describe()
+            );
+            let check = Command::new(&p.path)
+                .args([
+                    "-c",
+                    "import pstats, sys; s = pstats.Stats(sys.argv[1]); assert s.total_calls > 0",
+                    "saved.prof",
+                ])
+                .current_dir(dir.path())
+                .status()
+                .unwrap();
+            assert!(check.success(), "{p:?}: pstats cannot read the saved stats");
+        }
+    }
+}
+
+#[test]
+fn render_options_apply_to_run() {
+    let dir = workdir();
+    let p = &pythons()[0];
+    let r = fp(
+        dir.path(),
+        &[
+            "run",
+            "--python",
+            &py(p),
+            "-o",
+            "t.svg",
+            "--width",
+            "777",
+            "--title",
+            "My title",
+            "prog.py",
+        ],
+        None,
+    )
+    .ok();
+    let svg = std::fs::read_to_string(dir.path().join("t.svg")).unwrap();
+    assert!(
+        svg.contains("777") && svg.contains("My title"),
+        "{}",
+        r.describe()
+    );
+    // Default title: the program and its arguments.
+    fp(
+        dir.path(),
+        &["run", "--python", &py(p), "-o", "d.svg", "prog.py", "arg1"],
+        None,
+    )
+    .ok();
+    let svg = std::fs::read_to_string(dir.path().join("d.svg")).unwrap();
+    assert!(
+        svg.contains("Flame graph of prog.py arg1"),
+        "default title missing"
+    );
+    // Options given before the subcommand apply too.
+    let all = fp(
+        dir.path(),
+        &[
+            "-f",
+            "log",
+            "--threshold",
+            "0",
+            "run",
+            "--python",
+            &py(p),
+            "prog.py",
+        ],
+        None,
+    )
+    .ok();
+    let cut = fp(
+        dir.path(),
+        &[
+            "-f",
+            "log",
+            "run",
+            "--threshold",
+            "50",
+            "--python",
+            &py(p),
+            "prog.py",
+        ],
+        None,
+    )
+    .ok();
+    let n = |r: &Run| split_output(&r.stdout_text()).1.len();
+    assert!(
+        n(&cut) < n(&all),
+        "--threshold 50 kept {} of {} stacks",
+        n(&cut),
+        n(&all)
+    );
+    // Render options are validated before the program runs.
+    let r = fp(
+        dir.path(),
+        &["run", "--python", &py(p), "--threshold", "200", "prog.py"],
+        None,
+    );
+    assert_eq!(r.code(), 2, "{}", r.describe());
+    assert!(
+        !r.stdout_text().contains("argv="),
+        "the program ran despite a usage error"
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn ctrl_c_stops_the_program_and_renders_what_was_collected() {
+    use std::io::{BufRead, BufReader};
+    use std::os::unix::process::CommandExt;
+    let dir = workdir();
+    std::fs::write(
+        dir.path().join("forever.py"),
+        "import sys, time\n\ndef spin():\n    print('ready')\n    sys.stdout.flush()\n    while True:\n        time.sleep(0.01)\n\nspin()\n",
+    )
+    .unwrap();
+    for p in pythons() {
+        let _ = std::fs::remove_file(dir.path().join("int.log"));
+        let mut child = bin()
+            .args([
+                "run",
+                "--python",
+                &py(&p),
+                "-f",
+                "log",
+                "-o",
+                "int.log",
+                "forever.py",
+            ])
+            .current_dir(dir.path())
+            .env_remove("VIRTUAL_ENV")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .process_group(0)
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        assert_eq!(line, "ready\n", "{p:?}");
+        // Like a terminal's Ctrl-C: SIGINT to the whole foreground process group.
+        let pgid = format!("-{}", child.id());
+        assert!(
+            Command::new("kill")
+                .args(["-INT", "--", &pgid])
+                .status()
+                .unwrap()
+                .success()
+        );
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let code = out.status.code();
+        // Python 3.8+ dies of SIGINT after a KeyboardInterrupt (130); older ones exit 1.
+        let expected = if p.version >= (3, 8) { 130 } else { 1 };
+        assert_eq!(code, Some(expected), "{p:?}: {stderr}");
+        assert!(stderr.contains("KeyboardInterrupt"), "{p:?}: {stderr}");
+        let log = std::fs::read_to_string(dir.path().join("int.log")).unwrap_or_default();
+        assert!(
+            log.contains("forever.py:3:spin"),
+            "{p:?}: nothing rendered after Ctrl-C: {stderr}\n{log}"
+        );
+    }
+}
+
+#[test]
+fn errors_before_profiling_keep_python_s_status() {
+    let dir = workdir();
+    let p = &pythons()[0];
+    let r = fp(dir.path(), &["run", "--python", &py(p), "missing.py"], None);
+    assert_eq!(
+        r.code(),
+        2,
+        "python's status for a missing script\n{}",
+        r.describe()
+    );
+    assert!(
+        r.stderr().contains("can't open file") && r.stderr().contains("no profile was written"),
+        "{}",
+        r.describe()
+    );
+    let r = fp(
+        dir.path(),
+        &["run", "--python", &py(p), "-m", "no_such_module_xyz"],
+        None,
+    );
+    assert_eq!(r.code(), 1, "{}", r.describe());
+    assert!(
+        r.stderr().contains("No module named no_such_module_xyz"),
+        "{}",
+        r.describe()
+    );
+    let r = fp(
+        dir.path(),
+        &["run", "--python", "/no/such/python", "prog.py"],
+        None,
+    );
+    assert_eq!(r.code(), 127, "{}", r.describe());
+    assert!(
+        r.stderr().contains("'/no/such/python'") && r.stderr().contains("--python"),
+        "{}",
+        r.describe()
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn default_interpreter_is_the_virtual_environment_s() {
+    let dir = workdir();
+    let p = &pythons()[0];
+    let real = Command::new(&p.path)
+        .args(["-c", "import sys; print(sys.executable)"])
+        .output()
+        .unwrap();
+    let real = String::from_utf8(real.stdout).unwrap().trim().to_string();
+    let venv = dir.path().join("venv");
+    std::fs::create_dir_all(venv.join("bin")).unwrap();
+    std::os::unix::fs::symlink(&real, venv.join("bin/python")).unwrap();
+    let v = venv.display().to_string();
+    let r = fp_env(
+        dir.path(),
+        &["run", "-f", "log", "prog.py"],
+        None,
+        &[("VIRTUAL_ENV", &v)],
+    )
+    .ok();
+    assert!(
+        r.stdout_text().contains("prog.py:4:work"),
+        "{}",
+        r.describe()
+    );
+    let r = fp_env(
+        dir.path(),
+        &["run", "prog.py"],
+        None,
+        &[("VIRTUAL_ENV", "/no/venv")],
+    );
+    assert_eq!(r.code(), 127, "{}", r.describe());
+    assert!(
+        r.stderr().contains("/no/venv/bin/python"),
+        "{}",
+        r.describe()
+    );
+}
+
+#[test]
+fn pytest_runs_through_run_m() {
+    let dir = workdir();
+    let tests = dir.path().join("suite");
+    std::fs::create_dir_all(&tests).unwrap();
+    std::fs::write(tests.join("test_small.py"), "def add(a, b):\n    return sum(range(a * 1000000)) + b\n\ndef test_add():\n    assert add(3, 2) > 3\n").unwrap();
+    std::fs::write(
+        tests.join("test_bad.py"),
+        "def test_bad():\n    assert sum(range(3000000)) == 2\n",
+    )
+    .unwrap();
+    let with_pytest: Vec<Python> = pythons()
+        .into_iter()
+        .filter(|p| has_module(p, "pytest"))
+        .collect();
+    if with_pytest.is_empty() {
+        assert!(
+            std::env::var_os("FLAMEPROF_REQUIRE_PYTEST").is_none(),
+            "pytest is not installed for python3 (.ci/requirements.txt)"
+        );
+        eprintln!("skipped: no Python here has pytest");
+        return;
+    }
+    for p in with_pytest {
+        let r = fp(
+            dir.path(),
+            &[
+                "run",
+                "--python",
+                &py(&p),
+                "-f",
+                "log",
+                "-o",
+                "pytest.log",
+                "-m",
+                "pytest",
+                "-q",
+                "-p",
+                "no:cacheprovider",
+                "suite/test_small.py",
+            ],
+            None,
+        )
+        .ok();
+        assert!(
+            r.stdout_text().contains("1 passed"),
+            "{p:?}\n{}",
+            r.describe()
+        );
+        let log = std::fs::read_to_string(dir.path().join("pytest.log")).unwrap();
+        assert!(
+            log.contains("test_small.py:4:test_add"),
+            "{p:?}: the test function is in the profile"
+        );
+        let r = fp(
+            dir.path(),
+            &[
+                "run",
+                "--python",
+                &py(&p),
+                "-f",
+                "log",
+                "-o",
+                "pytest.log",
+                "-m",
+                "pytest",
+                "-q",
+                "-p",
+                "no:cacheprovider",
+                "suite",
+            ],
+            None,
+        );
+        assert_eq!(
+            r.code(),
+            1,
+            "{p:?}: a failing suite's status passes through\n{}",
+            r.describe()
+        );
+        assert!(
+            std::fs::read_to_string(dir.path().join("pytest.log"))
+                .unwrap()
+                .contains("test_bad")
+        );
+    }
+}
+
+fn has_module(p: &Python, module: &str) -> bool {
+    Command::new(&p.path)
+        .args(["-c", &format!("import {module}")])
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+#[test]
+fn subcommand_names_do_not_shadow_input_files() {
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["run", "man", "completions"] {
+        std::fs::copy(data(SMALL), dir.path().join(name)).unwrap();
+    }
+    std::fs::copy(data(SMALL), dir.path().join("x.prof")).unwrap();
+    let plain = fp(dir.path(), &["-f", "log", "x.prof"], None).ok();
+    for name in ["run", "man", "completions"] {
+        let dotted = fp(dir.path(), &["-f", "log", &format!("./{name}")], None).ok();
+        assert_eq!(dotted.stdout(), plain.stdout(), "./{name} is a file");
+        // After an INPUT, a subcommand name is another INPUT.
+        let second = fp(dir.path(), &["-f", "log", "x.prof", name], None).ok();
+        assert!(!second.stdout().is_empty(), "{}", second.describe());
+    }
+    let r = fp(dir.path(), &["-f", "log", "--cpu", "x.prof"], None);
+    assert_eq!(
+        r.code(),
+        2,
+        "--cpu without a program is a usage error\n{}",
+        r.describe()
+    );
+    let r = fp(dir.path(), &["run"], None);
+    assert_eq!(r.code(), 2, "run without a target\n{}", r.describe());
+}
+
+#[test]
+fn completions_and_man_page_come_from_the_clap_definitions() {
+    let dir = tempfile::tempdir().unwrap();
+    for shell in ["bash", "zsh", "fish", "elvish", "powershell"] {
+        let r = fp(dir.path(), &["completions", shell], None).ok();
+        let text = r.stdout_text();
+        for word in ["flameprof", "run", "threshold", "save-prof", "python"] {
+            assert!(text.contains(word), "{shell} completions lack {word}");
+        }
+    }
+    let r = fp(dir.path(), &["completions", "tcsh"], None);
+    assert_eq!(r.code(), 2, "{}", r.describe());
+    let man = fp(dir.path(), &["man"], None).ok().stdout_text();
+    assert!(
+        man.starts_with(".ie") || man.contains(".TH flameprof 1"),
+        "{man}"
+    );
+    for word in ["\\-\\-threshold", "run", "completions"] {
+        assert!(man.contains(word), "man page lacks {word}");
+    }
+    fp(dir.path(), &["man", "-o", "flameprof.1"], None).ok();
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("flameprof.1")).unwrap(),
+        man
+    );
+}
