@@ -231,16 +231,16 @@ fn plan_children(
 
     let mut budget = (parent.total - own).max(0.0);
     // Direct recursion (see `recursion_ratio`): the inner call takes its share first.
-    if let Some(e) = fact.self_edge {
-        if recursion_continues(fact, parent.total, min_width) {
-            let width = fact.ratio * parent.total;
-            out.push(Child {
-                edge: e,
-                width,
-                exact: false,
-            });
-            budget = (budget - width).max(0.0);
-        }
+    if let Some(e) = fact.self_edge
+        && recursion_continues(fact, parent.total, min_width)
+    {
+        let width = fact.ratio * parent.total;
+        out.push(Child {
+            edge: e,
+            width,
+            exact: false,
+        });
+        budget = (budget - width).max(0.0);
     }
     // Atoms first, widest first: indivisible single calls placed whole where they fit.
     let mut atoms: Vec<usize> = Vec::new();
