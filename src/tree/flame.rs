@@ -242,6 +242,7 @@ fn plan_children(
         });
         budget = (budget - width).max(0.0);
     }
+
     // Atoms first, widest first: indivisible single calls placed whole where they fit.
     let mut atoms: Vec<usize> = Vec::new();
     let mut divisible: Vec<usize> = Vec::new();
