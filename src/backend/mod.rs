@@ -158,4 +158,41 @@ mod tests {
             assert!(!b.about.is_empty() && !b.about.contains('\n'));
         }
     }
+
+    /// A call chain 5,000 functions deep: every backend walks it without recursion
+    /// (a recursive walk would overflow the test thread's stack).
+    #[test]
+    fn every_backend_renders_a_very_deep_chain() {
+        use crate::model::{EdgeStats, ProfileBuilder, Stats};
+        let depth = 5_000;
+        let mut b = ProfileBuilder::new();
+        let key = |i: usize| FuncKey::new("deep.py", i as i64, format!("f{i}"));
+        for i in 0..depth {
+            let ct = (depth - i) as f64;
+            let s = Stats {
+                cc: 1,
+                nc: 1,
+                tt: 1.0,
+                ct,
+            };
+            b.add_function(key(i), s);
+            if i > 0 {
+                b.add_edge(key(i - 1), key(i), EdgeStats::Timed(s));
+            }
+        }
+        let profile = b.finish();
+        let options = RenderOptions {
+            tree: TreeOptions {
+                threshold: 0.0,
+                ..TreeOptions::default()
+            },
+            ..RenderOptions::default()
+        };
+        for backend in registry() {
+            let job = Job::new(&profile, &options);
+            let mut out = Vec::new();
+            (backend.render)(&job, &mut out).unwrap();
+            assert!(!out.is_empty(), "{}", backend.name);
+        }
+    }
 }
