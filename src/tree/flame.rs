@@ -266,8 +266,10 @@ fn plan_children(
             break;
         }
         let ct = numbers[i].ct;
-        if ct <= budget + slack {
-            let width = ct.min(parent.total);
+        // Contexts come widest first: an atom wider than this one fits no later
+        // context of the function either, so it goes here, as wide as the budget allows.
+        if (ct <= budget + slack || ct > parent.total) && budget > 0.0 {
+            let width = ct.min(budget);
             out.push(Child {
                 edge: i,
                 width,
@@ -295,6 +297,7 @@ fn plan_children(
     if asked <= 0.0 || budget <= 0.0 {
         return;
     }
+    debug_assert!(out.iter().map(|c| c.width).sum::<f64>() <= parent.total * (1.0 + 1e-9));
     let scale = budget / asked;
     for (&i, &w) in divisible.iter().zip(&weights) {
         let mut width = w * scale;
