@@ -3,13 +3,14 @@
 //! codes and the one place errors and warnings are printed.
 
 use std::fmt;
-use std::io::{self, Write};
+use std::io::{self, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::builder::PossibleValuesParser;
 use clap::{CommandFactory, FromArgMatches, Parser};
 
+use crate::backend::stats::{SortKey, StatsView};
 use crate::backend::{self, Backend, Job, RenderOptions};
 use crate::input::{self, InputError};
 use crate::model::Profile;
@@ -72,6 +73,25 @@ pub struct Args {
     #[arg(long, default_value_t = 1_000_000.0, value_name = "X")]
     pub log_mult: f64,
 
+    /// Keep only the stacks through functions whose name `file:line(function)`
+    /// contains TEXT (a plain substring, case-sensitive; not a regular expression).
+    #[arg(long, value_name = "TEXT")]
+    pub focus: Option<String>,
+
+    /// Sort key of -f stats, as pstats' sort_stats takes it (calls, cumulative,
+    /// cumtime, filename, line, module, name, ncalls, nfl, pcalls, stdname, time,
+    /// tottime, or an abbreviation pstats accepts, like `file` or `tot`).
+    #[arg(long, default_value = "cumulative", value_name = "KEY")]
+    pub sort: String,
+
+    /// With -f stats: print pstats' print_callers() view instead of the table.
+    #[arg(long, conflicts_with = "callees")]
+    pub callers: bool,
+
+    /// With -f stats: print pstats' print_callees() view instead of the table.
+    #[arg(long)]
+    pub callees: bool,
+
     /// Running a program (0.4's -r/-m, --python, --cpu, --save-prof): see `commands`.
     #[command(flatten)]
     pub program: crate::commands::ProgramArgs,
@@ -129,6 +149,21 @@ impl Args {
                 self.log_mult
             )));
         }
+        let sort = SortKey::parse(&self.sort).ok_or_else(|| {
+            AppError::Usage(format!(
+                "--sort: unknown key '{}' (one of: {})",
+                self.sort,
+                SortKey::words().collect::<Vec<_>>().join(", ")
+            ))
+        })?;
+        let stats_view = if self.callers {
+            StatsView::Callers
+        } else if self.callees {
+            StatsView::Callees
+        } else {
+            StatsView::Table
+        };
+        let (columns, color) = terminal();
         let backend = backend::find(&self.format)
             .ok_or_else(|| AppError::Usage(format!("unknown format '{}'", self.format)))?;
         let names: Vec<String> = if self.inputs.is_empty() {
@@ -148,6 +183,7 @@ impl Args {
                 tree: TreeOptions {
                     threshold: self.threshold / 100.0,
                     max_depth: self.max_depth,
+                    focus: self.focus.filter(|f| !f.is_empty()),
                     ..TreeOptions::default()
                 },
                 width: Some(self.width),
@@ -156,9 +192,35 @@ impl Args {
                 title,
                 subtitle: self.subtitle,
                 log_mult: self.log_mult,
+                columns,
+                color,
+                sort,
+                stats_view,
             },
         })
     }
+}
+
+/// The width and colour of text output: `COLUMNS` if set, else the terminal's width
+/// when stdout is a terminal, else 100; colour when stdout is a terminal and
+/// `NO_COLOR` is unset or empty (https://no-color.org).
+fn terminal() -> (usize, bool) {
+    let tty = io::stdout().is_terminal();
+    let from_env = std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.trim().parse::<usize>().ok())
+        .filter(|&c| c > 0);
+    let columns = from_env
+        .or_else(|| {
+            if tty {
+                terminal_size::terminal_size().map(|(w, _)| usize::from(w.0))
+            } else {
+                None
+            }
+        })
+        .unwrap_or(100);
+    let color = tty && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    (columns, color)
 }
 
 fn display_name(p: &Path) -> String {

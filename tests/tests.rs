@@ -3,6 +3,8 @@
 //! docs in `formats/`.
 
 mod cli;
+mod formats;
 mod manifest;
 mod run;
+mod stats;
 mod util;

@@ -3,8 +3,11 @@
 //! cached. A backend gets a [`Job`] (the profile, its trees on demand, the options)
 //! and streams into any `io::Write`; it never opens files or stdout.
 
+mod json;
 mod log;
+pub mod stats;
 mod svg;
+mod text;
 
 use std::cell::OnceCell;
 use std::io;
@@ -61,6 +64,14 @@ pub struct RenderOptions {
     pub subtitle: Option<String>,
     /// Folded-stack values are self seconds × this multiplier.
     pub log_mult: f64,
+    /// Width of the terminal in columns, for text output.
+    pub columns: usize,
+    /// Whether text output may use ANSI colours.
+    pub color: bool,
+    /// The `sort_stats` key of `-f stats`.
+    pub sort: stats::SortKey,
+    /// Which pstats report `-f stats` prints.
+    pub stats_view: stats::StatsView,
 }
 
 impl Default for RenderOptions {
@@ -73,6 +84,10 @@ impl Default for RenderOptions {
             title: "Flame graph".into(),
             subtitle: None,
             log_mult: 1_000_000.0,
+            columns: 100,
+            color: false,
+            sort: stats::SortKey::default(),
+            stats_view: stats::StatsView::Table,
         }
     }
 }
@@ -141,6 +156,43 @@ mod tests {
         for b in registry() {
             assert_eq!(b.name, b.name.to_lowercase());
             assert!(!b.about.is_empty() && !b.about.contains('\n'));
+        }
+    }
+
+    /// A call chain 5,000 functions deep: every backend walks it without recursion
+    /// (a recursive walk would overflow the test thread's stack).
+    #[test]
+    fn every_backend_renders_a_very_deep_chain() {
+        use crate::model::{EdgeStats, ProfileBuilder, Stats};
+        let depth = 5_000;
+        let mut b = ProfileBuilder::new();
+        let key = |i: usize| FuncKey::new("deep.py", i as i64, format!("f{i}"));
+        for i in 0..depth {
+            let ct = (depth - i) as f64;
+            let s = Stats {
+                cc: 1,
+                nc: 1,
+                tt: 1.0,
+                ct,
+            };
+            b.add_function(key(i), s);
+            if i > 0 {
+                b.add_edge(key(i - 1), key(i), EdgeStats::Timed(s));
+            }
+        }
+        let profile = b.finish();
+        let options = RenderOptions {
+            tree: TreeOptions {
+                threshold: 0.0,
+                ..TreeOptions::default()
+            },
+            ..RenderOptions::default()
+        };
+        for backend in registry() {
+            let job = Job::new(&profile, &options);
+            let mut out = Vec::new();
+            (backend.render)(&job, &mut out).unwrap();
+            assert!(!out.is_empty(), "{}", backend.name);
         }
     }
 }

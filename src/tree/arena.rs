@@ -22,6 +22,8 @@ pub struct Frame {
     pub self_time: f64,
     /// Time of children that were too narrow to draw (already part of `self_time`).
     pub cut: f64,
+    /// How many children were not drawn (their time is `cut`).
+    pub cut_count: u32,
     /// Calls made in this context (estimated when `exact` is false).
     pub calls: f64,
     /// True when `total` comes straight from the data; false when time was split
@@ -42,6 +44,7 @@ impl Frame {
             total,
             self_time: 0.0,
             cut: 0.0,
+            cut_count: 0,
             calls: 0.0,
             exact: true,
             min_total: total,
@@ -111,6 +114,65 @@ impl CallTree {
         }
         out.reverse();
         out
+    }
+}
+
+impl CallTree {
+    /// Keeps only the stacks that pass through a frame whose function satisfies
+    /// `matches` (`--focus`). A matching frame keeps its whole subtree and its numbers;
+    /// a frame below it (an ancestor) keeps only the width of the matching stacks above
+    /// it, so its self time becomes 0; every other frame is dropped. The root shrinks
+    /// to the focused time. Iterative: two passes over the pre-order, then a rebuild.
+    pub fn focused(&self, matches: impl Fn(FuncId) -> bool) -> CallTree {
+        let n = self.frames.len();
+        if n == 0 {
+            return self.clone();
+        }
+        // inside[i]: frame i or one of its ancestors matches.
+        let mut inside = vec![false; n];
+        for i in 1..n {
+            let f = &self.frames[i];
+            inside[i] = inside[f.parent as usize] || f.func.is_some_and(&matches);
+        }
+        // kept[i]: the width frame i keeps; children come after parents in pre-order,
+        // so a reverse walk sees every child before its parent.
+        let mut kept = vec![0.0f64; n];
+        for i in (1..n).rev() {
+            if inside[i] {
+                kept[i] = self.frames[i].total;
+            }
+            let p = self.frames[i].parent as usize;
+            if !inside[p] && kept[i] > 0.0 {
+                kept[p] += kept[i];
+            }
+        }
+        let mut b = TreeBuilder::new(kept[0]);
+        b.cut_time = self.cut_time;
+        b.cut_frames = self.cut_frames;
+        b.truncated = self.truncated;
+        b.unexpanded = self.unexpanded;
+        let mut new_id = vec![u32::MAX; n];
+        new_id[0] = ROOT;
+        for i in 1..n {
+            let f = &self.frames[i];
+            let parent = new_id[f.parent as usize];
+            if kept[i] <= 0.0 || parent == u32::MAX {
+                continue;
+            }
+            let mut frame = Frame {
+                parent,
+                ..f.clone()
+            };
+            if !inside[i] {
+                frame.total = kept[i];
+                frame.cut = 0.0;
+                frame.cut_count = 0;
+                frame.min_total = frame.min_total.min(kept[i]);
+                frame.max_total = kept[i];
+            }
+            new_id[i] = b.push(frame);
+        }
+        b.finish()
     }
 }
 
@@ -202,7 +264,9 @@ impl TreeBuilder {
     /// Records that a child of `parent` of width `width` was not drawn.
     pub fn cut(&mut self, parent: u32, width: f64) {
         if width > 0.0 {
-            self.frames[parent as usize].cut += width;
+            let f = &mut self.frames[parent as usize];
+            f.cut += width;
+            f.cut_count = f.cut_count.saturating_add(1);
             self.cut_time += width;
             self.cut_frames += 1;
         }
@@ -298,5 +362,40 @@ mod tests {
         assert_eq!(t.children(second).len(), 1);
         assert_eq!(t.frame(t.children(second)[0]).depth, 2);
         assert_eq!(t.frame(ROOT).self_time, 0.0);
+    }
+
+    #[test]
+    fn focus_keeps_stacks_through_the_match_only() {
+        // root ─ 1 (10) ─┬─ 2 (4) ── 3 (1)
+        //                └─ 4 (5)
+        let mut b = TreeBuilder::new(10.0);
+        let a = b.push(Frame {
+            func: Some(1),
+            parent: ROOT,
+            ..Frame::root(10.0)
+        });
+        let m = b.push(Frame {
+            func: Some(2),
+            parent: a,
+            ..Frame::root(4.0)
+        });
+        b.push(Frame {
+            func: Some(3),
+            parent: m,
+            ..Frame::root(1.0)
+        });
+        b.push(Frame {
+            func: Some(4),
+            parent: a,
+            ..Frame::root(5.0)
+        });
+        let t = b.finish().focused(|f| f == 2);
+        assert_eq!(t.total(), 4.0);
+        assert_eq!(t.len(), 3);
+        let a = t.children(ROOT)[0];
+        assert_eq!((t.frame(a).total, t.frame(a).self_time), (4.0, 0.0));
+        let m = t.children(a)[0];
+        assert_eq!((t.frame(m).total, t.frame(m).self_time), (4.0, 3.0));
+        assert!(t.focused(|f| f == 99).is_empty());
     }
 }

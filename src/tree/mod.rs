@@ -30,6 +30,10 @@ pub struct TreeOptions {
     pub max_frames: Option<usize>,
     /// Frames deeper than this are cut (0 = no limit besides `max_frames`).
     pub max_depth: usize,
+    /// `--focus`: keep only the stacks through a function whose display name
+    /// (`file:line(name)`) contains this substring (plain text, case-sensitive, no
+    /// regular expression). See [`CallTree::focused`].
+    pub focus: Option<String>,
 }
 
 impl Default for TreeOptions {
@@ -38,6 +42,7 @@ impl Default for TreeOptions {
             threshold: 0.001,
             max_frames: None,
             max_depth: 0,
+            focus: None,
         }
     }
 }
@@ -66,13 +71,27 @@ impl TreeOptions {
 
 /// Builds the flame tree (roots at the bottom, callees above).
 pub fn flame_tree(profile: &Profile, options: &TreeOptions) -> CallTree {
-    flame::build(profile, options)
+    apply_focus(profile, options, flame::build(profile, options))
 }
 
 /// Builds the inverted tree: each function at the width of its self time, its callers
 /// beneath it.
 pub fn inverted_tree(profile: &Profile, options: &TreeOptions) -> CallTree {
-    inverted::build(profile, options)
+    apply_focus(profile, options, inverted::build(profile, options))
+}
+
+fn apply_focus(profile: &Profile, options: &TreeOptions, tree: CallTree) -> CallTree {
+    match options.focus.as_deref() {
+        Some(needle) if !needle.is_empty() => {
+            let hits: Vec<bool> = profile
+                .functions()
+                .iter()
+                .map(|f| f.key.display().contains(needle))
+                .collect();
+            tree.focused(|f| hits.get(f as usize).copied().unwrap_or(false))
+        }
+        _ => tree,
+    }
 }
 
 /// A time the trees can use: finite and positive, else zero.

@@ -1,0 +1,561 @@
+//! `-f stats`: the table `python -m pstats` prints, byte for byte.
+//!
+//! `pstats.Stats(file).sort_stats(KEY).print_stats()` (or `print_callers()` /
+//! `print_callees()` with `--callers` / `--callees`), minus the lines that name the
+//! input file and its modification time (the `ctime    path` line and the blank line
+//! after it): they depend on the machine, not on the profile. Everything else is
+//! reproduced: the totals line, `Ordered by:`, the column layout, `%8.3f` numbers,
+//! `nc/cc` for recursive functions, blank percall cells when a count is zero.
+//!
+//! Ties: pstats sorts a list in the stats dict's order (a stable sort), and that order
+//! is the order the profiler met the functions, which the model does not keep. Here
+//! ties are broken by `(file, line, name)`, the model's order: the output equals
+//! pstats' for a stats dict whose keys are in sorted order. NaN times compare below
+//! every number (pstats' comparisons are inconsistent on NaN, so its order then
+//! depends on the input order). Specified in `formats/stats/README.md`.
+
+use std::cmp::Ordering;
+use std::io::{self, Write};
+
+use super::{Backend, Job};
+use crate::model::{EdgeStats, FuncId, Function, Profile};
+
+inventory::submit! {
+    Backend {
+        name: "stats",
+        about: "the table python -m pstats prints (--sort, --callers, --callees)",
+        extension: "txt",
+        render,
+    }
+}
+
+/// One column pstats can sort on, with its direction.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Field {
+    /// Primitive calls, descending.
+    Cc,
+    /// Total calls, descending.
+    Nc,
+    /// Own time, descending.
+    Tt,
+    /// Cumulative time, descending.
+    Ct,
+    /// File name, ascending.
+    File,
+    /// Line number, ascending.
+    Line,
+    /// Function name, ascending.
+    Name,
+    /// `func_std_string`, ascending.
+    StdName,
+}
+
+/// A `sort_stats` key: pstats' `sort_arg_dict_default`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SortKey {
+    /// The canonical word (`cumulative`, `tottime`...).
+    pub word: &'static str,
+    fields: &'static [Field],
+    /// What `Ordered by:` says.
+    description: &'static str,
+}
+
+/// In the order of pstats 3.11's `sort_arg_dict_default`: the order matters for the
+/// abbreviations (see [`SortKey::parse`]).
+const SORT_KEYS: &[SortKey] = &[
+    SortKey {
+        word: "calls",
+        fields: &[Field::Nc],
+        description: "call count",
+    },
+    SortKey {
+        word: "ncalls",
+        fields: &[Field::Nc],
+        description: "call count",
+    },
+    SortKey {
+        word: "cumtime",
+        fields: &[Field::Ct],
+        description: "cumulative time",
+    },
+    SortKey {
+        word: "cumulative",
+        fields: &[Field::Ct],
+        description: "cumulative time",
+    },
+    SortKey {
+        word: "filename",
+        fields: &[Field::File],
+        description: "file name",
+    },
+    SortKey {
+        word: "line",
+        fields: &[Field::Line],
+        description: "line number",
+    },
+    SortKey {
+        word: "module",
+        fields: &[Field::File],
+        description: "file name",
+    },
+    SortKey {
+        word: "name",
+        fields: &[Field::Name],
+        description: "function name",
+    },
+    SortKey {
+        word: "nfl",
+        fields: &[Field::Name, Field::File, Field::Line],
+        description: "name/file/line",
+    },
+    SortKey {
+        word: "pcalls",
+        fields: &[Field::Cc],
+        description: "primitive call count",
+    },
+    SortKey {
+        word: "stdname",
+        fields: &[Field::StdName],
+        description: "standard name",
+    },
+    SortKey {
+        word: "time",
+        fields: &[Field::Tt],
+        description: "internal time",
+    },
+    SortKey {
+        word: "tottime",
+        fields: &[Field::Tt],
+        description: "internal time",
+    },
+];
+
+impl SortKey {
+    /// The key for `word`: a full key, or an abbreviation exactly as pstats'
+    /// `get_sort_arg_defs` expands them: each word in turn claims its prefixes, longest
+    /// first, until it meets a prefix already claimed; that prefix is then dropped
+    /// (`cumt` → cumtime, `file` → filename, but `cum` and `c` are refused).
+    pub fn parse(word: &str) -> Option<SortKey> {
+        let mut claimed: Vec<(&str, usize)> = Vec::new();
+        let mut bad: Vec<&str> = Vec::new();
+        for (i, k) in SORT_KEYS.iter().enumerate() {
+            let mut end = k.word.len();
+            while end > 0 {
+                let fragment = &k.word[..end];
+                if claimed.iter().any(|(f, _)| *f == fragment) {
+                    bad.push(fragment);
+                    break;
+                }
+                claimed.push((fragment, i));
+                end -= 1;
+            }
+        }
+        if bad.contains(&word) {
+            return None;
+        }
+        claimed
+            .iter()
+            .find(|(f, _)| *f == word)
+            .map(|&(_, i)| SORT_KEYS[i])
+    }
+
+    /// Every full key word, for help texts.
+    pub fn words() -> impl Iterator<Item = &'static str> {
+        SORT_KEYS.iter().map(|k| k.word)
+    }
+}
+
+impl Default for SortKey {
+    fn default() -> SortKey {
+        SORT_KEYS[3]
+    }
+}
+
+/// Which pstats report to print.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum StatsView {
+    /// `print_stats()`.
+    #[default]
+    Table,
+    /// `print_callers()`.
+    Callers,
+    /// `print_callees()`.
+    Callees,
+}
+
+/// pstats' `f8`: `"%8.3f" % x`, with Python's spelling of NaN.
+fn f8(x: f64) -> String {
+    if x.is_nan() {
+        "     nan".to_string()
+    } else {
+        format!("{x:8.3}")
+    }
+}
+
+/// Python's `"%.3f"` without width.
+fn f3(x: f64) -> String {
+    if x.is_nan() {
+        "nan".to_string()
+    } else {
+        format!("{x:.3}")
+    }
+}
+
+/// Floats compared as pstats does, except that NaN is below every number (a total
+/// order, so the sort is well defined).
+fn cmp_f64(a: f64, b: f64) -> Ordering {
+    match (a.is_nan(), b.is_nan()) {
+        (true, true) => Ordering::Equal,
+        (true, false) => Ordering::Less,
+        (false, true) => Ordering::Greater,
+        _ => a.partial_cmp(&b).unwrap_or(Ordering::Equal),
+    }
+}
+
+/// Length of a string as Python counts it (code points).
+fn py_len(s: &str) -> usize {
+    s.chars().count()
+}
+
+/// Python's `str.ljust(width)`.
+fn ljust(s: &str, width: usize) -> String {
+    let n = py_len(s);
+    let mut out = String::with_capacity(s.len() + width.saturating_sub(n));
+    out.push_str(s);
+    out.extend(std::iter::repeat_n(' ', width.saturating_sub(n)));
+    out
+}
+
+/// Python's `str.rjust(width)`.
+fn rjust(s: &str, width: usize) -> String {
+    let n = py_len(s);
+    let mut out: String = std::iter::repeat_n(' ', width.saturating_sub(n)).collect();
+    out.push_str(s);
+    out
+}
+
+/// The functions of the stats dict (listed ones), sorted as `sort_stats(key)` sorts
+/// them; ties keep the model's `(file, line, name)` order.
+fn sorted_functions(profile: &Profile, key: SortKey) -> Vec<FuncId> {
+    let functions = profile.functions();
+    let names: Vec<String> = functions.iter().map(|f| f.key.display()).collect();
+    let mut ids: Vec<FuncId> = (0..functions.len() as FuncId)
+        .filter(|&i| functions[i as usize].listed)
+        .collect();
+    let cmp = |a: &FuncId, b: &FuncId| {
+        let (fa, fb) = (&functions[*a as usize], &functions[*b as usize]);
+        for field in key.fields {
+            let o = match field {
+                Field::Cc => fb.stats.cc.cmp(&fa.stats.cc),
+                Field::Nc => fb.stats.nc.cmp(&fa.stats.nc),
+                Field::Tt => cmp_f64(fb.stats.tt, fa.stats.tt),
+                Field::Ct => cmp_f64(fb.stats.ct, fa.stats.ct),
+                Field::File => fa.key.file.cmp(&fb.key.file),
+                Field::Line => fa.key.line.cmp(&fb.key.line),
+                Field::Name => fa.key.name.cmp(&fb.key.name),
+                Field::StdName => names[*a as usize].cmp(&names[*b as usize]),
+            };
+            if o != Ordering::Equal {
+                return o;
+            }
+        }
+        Ordering::Equal
+    };
+    ids.sort_by(cmp);
+    ids
+}
+
+fn render(job: &Job<'_>, out: &mut dyn Write) -> io::Result<()> {
+    write_report(job.profile, job.options.sort, job.options.stats_view, out)
+}
+
+/// Writes the report for `profile`. Public for the tests and for other backends.
+pub fn write_report(
+    profile: &Profile,
+    key: SortKey,
+    view: StatsView,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    let functions = profile.functions();
+    let listed: Vec<&Function> = functions.iter().filter(|f| f.listed).collect();
+    if view == StatsView::Table {
+        write_totals(profile, &listed, out)?;
+    }
+    if listed.is_empty() {
+        // pstats refuses an empty stats dict; print nothing more than the totals.
+        return Ok(());
+    }
+    let ids = sorted_functions(profile, key);
+    writeln!(out, "   Ordered by: {}\n", key.description)?;
+    match view {
+        StatsView::Table => {
+            writeln!(
+                out,
+                "   ncalls  tottime  percall  cumtime  percall filename:lineno(function)"
+            )?;
+            for &id in &ids {
+                write_line(profile.function(id), out)?;
+            }
+        }
+        StatsView::Callers | StatsView::Callees => {
+            let width = listed
+                .iter()
+                .map(|f| py_len(&f.key.display()))
+                .max()
+                .unwrap_or(0)
+                + 2;
+            let callers = view == StatsView::Callers;
+            let title = if callers {
+                "was called by..."
+            } else {
+                "called..."
+            };
+            writeln!(out, "{}{}", ljust("Function ", width), title)?;
+            if timed_subheader(profile) {
+                writeln!(out, "{}    ncalls  tottime  cumtime", " ".repeat(width))?;
+            }
+            for &id in &ids {
+                write_call_line(profile, id, callers, width, out)?;
+            }
+        }
+    }
+    writeln!(out)?;
+    writeln!(out)
+}
+
+/// `print_stats`' first lines (after the file line): the `jprofile` top-level names,
+/// the totals, a blank line.
+fn write_totals(profile: &Profile, listed: &[&Function], out: &mut dyn Write) -> io::Result<()> {
+    let (mut nc, mut cc, mut tt): (i128, i128, f64) = (0, 0, 0.0);
+    for f in listed {
+        nc = nc.saturating_add(f.stats.nc);
+        cc = cc.saturating_add(f.stats.cc);
+        tt += f.stats.tt;
+    }
+    for (id, f) in profile.functions().iter().enumerate() {
+        let top = profile.callers_of(id as FuncId).iter().any(|e| {
+            let k = &profile.function(e.caller).key;
+            k.file.as_str() == "jprofile" && k.line == 0 && k.name.as_str() == "profiler"
+        });
+        if top && f.listed {
+            writeln!(out, "         {}", f.key.name)?;
+        }
+    }
+    write!(out, "         {nc} function calls ")?;
+    if nc != cc {
+        write!(out, "({cc} primitive calls) ")?;
+    }
+    writeln!(out, "in {} seconds\n", f3(tt))
+}
+
+/// One row of `print_stats`.
+fn write_line(f: &Function, out: &mut dyn Write) -> io::Result<()> {
+    let s = &f.stats;
+    let calls = if s.nc != s.cc {
+        format!("{}/{}", s.nc, s.cc)
+    } else {
+        s.nc.to_string()
+    };
+    let per_tt = if s.nc == 0 {
+        " ".repeat(8)
+    } else {
+        f8(s.tt / s.nc as f64)
+    };
+    let per_ct = if s.cc == 0 {
+        " ".repeat(8)
+    } else {
+        f8(s.ct / s.cc as f64)
+    };
+    writeln!(
+        out,
+        "{} {} {} {} {} {}",
+        rjust(&calls, 9),
+        f8(s.tt),
+        per_tt,
+        f8(s.ct),
+        per_ct,
+        f.key.display()
+    )
+}
+
+/// pstats prints the `ncalls tottime cumtime` sub-header when the first function with
+/// callers (in dict order; here in key order) has a timed first caller.
+fn timed_subheader(profile: &Profile) -> bool {
+    profile
+        .functions()
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| f.listed)
+        .find_map(|(id, _)| profile.callers_of(id as FuncId).first())
+        .is_some_and(|e| matches!(e.stats, EdgeStats::Timed(_)))
+}
+
+/// One entry of `print_callers` / `print_callees`: the function, an arrow, and its
+/// callers (or callees) sorted by key, one per line.
+fn write_call_line(
+    profile: &Profile,
+    id: FuncId,
+    callers: bool,
+    width: usize,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    let arrow = if callers { "<-" } else { "->" };
+    write!(
+        out,
+        "{}{} ",
+        ljust(&profile.function(id).key.display(), width),
+        arrow
+    )?;
+    // Callers of a function, or callees among the functions of the stats dict (pstats
+    // builds its callee lists from the dict's callers entries).
+    let edges: Vec<(FuncId, EdgeStats)> = if callers {
+        profile
+            .callers_of(id)
+            .iter()
+            .map(|e| (e.caller, e.stats))
+            .collect()
+    } else {
+        profile
+            .callees_of(id)
+            .filter(|e| profile.function(e.callee).listed)
+            .map(|e| (e.callee, e.stats))
+            .collect()
+    };
+    if edges.is_empty() {
+        return writeln!(out);
+    }
+    for (i, (other, stats)) in edges.iter().enumerate() {
+        let name = profile.function(*other).key.display();
+        let indent = i > 0;
+        match stats {
+            EdgeStats::Timed(s) => {
+                let calls = if s.nc != s.cc {
+                    format!("{}/{}", s.nc, s.cc)
+                } else {
+                    s.nc.to_string()
+                };
+                if indent {
+                    write!(out, "{}", " ".repeat(width + 1))?;
+                }
+                writeln!(
+                    out,
+                    "{} {} {}  {}",
+                    rjust(&calls, if indent { 9 } else { 7 }),
+                    f8(s.tt),
+                    f8(s.ct),
+                    name
+                )?;
+            }
+            EdgeStats::Count(n) => {
+                if indent {
+                    write!(out, "{}", " ".repeat(width + 3))?;
+                }
+                // pstats prints the cumulative time of the function on the other side
+                // (a KeyError in pstats when that function is not in the dict; 0 here).
+                writeln!(
+                    out,
+                    "{}({}) {}",
+                    name,
+                    n,
+                    f8(profile.function(*other).stats.ct)
+                )?;
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{FuncKey, ProfileBuilder, Stats};
+
+    fn st(cc: i128, nc: i128, tt: f64, ct: f64) -> Stats {
+        Stats { cc, nc, tt, ct }
+    }
+
+    fn report(p: &Profile, key: &str, view: StatsView) -> String {
+        let mut out = Vec::new();
+        write_report(p, SortKey::parse(key).unwrap(), view, &mut out).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    fn sample() -> Profile {
+        let mut b = ProfileBuilder::new();
+        let main = FuncKey::new("a.py", 1, "main");
+        let fib = FuncKey::new("a.py", 5, "fib");
+        let len = FuncKey::new("~", 0, "<built-in method builtins.len>");
+        b.add_function(main.clone(), st(1, 1, 0.5, 2.0));
+        b.add_function(fib.clone(), st(1, 30, 1.25, 1.5));
+        b.add_function(len.clone(), st(0, 0, 0.0, 0.0));
+        b.add_edge(
+            main.clone(),
+            fib.clone(),
+            EdgeStats::Timed(st(1, 1, 0.25, 1.5)),
+        );
+        b.add_edge(
+            fib.clone(),
+            fib.clone(),
+            EdgeStats::Timed(st(1, 29, 1.0, 1.25)),
+        );
+        b.add_edge(main, len, EdgeStats::Timed(st(0, 0, 0.0, 0.0)));
+        b.finish()
+    }
+
+    #[test]
+    fn table_matches_pstats_layout() {
+        let got = report(&sample(), "cumulative", StatsView::Table);
+        let want = "         31 function calls (2 primitive calls) in 1.750 seconds\n\n   Ordered by: cumulative time\n\n   ncalls  tottime  percall  cumtime  percall filename:lineno(function)\n        1    0.500    0.500    2.000    2.000 a.py:1(main)\n     30/1    1.250    0.042    1.500    1.500 a.py:5(fib)\n        0    0.000             0.000          {built-in method builtins.len}\n\n\n";
+        assert_eq!(got, want);
+    }
+
+    #[test]
+    fn callers_view_indents_like_pstats() {
+        let got = report(&sample(), "name", StatsView::Callers);
+        assert!(got.starts_with("   Ordered by: function name\n\n"), "{got}");
+        assert!(
+            got.contains(
+                "a.py:5(fib)                     <-       1    0.250    1.500  a.py:1(main)\n"
+            ),
+            "{got}"
+        );
+        assert!(
+            got.contains(
+                "                                      29/1    1.000    1.250  a.py:5(fib)\n"
+            ),
+            "{got}"
+        );
+    }
+
+    #[test]
+    fn sort_key_abbreviations_follow_pstats() {
+        assert!(SortKey::parse("cum").is_none());
+        assert_eq!(SortKey::parse("cumt").map(|k| k.word), Some("cumtime"));
+        assert_eq!(SortKey::parse("cumu").map(|k| k.word), Some("cumulative"));
+        assert_eq!(SortKey::parse("file").map(|k| k.word), Some("filename"));
+        assert_eq!(SortKey::parse("tot").map(|k| k.word), Some("tottime"));
+        assert!(SortKey::parse("c").is_none());
+        assert!(SortKey::parse("bogus").is_none());
+    }
+
+    #[test]
+    fn nan_and_infinite_times_do_not_panic() {
+        let mut b = ProfileBuilder::new();
+        b.add_function(
+            FuncKey::new("a.py", 1, "f"),
+            st(1, 1, f64::NAN, f64::INFINITY),
+        );
+        b.add_function(
+            FuncKey::new("a.py", 2, "g"),
+            st(1, 1, 1.0, f64::NEG_INFINITY),
+        );
+        let p = b.finish();
+        for k in SortKey::words() {
+            let got = report(&p, k, StatsView::Table);
+            assert!(
+                got.contains("     nan") && got.contains("    -inf"),
+                "{got}"
+            );
+        }
+    }
+}

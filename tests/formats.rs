@@ -1,0 +1,342 @@
+//! The docs in `formats/json`, `formats/text` and `formats/stats`: examples are current
+//! (FLAMEPROF_BLESS=1 rewrites them), the JSON validates against `schema.json`, and the
+//! jq one-liners of the JSON README run and print what the README says.
+
+use std::process::Command;
+
+use crate::util::{data, golden, repo, run};
+
+const EXAMPLE: &str = "pstats/real_cprofile_small_py311.prof";
+
+fn bless() -> bool {
+    std::env::var_os("FLAMEPROF_BLESS").is_some_and(|v| v == "1")
+}
+
+fn example(args: &[&str]) -> Vec<u8> {
+    let input = data(EXAMPLE).display().to_string();
+    let mut all: Vec<&str> = args.to_vec();
+    all.push(&input);
+    let r = run(&all).ok();
+    r.stdout().to_vec()
+}
+
+#[test]
+fn format_examples_are_current() {
+    golden(
+        "formats/json/example.json",
+        &example(&["-f", "json", "--threshold", "0.5"]),
+    );
+    golden("formats/text/example.txt", &example(&["-f", "text"]));
+    golden(
+        "formats/text/example-focus.txt",
+        &example(&["-f", "text", "--focus", "small.py:6(fib)"]),
+    );
+    golden("formats/stats/example.txt", &example(&["-f", "stats"]));
+    golden(
+        "formats/stats/example-callers.txt",
+        &example(&["-f", "stats", "--sort", "tottime", "--callers"]),
+    );
+    golden(
+        "formats/stats/example-callees.txt",
+        &example(&["-f", "stats", "--sort", "name", "--callees"]),
+    );
+}
+
+/// Every output format the registry lists that this issue added has its folder.
+#[test]
+fn new_formats_have_readme_and_example() {
+    for name in ["json", "text", "stats"] {
+        assert!(
+            flameprof::backend::find(name).is_some(),
+            "{name} is not registered"
+        );
+        for file in [
+            "README.md",
+            if name == "json" {
+                "example.json"
+            } else {
+                "example.txt"
+            },
+        ] {
+            assert!(
+                repo(&format!("formats/{name}/{file}")).exists(),
+                "formats/{name}/{file} is missing"
+            );
+        }
+    }
+}
+
+/// Python with the `jsonschema` package, or why not.
+fn python_jsonschema() -> Result<(), String> {
+    match Command::new("python3")
+        .args(["-c", "import jsonschema"])
+        .output()
+    {
+        Err(e) => Err(format!("python3 not found ({e})")),
+        Ok(o) if !o.status.success() => Err("the Python package jsonschema is missing".into()),
+        Ok(_) => Ok(()),
+    }
+}
+
+#[test]
+fn json_output_validates_against_the_schema() {
+    if let Err(why) = python_jsonschema() {
+        // .ci/run installs python3 (.ci/apt-packages) and jsonschema (.ci/requirements.txt).
+        eprintln!(
+            "\n*** SKIPPED json_output_validates_against_the_schema: {why} (pip install jsonschema) ***\n"
+        );
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let mut files = vec![repo("formats/json/example.json").display().to_string()];
+    let inputs = [
+        "pstats/real_cprofile_small_py311.prof",
+        "pstats/real_profile_cli_small_py311.prof",
+        "pstats/real_merged_cprofile_and_profile_mixed_callers_py311.prof",
+        "pstats/real_cprofile_deep_recursion_py311.prof",
+        "pstats/real_cprofile_mutual_recursion_py311.prof",
+        "pstats/real_cprofile_unicode_names_py311.prof",
+        "pstats/synth_nan_inf_times.prof",
+        "pstats/synth_big_counts_long.prof",
+        "pstats/synth_zero_negative_inconsistent.prof",
+        "pstats/synth_special_names.prof",
+        "pstats/synth_empty_dict.prof",
+        "pstats/real_yappi_threads_wall_builtins.prof",
+    ];
+    for (i, input) in inputs.iter().enumerate() {
+        let input = data(input).display().to_string();
+        for (j, extra) in [&["--threshold", "0.01"][..], &["--focus", "<module>"][..]]
+            .iter()
+            .enumerate()
+        {
+            let out = tmp
+                .path()
+                .join(format!("{i}-{j}.json"))
+                .display()
+                .to_string();
+            let mut args = vec!["-f", "json", "-o", &out];
+            args.extend_from_slice(extra);
+            args.push(&input);
+            run(&args).ok();
+            files.push(out);
+        }
+    }
+    let script = r#"
+import json, sys, jsonschema
+schema = json.load(open(sys.argv[1]))
+jsonschema.Draft202012Validator.check_schema(schema)
+v = jsonschema.Draft202012Validator(schema)
+bad = 0
+for f in sys.argv[2:]:
+    doc = json.load(open(f, encoding="utf-8"), parse_constant=lambda c: sys.exit("%s: %s is not JSON" % (f, c)))
+    for e in v.iter_errors(doc):
+        bad += 1
+        print("%s: %s at %s" % (f, e.message[:200], list(e.absolute_path)))
+    n = doc["flame"]["nodes"]
+    for i, node in enumerate(n):
+        assert node["id"] == i and (i == 0 or n[node["parent"]]["depth"] + 1 == node["depth"]), (f, i)
+        assert node["children"] == [c for c in node["children"] if n[c]["parent"] == i], (f, i)
+    for i, fn in enumerate(doc["functions"]):
+        assert fn["id"] == i, (f, i)
+sys.exit(1 if bad else 0)
+"#;
+    let schema = repo("formats/json/schema.json").display().to_string();
+    let r = Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .arg(&schema)
+        .args(&files)
+        .output()
+        .unwrap();
+    assert!(
+        r.status.success(),
+        "schema validation failed:\n{}{}",
+        String::from_utf8_lossy(&r.stdout),
+        String::from_utf8_lossy(&r.stderr)
+    );
+}
+
+/// The ```console blocks of a README: `$ command` lines and the output that follows.
+fn console_blocks(readme: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut in_block = false;
+    let mut current: Option<(String, String)> = None;
+    for line in readme.lines() {
+        if line.starts_with("```console") {
+            in_block = true;
+        } else if in_block && line.starts_with("```") {
+            in_block = false;
+            out.extend(current.take());
+        } else if in_block {
+            if let Some(cmd) = line.strip_prefix("$ ") {
+                out.extend(current.take());
+                current = Some((cmd.to_string(), String::new()));
+            } else if let Some((_, expected)) = current.as_mut() {
+                expected.push_str(line);
+                expected.push('\n');
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn jq_examples_in_the_json_readme_print_what_it_says() {
+    let dir = repo("formats/json");
+    let readme_path = dir.join("README.md");
+    let readme = std::fs::read_to_string(&readme_path).unwrap();
+    let blocks = console_blocks(&readme);
+    assert!(
+        blocks.len() >= 4,
+        "expected the jq examples in {}",
+        readme_path.display()
+    );
+    // No skipping: CI installs jq (.ci/apt-packages).
+    let jq = Command::new("jq").arg("--version").output();
+    assert!(
+        jq.is_ok_and(|o| o.status.success()),
+        "jq is needed by this test (apt-get install jq)"
+    );
+    let mut blessed = readme.clone();
+    let mut failures = Vec::new();
+    for (cmd, expected) in &blocks {
+        assert!(
+            cmd.starts_with("jq "),
+            "only jq commands belong in these blocks: {cmd}"
+        );
+        let r = Command::new("sh")
+            .arg("-c")
+            .arg(cmd)
+            .current_dir(&dir)
+            .output()
+            .unwrap();
+        let actual = String::from_utf8_lossy(&r.stdout).into_owned();
+        if !r.status.success() || actual.is_empty() {
+            failures.push(format!(
+                "$ {cmd}\nfailed: {}",
+                String::from_utf8_lossy(&r.stderr)
+            ));
+        } else if &actual != expected {
+            if bless() {
+                blessed = blessed.replacen(
+                    &format!("$ {cmd}\n{expected}"),
+                    &format!("$ {cmd}\n{actual}"),
+                    1,
+                );
+            } else {
+                failures.push(format!(
+                    "$ {cmd}\nREADME says:\n{expected}jq prints:\n{actual}"
+                ));
+            }
+        }
+    }
+    if bless() && blessed != readme {
+        std::fs::write(&readme_path, blessed).unwrap();
+    }
+    assert!(
+        failures.is_empty(),
+        "{}\n(re-bless with FLAMEPROF_BLESS=1 cargo test)",
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn text_fits_the_columns_and_has_no_colour_in_a_pipe() {
+    for columns in ["60", "100", "200"] {
+        let input = data("pstats/real_cprofile_deep_recursion_py311.prof")
+            .display()
+            .to_string();
+        let big = data("real/sympy.prof").display().to_string();
+        for (file, threshold) in [(&input, "0"), (&big, "0.1")] {
+            let r = Command::new(env!("CARGO_BIN_EXE_flameprof"))
+                .args(["-f", "text", "--threshold", threshold, file])
+                .env("COLUMNS", columns)
+                .env_remove("NO_COLOR")
+                .output()
+                .unwrap();
+            assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+            let text = String::from_utf8(r.stdout).unwrap();
+            assert!(!text.contains('\x1b'), "colour in a pipe");
+            let width: usize = columns.parse().unwrap();
+            for line in text.lines() {
+                assert!(
+                    line.chars().count() <= width,
+                    "line wider than {width}: {line:?}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn focus_keeps_only_stacks_through_the_match() {
+    let r = run(&[
+        "-f",
+        "json",
+        "--focus",
+        "small.py:6(fib)",
+        &data(EXAMPLE).display().to_string(),
+    ])
+    .ok();
+    let text = r.stdout_text();
+    // Every node line (one per node) either is fib, or lies under or above it.
+    let fib_nodes = text
+        .lines()
+        .filter(|l| l.contains("\"display\":\"/srv/research/corpus/work/small.py:6(fib)\""))
+        .count();
+    assert!(fib_nodes >= 1, "{text}");
+    assert!(
+        !text.contains("\"display\":\"/srv/research/corpus/work/small.py:14(area)\",\"name\""),
+        "area is not on fib's stacks"
+    );
+    let empty = run(&[
+        "-f",
+        "text",
+        "--focus",
+        "no such function",
+        &data(EXAMPLE).display().to_string(),
+    ])
+    .ok();
+    assert_eq!(
+        empty.stdout_text().lines().count(),
+        2,
+        "{}",
+        empty.stdout_text()
+    );
+}
+
+#[test]
+fn sort_keys_and_views_are_validated() {
+    let f = data(EXAMPLE).display().to_string();
+    assert_eq!(run(&["-f", "stats", "--sort", "cum", &f]).code(), 2);
+    assert_eq!(
+        run(&["-f", "stats", "--callers", "--callees", &f]).code(),
+        2
+    );
+    assert!(
+        run(&["-f", "stats", "--sort", "file", &f])
+            .ok()
+            .stdout_text()
+            .contains("Ordered by: file name")
+    );
+}
+
+#[test]
+fn new_backends_survive_every_readable_fixture() {
+    for dir in ["pstats"] {
+        for entry in std::fs::read_dir(data(dir)).unwrap() {
+            let path = entry.unwrap().path();
+            let p = path.display().to_string();
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            // The reader's tests cover the broken files; they never reach a backend.
+            if name.starts_with("broken_") || !name.ends_with(".prof") {
+                continue;
+            }
+            for format in ["json", "text", "stats"] {
+                let r = run(&["-f", format, &p]);
+                assert!(r.code() == 0 || r.code() == 1, "{}", r.describe());
+                assert!(!r.stderr().contains("panicked"), "{}", r.describe());
+            }
+        }
+    }
+}
