@@ -281,30 +281,47 @@ fn plan_children(
         }
     }
 
-    // Divisible edges share what is left in proportion to what each would give this
-    // context, bounded by their pools (except inside cycles, see the module docs).
-    let weights: Vec<f64> = divisible
-        .iter()
-        .map(|&i| {
-            let want = numbers[i].ct * share;
-            if in_cycle(facts, func, edges[i].callee) {
-                want
-            } else {
-                want.min(pool[i])
-            }
-        })
-        .collect();
-    let asked: f64 = weights.iter().sum();
-    if asked <= 0.0 || budget <= 0.0 {
-        return;
-    }
-    debug_assert!(out.iter().map(|c| c.width).sum::<f64>() <= parent.total * (1.0 + 1e-9));
-    let scale = budget / asked;
-    for (&i, &w) in divisible.iter().zip(&weights) {
-        let mut width = w * scale;
-        if !in_cycle(facts, func, edges[i].callee) {
-            width = width.min(pool[i]);
+    // Divisible edges, in three passes over one width per edge:
+    // 1. edges back into a cycle take what their pools still hold (cProfile counts
+    //    their `ct` at the outermost entry of the cycle, so the first, widest contexts
+    //    are the ones that ran it);
+    // 2. the other edges share what is left, in proportion to what each would give
+    //    this context, bounded by their pools;
+    // 3. time still unexplained goes back into the cycle (re-entry deeper down, where
+    //    the pools, counted at the outermost entry only, have nothing left).
+    let cyclic: Vec<bool> = divisible.iter().map(|&i| in_cycle(facts, func, edges[i].callee)).collect();
+    let want: Vec<f64> = divisible.iter().map(|&i| (numbers[i].ct * share).min(pool[i].max(0.0))).collect();
+    let mut widths = vec![0.0; divisible.len()];
+    let has_cycle = cyclic.iter().any(|&c| c);
+    for pass in [Pass::CyclePools, Pass::Others, Pass::CycleFill] {
+        if budget <= 0.0 {
+            break;
         }
+        let weight = |k: usize| match pass {
+            Pass::CyclePools if cyclic[k] => want[k],
+            Pass::Others if !cyclic[k] => want[k],
+            Pass::CycleFill if cyclic[k] => numbers[divisible[k]].ct * share,
+            _ => 0.0,
+        };
+        let asked: f64 = (0..divisible.len()).map(weight).sum();
+        if asked <= 0.0 {
+            continue;
+        }
+        // Passes bounded by pools never grow past them; the last pass, and the
+        // others when nothing can come after, fill the budget.
+        let fills = matches!(pass, Pass::CycleFill) || (matches!(pass, Pass::Others) && !has_cycle);
+        let scale = if fills { budget / asked } else { (budget / asked).min(1.0) };
+        for k in 0..divisible.len() {
+            let mut width = weight(k) * scale;
+            if !matches!(pass, Pass::CycleFill) {
+                width = width.min(pool[divisible[k]].max(0.0) - widths[k]).max(0.0);
+            }
+            widths[k] += width;
+            budget -= width;
+        }
+        budget = budget.max(0.0);
+    }
+    for (&i, &width) in divisible.iter().zip(&widths) {
         if width > 0.0 {
             out.push(Child {
                 edge: i,
@@ -313,6 +330,14 @@ fn plan_children(
             });
         }
     }
+    debug_assert!(out.iter().map(|c| c.width).sum::<f64>() <= parent.total * (1.0 + 1e-9));
+}
+
+#[derive(Clone, Copy)]
+enum Pass {
+    CyclePools,
+    Others,
+    CycleFill,
 }
 
 /// Whether an edge may still give time: its pool has some, or it lies in a cycle
