@@ -47,6 +47,8 @@ struct FunctionFacts {
     /// The edge by which it calls itself directly, when that is its only recursion
     /// (not also part of a cycle of several functions): drawn as a chain.
     self_edge: Option<usize>,
+    /// Recursive calls per outermost call (self-edge calls / primitive calls).
+    inner_per_outer: f64,
     /// Share of a frame's width spent in its direct recursive calls (see
     /// [`recursion_ratio`]); 0 without direct recursion.
     ratio: f64,
@@ -69,6 +71,8 @@ pub fn build(profile: &Profile, options: &TreeOptions) -> CallTree {
     let mut pool: Vec<f64> = numbers.iter().map(|n| n.ct).collect();
     // Estimated own time of each frame, indexed by builder frame id.
     let mut own: Vec<f64> = vec![0.0];
+    // Direct recursion: inner calls still to draw below each frame (see `recursion_ratio`).
+    let mut chain_left: Vec<f64> = vec![0.0];
 
     let mut queue = BinaryHeap::new();
     for (func, width, calls, exact) in roots(profile, total) {
@@ -86,7 +90,15 @@ pub fn build(profile: &Profile, options: &TreeOptions) -> CallTree {
             max_total: width.max(fact.ct).min(total),
             ..Frame::root(width)
         });
-        own.push(own_time(fact, width, calls, None, min_width));
+        let left = calls * fact.inner_per_outer;
+        chain_left.push(left);
+        own.push(own_time(
+            fact,
+            width,
+            calls,
+            None,
+            chain_continues(fact, width, left, min_width),
+        ));
         queue.push(Queued { width, frame });
     }
 
@@ -117,6 +129,7 @@ pub fn build(profile: &Profile, options: &TreeOptions) -> CallTree {
             &tree,
             frame,
             own[frame as usize],
+            chain_left[frame as usize],
             share,
             whole,
             min_width,
@@ -136,7 +149,12 @@ pub fn build(profile: &Profile, options: &TreeOptions) -> CallTree {
             } else {
                 share
             };
-            let calls = n.nc * part;
+            let is_self = e.caller == e.callee;
+            let calls = if is_self {
+                parent.calls.min(chain_left[frame as usize])
+            } else {
+                n.nc * part
+            };
             let (lo, hi) = if c.exact {
                 (c.width, c.width)
             } else {
@@ -156,7 +174,14 @@ pub fn build(profile: &Profile, options: &TreeOptions) -> CallTree {
                 ..Frame::root(c.width)
             });
             let callee = &facts[e.callee as usize];
-            own.push(own_time(callee, c.width, calls, Some((n, part)), min_width));
+            let left = if is_self {
+                chain_left[frame as usize] - calls
+            } else {
+                calls * callee.inner_per_outer
+            };
+            chain_left.push(left);
+            let continues = chain_continues(callee, c.width, left, min_width);
+            own.push(own_time(callee, c.width, calls, Some((n, part)), continues));
             if profile.callee_edge_ids(e.callee).is_empty() {
                 continue;
             }
@@ -186,6 +211,7 @@ fn plan_children(
     tree: &TreeBuilder,
     frame: u32,
     own: f64,
+    chain_left: f64,
     share: f64,
     whole: bool,
     min_width: f64,
@@ -233,7 +259,7 @@ fn plan_children(
     let mut budget = (parent.total - own).max(0.0);
     // Direct recursion (see `recursion_ratio`): the inner call takes its share first.
     if let Some(e) = fact.self_edge
-        && recursion_continues(fact, parent.total, min_width)
+        && chain_continues(fact, parent.total, chain_left, min_width)
     {
         let width = fact.ratio * parent.total;
         out.push(Child {
@@ -289,8 +315,14 @@ fn plan_children(
     //    this context, bounded by their pools;
     // 3. time still unexplained goes back into the cycle (re-entry deeper down, where
     //    the pools, counted at the outermost entry only, have nothing left).
-    let cyclic: Vec<bool> = divisible.iter().map(|&i| in_cycle(facts, func, edges[i].callee)).collect();
-    let want: Vec<f64> = divisible.iter().map(|&i| (numbers[i].ct * share).min(pool[i].max(0.0))).collect();
+    let cyclic: Vec<bool> = divisible
+        .iter()
+        .map(|&i| in_cycle(facts, func, edges[i].callee))
+        .collect();
+    let want: Vec<f64> = divisible
+        .iter()
+        .map(|&i| (numbers[i].ct * share).min(pool[i].max(0.0)))
+        .collect();
     let mut widths = vec![0.0; divisible.len()];
     let has_cycle = cyclic.iter().any(|&c| c);
     for pass in [Pass::CyclePools, Pass::Others, Pass::CycleFill] {
@@ -310,7 +342,11 @@ fn plan_children(
         // Passes bounded by pools never grow past them; the last pass, and the
         // others when nothing can come after, fill the budget.
         let fills = matches!(pass, Pass::CycleFill) || (matches!(pass, Pass::Others) && !has_cycle);
-        let scale = if fills { budget / asked } else { (budget / asked).min(1.0) };
+        let scale = if fills {
+            budget / asked
+        } else {
+            (budget / asked).min(1.0)
+        };
         for k in 0..divisible.len() {
             let mut width = weight(k) * scale;
             if !matches!(pass, Pass::CycleFill) {
@@ -367,17 +403,13 @@ fn own_time(
     width: f64,
     calls: f64,
     via: Option<(&EdgeNumbers, f64)>,
-    min_width: f64,
+    continues: bool,
 ) -> f64 {
     let estimate = if fact.self_edge.is_some() {
         // Direct recursion (see `recursion_ratio`): each level keeps (1 - r) of its
         // width, split between own time and callees as in the totals; the last level
         // drawn keeps what would recurse.
-        let ratio = if recursion_continues(fact, width, min_width) {
-            fact.ratio
-        } else {
-            0.0
-        };
+        let ratio = if continues { fact.ratio } else { 0.0 };
         if fact.ct > 0.0 {
             (1.0 - ratio) * width * (fact.tt / fact.ct).min(1.0)
         } else {
@@ -423,8 +455,14 @@ fn recursion_ratio(self_edge_ct: f64, ct: f64) -> f64 {
 /// How many minimum frame widths an inner recursive level must span to be drawn.
 pub const RECURSION_STOP: f64 = 3.0;
 
-fn recursion_continues(fact: &FunctionFacts, width: f64, min_width: f64) -> bool {
-    fact.ratio * width >= RECURSION_STOP * min_width
+/// Whether a frame of a directly recursive function gets an inner call: the inner
+/// level is wide enough and recursive calls are left for this chain (each outermost
+/// call recursing `inner_per_outer` times, each level calling at most as often as
+/// the one below it).
+fn chain_continues(fact: &FunctionFacts, width: f64, chain_left: f64, min_width: f64) -> bool {
+    fact.self_edge.is_some()
+        && fact.ratio * width >= RECURSION_STOP * min_width
+        && chain_left >= 0.5
 }
 
 fn function_facts(profile: &Profile, numbers: &[EdgeNumbers]) -> Vec<FunctionFacts> {
@@ -460,6 +498,8 @@ fn function_facts(profile: &Profile, numbers: &[EdgeNumbers]) -> Vec<FunctionFac
                 recursive: self_edge.is_some() || in_cycle,
                 self_edge: self_edge.filter(|_| !in_cycle),
                 ratio: self_edge.map_or(0.0, |e| recursion_ratio(numbers[e].ct, ct)),
+                inner_per_outer: self_edge
+                    .map_or(0.0, |e| numbers[e].nc / (f.stats.cc.max(1) as f64)),
                 dispatcher: nc >= 2.0 && out_calls == nc && profile.callee_edge_ids(id).len() >= 2,
             }
         })
