@@ -268,3 +268,24 @@ fn svg_is_well_formed_enough() {
     );
     assert!(text.contains("f est"), "no estimated frames marked");
 }
+
+#[test]
+fn readme_help_block_matches_the_binary() {
+    let readme_path = crate::util::repo("README.md");
+    let readme = std::fs::read_to_string(&readme_path).unwrap();
+    let marker = "`flameprof --help` prints:\n\n```\n";
+    let start = readme.find(marker).expect("README has the --help block") + marker.len();
+    let end = start + readme[start..].find("\n```").expect("the block is closed");
+    let help = run(&["--help"]).ok().stdout_text();
+    let help = help.trim_end();
+    if std::env::var_os("FLAMEPROF_BLESS").is_some_and(|v| v == "1") {
+        let updated = format!("{}{}{}", &readme[..start], help, &readme[end..]);
+        std::fs::write(&readme_path, updated).unwrap();
+        return;
+    }
+    assert_eq!(
+        &readme[start..end],
+        help,
+        "README.md's --help block is stale; re-bless with FLAMEPROF_BLESS=1 cargo test"
+    );
+}
