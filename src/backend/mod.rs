@@ -57,18 +57,35 @@ pub struct RenderOptions {
     pub subtitle: Option<String>,
     /// Folded-stack values are self seconds × this multiplier.
     pub log_mult: f64,
+    /// Which graphs a picture shows (`--flame-only`, `--inverted-only`).
+    pub graphs: Graphs,
+    /// Embed the interactive script (zoom, search, tooltips) in pictures that have one.
+    /// Off only for readable golden files (`--no-script`, hidden).
+    pub script: bool,
+}
+
+/// The graphs a picture format draws.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Graphs {
+    /// The flame graph, then the inverted graph below it.
+    #[default]
+    Both,
+    FlameOnly,
+    InvertedOnly,
 }
 
 impl Default for RenderOptions {
     fn default() -> RenderOptions {
         RenderOptions {
             tree: TreeOptions::default(),
-            width: Some(1200),
+            width: None,
             row_height: 24,
             font_size: 12,
             title: "Flame graph".into(),
             subtitle: None,
             log_mult: 1_000_000.0,
+            graphs: Graphs::Both,
+            script: true,
         }
     }
 }
