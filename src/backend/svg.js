@@ -1,6 +1,6 @@
 // flameprof interactive SVG: zoom, search, tooltip, URL state, keyboard, label fitting.
-// Reads the FLAMEPROF table written just before this code. Each graph is a nested
-// <svg class="view"> whose viewBox spans the profile in integer ticks, so zooming is a
+// Reads the FLAMEPROF table written just before this code. Each graph is a nested svg element
+// (class "view") whose viewBox spans the profile in integer ticks, so zooming is a
 // viewBox change. State is mirrored on the root element (data-ready, data-errors,
 // data-zoom-*, data-matched-*) for tests and tools.
 (function () {

@@ -96,7 +96,14 @@ impl<'t> View<'t> {
         top: &mut f64,
         g: &Geometry,
     ) -> View<'t> {
-        let v = View { id, caption, tree, rows: tree.max_depth().max(1), bottom_up, top: *top + CAPTION };
+        let v = View {
+            id,
+            caption,
+            tree,
+            rows: tree.max_depth().max(1),
+            bottom_up,
+            top: *top + CAPTION,
+        };
         *top = v.top + v.height(g) + GAP;
         v
     }
@@ -121,7 +128,11 @@ impl<'t> View<'t> {
 
     /// Top of the frame's row inside the view.
     fn y(&self, f: &Frame, g: &Geometry) -> f64 {
-        let row = if self.bottom_up { self.rows - f.depth.min(self.rows) } else { f.depth.saturating_sub(1) };
+        let row = if self.bottom_up {
+            self.rows - f.depth.min(self.rows)
+        } else {
+            f.depth.saturating_sub(1)
+        };
         f64::from(row) * g.row
     }
 }
@@ -190,7 +201,13 @@ impl Kind {
 /// colour when code above it moves).
 fn name_hash(key: &FuncKey) -> u32 {
     let mut h: u32 = 0x811c_9dc5;
-    for b in key.name.as_str().bytes().chain([0]).chain(key.file.as_str().bytes()) {
+    for b in key
+        .name
+        .as_str()
+        .bytes()
+        .chain([0])
+        .chain(key.file.as_str().bytes())
+    {
         h = (h ^ u32::from(b)).wrapping_mul(0x0100_0193);
     }
     h ^ (h >> 16)
@@ -204,7 +221,10 @@ struct Functions {
 
 impl Functions {
     fn collect(views: &[View<'_>], g: &Geometry) -> Functions {
-        let mut out = Functions { ids: Vec::new(), index: HashMap::new() };
+        let mut out = Functions {
+            ids: Vec::new(),
+            index: HashMap::new(),
+        };
         for v in views {
             for (i, f) in v.tree.frames().iter().enumerate() {
                 if v.drawn(i, f, g).is_some()
@@ -236,13 +256,23 @@ fn render(job: &Job<'_>, out: &mut dyn Write) -> io::Result<()> {
     }
     if o.graphs != Graphs::FlameOnly {
         let caption = "Inverted: each function at the width of its own time, its callers beneath";
-        views.push(View::new("inverted", caption, job.inverted(), false, &mut top, &g));
+        views.push(View::new(
+            "inverted",
+            caption,
+            job.inverted(),
+            false,
+            &mut top,
+            &g,
+        ));
     }
     let height = top + FOOTER;
     let functions = Functions::collect(&views, &g);
 
     // The root element: fluid (100% wide) unless --width was given.
-    writeln!(out, r#"<?xml version="1.0" encoding="UTF-8" standalone="no"?>"#)?;
+    writeln!(
+        out,
+        r#"<?xml version="1.0" encoding="UTF-8" standalone="no"?>"#
+    )?;
     let width_attr = match o.width {
         Some(_) => format!(r#"width="{w}" viewBox="0 0 {w} {height}""#, w = g.width),
         None => r#"width="100%""#.to_string(),
@@ -263,11 +293,18 @@ fn render(job: &Job<'_>, out: &mut dyn Write) -> io::Result<()> {
     }
     writeln!(out, "</style>")?;
     writeln!(out, r#"<rect class="bg" width="100%" height="100%"/>"#)?;
-    write!(out, r#"<text class="title" x="50%" y="22" text-anchor="middle" font-size="{}">"#, g.font + 5.0)?;
+    write!(
+        out,
+        r#"<text class="title" x="50%" y="22" text-anchor="middle" font-size="{}">"#,
+        g.font + 5.0
+    )?;
     escape(out, &o.title)?;
     writeln!(out, "</text>")?;
     if let Some(sub) = &o.subtitle {
-        write!(out, r#"<text class="sub" x="50%" y="40" text-anchor="middle">"#)?;
+        write!(
+            out,
+            r#"<text class="sub" x="50%" y="40" text-anchor="middle">"#
+        )?;
         escape(out, sub)?;
         writeln!(out, "</text>")?;
     }
@@ -277,7 +314,11 @@ fn render(job: &Job<'_>, out: &mut dyn Write) -> io::Result<()> {
             r#"<text id="reset" class="btn off" x="10" y="22" role="button" tabindex="0">Reset Zoom</text><text id="search" class="btn" x="99%" dx="-34" y="22" text-anchor="end" role="button" tabindex="0">Search</text><text id="case" class="btn" x="99%" y="22" text-anchor="end" role="button" tabindex="0" aria-pressed="false" aria-label="Match case">Aa</text>"#
         )?;
     }
-    writeln!(out, r#"<text id="details" x="10" y="{}" aria-live="polite"> </text>"#, HEADER - 8.0 + top_shift(o))?;
+    writeln!(
+        out,
+        r#"<text id="details" x="10" y="{}" aria-live="polite"> </text>"#,
+        HEADER - 8.0 + top_shift(o)
+    )?;
 
     for v in &views {
         draw_view(job, out, v, &g, &functions)?;
@@ -296,7 +337,11 @@ fn render(job: &Job<'_>, out: &mut dyn Write) -> io::Result<()> {
                 t.cut_frames,
                 seconds(t.cut_time),
                 percent(t.cut_time, total),
-                if t.truncated { ", frame limit reached" } else { "" }
+                if t.truncated {
+                    ", frame limit reached"
+                } else {
+                    ""
+                }
             ));
         }
     }
@@ -317,11 +362,22 @@ fn top_shift(o: &super::RenderOptions) -> f64 {
     if o.subtitle.is_some() { 18.0 } else { 0.0 }
 }
 
-fn draw_view(job: &Job<'_>, out: &mut dyn Write, v: &View<'_>, g: &Geometry, functions: &Functions) -> io::Result<()> {
+fn draw_view(
+    job: &Job<'_>,
+    out: &mut dyn Write,
+    v: &View<'_>,
+    g: &Geometry,
+    functions: &Functions,
+) -> io::Result<()> {
     let h = v.height(g);
     write!(out, r#"<text class="cap" x="10" y="{}">"#, v.top - 7.0)?;
     escape(out, v.caption)?;
-    writeln!(out, r#"</text><text id="{}-m" class="matched" x="99%" y="{}" text-anchor="end"> </text>"#, v.id, v.top - 7.0)?;
+    writeln!(
+        out,
+        r#"</text><text id="{}-m" class="matched" x="99%" y="{}" text-anchor="end"> </text>"#,
+        v.id,
+        v.top - 7.0
+    )?;
     writeln!(
         out,
         r#"<svg id="{id}" class="view" x="{LEFT_PCT}%" y="{top}" width="{SPAN_PCT}%" height="{h}" viewBox="0 0 {TICKS} {h}" preserveAspectRatio="none" role="group" aria-label="{cap}">"#,
@@ -356,9 +412,17 @@ fn draw_view(job: &Job<'_>, out: &mut dyn Write, v: &View<'_>, g: &Geometry, fun
     writeln!(out, "</svg>")?;
     // Labels sit outside the scaled view so that text keeps its shape.
     let baseline = v.top + g.row / 2.0 + g.font / 3.0;
-    writeln!(out, r#"<g id="{}-l" class="labels" transform="translate({LABEL_PAD},{baseline})">"#, v.id)?;
+    writeln!(
+        out,
+        r#"<g id="{}-l" class="labels" transform="translate({LABEL_PAD},{baseline})">"#,
+        v.id
+    )?;
     for (x, y, text) in labels {
-        write!(out, r#"<text x="{:.3}%" y="{y}">"#, LEFT_PCT + SPAN_PCT * x as f64 / TICKS)?;
+        write!(
+            out,
+            r#"<text x="{:.3}%" y="{y}">"#,
+            LEFT_PCT + SPAN_PCT * x as f64 / TICKS
+        )?;
         escape(out, &text)?;
         writeln!(out, "</text>")?;
     }
@@ -376,7 +440,10 @@ fn write_script(
     writeln!(out, "<script><![CDATA[")?;
     write!(out, "var FLAMEPROF={{total:")?;
     json_number(out, job.flame().total())?;
-    write!(out, ",ticks:{TICKS},left:{LEFT_PCT},span:{SPAN_PCT},pad:{LABEL_PAD},cw:{CHAR_WIDTH},\nfn:[")?;
+    write!(
+        out,
+        ",ticks:{TICKS},left:{LEFT_PCT},span:{SPAN_PCT},pad:{LABEL_PAD},cw:{CHAR_WIDTH},\nfn:["
+    )?;
     for (n, &id) in functions.ids.iter().enumerate() {
         let f = job.profile.function(id);
         let mut short = String::new();
@@ -388,7 +455,13 @@ fn write_script(
         json_string(out, &f.key.display())?;
         out.write_all(b",")?;
         json_string(out, &short)?;
-        write!(out, ",{},{},\"{}\"]", f.stats.nc, f.stats.cc, Kind::of(&f.key).letter())?;
+        write!(
+            out,
+            ",{},{},\"{}\"]",
+            f.stats.nc,
+            f.stats.cc,
+            Kind::of(&f.key).letter()
+        )?;
     }
     out.write_all(b"],\nviews:{")?;
     for (n, v) in views.iter().enumerate() {
@@ -414,7 +487,14 @@ fn write_script(
             }
             first = false;
             let t = |x: f64| (x / total * TICKS).round() as u64;
-            write!(out, "[{},{},{},{}", functions.index[&func], f.depth, t(f.self_time), f.calls.round() as u64)?;
+            write!(
+                out,
+                "[{},{},{},{}",
+                functions.index[&func],
+                f.depth,
+                t(f.self_time),
+                f.calls.round() as u64
+            )?;
             if !f.exact {
                 write!(out, ",{},{},{}", t(f.cut), t(f.min_total), t(f.max_total))?;
             } else if t(f.cut) > 0 {
@@ -452,7 +532,11 @@ fn fit(s: &str, chars: usize) -> String {
 }
 
 fn percent(part: f64, whole: f64) -> f64 {
-    if whole > 0.0 { part / whole * 100.0 } else { 0.0 }
+    if whole > 0.0 {
+        part / whole * 100.0
+    } else {
+        0.0
+    }
 }
 
 /// A duration with a unit that keeps four significant digits readable.
@@ -467,7 +551,11 @@ fn seconds(t: f64) -> String {
 }
 
 fn json_number(out: &mut dyn Write, x: f64) -> io::Result<()> {
-    if x.is_finite() { write!(out, "{x}") } else { out.write_all(b"0") }
+    if x.is_finite() {
+        write!(out, "{x}")
+    } else {
+        out.write_all(b"0")
+    }
 }
 
 /// A JSON string that is also safe inside CDATA (`>` escaped, so no `]]>`).
@@ -478,7 +566,9 @@ fn json_string(out: &mut dyn Write, s: &str) -> io::Result<()> {
             '"' => out.write_all(b"\\\"")?,
             '\\' => out.write_all(b"\\\\")?,
             '<' | '>' | '&' => write!(out, "\\u{:04x}", c as u32)?,
-            c if (c as u32) < 0x20 || c == '\u{2028}' || c == '\u{2029}' => write!(out, "\\u{:04x}", c as u32)?,
+            c if (c as u32) < 0x20 || c == '\u{2028}' || c == '\u{2029}' => {
+                write!(out, "\\u{:04x}", c as u32)?
+            }
             c if c == '\u{FFFE}' || c == '\u{FFFF}' => {}
             c => write!(out, "{c}")?,
         }
@@ -499,11 +589,11 @@ fn escape(out: &mut dyn Write, s: &str) -> io::Result<()> {
             c if (c as u32) < 0x20 || c == '\u{FFFE}' || c == '\u{FFFF}' => "",
             _ => continue,
         };
-        out.write_all(s[last..i].as_bytes())?;
+        out.write_all(&s.as_bytes()[last..i])?;
         out.write_all(rep.as_bytes())?;
         last = i + c.len_utf8();
     }
-    out.write_all(s[last..].as_bytes())
+    out.write_all(&s.as_bytes()[last..])
 }
 
 #[cfg(test)]
@@ -527,7 +617,10 @@ mod tests {
     fn json_strings_cannot_close_cdata() {
         let mut v = Vec::new();
         json_string(&mut v, "a]]>\"\\\n<").unwrap();
-        assert_eq!(String::from_utf8(v).unwrap(), r#""a]]\u003e\"\\\u000a\u003c""#);
+        assert_eq!(
+            String::from_utf8(v).unwrap(),
+            r#""a]]\u003e\"\\\u000a\u003c""#
+        );
     }
 
     #[test]
@@ -536,9 +629,18 @@ mod tests {
         assert_eq!(k("~"), Kind::Builtin);
         assert_eq!(k("/usr/lib/python3.11/json/decoder.py"), Kind::Stdlib);
         assert_eq!(k("<frozen importlib._bootstrap>"), Kind::Stdlib);
-        assert_eq!(k("/usr/lib/python3/dist-packages/yaml/x.py"), Kind::ThirdParty);
-        assert_eq!(k("/venv/lib/python3.12/site-packages/pylint/x.py"), Kind::ThirdParty);
-        assert_eq!(k("C:\\Python311\\Lib\\site-packages\\a.py"), Kind::ThirdParty);
+        assert_eq!(
+            k("/usr/lib/python3/dist-packages/yaml/x.py"),
+            Kind::ThirdParty
+        );
+        assert_eq!(
+            k("/venv/lib/python3.12/site-packages/pylint/x.py"),
+            Kind::ThirdParty
+        );
+        assert_eq!(
+            k("C:\\Python311\\Lib\\site-packages\\a.py"),
+            Kind::ThirdParty
+        );
         assert_eq!(k("/home/me/app/main.py"), Kind::Own);
     }
 
