@@ -172,6 +172,11 @@
   };
 
   // ---------- tooltip and details ----------
+  var widthCache = 0;
+  function rootWidth() {
+    return widthCache || (widthCache = root.getBoundingClientRect().width);
+  }
+
   function makeTip() {
     var g = document.createElementNS(NS, 'g');
     g.id = 'tip';
@@ -184,7 +189,8 @@
 
   function show(view, i, evt) {
     var lines = view.describe(i);
-    details.textContent = lines.slice(0, 3).join(' \u00b7 ') + (lines.length > 4 ? ' \u00b7 estimated' : '');
+    var room = Math.floor((rootWidth() - 20) / cw);
+    details.textContent = fitText(lines.join(' \u00b7 '), Math.max(room, 10));
     if (!evt) return;
     tip = tip || makeTip();
     var text = tip.lastChild, box = tip.firstChild, longest = 0;
@@ -201,7 +207,7 @@
     box.setAttribute('width', w);
     box.setAttribute('height', h);
     box.setAttribute('rx', 3);
-    var pw = root.getBoundingClientRect().width;
+    var pw = rootWidth();
     var scale = fitWidth && root.getAttribute('viewBox') ? fitWidth / pw : 1;
     var pt = [evt.clientX * scale, evt.clientY * scale + (window.scrollY || 0)];
     var x = pt[0] + 12, y = pt[1] + 14;
@@ -210,9 +216,13 @@
     tip.setAttribute('visibility', 'visible');
   }
 
+  // With nothing under the pointer, the details line describes the zoomed frame.
   function hide() {
     if (tip) tip.setAttribute('visibility', 'hidden');
     details.textContent = ' ';
+    for (var k = views.length - 1; k >= 0; k--) {
+      if (views[k].zoomed >= 0) { show(views[k], views[k].zoomed, null); break; }
+    }
   }
 
   // ---------- state in the URL ----------
@@ -246,6 +256,7 @@
   // ---------- actions ----------
   function zoom(view, i) {
     view.zoom(i);
+    hide();
     var any = views.some(function (v) { return v.zoomed >= 0; });
     resetBtn.classList.toggle('off', !any);
     writeState();
@@ -254,6 +265,7 @@
   function resetZoom() {
     views.forEach(function (v) { if (v.zoomed >= 0) v.zoom(-1); });
     resetBtn.classList.add('off');
+    hide();
     writeState();
   }
 
@@ -344,7 +356,10 @@
     var timer = 0;
     window.addEventListener('resize', function () {
       clearTimeout(timer);
-      timer = setTimeout(guard(function () { views.forEach(function (v) { v.fit(); }); }), 100);
+      timer = setTimeout(guard(function () {
+        widthCache = 0;
+        views.forEach(function (v) { v.fit(); });
+      }), 100);
     });
 
     // Restore the state from the URL; re-fit labels only when something changed.
@@ -357,6 +372,7 @@
       root.setAttribute('data-zoom-' + v.id, String(v.zoomed));
     });
     resetBtn.classList.toggle('off', !views.some(function (v) { return v.zoomed >= 0; }));
+    hide();
     if (st.s) setSearch(st.s, st.cs === '1');
   }
 
