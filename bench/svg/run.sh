@@ -3,7 +3,7 @@
 # tests/data/real/pylint.prof, next to flameprof 0.4's SVG and inferno-flamegraph's SVG
 # of our `-f log` output of the same file.
 #
-#   bench/svg/run.sh            # RUNS=7 loads of each file, interleaved; medians
+#   bench/svg/run.sh            # RUNS=9 loads of each file, interleaved; medians
 #
 # Needs: chromium (CHROMIUM=/usr/bin/chromium), python3 (a venv with flameprof==0.4 is
 # made under bench/out/), inferno-flamegraph (INFERNO=..., else PATH, else it is
@@ -18,7 +18,7 @@ cd "$(dirname "$0")/../.."
 OUT=bench/out/svg
 mkdir -p "$OUT"
 PROF=tests/data/real/pylint.prof
-RUNS=${RUNS:-7}
+RUNS=${RUNS:-9}
 CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
 
 cargo build --release --quiet
@@ -40,18 +40,20 @@ if [ -z "${INFERNO:-}" ]; then
 fi
 
 "$FLAMEPROF" "$PROF" -o "$OUT/flameprof.svg"
+"$FLAMEPROF" --flame-only "$PROF" -o "$OUT/flameprof-flame.svg"
 "$FLAMEPROF" -f log "$PROF" | "$INFERNO" > "$OUT/inferno.svg"
 bench/out/venv/bin/python -m flameprof "$PROF" > "$OUT/flameprof04.svg" 2>/dev/null
 
+NAMES="flameprof flameprof-flame inferno flameprof04"
 frames() {
   case "$1" in
-    flameprof) grep -o ' tabindex="0" aria-label="' "$OUT/$1.svg" | wc -l ;;
+    flameprof | flameprof-flame) grep -o ' tabindex="0" aria-label="' "$OUT/$1.svg" | wc -l ;;
     inferno) grep -o ' fg:w="' "$OUT/$1.svg" | wc -l ;;
     flameprof04) grep -o 'class="func_g"' "$OUT/$1.svg" | wc -l ;;
   esac
 }
 
-for name in flameprof inferno flameprof04; do
+for name in $NAMES; do
   cat > "$OUT/load-$name.html" <<HTML
 <!doctype html><html><body style="margin:0"><script>
 var t0 = performance.now(), f = document.createElement('iframe');
@@ -82,18 +84,18 @@ median() { sort -n | awk '{a[NR]=$1} END{print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[
 
 declare -A times
 for ((r = 1; r <= RUNS; r++)); do
-  for name in flameprof inferno flameprof04; do
+  for name in $NAMES; do
     times[$name]+="$(load_once $name) "
   done
 done
 
 {
   echo "$(date -u +%Y-%m-%d) $(uname -m), $(nproc) cores, $("$CHROMIUM" --version 2>/dev/null | head -1), RUNS=$RUNS"
-  printf '%-12s %10s %7s %12s %14s\n' file bytes frames bytes/frame "load ms (med)"
-  for name in flameprof inferno flameprof04; do
+  printf '%-16s %10s %7s %12s %14s\n' file bytes frames bytes/frame "load ms (med)"
+  for name in $NAMES; do
     bytes=$(stat -c %s "$OUT/$name.svg")
     n=$(frames $name)
     med=$(tr ' ' '\n' <<<"${times[$name]}" | grep . | median)
-    printf '%-12s %10d %7d %12d %14s\n' "$name" "$bytes" "$n" $((bytes / n)) "$med"
+    printf '%-16s %10d %7d %12d %14s\n' "$name" "$bytes" "$n" $((bytes / n)) "$med"
   done
 } | tee "$OUT/results.txt"

@@ -363,9 +363,12 @@
     });
 
     // Restore the state from the URL; re-fit labels only when something changed.
+    // Labels were fitted for data-fit pixels. A fixed-width picture keeps them; a fluid
+    // one re-fits at load only when the window is narrower (labels would overflow) or
+    // much wider, judged from the window's width, which needs no layout.
     var st = readState();
-    var width = views.length ? views[0].el.getBoundingClientRect().width : 0;
-    var refit = Math.abs(width - fitWidth * D.span / 100) > 0.5;
+    var ratio = root.getAttribute('viewBox') ? 1 : window.innerWidth / fitWidth;
+    var refit = ratio < 0.995 || ratio > 1.25;
     views.forEach(function (v) {
       var z = st[v.id] !== undefined ? parseInt(st[v.id], 10) : -1;
       if (z >= 0) v.zoom(z); else if (refit) v.fit();
