@@ -289,3 +289,76 @@ fn screenshot_is_not_blank() {
         empty.len()
     );
 }
+
+/// A page that loads `graph.svg` in an iframe, clicks, hovers and types into it, and
+/// writes what happened on its `<body>` as JSON.
+const DRIVER: &str = r#"<!doctype html><html><body><iframe id="f" src="graph.svg" style="width:1280px;height:900px"></iframe><script>
+var out = {};
+document.getElementById('f').onload = function () {
+  try {
+    var d = this.contentDocument, w = this.contentWindow, root = d.documentElement;
+    var key = function (k) { d.dispatchEvent(new w.KeyboardEvent('keydown', { key: k, bubbles: true })); };
+    var r = d.getElementById('flame').getElementsByTagName('rect')[5];
+    r.dispatchEvent(new w.MouseEvent('click', { bubbles: true }));
+    out.afterClick = root.getAttribute('data-zoom-flame');
+    out.hash = w.location.hash;
+    out.dimmed = d.querySelectorAll('#flame rect.d').length;
+    r.dispatchEvent(new w.MouseEvent('mousemove', { bubbles: true, clientX: 100, clientY: 200 }));
+    var tip = d.getElementById('tip');
+    out.tip = tip ? tip.getAttribute('visibility') + '|' + tip.textContent : '';
+    key('Escape');
+    out.afterEscape = root.getAttribute('data-zoom-flame');
+    out.hashAfterEscape = w.location.hash;
+    var inv = d.getElementById('inverted').getElementsByTagName('rect')[2];
+    inv.focus();
+    out.focused = d.activeElement === inv;
+    key('Enter');
+    out.afterEnter = root.getAttribute('data-zoom-inverted');
+    out.details = d.getElementById('details').textContent;
+    d.getElementById('case').dispatchEvent(new w.MouseEvent('click', { bubbles: true }));
+    out.casePressed = d.getElementById('case').getAttribute('aria-pressed');
+    out.errors = root.getAttribute('data-errors');
+  } catch (e) {
+    out.exception = String(e);
+  }
+  document.body.setAttribute('data-out', JSON.stringify(out));
+};
+</script></body></html>"#;
+
+#[test]
+fn click_hover_and_keyboard_drive_the_graph() {
+    let Some(chrome) = chromium() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    svg_file(dir.path(), "real/pylint.prof", &[]);
+    let page = dir.path().join("driver.html");
+    std::fs::write(&page, DRIVER).unwrap();
+    let dom = browse(
+        &chrome,
+        &["--allow-file-access-from-files", "--dump-dom"],
+        &format!("file://{}", page.display()),
+    );
+    let at = dom.find("data-out=\"").expect("driver did not finish") + "data-out=\"".len();
+    let out = dom[at..at + dom[at..].find('"').unwrap()]
+        .replace("&quot;", "\"")
+        .replace("&amp;", "&");
+    for expected in [
+        r#""afterClick":"5""#,
+        r##""hash":"#flame=5""##,
+        r#""afterEscape":"-1""#,
+        r#""hashAfterEscape":"""#,
+        r#""focused":true"#,
+        r#""afterEnter":"2""#,
+        r#""casePressed":"true""#,
+        r#""errors":"""#,
+    ] {
+        assert!(out.contains(expected), "{expected} not in {out}");
+    }
+    assert!(!out.contains(r#""dimmed":0"#), "no ancestor dimmed: {out}");
+    assert!(
+        out.contains(r#""tip":"visible|"#)
+            && out.contains("of parent")
+            && out.contains("of zoomed"),
+        "{out}"
+    );
+    assert!(out.contains("calls here") && out.contains("self "), "{out}");
+}
