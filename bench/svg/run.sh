@@ -11,7 +11,8 @@
 # "Load" is the time from inserting an <iframe> with the SVG into a blank page to the
 # iframe's load event: parsing, building the DOM and every load-time script (inferno
 # and flamegraph.pl fit their labels in an onload handler; flameprof's script runs at
-# the end of parsing). Frames are the boxes in the file; bytes/frame is the whole file
+# the end of parsing); "+ layout" then forces style and layout of the picture (what a
+# first paint needs). Medians of RUNS fresh browsers per file. Frames are the boxes in the file; bytes/frame is the whole file
 # (script, style, data included) divided by them.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -61,7 +62,10 @@ f.style.cssText = 'width:1280px;height:900px;border:0';
 f.onload = function () {
   var t1 = performance.now(), inner = '';
   try { inner = f.contentDocument.documentElement.getAttribute('data-ready-ms') || ''; } catch (e) {}
+  try { f.contentDocument.documentElement.getBoundingClientRect(); } catch (e) {}
+  var t2 = performance.now();
   document.body.setAttribute('data-load-ms', (t1 - t0).toFixed(1));
+  document.body.setAttribute('data-layout-ms', (t2 - t0).toFixed(1));
   document.body.setAttribute('data-inner-ready-ms', inner);
 };
 f.src = '$name.svg';
@@ -77,25 +81,29 @@ load_once() {
     --disable-component-update --no-first-run --disable-sync --allow-file-access-from-files \
     --window-size=1300,1000 --user-data-dir="$profile" --dump-dom "file://$PWD/$OUT/load-$1.html" 2>/dev/null)
   rm -rf "$profile"
-  sed -n 's/.*data-load-ms="\([0-9.]*\)".*/\1/p' <<<"$dom"
+  sed -n 's/.*data-load-ms="\([0-9.]*\)".*data-layout-ms="\([0-9.]*\)".*/\1,\2/p' <<<"$dom"
 }
 
 median() { sort -n | awk '{a[NR]=$1} END{print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 
-declare -A times
+declare -A loads layouts
 for ((r = 1; r <= RUNS; r++)); do
   for name in $NAMES; do
-    times[$name]+="$(load_once $name) "
+    IFS=, read -r load layout <<<"$(load_once $name)"
+    loads[$name]+="$load "
+    layouts[$name]+="$layout "
   done
 done
 
 {
   echo "$(date -u +%Y-%m-%d) $(uname -m), $(nproc) cores, $("$CHROMIUM" --version 2>/dev/null | head -1), RUNS=$RUNS"
-  printf '%-16s %10s %7s %12s %14s\n' file bytes frames bytes/frame "load ms (med)"
+  printf '| %-15s | %9s | %6s | %11s | %8s | %15s |\n' file bytes frames bytes/frame "load ms" "+ layout ms"
+  printf '|%s|%s|%s|%s|%s|%s|\n' ----------------- ----------- -------- ------------- ---------- -----------------
   for name in $NAMES; do
     bytes=$(stat -c %s "$OUT/$name.svg")
     n=$(frames $name)
-    med=$(tr ' ' '\n' <<<"${times[$name]}" | grep . | median)
-    printf '%-16s %10d %7d %12d %14s\n' "$name" "$bytes" "$n" $((bytes / n)) "$med"
+    load=$(tr ' ' '\n' <<<"${loads[$name]}" | grep . | median)
+    layout=$(tr ' ' '\n' <<<"${layouts[$name]}" | grep . | median)
+    printf '| %-15s | %9d | %6d | %11d | %8s | %15s |\n' "$name" "$bytes" "$n" $((bytes / n)) "$load" "$layout"
   done
 } | tee "$OUT/results.txt"

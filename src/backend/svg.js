@@ -212,6 +212,8 @@
     var pt = [evt.clientX * scale, evt.clientY * scale + (window.scrollY || 0)];
     var x = pt[0] + 12, y = pt[1] + 14;
     if (x + w > pw * scale) x = Math.max(0, pt[0] - w - 12);
+    var ph = +root.getAttribute('height');
+    if (y + h > ph) y = Math.max(0, pt[1] - h - 8);
     tip.setAttribute('transform', 'translate(' + x + ',' + y + ')');
     tip.setAttribute('visibility', 'visible');
   }
