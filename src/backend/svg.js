@@ -256,17 +256,22 @@
   }
 
   // ---------- actions ----------
+  function updateReset() {
+    var any = views.some(function (v) { return v.zoomed >= 0; });
+    resetBtn.classList.toggle('off', !any);
+    resetBtn.setAttribute('tabindex', any ? '0' : '-1');
+  }
+
   function zoom(view, i) {
     view.zoom(i);
     hide();
-    var any = views.some(function (v) { return v.zoomed >= 0; });
-    resetBtn.classList.toggle('off', !any);
+    updateReset();
     writeState();
   }
 
   function resetZoom() {
     views.forEach(function (v) { if (v.zoomed >= 0) v.zoom(-1); });
-    resetBtn.classList.add('off');
+    updateReset();
     hide();
     writeState();
   }
@@ -376,7 +381,7 @@
       if (z >= 0) v.zoom(z); else if (refit) v.fit();
       root.setAttribute('data-zoom-' + v.id, String(v.zoomed));
     });
-    resetBtn.classList.toggle('off', !views.some(function (v) { return v.zoomed >= 0; }));
+    updateReset();
     hide();
     if (st.s) setSearch(st.s, st.cs === '1');
   }

@@ -311,7 +311,7 @@ fn render(job: &Job<'_>, out: &mut dyn Write) -> io::Result<()> {
     if o.script {
         writeln!(
             out,
-            r#"<text id="reset" class="btn off" x="10" y="22" role="button" tabindex="0">Reset Zoom</text><text id="search" class="btn" x="99%" dx="-34" y="22" text-anchor="end" role="button" tabindex="0">Search</text><text id="case" class="btn" x="99%" y="22" text-anchor="end" role="button" tabindex="0" aria-pressed="false" aria-label="Match case">Aa</text>"#
+            r#"<text id="reset" class="btn off" x="10" y="22" role="button" tabindex="-1">Reset Zoom</text><text id="search" class="btn" x="99%" dx="-34" y="22" text-anchor="end" role="button" tabindex="0">Search</text><text id="case" class="btn" x="99%" y="22" text-anchor="end" role="button" tabindex="0" aria-pressed="false" aria-label="Match case">Aa</text>"#
         )?;
     }
     writeln!(
