@@ -115,7 +115,7 @@
   // Highlights matches and writes Matched %: a match inside a match counts once
   // (frames are in pre-order, so offsets never decrease).
   View.prototype.search = function (hit) {
-    var sum = 0, zsum = 0, end = -1, r = this.range(), zx = r[0], zend = r[0] + r[1];
+    var sum = 0, end = -1;
     for (var i = 0; i < this.rects.length; i++) {
       var m = hit ? hit[this.f[i][0]] : false;
       var rect = this.rects[i];
@@ -123,11 +123,9 @@
       if (m && this.x[i] >= end) {
         end = this.x[i] + this.w[i];
         sum += this.w[i];
-        zsum += Math.max(0, Math.min(end, zend) - Math.max(this.x[i], zx));
       }
     }
     this.sum = sum;
-    this.zsum = zsum;
     this.count();
   };
 
