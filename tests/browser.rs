@@ -362,3 +362,96 @@ fn click_hover_and_keyboard_drive_the_graph() {
     );
     assert!(out.contains("calls here") && out.contains("self "), "{out}");
 }
+
+/// `(x, y, width)` of every frame rect, and `(x percent, y, text)` of every label, of
+/// view `id` in `svg` text (written or dumped).
+type Frames = Vec<(f64, f64, f64)>;
+type Labels = Vec<(f64, f64, String)>;
+
+fn frames_and_labels(svg: &str, id: &str) -> (Frames, Labels) {
+    let open = tag_with_id(svg, id);
+    let body = &svg[svg.find(open).unwrap()..];
+    let body = &body[..body.find("</svg>").unwrap()];
+    let num = |tag: &str, name: &str| {
+        attr(tag, name)
+            .trim_end_matches('%')
+            .parse::<f64>()
+            .unwrap()
+    };
+    let frames = body
+        .match_indices("<rect ")
+        .map(|(i, _)| {
+            let tag = &body[i..i + body[i..].find('>').unwrap()];
+            (num(tag, "x"), num(tag, "y"), num(tag, "width"))
+        })
+        .collect();
+    let open = tag_with_id(svg, &format!("{id}-l"));
+    let group = &svg[svg.find(open).unwrap()..];
+    let group = &group[..group.find("</g>").unwrap()];
+    let labels = group
+        .match_indices("<text ")
+        .map(|(i, _)| {
+            let tag = &group[i..i + group[i..].find('>').unwrap()];
+            let text = &group[i + tag.len() + 1..i + group[i..].find("</text>").unwrap()];
+            let text = text
+                .replace("&lt;", "<")
+                .replace("&gt;", ">")
+                .replace("&amp;", "&");
+            (num(tag, "x"), num(tag, "y"), text)
+        })
+        .collect();
+    (frames, labels)
+}
+
+#[test]
+fn labels_are_refitted_for_a_narrow_window_and_fit_their_frames() {
+    let Some(chrome) = chromium() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let (path, url) = svg_file(dir.path(), "real/pylint.prof", &[]);
+    let written = std::fs::read_to_string(path).unwrap();
+    let profile = tempfile::tempdir().unwrap();
+    let out = Command::new(&chrome)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+        ])
+        .args([
+            "--disable-component-update",
+            "--no-first-run",
+            "--disable-sync",
+            "--hide-scrollbars",
+        ])
+        .args(["--window-size=640,900", "--dump-dom"])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .arg(&url)
+        .output()
+        .unwrap();
+    let dom = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_loaded(&dom);
+    let (_, before) = frames_and_labels(&written, "flame");
+    let (frames, after) = frames_and_labels(&dom, "flame");
+    assert!(
+        !after.is_empty() && after.len() < before.len(),
+        "{} labels written, {} after load",
+        before.len(),
+        after.len()
+    );
+    // Monospace 12 px font: 7.2 px a character, 3 px padding each side.
+    let graph_px = 640.0 * 0.984;
+    for (pct, y, text) in &after {
+        let tick = (pct - 0.8) / 98.4 * 1e6;
+        let width = frames
+            .iter()
+            .filter(|(x, fy, _)| fy == y && (x - tick).abs() < 20.0)
+            .map(|f| f.2)
+            .fold(0.0, f64::max);
+        let px = width / 1e6 * graph_px;
+        let needed = text.chars().count() as f64 * 7.2 + 6.0;
+        assert!(
+            needed <= px + 0.5,
+            "label {text:?} needs {needed} px, its frame is {px:.1} px"
+        );
+    }
+}
