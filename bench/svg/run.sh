@@ -3,7 +3,9 @@
 # tests/data/real/pylint.prof, next to flameprof 0.4's SVG and inferno-flamegraph's SVG
 # of our `-f log` output of the same file.
 #
-#   bench/svg/run.sh            # RUNS=9 loads of each file, interleaved; medians
+#   bench/svg/run.sh                # RUNS=9 loads of each file, interleaved; medians
+#   THRESHOLD=0 bench/svg/run.sh    # every frame (flameprof 0.4 is left out: it does not
+#                                   # finish at threshold 0)
 #
 # Needs: chromium (CHROMIUM=/usr/bin/chromium), python3 (a venv with flameprof==0.4 is
 # made under bench/out/), inferno-flamegraph (INFERNO=..., else PATH, else it is
@@ -20,6 +22,7 @@ OUT=bench/out/svg
 mkdir -p "$OUT"
 PROF=tests/data/real/pylint.prof
 RUNS=${RUNS:-9}
+THRESHOLD=${THRESHOLD:-0.1}
 CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
 
 cargo build --release --quiet
@@ -40,12 +43,15 @@ if [ -z "${INFERNO:-}" ]; then
   fi
 fi
 
-"$FLAMEPROF" "$PROF" -o "$OUT/flameprof.svg"
-"$FLAMEPROF" --flame-only "$PROF" -o "$OUT/flameprof-flame.svg"
-"$FLAMEPROF" -f log "$PROF" | "$INFERNO" > "$OUT/inferno.svg"
-bench/out/venv/bin/python -m flameprof "$PROF" > "$OUT/flameprof04.svg" 2>/dev/null
+"$FLAMEPROF" --threshold "$THRESHOLD" "$PROF" -o "$OUT/flameprof.svg" 2>/dev/null
+"$FLAMEPROF" --threshold "$THRESHOLD" --flame-only "$PROF" -o "$OUT/flameprof-flame.svg" 2>/dev/null
+"$FLAMEPROF" --threshold "$THRESHOLD" -f log "$PROF" 2>/dev/null | "$INFERNO" > "$OUT/inferno.svg"
+NAMES="flameprof flameprof-flame inferno"
+if [ "$THRESHOLD" != 0 ]; then
+  bench/out/venv/bin/python -m flameprof --threshold "$THRESHOLD" "$PROF" > "$OUT/flameprof04.svg" 2>/dev/null
+  NAMES+=" flameprof04"
+fi
 
-NAMES="flameprof flameprof-flame inferno flameprof04"
 frames() {
   case "$1" in
     flameprof | flameprof-flame) grep -o ' tabindex="0" aria-label="' "$OUT/$1.svg" | wc -l ;;
@@ -96,7 +102,7 @@ for ((r = 1; r <= RUNS; r++)); do
 done
 
 {
-  echo "$(date -u +%Y-%m-%d) $(uname -m), $(nproc) cores, $("$CHROMIUM" --version 2>/dev/null | head -1), RUNS=$RUNS"
+  echo "$(date -u +%Y-%m-%d) $(uname -m), $(nproc) cores, $("$CHROMIUM" --version 2>/dev/null | head -1), RUNS=$RUNS, --threshold $THRESHOLD"
   printf '| %-15s | %9s | %6s | %11s | %8s | %15s |\n' file bytes frames bytes/frame "load ms" "+ layout ms"
   printf '|%s|%s|%s|%s|%s|%s|\n' ----------------- ----------- -------- ------------- ---------- -----------------
   for name in $NAMES; do
@@ -106,4 +112,4 @@ done
     layout=$(tr ' ' '\n' <<<"${layouts[$name]}" | grep . | median)
     printf '| %-15s | %9d | %6d | %11d | %8s | %15s |\n' "$name" "$bytes" "$n" $((bytes / n)) "$load" "$layout"
   done
-} | tee "$OUT/results.txt"
+} | tee "$OUT/results-$THRESHOLD.txt"
