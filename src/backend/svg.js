@@ -370,7 +370,8 @@
     // Restore the state from the URL; re-fit labels only when something changed.
     // Labels were fitted for data-fit pixels. A fixed-width picture keeps them; a fluid
     // one re-fits at load only when the window is narrower (labels would overflow) or
-    // much wider, judged from the window's width, which needs no layout.
+    // much wider. Reading innerWidth lays the picture out now rather than just after
+    // load; the re-fit itself is arithmetic.
     var st = readState();
     var ratio = root.getAttribute('viewBox') ? 1 : window.innerWidth / fitWidth;
     var refit = ratio < 0.995 || ratio > 1.25;
