@@ -11,7 +11,7 @@ use clap::builder::PossibleValuesParser;
 use clap::{CommandFactory, FromArgMatches, Parser};
 
 use crate::backend::stats::{SortKey, StatsView};
-use crate::backend::{self, Backend, Job, RenderOptions};
+use crate::backend::{self, Backend, Graphs, Job, RenderOptions};
 use crate::input::{self, InputError};
 use crate::model::Profile;
 use crate::tree::TreeOptions;
@@ -49,9 +49,9 @@ pub struct Args {
     #[arg(long, default_value_t = 0, value_name = "N")]
     pub max_depth: usize,
 
-    /// Image width in pixels.
-    #[arg(long, default_value_t = 1200, value_name = "PX")]
-    pub width: u32,
+    /// Image width in pixels (default: fluid, the SVG fills the window).
+    #[arg(long, value_name = "PX")]
+    pub width: Option<u32>,
 
     /// Height of one row of frames, in pixels.
     #[arg(long, default_value_t = 24, value_name = "PX")]
@@ -68,6 +68,18 @@ pub struct Args {
     /// Second line under the title.
     #[arg(long)]
     pub subtitle: Option<String>,
+
+    /// Draw only the flame graph (svg).
+    #[arg(long, conflicts_with = "inverted_only")]
+    pub flame_only: bool,
+
+    /// Draw only the inverted (self time, callers beneath) graph (svg).
+    #[arg(long)]
+    pub inverted_only: bool,
+
+    /// Leave the interactive script out of the SVG (for readable golden files).
+    #[arg(long, hide = true)]
+    pub no_script: bool,
 
     /// Multiplier from self seconds to the integer values of -f log.
     #[arg(long, default_value_t = 1_000_000.0, value_name = "X")]
@@ -186,7 +198,7 @@ impl Args {
                     focus: self.focus.filter(|f| !f.is_empty()),
                     ..TreeOptions::default()
                 },
-                width: Some(self.width),
+                width: self.width,
                 row_height: self.row_height,
                 font_size: self.font_size,
                 title,
@@ -196,6 +208,12 @@ impl Args {
                 color,
                 sort,
                 stats_view,
+                graphs: match (self.flame_only, self.inverted_only) {
+                    (true, _) => Graphs::FlameOnly,
+                    (_, true) => Graphs::InvertedOnly,
+                    _ => Graphs::Both,
+                },
+                script: !self.no_script,
             },
         })
     }

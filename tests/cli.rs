@@ -251,7 +251,7 @@ fn a_closed_pipe_downstream_exits_0_quietly() {
 
 #[test]
 fn golden_svg_and_log() {
-    let svg = run(&["-f", "svg", "--title", "small", &path(SMALL)]).ok();
+    let svg = run(&["-f", "svg", "--no-script", "--title", "small", &path(SMALL)]).ok();
     golden("formats/svg/example.svg", svg.stdout());
     let log = run(&["-f", "log", &path(SMALL)]).ok();
     golden("formats/log/example.folded", log.stdout());
@@ -262,11 +262,61 @@ fn svg_is_well_formed_enough() {
     let r = run(&["-f", "svg", &path("real/pip_list.prof")]).ok();
     let text = r.stdout_text();
     assert!(text.starts_with("<?xml") && text.trim_end().ends_with("</svg>"));
+    assert_eq!(text.matches("<svg").count(), text.matches("</svg>").count());
+    assert_eq!(text.matches("<g").count(), text.matches("</g>").count());
+    assert_eq!(text.matches("<![CDATA[").count(), 1);
     assert_eq!(
-        text.matches("<g class=").count(),
-        text.matches("</g>").count() - 2
+        text.matches("]]>").count(),
+        1,
+        "the data table must not close the CDATA section"
     );
-    assert!(text.contains("f est"), "no estimated frames marked");
+    let frames = text.matches(r#" tabindex="0" aria-label=""#).count();
+    assert!(
+        frames > 100,
+        "{frames} focusable frames with accessible names"
+    );
+    assert!(
+        text.contains(r#" e" tabindex"#),
+        "no estimated frames marked"
+    );
+}
+
+#[test]
+fn svg_is_fluid_unless_width_is_given() {
+    let fluid = run(&["--no-script", &path(SMALL)]).ok().stdout_text();
+    assert!(
+        fluid.contains(r#"<svg xmlns="http://www.w3.org/2000/svg" version="1.1" width="100%""#)
+    );
+    let fixed = run(&[
+        "--no-script",
+        "--width",
+        "900",
+        "--row-height",
+        "16",
+        "--font-size",
+        "10",
+        &path(SMALL),
+    ])
+    .ok();
+    let fixed = fixed.stdout_text();
+    assert!(
+        fixed.contains(r#"width="900" viewBox="0 0 900 "#),
+        "{}",
+        &fixed[..300]
+    );
+    assert!(fixed.contains(r#"font-size="10""#) && fixed.contains(r#"height="15" class="#));
+}
+
+#[test]
+fn svg_flame_only_and_inverted_only() {
+    let flame = run(&["--flame-only", &path(SMALL)]).ok().stdout_text();
+    assert!(flame.contains(r#"<svg id="flame""#) && !flame.contains(r#"<svg id="inverted""#));
+    let inverted = run(&["--inverted-only", &path(SMALL)]).ok().stdout_text();
+    assert!(!inverted.contains(r#"<svg id="flame""#) && inverted.contains(r#"<svg id="inverted""#));
+    assert_eq!(
+        run(&["--flame-only", "--inverted-only", &path(SMALL)]).code(),
+        2
+    );
 }
 
 #[test]

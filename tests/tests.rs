@@ -2,6 +2,7 @@
 //! `tests/data/` and checks outputs, errors, the reader against the manifest, and the
 //! docs in `formats/`.
 
+mod browser;
 mod cli;
 mod formats;
 mod manifest;

@@ -72,13 +72,28 @@ pub struct RenderOptions {
     pub sort: stats::SortKey,
     /// Which pstats report `-f stats` prints.
     pub stats_view: stats::StatsView,
+    /// Which graphs a picture shows (`--flame-only`, `--inverted-only`).
+    pub graphs: Graphs,
+    /// Embed the interactive script (zoom, search, tooltips) in pictures that have one.
+    /// Off only for readable golden files (`--no-script`, hidden).
+    pub script: bool,
+}
+
+/// The graphs a picture format draws.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Graphs {
+    /// The flame graph, then the inverted graph below it.
+    #[default]
+    Both,
+    FlameOnly,
+    InvertedOnly,
 }
 
 impl Default for RenderOptions {
     fn default() -> RenderOptions {
         RenderOptions {
             tree: TreeOptions::default(),
-            width: Some(1200),
+            width: None,
             row_height: 24,
             font_size: 12,
             title: "Flame graph".into(),
@@ -88,6 +103,8 @@ impl Default for RenderOptions {
             color: false,
             sort: stats::SortKey::default(),
             stats_view: stats::StatsView::Table,
+            graphs: Graphs::Both,
+            script: true,
         }
     }
 }

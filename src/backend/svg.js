@@ -1,0 +1,395 @@
+// flameprof interactive SVG: zoom, search, tooltip, URL state, keyboard, label fitting.
+// Reads the FLAMEPROF table written just before this code. Each graph is a nested svg element
+// (class "view") whose viewBox spans the profile in integer ticks, so zooming is a
+// viewBox change. State is mirrored on the root element (data-ready, data-errors,
+// data-zoom-*, data-matched-*) for tests and tools.
+(function () {
+  'use strict';
+  var NS = 'http://www.w3.org/2000/svg';
+  var D = FLAMEPROF;
+  var root = document.documentElement;
+  var errors = [];
+  function fail(e) {
+    errors.push(String((e && (e.message || e.reason)) || e));
+    root.setAttribute('data-errors', errors.join(' | '));
+  }
+  window.addEventListener('error', function (e) { fail(e.error || e.message); });
+  root.setAttribute('data-errors', '');
+
+  var fitWidth = +root.getAttribute('data-fit');
+  var row = +root.getAttribute('data-row');
+  var font = parseFloat(root.getAttribute('font-size')) || 12;
+  var cw = font * D.cw;
+  var details = document.getElementById('details');
+  var resetBtn = document.getElementById('reset');
+  var views = [];
+  var byId = {};
+  var search = { re: null, text: '', cs: false };
+  var tip = null;
+
+  // ---------- numbers ----------
+  function pct(a, b) { return b > 0 ? (100 * a / b).toFixed(2) + '%' : '0%'; }
+  function dur(t) {
+    if (t >= 1 || t === 0) return t.toFixed(3) + ' s';
+    if (t >= 1e-3) return (t * 1e3).toFixed(3) + ' ms';
+    return (t * 1e6).toFixed(3) + ' \u00b5s';
+  }
+  function fitText(s, n) { return s.length <= n ? s : s.slice(0, Math.max(0, n - 2)) + '..'; }
+
+  // ---------- views ----------
+  function View(el) {
+    var id = el.id, data = D.views[id];
+    this.id = id;
+    this.el = el;
+    this.labels = document.getElementById(id + '-l');
+    this.matched = document.getElementById(id + '-m');
+    this.rects = el.getElementsByTagName('rect');
+    this.f = data.f;
+    this.secPerTick = data.total / D.ticks;
+    this.height = +el.getAttribute('height');
+    var n = this.rects.length;
+    this.x = new Float64Array(n);
+    this.w = new Float64Array(n);
+    this.parent = new Int32Array(n);
+    var stack = [];
+    for (var i = 0; i < n; i++) {
+      var r = this.rects[i];
+      r.__i = i;
+      this.x[i] = +r.getAttribute('x');
+      this.w[i] = +r.getAttribute('width');
+      var depth = this.f[i][1];
+      stack.length = depth - 1;
+      this.parent[i] = depth > 1 && stack[depth - 2] !== undefined ? stack[depth - 2] : -1;
+      stack[depth - 1] = i;
+    }
+    this.zoomed = -1;
+    this.dimmed = [];
+  }
+
+  View.prototype.index = function (rect) {
+    return rect.__i;
+  };
+
+  View.prototype.range = function () {
+    var z = this.zoomed;
+    return z < 0 ? [0, D.ticks] : [this.x[z], this.w[z]];
+  };
+
+  View.prototype.zoom = function (i) {
+    if (!(i >= 0 && i < this.rects.length)) i = -1;
+    for (var k = 0; k < this.dimmed.length; k++) this.rects[this.dimmed[k]].classList.remove('d');
+    this.dimmed = [];
+    this.zoomed = i;
+    var r = this.range();
+    this.el.setAttribute('viewBox', r[0] + ' 0 ' + r[1] + ' ' + this.height);
+    for (var p = i < 0 ? -1 : this.parent[i]; p >= 0; p = this.parent[p]) {
+      this.rects[p].classList.add('d');
+      this.dimmed.push(p);
+    }
+    root.setAttribute('data-zoom-' + this.id, String(i));
+    this.fit();
+    this.count();
+  };
+
+  // Re-fits every label for the current zoom and width: pure arithmetic with a
+  // monospace font, one DOM write per visible label.
+  View.prototype.fit = function () {
+    var r = this.range(), zx = r[0], zw = r[1], end = zx + zw;
+    var px = this.el.getBoundingClientRect().width / zw;
+    var frag = document.createDocumentFragment();
+    for (var i = 0; i < this.rects.length; i++) {
+      var a = Math.max(this.x[i], zx), b = Math.min(this.x[i] + this.w[i], end);
+      if (b <= a) continue;
+      var chars = Math.floor(((b - a) * px - 2 * D.pad) / cw);
+      if (chars < 3) continue;
+      var t = document.createElementNS(NS, 'text');
+      t.setAttribute('x', (D.left + D.span * (a - zx) / zw).toFixed(3) + '%');
+      t.setAttribute('y', this.rects[i].getAttribute('y'));
+      t.textContent = fitText(D.fn[this.f[i][0]][1], chars);
+      frag.appendChild(t);
+    }
+    this.labels.textContent = '';
+    this.labels.appendChild(frag);
+  };
+
+  // Highlights matches and writes Matched %: a match inside a match counts once
+  // (frames are in pre-order, so offsets never decrease).
+  View.prototype.search = function (hit) {
+    var sum = 0, end = -1;
+    for (var i = 0; i < this.rects.length; i++) {
+      var m = hit ? hit[this.f[i][0]] : false;
+      var rect = this.rects[i];
+      if (m !== rect.__m) { rect.classList.toggle('m', m); rect.__m = m; }
+      if (m && this.x[i] >= end) {
+        end = this.x[i] + this.w[i];
+        sum += this.w[i];
+      }
+    }
+    this.sum = sum;
+    this.count();
+  };
+
+  View.prototype.count = function () {
+    if (!search.re) {
+      this.matched.textContent = ' ';
+      root.removeAttribute('data-matched-' + this.id);
+      return;
+    }
+    var whole = (100 * this.sum / D.ticks).toFixed(2);
+    var s = 'Matched: ' + whole + '%';
+    if (this.zoomed >= 0) {
+      // Recount inside the zoomed range.
+      var r = this.range(), zx = r[0], zend = r[0] + r[1], end = -1, zsum = 0;
+      for (var i = 0; i < this.rects.length; i++) {
+        if (this.rects[i].__m && this.x[i] >= end) {
+          end = this.x[i] + this.w[i];
+          zsum += Math.max(0, Math.min(end, zend) - Math.max(this.x[i], zx));
+        }
+      }
+      s += ' (' + (100 * zsum / r[1]).toFixed(2) + '% of zoomed)';
+    }
+    this.matched.textContent = s;
+    root.setAttribute('data-matched-' + this.id, whole);
+  };
+
+  View.prototype.describe = function (i) {
+    var d = this.f[i], fn = D.fn[d[0]], s = this.secPerTick;
+    var p = this.parent[i], w = this.w[i];
+    var lines = [fn[0]];
+    var share = pct(w, D.ticks) + ' of total, ' + pct(w, p < 0 ? D.ticks : this.w[p]) + ' of parent';
+    if (this.zoomed >= 0) share += ', ' + pct(Math.min(w, this.w[this.zoomed]), this.w[this.zoomed]) + ' of zoomed';
+    lines.push(share);
+    lines.push('total ' + dur(w * s) + ', self ' + dur(d[2] * s));
+    lines.push('calls here ' + d[3] + '; function calls ' + (fn[2] === fn[3] ? fn[2] : fn[2] + '/' + fn[3]));
+    if (this.rects[i].classList.contains('e')) {
+      lines.push('estimated split between callers: the data allows ' + dur(d[5] * s) + ' to ' + dur(d[6] * s));
+    }
+    var cut = d.length > 4 ? d[4] : 0;
+    if (cut > 0) lines.push(dur(cut * s) + ' in children too narrow to draw');
+    return lines;
+  };
+
+  // ---------- tooltip and details ----------
+  var widthCache = 0;
+  function rootWidth() {
+    return widthCache || (widthCache = root.getBoundingClientRect().width);
+  }
+
+  function makeTip() {
+    var g = document.createElementNS(NS, 'g');
+    g.id = 'tip';
+    g.setAttribute('visibility', 'hidden');
+    g.appendChild(document.createElementNS(NS, 'rect'));
+    g.appendChild(document.createElementNS(NS, 'text'));
+    root.appendChild(g);
+    return g;
+  }
+
+  function show(view, i, evt) {
+    var lines = view.describe(i);
+    var room = Math.floor((rootWidth() - 20) / cw);
+    details.textContent = fitText(lines.join(' \u00b7 '), Math.max(room, 10));
+    if (!evt) return;
+    tip = tip || makeTip();
+    var text = tip.lastChild, box = tip.firstChild, longest = 0;
+    text.textContent = '';
+    for (var k = 0; k < lines.length; k++) {
+      var ts = document.createElementNS(NS, 'tspan');
+      ts.setAttribute('x', 6);
+      ts.setAttribute('dy', k ? font + 3 : font + 2);
+      ts.textContent = lines[k];
+      text.appendChild(ts);
+      longest = Math.max(longest, lines[k].length);
+    }
+    var w = longest * cw + 12, h = lines.length * (font + 3) + 8;
+    box.setAttribute('width', w);
+    box.setAttribute('height', h);
+    box.setAttribute('rx', 3);
+    var pw = rootWidth();
+    var scale = fitWidth && root.getAttribute('viewBox') ? fitWidth / pw : 1;
+    var pt = [evt.clientX * scale, evt.clientY * scale + (window.scrollY || 0)];
+    var x = pt[0] + 12, y = pt[1] + 14;
+    if (x + w > pw * scale) x = Math.max(0, pt[0] - w - 12);
+    var ph = +root.getAttribute('height');
+    if (y + h > ph) y = Math.max(0, pt[1] - h - 8);
+    tip.setAttribute('transform', 'translate(' + x + ',' + y + ')');
+    tip.setAttribute('visibility', 'visible');
+  }
+
+  // With nothing under the pointer, the details line describes the zoomed frame.
+  function hide() {
+    if (tip) tip.setAttribute('visibility', 'hidden');
+    details.textContent = ' ';
+    for (var k = views.length - 1; k >= 0; k--) {
+      if (views[k].zoomed >= 0) { show(views[k], views[k].zoomed, null); break; }
+    }
+  }
+
+  // ---------- state in the URL ----------
+  function readState() {
+    var q = (location.search.slice(1) + '&' + location.hash.slice(1)).split('&');
+    var st = {};
+    for (var k = 0; k < q.length; k++) {
+      if (!q[k]) continue;
+      var eq = q[k].indexOf('=');
+      var key = eq < 0 ? q[k] : q[k].slice(0, eq);
+      try { st[key] = eq < 0 ? '' : decodeURIComponent(q[k].slice(eq + 1).replace(/\+/g, ' ')); } catch (e) { st[key] = ''; }
+    }
+    return st;
+  }
+
+  function writeState() {
+    var parts = [];
+    for (var k = 0; k < views.length; k++) {
+      if (views[k].zoomed >= 0) parts.push(views[k].id + '=' + views[k].zoomed);
+    }
+    if (search.re) parts.push('s=' + encodeURIComponent(search.text));
+    if (search.cs) parts.push('cs=1');
+    var hash = parts.length ? '#' + parts.join('&') : '';
+    try {
+      history.replaceState(null, '', location.pathname + location.search.replace(/^\?.*$/, '') + hash);
+    } catch (e) {
+      try { location.hash = hash; } catch (e2) { /* nowhere to keep it */ }
+    }
+  }
+
+  // ---------- actions ----------
+  function updateReset() {
+    var any = views.some(function (v) { return v.zoomed >= 0; });
+    resetBtn.classList.toggle('off', !any);
+    resetBtn.setAttribute('tabindex', any ? '0' : '-1');
+  }
+
+  function zoom(view, i) {
+    view.zoom(i);
+    hide();
+    updateReset();
+    writeState();
+  }
+
+  function resetZoom() {
+    views.forEach(function (v) { if (v.zoomed >= 0) v.zoom(-1); });
+    updateReset();
+    hide();
+    writeState();
+  }
+
+  function setSearch(text, cs) {
+    search.text = text || '';
+    search.cs = !!cs;
+    search.re = null;
+    var hit = null;
+    if (search.text) {
+      try {
+        search.re = new RegExp(search.text, search.cs ? '' : 'i');
+      } catch (e) {
+        details.textContent = 'Invalid regular expression: ' + e.message;
+      }
+    }
+    if (search.re) {
+      hit = D.fn.map(function (fn) { return search.re.test(fn[0]) || search.re.test(fn[1]); });
+    }
+    document.getElementById('search').textContent = search.re ? 'Clear' : 'Search';
+    document.getElementById('case').setAttribute('aria-pressed', String(search.cs));
+    root.setAttribute('data-search', search.re ? search.text : '');
+    views.forEach(function (v) { v.search(hit); });
+    writeState();
+  }
+
+  function askSearch() {
+    if (search.re) { setSearch('', search.cs); return; }
+    var t = window.prompt('Search for (regular expression' + (search.cs ? ', case sensitive' : '') + '):', search.text);
+    if (t !== null) setSearch(t, search.cs);
+  }
+
+  function target(evt) {
+    var r = evt.target;
+    if (!r || r.tagName !== 'rect') return null;
+    var v = r.ownerSVGElement && byId[r.ownerSVGElement.id];
+    return v ? [v, v.index(r)] : null;
+  }
+
+  function guard(fn) {
+    return function (evt) {
+      try { fn(evt); } catch (e) { fail(e); }
+    };
+  }
+
+  function init() {
+    var els = document.querySelectorAll('svg.view');
+    for (var k = 0; k < els.length; k++) {
+      var v = new View(els[k]);
+      views.push(v);
+      byId[v.id] = v;
+      v.el.addEventListener('click', guard(function (evt) {
+        var t = target(evt);
+        if (t) zoom(t[0], t[1]);
+      }));
+      v.el.addEventListener('mousemove', guard(function (evt) {
+        var t = target(evt);
+        if (t) show(t[0], t[1], evt); else hide();
+      }));
+      v.el.addEventListener('mouseleave', guard(hide));
+      v.el.addEventListener('focusin', guard(function (evt) {
+        var t = target(evt);
+        if (t) show(t[0], t[1], null);
+      }));
+    }
+    resetBtn.addEventListener('click', guard(resetZoom));
+    document.getElementById('search').addEventListener('click', guard(askSearch));
+    document.getElementById('case').addEventListener('click', guard(function () {
+      setSearch(search.text, !search.cs);
+    }));
+    document.addEventListener('keydown', guard(function (evt) {
+      var k = evt.key;
+      if ((k === 'f' && (evt.ctrlKey || evt.metaKey)) || k === 'F3' || (k === '/' && !evt.ctrlKey)) {
+        evt.preventDefault();
+        askSearch();
+      } else if (k === 'Escape') {
+        resetZoom();
+      } else if (k === 'Enter' || k === ' ') {
+        var el = document.activeElement;
+        if (el && el.tagName === 'rect') {
+          var t = target({ target: el });
+          if (t) { evt.preventDefault(); zoom(t[0], t[1]); }
+        } else if (el && el.classList && el.classList.contains('btn')) {
+          evt.preventDefault();
+          el.dispatchEvent(new MouseEvent('click'));
+        }
+      }
+    }));
+    var timer = 0;
+    window.addEventListener('resize', function () {
+      clearTimeout(timer);
+      timer = setTimeout(guard(function () {
+        widthCache = 0;
+        views.forEach(function (v) { v.fit(); });
+      }), 100);
+    });
+
+    // Restore the state from the URL; re-fit labels only when something changed.
+    // Labels were fitted for data-fit pixels. A fixed-width picture keeps them; a fluid
+    // one re-fits at load only when the window is narrower (labels would overflow) or
+    // much wider. Reading innerWidth lays the picture out now rather than just after
+    // load; the re-fit itself is arithmetic.
+    var st = readState();
+    var ratio = root.getAttribute('viewBox') ? 1 : window.innerWidth / fitWidth;
+    var refit = ratio < 0.995 || ratio > 1.25;
+    views.forEach(function (v) {
+      var z = st[v.id] !== undefined ? parseInt(st[v.id], 10) : -1;
+      if (z >= 0) v.zoom(z); else if (refit) v.fit();
+      root.setAttribute('data-zoom-' + v.id, String(v.zoomed));
+    });
+    updateReset();
+    hide();
+    if (st.s) setSearch(st.s, st.cs === '1');
+  }
+
+  try {
+    init();
+  } catch (e) {
+    fail(e);
+  }
+  root.setAttribute('data-ready', '1');
+  root.setAttribute('data-ready-ms', String(Math.round(performance.now())));
+})();

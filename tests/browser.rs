@@ -1,0 +1,457 @@
+//! The interactive SVG in a real browser: headless Chromium loads generated files and
+//! the script mirrors its state on the root element (`data-ready`, `data-errors`,
+//! `data-zoom-*`, `data-matched-*`), read back with `--dump-dom`. Without Chromium these
+//! tests fail, unless `FLAMEPROF_SKIP_BROWSER=1` says to skip them.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::util::{data, run};
+
+/// The Chromium binary, or `None` when the tests are to be skipped. Panics when it is
+/// missing and skipping was not asked for.
+fn chromium() -> Option<PathBuf> {
+    if std::env::var_os("FLAMEPROF_SKIP_BROWSER").is_some_and(|v| v == "1") {
+        eprintln!("FLAMEPROF_SKIP_BROWSER=1: browser test skipped");
+        return None;
+    }
+    let candidates = [
+        std::env::var_os("FLAMEPROF_CHROMIUM").map(PathBuf::from),
+        Some(PathBuf::from("/usr/bin/chromium")),
+        Some(PathBuf::from("/usr/bin/chromium-browser")),
+        Some(PathBuf::from("/usr/bin/google-chrome")),
+    ];
+    match candidates.into_iter().flatten().find(|p| p.exists()) {
+        Some(p) => Some(p),
+        None => panic!(
+            "Chromium not found (tried FLAMEPROF_CHROMIUM, /usr/bin/chromium, chromium-browser, google-chrome).\n\
+             Install it (apt-get install chromium) or set FLAMEPROF_SKIP_BROWSER=1 to skip the browser tests."
+        ),
+    }
+}
+
+/// Runs headless Chromium on `url` with extra `args`; returns stdout.
+fn browse(chrome: &Path, args: &[&str], url: &str) -> String {
+    let profile = tempfile::tempdir().unwrap();
+    let out = Command::new(chrome)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--no-first-run",
+            "--disable-sync",
+            "--hide-scrollbars",
+            "--window-size=1280,900",
+        ])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .args(args)
+        .arg(url)
+        .output()
+        .expect("run chromium");
+    assert!(
+        out.status.success(),
+        "chromium failed on {url}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Writes the SVG of `rel` (with `args`) into `dir`; returns its `file://` URL.
+fn svg_file(dir: &Path, rel: &str, args: &[&str]) -> (PathBuf, String) {
+    let path = dir.join("graph.svg");
+    let input = data(rel).display().to_string();
+    let mut all = vec!["-o", path.to_str().unwrap(), &input];
+    all.extend_from_slice(args);
+    run(&all).ok();
+    let url = format!("file://{}", path.display());
+    (path, url)
+}
+
+/// The value of attribute `name` on the root `<svg>` of a dumped DOM.
+fn root_attr(dom: &str, name: &str) -> Option<String> {
+    let start = dom.find("<svg")?;
+    let tag = &dom[start..start + dom[start..].find('>')?];
+    let key = format!(" {name}=\"");
+    let at = tag.find(&key)? + key.len();
+    Some(tag[at..at + tag[at..].find('"')?].to_string())
+}
+
+/// The opening tag of the element with `id="id"`.
+fn tag_with_id<'a>(dom: &'a str, id: &str) -> &'a str {
+    let at = dom
+        .find(&format!(" id=\"{id}\""))
+        .unwrap_or_else(|| panic!("no element #{id}"));
+    let start = dom[..at].rfind('<').unwrap();
+    &dom[start..at + dom[at..].find('>').unwrap()]
+}
+
+fn attr<'a>(tag: &'a str, name: &str) -> &'a str {
+    let key = format!(" {name}=\"");
+    let at = tag
+        .find(&key)
+        .unwrap_or_else(|| panic!("no {name} in {tag}"))
+        + key.len();
+    &tag[at..at + tag[at..].find('"').unwrap()]
+}
+
+/// The `n`th frame rect (0-based) of the view `id` in the dumped DOM.
+fn frame_rect<'a>(dom: &'a str, view: &str, n: usize) -> &'a str {
+    let open = tag_with_id(dom, view);
+    let body = &dom[dom.find(open).unwrap()..];
+    let body = &body[..body.find("</svg>").unwrap()];
+    body.match_indices("<rect ")
+        .nth(n)
+        .map(|(i, _)| &body[i..i + body[i..].find('>').unwrap()])
+        .expect("frame rect")
+}
+
+fn assert_loaded(dom: &str) {
+    assert_eq!(
+        root_attr(dom, "data-ready").as_deref(),
+        Some("1"),
+        "script did not finish:\n{}",
+        &dom[..dom.len().min(800)]
+    );
+    assert_eq!(
+        root_attr(dom, "data-errors").as_deref(),
+        Some(""),
+        "script errors"
+    );
+}
+
+#[test]
+fn script_loads_without_errors_on_every_real_profile() {
+    let Some(chrome) = chromium() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    for (rel, args) in [
+        ("real/pylint.prof", &[][..]),
+        ("real/sympy.prof", &["--width", "900"][..]),
+        (
+            "pstats/real_cprofile_small_py311.prof",
+            &["--inverted-only", "--subtitle", "<&>"][..],
+        ),
+        (
+            "real/pygments.prof",
+            &["--flame-only", "--threshold", "0"][..],
+        ),
+    ] {
+        let (_, url) = svg_file(dir.path(), rel, args);
+        let dom = browse(&chrome, &["--dump-dom"], &url);
+        assert_loaded(&dom);
+        for view in ["flame", "inverted"] {
+            let expected = match args.first() {
+                Some(&"--flame-only") if view == "inverted" => None,
+                Some(&"--inverted-only") if view == "flame" => None,
+                _ => Some("-1".to_string()),
+            };
+            assert_eq!(
+                root_attr(&dom, &format!("data-zoom-{view}")),
+                expected,
+                "{rel} {args:?}"
+            );
+        }
+    }
+}
+
+/// Share of the folded total in stacks holding a frame whose function name matches.
+fn folded_share(rel: &str, matches: impl Fn(&str) -> bool) -> f64 {
+    let text = run(&["-f", "log", &data(rel).display().to_string()])
+        .ok()
+        .stdout_text();
+    let (mut hit, mut all) = (0.0, 0.0);
+    for line in text.lines() {
+        let (stack, v) = line.rsplit_once(' ').unwrap();
+        let v: f64 = v.parse().unwrap();
+        all += v;
+        if stack
+            .split(';')
+            .any(|f| matches(f.rsplit(':').next().unwrap()))
+        {
+            hit += v;
+        }
+    }
+    100.0 * hit / all
+}
+
+#[test]
+fn url_parameters_restore_zoom_and_search() {
+    let Some(chrome) = chromium() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let (_, url) = svg_file(dir.path(), "real/pylint.prof", &[]);
+    let dom = browse(
+        &chrome,
+        &["--dump-dom"],
+        &format!("{url}#flame=40&inverted=3&s=%5C(_%3Fcheck_astroid_module%5C)"),
+    );
+    assert_loaded(&dom);
+    assert_eq!(root_attr(&dom, "data-zoom-flame").as_deref(), Some("40"));
+    assert_eq!(root_attr(&dom, "data-zoom-inverted").as_deref(), Some("3"));
+    assert_eq!(
+        root_attr(&dom, "data-search").as_deref(),
+        Some(r"\(_?check_astroid_module\)")
+    );
+    // The zoomed view spans exactly the zoomed frame.
+    for (view, n) in [("flame", 40), ("inverted", 3)] {
+        let rect = frame_rect(&dom, view, n);
+        let view_box = attr(tag_with_id(&dom, view), "viewBox").to_string();
+        let expected_prefix = format!("{} 0 {} ", attr(rect, "x"), attr(rect, "width"));
+        assert!(
+            view_box.starts_with(&expected_prefix),
+            "{view}: viewBox {view_box}, frame {rect}"
+        );
+    }
+    // Its ancestors are dimmed; Reset Zoom is offered.
+    assert!(
+        attr(frame_rect(&dom, "flame", 0), "class")
+            .split(' ')
+            .any(|c| c == "d"),
+        "root frame not dimmed"
+    );
+    assert!(!attr(tag_with_id(&dom, "reset"), "class").contains("off"));
+    // Matched % agrees with the folded output, computed independently.
+    let expected = folded_share("real/pylint.prof", |name| {
+        name == "check_astroid_module" || name == "_check_astroid_module"
+    });
+    let matched: f64 = root_attr(&dom, "data-matched-flame")
+        .expect("data-matched-flame")
+        .parse()
+        .unwrap();
+    assert!(
+        expected > 1.0 && (matched - expected).abs() < 0.02,
+        "Matched {matched}%, folded output says {expected:.3}%"
+    );
+    assert!(
+        dom.contains("% of zoomed)"),
+        "no zoom-relative Matched readout"
+    );
+}
+
+#[test]
+fn search_is_case_insensitive_unless_asked() {
+    let Some(chrome) = chromium() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let (_, url) = svg_file(dir.path(), "real/pylint.prof", &[]);
+    let insensitive = browse(&chrome, &["--dump-dom"], &format!("{url}?s=CHECK_ASTROID"));
+    assert_loaded(&insensitive);
+    let m: f64 = root_attr(&insensitive, "data-matched-flame")
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(m > 1.0, "case-insensitive search matched {m}%");
+    let sensitive = browse(
+        &chrome,
+        &["--dump-dom"],
+        &format!("{url}#s=CHECK_ASTROID&cs=1"),
+    );
+    assert_loaded(&sensitive);
+    assert_eq!(
+        root_attr(&sensitive, "data-matched-flame").as_deref(),
+        Some("0.00")
+    );
+    assert!(tag_with_id(&sensitive, "case").contains(r#"aria-pressed="true""#));
+    // A bad regular expression is reported, not thrown.
+    let bad = browse(&chrome, &["--dump-dom"], &format!("{url}#s=%28"));
+    assert_loaded(&bad);
+    assert_eq!(root_attr(&bad, "data-search").as_deref(), Some(""));
+}
+
+#[test]
+fn screenshot_is_not_blank() {
+    let Some(chrome) = chromium() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let (_, url) = svg_file(dir.path(), "real/pylint.prof", &[]);
+    let shot = dir.path().join("shot.png");
+    browse(
+        &chrome,
+        &[&format!("--screenshot={}", shot.display())],
+        &url,
+    );
+    let blank_svg = dir.path().join("blank.svg");
+    std::fs::write(&blank_svg, r##"<svg xmlns="http://www.w3.org/2000/svg" width="100%" height="900"><rect width="100%" height="100%" fill="#f8f8f8"/></svg>"##).unwrap();
+    let blank = dir.path().join("blank.png");
+    browse(
+        &chrome,
+        &[&format!("--screenshot={}", blank.display())],
+        &format!("file://{}", blank_svg.display()),
+    );
+    let (ours, empty) = (
+        std::fs::read(&shot).unwrap(),
+        std::fs::read(&blank).unwrap(),
+    );
+    assert!(ours.starts_with(b"\x89PNG") && empty.starts_with(b"\x89PNG"));
+    // A PNG of a flat colour compresses to almost nothing; frames and labels do not.
+    assert!(
+        ours.len() > 20_000 && ours.len() > 10 * empty.len(),
+        "screenshot {} bytes, blank {} bytes",
+        ours.len(),
+        empty.len()
+    );
+}
+
+/// A page that loads `graph.svg` in an iframe, clicks, hovers and types into it, and
+/// writes what happened on its `<body>` as JSON.
+const DRIVER: &str = r#"<!doctype html><html><body><iframe id="f" src="graph.svg" style="width:1280px;height:900px"></iframe><script>
+var out = {};
+document.getElementById('f').onload = function () {
+  try {
+    var d = this.contentDocument, w = this.contentWindow, root = d.documentElement;
+    var key = function (k) { d.dispatchEvent(new w.KeyboardEvent('keydown', { key: k, bubbles: true })); };
+    var r = d.getElementById('flame').getElementsByTagName('rect')[5];
+    r.dispatchEvent(new w.MouseEvent('click', { bubbles: true }));
+    out.afterClick = root.getAttribute('data-zoom-flame');
+    out.hash = w.location.hash;
+    out.dimmed = d.querySelectorAll('#flame rect.d').length;
+    r.dispatchEvent(new w.MouseEvent('mousemove', { bubbles: true, clientX: 100, clientY: 200 }));
+    var tip = d.getElementById('tip');
+    out.tip = tip ? tip.getAttribute('visibility') + '|' + tip.textContent : '';
+    key('Escape');
+    out.afterEscape = root.getAttribute('data-zoom-flame');
+    out.hashAfterEscape = w.location.hash;
+    var inv = d.getElementById('inverted').getElementsByTagName('rect')[2];
+    inv.focus();
+    out.focused = d.activeElement === inv;
+    key('Enter');
+    out.afterEnter = root.getAttribute('data-zoom-inverted');
+    out.details = d.getElementById('details').textContent;
+    d.getElementById('case').dispatchEvent(new w.MouseEvent('click', { bubbles: true }));
+    out.casePressed = d.getElementById('case').getAttribute('aria-pressed');
+    out.errors = root.getAttribute('data-errors');
+  } catch (e) {
+    out.exception = String(e);
+  }
+  document.body.setAttribute('data-out', JSON.stringify(out));
+};
+</script></body></html>"#;
+
+#[test]
+fn click_hover_and_keyboard_drive_the_graph() {
+    let Some(chrome) = chromium() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    svg_file(dir.path(), "real/pylint.prof", &[]);
+    let page = dir.path().join("driver.html");
+    std::fs::write(&page, DRIVER).unwrap();
+    let dom = browse(
+        &chrome,
+        &["--allow-file-access-from-files", "--dump-dom"],
+        &format!("file://{}", page.display()),
+    );
+    let at = dom.find("data-out=\"").expect("driver did not finish") + "data-out=\"".len();
+    let out = dom[at..at + dom[at..].find('"').unwrap()]
+        .replace("&quot;", "\"")
+        .replace("&amp;", "&");
+    for expected in [
+        r#""afterClick":"5""#,
+        r##""hash":"#flame=5""##,
+        r#""afterEscape":"-1""#,
+        r#""hashAfterEscape":"""#,
+        r#""focused":true"#,
+        r#""afterEnter":"2""#,
+        r#""casePressed":"true""#,
+        r#""errors":"""#,
+    ] {
+        assert!(out.contains(expected), "{expected} not in {out}");
+    }
+    assert!(!out.contains(r#""dimmed":0"#), "no ancestor dimmed: {out}");
+    assert!(
+        out.contains(r#""tip":"visible|"#)
+            && out.contains("of parent")
+            && out.contains("of zoomed"),
+        "{out}"
+    );
+    assert!(out.contains("calls here") && out.contains("self "), "{out}");
+}
+
+/// `(x, y, width)` of every frame rect, and `(x percent, y, text)` of every label, of
+/// view `id` in `svg` text (written or dumped).
+type Frames = Vec<(f64, f64, f64)>;
+type Labels = Vec<(f64, f64, String)>;
+
+fn frames_and_labels(svg: &str, id: &str) -> (Frames, Labels) {
+    let open = tag_with_id(svg, id);
+    let body = &svg[svg.find(open).unwrap()..];
+    let body = &body[..body.find("</svg>").unwrap()];
+    let num = |tag: &str, name: &str| {
+        attr(tag, name)
+            .trim_end_matches('%')
+            .parse::<f64>()
+            .unwrap()
+    };
+    let frames = body
+        .match_indices("<rect ")
+        .map(|(i, _)| {
+            let tag = &body[i..i + body[i..].find('>').unwrap()];
+            (num(tag, "x"), num(tag, "y"), num(tag, "width"))
+        })
+        .collect();
+    let open = tag_with_id(svg, &format!("{id}-l"));
+    let group = &svg[svg.find(open).unwrap()..];
+    let group = &group[..group.find("</g>").unwrap()];
+    let labels = group
+        .match_indices("<text ")
+        .map(|(i, _)| {
+            let tag = &group[i..i + group[i..].find('>').unwrap()];
+            let text = &group[i + tag.len() + 1..i + group[i..].find("</text>").unwrap()];
+            let text = text
+                .replace("&lt;", "<")
+                .replace("&gt;", ">")
+                .replace("&amp;", "&");
+            (num(tag, "x"), num(tag, "y"), text)
+        })
+        .collect();
+    (frames, labels)
+}
+
+#[test]
+fn labels_are_refitted_for_a_narrow_window_and_fit_their_frames() {
+    let Some(chrome) = chromium() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let (path, url) = svg_file(dir.path(), "real/pylint.prof", &[]);
+    let written = std::fs::read_to_string(path).unwrap();
+    let profile = tempfile::tempdir().unwrap();
+    let out = Command::new(&chrome)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+        ])
+        .args([
+            "--disable-component-update",
+            "--no-first-run",
+            "--disable-sync",
+            "--hide-scrollbars",
+        ])
+        .args(["--window-size=640,900", "--dump-dom"])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .arg(&url)
+        .output()
+        .unwrap();
+    let dom = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_loaded(&dom);
+    let (_, before) = frames_and_labels(&written, "flame");
+    let (frames, after) = frames_and_labels(&dom, "flame");
+    assert!(
+        !after.is_empty() && after.len() < before.len(),
+        "{} labels written, {} after load",
+        before.len(),
+        after.len()
+    );
+    // Monospace 12 px font: 7.2 px a character, 3 px padding each side.
+    let graph_px = 640.0 * 0.984;
+    for (pct, y, text) in &after {
+        let tick = (pct - 0.8) / 98.4 * 1e6;
+        let width = frames
+            .iter()
+            .filter(|(x, fy, _)| fy == y && (x - tick).abs() < 20.0)
+            .map(|f| f.2)
+            .fold(0.0, f64::max);
+        let px = width / 1e6 * graph_px;
+        let needed = text.chars().count() as f64 * 7.2 + 6.0;
+        assert!(
+            needed <= px + 0.5,
+            "label {text:?} needs {needed} px, its frame is {px:.1} px"
+        );
+    }
+}
