@@ -297,10 +297,12 @@ fn plan_children(
         // context of the function either, so it goes here, as wide as the budget allows.
         if (ct <= budget + slack || ct > parent.total) && budget > 0.0 {
             let width = ct.min(budget);
+            // A single call's width is its `ct`, straight from the data, wherever the
+            // call is placed.
             out.push(Child {
                 edge: i,
                 width,
-                exact: false,
+                exact: numbers[i].timed && width == ct,
             });
             budget = (budget - width).max(0.0);
             call_limit -= 1.0;
