@@ -296,13 +296,14 @@ fn plan_children(
         // Contexts come widest first: an atom wider than this one fits no later
         // context of the function either, so it goes here, as wide as the budget allows.
         if (ct <= budget + slack || ct > parent.total) && budget > 0.0 {
-            let width = ct.min(budget);
             // A single call's width is its `ct`, straight from the data, wherever the
-            // call is placed.
+            // call is placed: it may eat into the estimated own time, not past the frame.
+            let room = parent.total - out.iter().map(|c| c.width).sum::<f64>();
+            let width = ct.min(room.max(0.0));
             out.push(Child {
                 edge: i,
                 width,
-                exact: numbers[i].timed && width == ct,
+                exact: numbers[i].timed && ct - width <= ct * EXACT_TOLERANCE,
             });
             budget = (budget - width).max(0.0);
             call_limit -= 1.0;
@@ -453,6 +454,11 @@ fn recursion_ratio(self_edge_ct: f64, ct: f64) -> f64 {
         0.0
     }
 }
+
+/// An atom clipped by less than this share of its `ct` still counts as exact: cProfile's
+/// cumulative times run up to ~0.05 % past the sum of own times (its own overhead), so the
+/// whole-profile frame is a little narrower than the `ct` of the call that spans it.
+const EXACT_TOLERANCE: f64 = 1e-3;
 
 /// How many minimum frame widths an inner recursive level must span to be drawn.
 pub const RECURSION_STOP: f64 = 3.0;
