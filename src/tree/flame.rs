@@ -620,3 +620,163 @@ fn roots(profile: &Profile, total: f64) -> Vec<(FuncId, f64, f64, bool)> {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{EdgeStats, FuncKey, ProfileBuilder, Stats};
+    use crate::tree::TreeOptions;
+
+    fn key(name: &str) -> FuncKey {
+        FuncKey::new("app.py", 1, name)
+    }
+
+    fn st(cc: i128, nc: i128, tt: f64, ct: f64) -> Stats {
+        Stats { cc, nc, tt, ct }
+    }
+
+    fn edge(b: &mut ProfileBuilder, from: &str, to: &str, nc: i128, tt: f64, ct: f64) {
+        b.add_edge(key(from), key(to), EdgeStats::Timed(st(nc, nc, tt, ct)));
+    }
+
+    /// (stack of names, total, exact) for every frame, in pre-order.
+    fn frames(tree: &CallTree, profile: &Profile) -> Vec<(String, f64, bool)> {
+        (1..tree.frames().len() as u32)
+            .map(|i| {
+                let names: Vec<&str> = tree
+                    .stack(i)
+                    .iter()
+                    .map(|&f| {
+                        profile
+                            .function(tree.frame(f).func.unwrap())
+                            .key
+                            .name
+                            .as_str()
+                    })
+                    .collect();
+                (names.join(";"), tree.frame(i).total, tree.frame(i).exact)
+            })
+            .collect()
+    }
+
+    fn all_frames() -> TreeOptions {
+        TreeOptions {
+            threshold: 0.0,
+            ..TreeOptions::default()
+        }
+    }
+
+    #[test]
+    fn single_caller_chains_are_exact() {
+        let mut b = ProfileBuilder::new();
+        b.add_function(key("main"), st(1, 1, 1.0, 6.0));
+        b.add_function(key("a"), st(2, 2, 2.0, 5.0));
+        b.add_function(key("b"), st(3, 3, 3.0, 3.0));
+        edge(&mut b, "main", "a", 2, 2.0, 5.0);
+        edge(&mut b, "a", "b", 3, 3.0, 3.0);
+        let p = b.finish();
+        let t = build(&p, &all_frames());
+        assert_eq!(
+            frames(&t, &p),
+            vec![
+                ("main".to_string(), 6.0, true),
+                ("main;a".to_string(), 5.0, true),
+                ("main;a;b".to_string(), 3.0, true)
+            ]
+        );
+    }
+
+    #[test]
+    fn a_dispatcher_runs_each_single_call_whole_where_it_fits() {
+        // exec runs main (whole run) and two module bodies imported from main via load.
+        let mut b = ProfileBuilder::new();
+        b.add_function(key("exec"), st(3, 3, 0.0, 10.0));
+        b.add_function(key("main"), st(1, 1, 4.0, 10.0));
+        b.add_function(key("load"), st(2, 2, 0.0, 6.0));
+        b.add_function(key("mod_a"), st(1, 1, 4.0, 4.0));
+        b.add_function(key("mod_b"), st(1, 1, 2.0, 2.0));
+        edge(&mut b, "exec", "main", 1, 4.0, 10.0);
+        edge(&mut b, "exec", "mod_a", 1, 4.0, 4.0);
+        edge(&mut b, "exec", "mod_b", 1, 2.0, 2.0);
+        edge(&mut b, "main", "load", 2, 0.0, 6.0);
+        edge(&mut b, "load", "exec", 2, 0.0, 6.0);
+        let p = b.finish();
+        let t = build(&p, &all_frames());
+        let f = frames(&t, &p);
+        assert!(f.contains(&("exec;main".to_string(), 10.0, true)), "{f:?}");
+        // The module bodies are under the imports, not beside main.
+        assert!(
+            !f.iter()
+                .any(|(s, _, _)| s == "exec;mod_a" || s == "exec;mod_b"),
+            "{f:?}"
+        );
+        let under = |s: &str| {
+            f.iter()
+                .filter(|(x, _, _)| x.ends_with(s))
+                .map(|x| x.1)
+                .sum::<f64>()
+        };
+        assert!((under("load;exec;mod_a") - 4.0).abs() < 1e-9, "{f:?}");
+        assert!((under("load;exec;mod_b") - 2.0).abs() < 1e-9, "{f:?}");
+    }
+
+    #[test]
+    fn direct_recursion_stops_when_its_recursive_calls_run_out() {
+        // f is called once from main and recurses once (nc 2, cc 1).
+        let mut b = ProfileBuilder::new();
+        b.add_function(key("main"), st(1, 1, 0.0, 4.0));
+        b.add_function(key("f"), st(1, 2, 2.0, 4.0));
+        b.add_function(key("g"), st(2, 2, 2.0, 2.0));
+        edge(&mut b, "main", "f", 1, 1.0, 4.0);
+        b.add_edge(key("f"), key("f"), EdgeStats::Timed(st(1, 1, 1.0, 2.0)));
+        edge(&mut b, "f", "g", 2, 2.0, 2.0);
+        let p = b.finish();
+        let t = build(&p, &all_frames());
+        let f = frames(&t, &p);
+        let depth = f
+            .iter()
+            .map(|(s, _, _)| s.matches(";f").count())
+            .max()
+            .unwrap();
+        assert_eq!(depth, 2, "exactly one inner level: {f:?}");
+        let total: f64 = t.frames().iter().skip(1).map(|x| x.self_time).sum();
+        assert!((total - 4.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn the_order_functions_were_read_in_does_not_matter() {
+        let names = ["main", "a", "b", "c"];
+        let build_in = |order: &[usize]| {
+            let mut b = ProfileBuilder::new();
+            for &i in order {
+                b.add_function(key(names[i]), st(1, 1, 1.0, 4.0 - i as f64));
+                if i > 0 {
+                    edge(&mut b, "main", names[i], 1, 1.0, 4.0 - i as f64);
+                }
+            }
+            let p = b.finish();
+            frames(&build(&p, &all_frames()), &p)
+        };
+        assert_eq!(build_in(&[0, 1, 2, 3]), build_in(&[3, 1, 0, 2]));
+    }
+
+    #[test]
+    fn frames_under_the_threshold_give_their_time_to_the_parent() {
+        let mut b = ProfileBuilder::new();
+        b.add_function(key("main"), st(1, 1, 99.0, 100.0));
+        b.add_function(key("tiny"), st(1, 1, 1.0, 1.0));
+        edge(&mut b, "main", "tiny", 1, 1.0, 1.0);
+        let p = b.finish();
+        let t = build(
+            &p,
+            &TreeOptions {
+                threshold: 0.05,
+                ..TreeOptions::default()
+            },
+        );
+        assert_eq!(t.len(), 1);
+        assert_eq!(t.cut_frames, 1);
+        assert!((t.cut_time - 1.0).abs() < 1e-12);
+        assert!((t.frame(1).self_time - 100.0).abs() < 1e-12);
+    }
+}

@@ -112,3 +112,62 @@ pub fn build(profile: &Profile, options: &TreeOptions) -> CallTree {
     }
     tree.finish()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{EdgeStats, FuncKey, ProfileBuilder, Stats};
+
+    fn key(name: &str) -> FuncKey {
+        FuncKey::new("app.py", 1, name)
+    }
+
+    #[test]
+    fn self_time_is_split_by_the_callee_s_own_time_under_each_caller() {
+        let mut b = ProfileBuilder::new();
+        let st = |nc, tt, ct| Stats { cc: nc, nc, tt, ct };
+        b.add_function(key("a"), st(1, 0.0, 1.0));
+        b.add_function(key("b"), st(1, 0.0, 3.0));
+        b.add_function(key("leaf"), st(2, 4.0, 4.0));
+        b.add_edge(key("a"), key("leaf"), EdgeStats::Timed(st(1, 1.0, 1.0)));
+        b.add_edge(key("b"), key("leaf"), EdgeStats::Timed(st(1, 3.0, 3.0)));
+        let p = b.finish();
+        let t = build(
+            &p,
+            &TreeOptions {
+                threshold: 0.0,
+                ..TreeOptions::default()
+            },
+        );
+        let leaf = t.children(ROOT)[0];
+        assert_eq!(t.frame(leaf).total, 4.0);
+        let callers: Vec<(f64, bool)> = t
+            .children(leaf)
+            .iter()
+            .map(|&c| (t.frame(c).total, t.frame(c).exact))
+            .collect();
+        assert_eq!(callers, vec![(1.0, true), (3.0, true)]);
+    }
+
+    #[test]
+    fn edges_without_time_fall_back_to_call_counts() {
+        let mut b = ProfileBuilder::new();
+        let st = |nc, tt, ct| Stats { cc: nc, nc, tt, ct };
+        b.add_function(key("a"), st(1, 0.0, 0.0));
+        b.add_function(key("b"), st(1, 0.0, 0.0));
+        b.add_function(key("leaf"), st(4, 2.0, 2.0));
+        b.add_edge(key("a"), key("leaf"), EdgeStats::Timed(st(1, 0.0, 0.0)));
+        b.add_edge(key("b"), key("leaf"), EdgeStats::Timed(st(3, 0.0, 0.0)));
+        let p = b.finish();
+        let t = build(
+            &p,
+            &TreeOptions {
+                threshold: 0.0,
+                ..TreeOptions::default()
+            },
+        );
+        let leaf = t.children(ROOT)[0];
+        let widths: Vec<f64> = t.children(leaf).iter().map(|&c| t.frame(c).total).collect();
+        assert_eq!(widths, vec![0.5, 1.5]);
+    }
+}
