@@ -335,7 +335,8 @@ fn plan_children(
         let weight = |k: usize| match pass {
             Pass::CyclePools if cyclic[k] => want[k],
             Pass::Others if !cyclic[k] => want[k],
-            Pass::CycleFill if cyclic[k] => numbers[divisible[k]].ct * share,
+            // A single call is placed once (as an atom), never again.
+            Pass::CycleFill if cyclic[k] && numbers[divisible[k]].nc > 1.0 => numbers[divisible[k]].ct * share,
             _ => 0.0,
         };
         let asked: f64 = (0..divisible.len()).map(weight).sum();
