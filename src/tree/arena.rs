@@ -1,6 +1,9 @@
 //! The tree value both reconstructions produce: frames in an arena, laid out in
 //! pre-order with children sorted by function label, plus what was cut.
 
+use std::collections::BinaryHeap;
+
+use super::Queued;
 use crate::model::FuncId;
 
 /// Index of the synthetic root frame ("all") in every [`CallTree`].
@@ -204,10 +207,6 @@ impl TreeBuilder {
         }
     }
 
-    pub fn len(&self) -> usize {
-        self.frames.len()
-    }
-
     pub fn frame(&self, i: u32) -> &Frame {
         &self.frames[i as usize]
     }
@@ -259,6 +258,19 @@ impl TreeBuilder {
             at = f.parent;
         }
         n
+    }
+
+    /// The widest frame waiting in `queue`, or `None` when the queue is empty or the
+    /// tree has reached `budget` frames (then it is marked truncated, and the frames
+    /// left in the queue stay unexpanded).
+    pub fn next_to_expand(&mut self, queue: &mut BinaryHeap<Queued>, budget: usize) -> Option<u32> {
+        let next = queue.pop()?;
+        if self.frames.len() >= budget {
+            self.truncated = true;
+            self.unexpanded = 1 + queue.len() as u64;
+            return None;
+        }
+        Some(next.frame)
     }
 
     /// Records that a child of `parent` of width `width` was not drawn.

@@ -104,12 +104,7 @@ pub fn build(profile: &Profile, options: &TreeOptions) -> CallTree {
 
     let budget = options.frame_budget(profile);
     let mut children: Vec<Child> = Vec::new();
-    while let Some(Queued { frame, .. }) = queue.pop() {
-        if tree.len() >= budget {
-            tree.truncated = true;
-            tree.unexpanded = 1 + queue.len() as u64;
-            break;
-        }
+    while let Some(frame) = tree.next_to_expand(&mut queue, budget) {
         let parent = tree.frame(frame).clone();
         let Some(func) = parent.func else { continue };
         let depth = parent.depth as usize + 1;
@@ -336,7 +331,9 @@ fn plan_children(
             Pass::CyclePools if cyclic[k] => want[k],
             Pass::Others if !cyclic[k] => want[k],
             // A single call is placed once (as an atom), never again.
-            Pass::CycleFill if cyclic[k] && numbers[divisible[k]].nc > 1.0 => numbers[divisible[k]].ct * share,
+            Pass::CycleFill if cyclic[k] && numbers[divisible[k]].nc > 1.0 => {
+                numbers[divisible[k]].ct * share
+            }
             _ => 0.0,
         };
         let asked: f64 = (0..divisible.len()).map(weight).sum();

@@ -43,12 +43,7 @@ pub fn build(profile: &Profile, options: &TreeOptions) -> CallTree {
     }
 
     let budget = options.frame_budget(profile);
-    while let Some(Queued { frame, .. }) = queue.pop() {
-        if tree.len() >= budget {
-            tree.truncated = true;
-            tree.unexpanded = 1 + queue.len() as u64;
-            break;
-        }
+    while let Some(frame) = tree.next_to_expand(&mut queue, budget) {
         let parent = tree.frame(frame).clone();
         let Some(func) = parent.func else { continue };
         let depth = parent.depth as usize + 1;
