@@ -264,6 +264,9 @@ pub fn render(options: &Options, profile: &Profile) -> Result<(), AppError> {
     if profile.listed_count() == 0 {
         warn("the profile holds no functions; the output is empty");
     }
+    for w in input::checks::check(profile) {
+        warn(&w.message);
+    }
     let job = Job::new(profile, &options.render);
     write_output(options.out.as_deref(), |w| {
         (options.backend.render)(&job, w)
