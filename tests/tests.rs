@@ -4,5 +4,6 @@
 
 mod cli;
 mod manifest;
+mod properties;
 mod run;
 mod util;
