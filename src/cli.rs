@@ -314,6 +314,16 @@ pub fn write_output(
                 target: target.clone(),
                 error,
             };
+            // A device or a FIFO (`-o /dev/stdout`, `-o /dev/null`, a named pipe) is
+            // written in place: renaming a temporary over it would replace it.
+            if std::fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir()) {
+                let file = std::fs::OpenOptions::new()
+                    .write(true)
+                    .open(path)
+                    .map_err(err)?;
+                let mut out = io::BufWriter::with_capacity(1 << 16, file);
+                return render(&mut out).and_then(|_| out.flush()).map_err(err);
+            }
             let dir = match path.parent() {
                 Some(d) if !d.as_os_str().is_empty() => d,
                 _ => Path::new("."),

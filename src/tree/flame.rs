@@ -200,9 +200,11 @@ fn plan_children(
         .map(|&i| i as usize)
         .filter(|&i| {
             let callee = edges[i].callee;
+            // A callee outside this function's cycle cannot be one of its ancestors:
+            // skip the ancestor walk (it costs up to LOOKBACK steps on deep stacks).
             callee != func
                 && pool_or_cycle(facts, func, callee, pool[i])
-                && reentry_allowed(tree, frame, callee)
+                && (!in_cycle(facts, func, callee) || reentry_allowed(tree, frame, callee))
         });
 
     if whole {

@@ -23,6 +23,7 @@ pub fn build(profile: &Profile, options: &TreeOptions) -> CallTree {
         return tree.finish();
     }
     let min_width = options.min_width(total);
+    let components = profile.components();
     let mut queue = BinaryHeap::new();
     for (id, f) in functions.iter().enumerate() {
         let width = clean(f.stats.tt);
@@ -56,7 +57,12 @@ pub fn build(profile: &Profile, options: &TreeOptions) -> CallTree {
         let callers: Vec<_> = profile
             .callers_of(func)
             .iter()
-            .filter(|e| e.caller != func && !tree.has_ancestor(frame, e.caller, RECURSION_LOOKBACK))
+            // Only a caller in the same cycle can already be an ancestor.
+            .filter(|e| {
+                e.caller != func
+                    && (components[e.caller as usize] != components[func as usize]
+                        || !tree.has_ancestor(frame, e.caller, RECURSION_LOOKBACK))
+            })
             .map(|e| (e.caller, edge_numbers(profile, e)))
             .collect();
         if callers.is_empty() {
