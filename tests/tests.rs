@@ -3,7 +3,9 @@
 //! docs in `formats/`.
 
 mod cli;
+mod faults;
 mod manifest;
 mod properties;
+mod regressions;
 mod run;
 mod util;
