@@ -48,11 +48,18 @@ fn sigkill_mid_write_leaves_the_previous_output_and_no_temporary() {
             assert!(std::fs::read(&out).unwrap().len() > 1000);
             std::fs::write(&out, b"previous\n").unwrap();
         } else {
-            assert_eq!(std::fs::read(&out).unwrap(), b"previous\n", "after {delay_ms} ms");
+            assert_eq!(
+                std::fs::read(&out).unwrap(),
+                b"previous\n",
+                "after {delay_ms} ms"
+            );
         }
         assert_eq!(entries(dir.path()), ["out.folded"], "after {delay_ms} ms");
     }
-    assert!(killed_while_running > 0, "every run finished before the kill");
+    assert!(
+        killed_while_running > 0,
+        "every run finished before the kill"
+    );
 }
 
 /// A tmpfs of 64 KiB, when this test runs as root and may mount; `None` otherwise.
@@ -100,7 +107,15 @@ fn a_full_disk_fails_cleanly_and_keeps_the_previous_output() {
     let input = slow_input();
     let r = run_in(
         disk.path(),
-        &["-f", "log", "--threshold", "0", "-o", "out.folded", input.to_str().unwrap()],
+        &[
+            "-f",
+            "log",
+            "--threshold",
+            "0",
+            "-o",
+            "out.folded",
+            input.to_str().unwrap(),
+        ],
         None,
     );
     assert_eq!(r.code(), 1, "{}", r.describe());
@@ -130,7 +145,8 @@ fn an_unwritable_directory_fails_cleanly_and_keeps_the_previous_output() {
     );
     assert_eq!(r.code(), 1, "{}", r.describe());
     assert!(
-        r.stderr().starts_with("flameprof: cannot write 'out.svg': "),
+        r.stderr()
+            .starts_with("flameprof: cannot write 'out.svg': "),
         "{}",
         r.describe()
     );
@@ -149,7 +165,8 @@ fn a_missing_output_directory_is_named_in_the_error() {
     );
     assert_eq!(r.code(), 1, "{}", r.describe());
     assert!(
-        r.stderr().starts_with("flameprof: cannot write 'no/such/dir/out.svg': "),
+        r.stderr()
+            .starts_with("flameprof: cannot write 'no/such/dir/out.svg': "),
         "{}",
         r.describe()
     );
@@ -201,7 +218,11 @@ fn a_terminal_on_stdin_gets_a_message_not_a_silent_wait() {
         eprintln!("skipped: script(1) could not open a pty: {text}");
         return;
     }
-    assert_ne!(out.status.code(), Some(124), "flameprof waited on the terminal");
+    assert_ne!(
+        out.status.code(),
+        Some(124),
+        "flameprof waited on the terminal"
+    );
     assert!(
         text.contains("flameprof: cannot read '<stdin>': standard input is a terminal"),
         "{text:?}"
@@ -213,7 +234,10 @@ fn read_errors_name_the_file() {
     let dir = tempfile::tempdir().expect("tempdir");
     std::fs::create_dir(dir.path().join("adir")).unwrap();
     for (arg, want) in [
-        ("nope.prof", "flameprof: cannot read 'nope.prof': no such file"),
+        (
+            "nope.prof",
+            "flameprof: cannot read 'nope.prof': no such file",
+        ),
         ("adir", "flameprof: cannot read 'adir': "),
     ] {
         let r = run_in(dir.path(), &[arg], None);

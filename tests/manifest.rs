@@ -370,7 +370,10 @@ fn every_fixture_raises_the_data_warnings_the_format_readme_lists() {
             .map(|(_, k)| k.iter().map(String::as_str).collect())
             .unwrap_or_default();
         if got != want {
-            failures.push(format!("{}: warnings {got:?}, README lists {want:?}", row.file));
+            failures.push(format!(
+                "{}: warnings {got:?}, README lists {want:?}",
+                row.file
+            ));
         }
     }
     // Every kind of warning is shown by at least one fixture.

@@ -37,7 +37,8 @@ fn name(rng: &mut Rng) -> Vec<u8> {
     ];
     let mut out = Vec::new();
     for _ in 0..1 + rng.below(4) {
-        out.extend_from_slice(*rng.pick(parts));
+        let part: &&[u8] = rng.pick(parts);
+        out.extend_from_slice(part);
     }
     out
 }
@@ -112,7 +113,13 @@ fn random_stats(rng: &mut Rng, flavour: Flavour) -> (Py, Profile) {
     let n = 1 + rng.below(40) as usize;
     let mut keys: Vec<(Py, FuncKey)> = Vec::new();
     let mut seen = HashSet::new();
-    let files: &[&[u8]] = &[b"a.py", b"~", b"", b"/srv/app/m\xc3\xb6d.py", b"x\xED\xB0\x80.py"];
+    let files: &[&[u8]] = &[
+        b"a.py",
+        b"~",
+        b"",
+        b"/srv/app/m\xc3\xb6d.py",
+        b"x\xED\xB0\x80.py",
+    ];
     while keys.len() < n {
         let file = *rng.pick(files);
         let line = rng.below(3000) as i64 - if rng.chance(5) { 5000 } else { 0 };
@@ -237,9 +244,13 @@ fn random_stats_dicts_read_back_and_render_deterministically() {
         w.write(&dict);
         let bytes = w.out;
         let context = format!("seed {seed} ({flavour:?}, {} bytes)", bytes.len());
-        let loaded = input::load("random", Bytes::from(bytes))
-            .unwrap_or_else(|e| panic!("{context}: {e}"));
-        assert!(loaded.warnings.is_empty(), "{context}: {:?}", loaded.warnings);
+        let loaded =
+            input::load("random", Bytes::from(bytes)).unwrap_or_else(|e| panic!("{context}: {e}"));
+        assert!(
+            loaded.warnings.is_empty(),
+            "{context}: {:?}",
+            loaded.warnings
+        );
         assert_same_profile(&loaded.profile, &want, &context);
         let _ = input::checks::check(&loaded.profile);
         options.tree.threshold = [0.001, 0.0, 0.05][(seed % 3) as usize];
@@ -365,7 +376,8 @@ for seed in range(40):
         }
         let want = b.finish();
         let context = format!("python seed {seed} (marshal version {})", seed % 5);
-        let loaded = input::load("py", Bytes::from(data)).unwrap_or_else(|e| panic!("{context}: {e}"));
+        let loaded =
+            input::load("py", Bytes::from(data)).unwrap_or_else(|e| panic!("{context}: {e}"));
         assert_same_profile(&loaded.profile, &want, &context);
         let options = RenderOptions::default();
         assert!(render_all(&loaded.profile, &options) == render_all(&loaded.profile, &options));

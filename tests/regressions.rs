@@ -58,7 +58,10 @@ fn a_callers_dict_shared_by_reference_does_not_multiply_edges() {
         edges <= input::pstats::edge_budget(len),
         "{edges} edges from {len} bytes"
     );
-    assert!(edges >= ncallers as usize, "the first row keeps its callers");
+    assert!(
+        edges >= ncallers as usize,
+        "the first row keeps its callers"
+    );
     assert!(
         loaded
             .warnings

@@ -137,7 +137,9 @@ pub fn check(profile: &Profile) -> Vec<Warning> {
             s.cc >= 0
                 && s.nc > s.cc
                 && !callers.is_empty()
-                && callers.iter().all(|e| matches!(e.stats, EdgeStats::Timed(_)))
+                && callers
+                    .iter()
+                    .all(|e| matches!(e.stats, EdgeStats::Timed(_)))
                 && !callers.iter().any(|e| e.caller == f)
                 && size[&components[f as usize]] == 1
         })
