@@ -344,6 +344,9 @@ pub fn render(options: &Options, profile: &Profile) -> Result<(), AppError> {
     if profile.listed_count() == 0 {
         warn("the profile holds no functions; the output is empty");
     }
+    for w in input::checks::check(profile) {
+        warn(&w.message);
+    }
     let job = Job::new(profile, &options.render);
     write_output(options.out.as_deref(), |w| {
         (options.backend.render)(&job, w)
@@ -391,10 +394,31 @@ pub fn write_output(
                 target: target.clone(),
                 error,
             };
+            // A device or a FIFO (`-o /dev/stdout`, `-o /dev/null`, a named pipe) is
+            // written in place: renaming a temporary over it would replace it.
+            if std::fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir()) {
+                let file = std::fs::OpenOptions::new()
+                    .write(true)
+                    .open(path)
+                    .map_err(err)?;
+                let mut out = io::BufWriter::with_capacity(1 << 16, file);
+                return render(&mut out).and_then(|_| out.flush()).map_err(err);
+            }
             let dir = match path.parent() {
                 Some(d) if !d.as_os_str().is_empty() => d,
                 _ => Path::new("."),
             };
+            // Linux: an unnamed file (O_TMPFILE) that gets a name only once complete,
+            // so even SIGKILL or a crash mid-write leaves no temporary behind.
+            #[cfg(target_os = "linux")]
+            if let Some(file) = unnamed::create(dir) {
+                let mut out = io::BufWriter::with_capacity(1 << 16, file);
+                render(&mut out).and_then(|_| out.flush()).map_err(err)?;
+                let file = out.into_inner().map_err(|e| err(e.into_error()))?;
+                set_default_permissions(&file, path);
+                file.sync_all().map_err(err)?;
+                return unnamed::publish(&file, dir, path).map_err(err);
+            }
             let file = tempfile::Builder::new()
                 .prefix(".flameprof-")
                 .suffix(".tmp")
@@ -424,3 +448,57 @@ fn set_default_permissions(file: &std::fs::File, path: &Path) {
 
 #[cfg(not(unix))]
 fn set_default_permissions(_file: &std::fs::File, _path: &Path) {}
+
+/// Unnamed temporary files (Linux `O_TMPFILE`): written in the output's directory,
+/// linked under a temporary name only when complete, then renamed over the output.
+#[cfg(target_os = "linux")]
+mod unnamed {
+    use std::ffi::CString;
+    use std::fs::File;
+    use std::io;
+    use std::os::unix::ffi::OsStrExt;
+    use std::os::unix::fs::OpenOptionsExt;
+    use std::os::unix::io::AsRawFd;
+    use std::path::Path;
+
+    /// `None` when the file system or kernel cannot (then a named temporary is used).
+    pub fn create(dir: &Path) -> Option<File> {
+        if !Path::new("/proc/self/fd").is_dir() {
+            return None;
+        }
+        std::fs::OpenOptions::new()
+            .write(true)
+            .mode(0o600)
+            .custom_flags(libc::O_TMPFILE)
+            .open(dir)
+            .ok()
+    }
+
+    pub fn publish(file: &File, dir: &Path, path: &Path) -> io::Result<()> {
+        let from = CString::new(format!("/proc/self/fd/{}", file.as_raw_fd()))?;
+        for attempt in 0..100 {
+            let name = dir.join(format!(".flameprof-{}-{attempt}.tmp", std::process::id()));
+            let to = CString::new(name.as_os_str().as_bytes())?;
+            // SAFETY: two valid NUL-terminated paths; linkat does not keep them.
+            let r = unsafe {
+                libc::linkat(
+                    libc::AT_FDCWD,
+                    from.as_ptr(),
+                    libc::AT_FDCWD,
+                    to.as_ptr(),
+                    libc::AT_SYMLINK_FOLLOW,
+                )
+            };
+            if r == 0 {
+                return std::fs::rename(&name, path).inspect_err(|_| {
+                    let _ = std::fs::remove_file(&name);
+                });
+            }
+            let e = io::Error::last_os_error();
+            if e.kind() != io::ErrorKind::AlreadyExists {
+                return Err(e);
+            }
+        }
+        Err(io::Error::other("no free temporary name"))
+    }
+}

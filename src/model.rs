@@ -364,6 +364,67 @@ impl Profile {
         })
     }
 
+    /// The strongly connected component of every function in the call graph
+    /// (Tarjan's algorithm, iterative): two functions share a component when each
+    /// reaches the other through caller→callee edges.
+    pub fn components(&self) -> Vec<u32> {
+        let profile = self;
+        const UNSEEN: u32 = u32::MAX;
+        let n = profile.functions().len();
+        let mut index = vec![UNSEEN; n];
+        let mut low = vec![0u32; n];
+        let mut on_stack = vec![false; n];
+        let mut comp = vec![UNSEEN; n];
+        let mut stack: Vec<u32> = Vec::new();
+        let mut next_index = 0u32;
+        let mut next_comp = 0u32;
+        // Call stack of (node, position in its callee list).
+        let mut work: Vec<(u32, usize)> = Vec::new();
+        for start in 0..n as u32 {
+            if index[start as usize] != UNSEEN {
+                continue;
+            }
+            work.push((start, 0));
+            while let Some(&mut (v, ref mut pos)) = work.last_mut() {
+                let vi = v as usize;
+                if *pos == 0 && index[vi] == UNSEEN {
+                    index[vi] = next_index;
+                    low[vi] = next_index;
+                    next_index += 1;
+                    stack.push(v);
+                    on_stack[vi] = true;
+                }
+                let callees = profile.callee_edge_ids(v);
+                if *pos < callees.len() {
+                    let w = profile.edges()[callees[*pos] as usize].callee;
+                    *pos += 1;
+                    let wi = w as usize;
+                    if index[wi] == UNSEEN {
+                        work.push((w, 0));
+                    } else if on_stack[wi] {
+                        low[vi] = low[vi].min(index[wi]);
+                    }
+                    continue;
+                }
+                work.pop();
+                if let Some(&(p, _)) = work.last() {
+                    low[p as usize] = low[p as usize].min(low[vi]);
+                }
+                if low[vi] == index[vi] {
+                    while let Some(w) = stack.pop() {
+                        on_stack[w as usize] = false;
+                        comp[w as usize] = next_comp;
+                        if w == v {
+                            break;
+                        }
+                    }
+                    next_comp += 1;
+                }
+            }
+        }
+        comp
+    }
+
     /// Merges several profiles as `pstats.Stats.add` does: same keys summed, callers merged.
     pub fn merge(profiles: Vec<Profile>) -> Profile {
         if profiles.len() == 1 {

@@ -314,3 +314,89 @@ fn odd_but_readable_files_warn_once_with_counts() {
     assert!(warnings("synth_sampled_marker_py315.prof").is_empty());
     assert!(warnings("edge_duplicate_keys.prof").is_empty());
 }
+
+/// The data-check warnings each fixture must raise, from the table in
+/// `formats/pstats/README.md` ("| `file` | kind, kind |"); fixtures not listed raise none.
+fn expected_check_warnings() -> Vec<(String, Vec<String>)> {
+    let readme = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("formats/pstats/README.md"),
+    )
+    .expect("formats/pstats/README.md");
+    let start = readme
+        .find("| fixture | warnings |")
+        .expect("the warnings-per-fixture table");
+    readme[start..]
+        .lines()
+        .skip(2)
+        .take_while(|l| l.starts_with('|'))
+        .map(|l| {
+            let cells: Vec<&str> = l.split('|').map(str::trim).collect();
+            let kinds = cells[2].split(',').map(|k| k.trim().to_string()).collect();
+            (cells[1].trim_matches('`').to_string(), kinds)
+        })
+        .collect()
+}
+
+#[test]
+fn every_fixture_raises_the_data_warnings_the_format_readme_lists() {
+    let table = expected_check_warnings();
+    assert!(table.len() >= 10, "only {} rows parsed", table.len());
+    let known = flameprof::input::checks::KINDS;
+    let mut failures = Vec::new();
+    for (file, kinds) in &table {
+        if !data_dir().join("pstats").join(file).exists() {
+            failures.push(format!("{file}: listed in the README but not a fixture"));
+        }
+        for k in kinds {
+            if !known.contains(&k.as_str()) {
+                failures.push(format!("{file}: unknown warning kind {k:?}"));
+            }
+        }
+    }
+    for row in manifest() {
+        let Ok(loaded) = load(&data_dir().join("pstats").join(&row.file)) else {
+            continue;
+        };
+        let got: Vec<&str> = flameprof::input::checks::check(&loaded.profile)
+            .iter()
+            .map(|w| {
+                assert!(!w.message.contains('\n'), "{}: {:?}", row.file, w.message);
+                w.kind
+            })
+            .collect();
+        let want: Vec<&str> = table
+            .iter()
+            .find(|(f, _)| *f == row.file)
+            .map(|(_, k)| k.iter().map(String::as_str).collect())
+            .unwrap_or_default();
+        if got != want {
+            failures.push(format!(
+                "{}: warnings {got:?}, README lists {want:?}",
+                row.file
+            ));
+        }
+    }
+    // Every kind of warning is shown by at least one fixture.
+    for k in known {
+        if !table.iter().any(|(_, kinds)| kinds.iter().any(|x| x == k)) {
+            failures.push(format!("no fixture shows the {k:?} warning"));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn data_warnings_reach_stderr_once_each() {
+    let file = data_dir().join("pstats/real_yappi_threads_wall_builtins.prof");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_flameprof"))
+        .args(["-f", "log"])
+        .arg(&file)
+        .output()
+        .expect("run");
+    assert!(out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(lines.len(), 2, "{err}");
+    assert!(lines[0].starts_with("flameprof: warning: looks like a yappi profile (14 builtins"));
+    assert!(lines[1].starts_with("flameprof: warning: the stacks of 4 threads are merged"));
+}

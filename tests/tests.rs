@@ -4,8 +4,11 @@
 
 mod browser;
 mod cli;
+mod faults;
 mod formats;
 mod manifest;
+mod properties;
+mod regressions;
 mod run;
 mod stats;
 mod util;

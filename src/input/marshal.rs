@@ -27,6 +27,11 @@ const LAYOUT_RETRY_BUDGET: u32 = 64;
 
 const FLAG_REF: u8 = 0x80;
 
+/// Items reserved up front for a container, whatever its declared count: the count
+/// is checked against the bytes left, but nested containers could each declare all
+/// of them.
+const PREALLOC_ITEMS: usize = 4096;
+
 /// Index of a value in [`Decoded::arena`].
 pub type Handle = u32;
 
@@ -795,7 +800,8 @@ impl<'a> Decoder<'a> {
                 self.stack.push(Frame::Seq {
                     kind,
                     slot,
-                    items: Vec::with_capacity(n),
+                    // Capped: 100 nested containers may each declare the bytes left.
+                    items: Vec::with_capacity(n.min(PREALLOC_ITEMS)),
                     want: n,
                 });
                 return Ok(Start::Pushed);

@@ -3,6 +3,7 @@
 //!
 //! Knows nothing of trees, output formats or the command line.
 
+pub mod checks;
 pub mod marshal;
 pub mod pstats;
 

@@ -52,7 +52,7 @@ pub fn load(data: Bytes) -> Result<Loaded, String> {
         return Err(format!("not a stats dict: the top-level object is {what}"));
     };
     let mut warnings = decoded.warnings.clone();
-    let profile = build(&decoded, pairs, &mut warnings)?;
+    let profile = build(&decoded, pairs, edge_budget(data.len()), &mut warnings)?;
     let trailing = data.len().saturating_sub(decoded.end);
     if trailing > 0 {
         warnings.push(format!(
@@ -127,15 +127,26 @@ struct Skipped {
     bad_caller_value: usize,
 }
 
+/// How many caller entries a file of `len` bytes may contribute. A caller entry that
+/// is written out takes at least 10 bytes (a 5-byte reference for its key and one for
+/// its value), so a real file never reaches this; only callers dicts shared by
+/// reference between rows (which no profiler writes) could multiply the edges far
+/// beyond the input's size.
+pub fn edge_budget(len: usize) -> usize {
+    len / 8 + 64
+}
+
 fn build(
     d: &Decoded,
     pairs: &[(Handle, Handle)],
+    edge_budget: usize,
     warnings: &mut Vec<String>,
 ) -> Result<crate::model::Profile, String> {
     let mut b = ProfileBuilder::new();
     let mut seen: HashSet<FuncKey> = HashSet::with_capacity(pairs.len());
     let mut skipped = Skipped::default();
     let mut malformed_keys = 0usize;
+    let (mut edges_read, mut over_budget) = (0usize, 0usize);
     for (index, &(kh, vh)) in pairs.iter().enumerate() {
         if is_sampled_marker(d, kh) {
             continue;
@@ -159,6 +170,11 @@ fn build(
             skipped.callers_not_dict += 1;
             continue;
         };
+        if callers.len() > edge_budget - edges_read {
+            over_budget += callers.len();
+            continue;
+        }
+        edges_read += callers.len();
         for &(ck, cv) in callers {
             let Some(caller) = func_key(d, ck) else {
                 skipped.bad_caller_key += 1;
@@ -170,6 +186,13 @@ fn build(
             };
             b.add_edge(caller, key.clone(), edge);
         }
+    }
+    if over_budget > 0 {
+        warnings.push(format!(
+            "{over_budget} caller entries ignored: callers dicts shared by reference \
+             between rows would make more edges than the file has bytes for \
+             (no profiler writes this)"
+        ));
     }
     if malformed_keys > 0 {
         warnings.push(format!(

@@ -61,7 +61,8 @@ pub fn build(profile: &Profile, options: &TreeOptions) -> CallTree {
     let functions = profile.functions();
     let total: f64 = functions.iter().map(|f| clean(f.stats.tt)).sum();
     let mut tree = TreeBuilder::new(total);
-    if total <= 0.0 {
+    // No time, or so much that widths overflow (absurd data, warned about when read).
+    if !(total > 0.0 && total.is_finite()) {
         return tree.finish();
     }
     let min_width = options.min_width(total);
@@ -222,9 +223,11 @@ fn plan_children(
         .map(|&i| i as usize)
         .filter(|&i| {
             let callee = edges[i].callee;
+            // A callee outside this function's cycle cannot be one of its ancestors:
+            // skip the ancestor walk (it costs up to LOOKBACK steps on deep stacks).
             callee != func
                 && pool_or_cycle(facts, func, callee, pool[i])
-                && reentry_allowed(tree, frame, callee)
+                && (!in_cycle(facts, func, callee) || reentry_allowed(tree, frame, callee))
         });
 
     if whole {
@@ -343,13 +346,14 @@ fn plan_children(
         // Passes bounded by pools never grow past them; the last pass, and the
         // others when nothing can come after, fill the budget.
         let fills = matches!(pass, Pass::CycleFill) || (matches!(pass, Pass::Others) && !has_cycle);
-        let scale = if fills {
-            budget / asked
-        } else {
-            (budget / asked).min(1.0)
-        };
+        let fraction = (budget / asked).min(1.0);
         for k in 0..divisible.len() {
-            let mut width = weight(k) * scale;
+            // Share of the budget first: stays finite when the weights are denormal.
+            let mut width = if fills {
+                budget * (weight(k) / asked)
+            } else {
+                weight(k) * fraction
+            };
             if !matches!(pass, Pass::CycleFill) {
                 width = width.min(pool[divisible[k]].max(0.0) - widths[k]).max(0.0);
             }
@@ -472,7 +476,7 @@ fn chain_continues(fact: &FunctionFacts, width: f64, chain_left: f64, min_width:
 }
 
 fn function_facts(profile: &Profile, numbers: &[EdgeNumbers]) -> Vec<FunctionFacts> {
-    let scc = strongly_connected(profile);
+    let scc = profile.components();
     let mut size = vec![0u32; profile.functions().len()];
     for &c in &scc {
         size[c as usize] += 1;
@@ -510,64 +514,6 @@ fn function_facts(profile: &Profile, numbers: &[EdgeNumbers]) -> Vec<FunctionFac
             }
         })
         .collect()
-}
-
-/// Tarjan's algorithm, iterative: the component of every function.
-fn strongly_connected(profile: &Profile) -> Vec<u32> {
-    const UNSEEN: u32 = u32::MAX;
-    let n = profile.functions().len();
-    let mut index = vec![UNSEEN; n];
-    let mut low = vec![0u32; n];
-    let mut on_stack = vec![false; n];
-    let mut comp = vec![UNSEEN; n];
-    let mut stack: Vec<u32> = Vec::new();
-    let mut next_index = 0u32;
-    let mut next_comp = 0u32;
-    // Call stack of (node, position in its callee list).
-    let mut work: Vec<(u32, usize)> = Vec::new();
-    for start in 0..n as u32 {
-        if index[start as usize] != UNSEEN {
-            continue;
-        }
-        work.push((start, 0));
-        while let Some(&mut (v, ref mut pos)) = work.last_mut() {
-            let vi = v as usize;
-            if *pos == 0 && index[vi] == UNSEEN {
-                index[vi] = next_index;
-                low[vi] = next_index;
-                next_index += 1;
-                stack.push(v);
-                on_stack[vi] = true;
-            }
-            let callees = profile.callee_edge_ids(v);
-            if *pos < callees.len() {
-                let w = profile.edges()[callees[*pos] as usize].callee;
-                *pos += 1;
-                let wi = w as usize;
-                if index[wi] == UNSEEN {
-                    work.push((w, 0));
-                } else if on_stack[wi] {
-                    low[vi] = low[vi].min(index[wi]);
-                }
-                continue;
-            }
-            work.pop();
-            if let Some(&(p, _)) = work.last() {
-                low[p as usize] = low[p as usize].min(low[vi]);
-            }
-            if low[vi] == index[vi] {
-                while let Some(w) = stack.pop() {
-                    on_stack[w as usize] = false;
-                    comp[w as usize] = next_comp;
-                    if w == v {
-                        break;
-                    }
-                }
-                next_comp += 1;
-            }
-        }
-    }
-    comp
 }
 
 /// The frames at the bottom of the graph: `(function, width, calls, exact)`.

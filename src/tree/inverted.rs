@@ -19,10 +19,12 @@ pub fn build(profile: &Profile, options: &TreeOptions) -> CallTree {
     let functions = profile.functions();
     let total: f64 = functions.iter().map(|f| clean(f.stats.tt)).sum();
     let mut tree = TreeBuilder::new(total);
-    if total <= 0.0 {
+    // No time, or so much that widths overflow (absurd data, warned about when read).
+    if !(total > 0.0 && total.is_finite()) {
         return tree.finish();
     }
     let min_width = options.min_width(total);
+    let components = profile.components();
     let mut queue = BinaryHeap::new();
     for (id, f) in functions.iter().enumerate() {
         let width = clean(f.stats.tt);
@@ -51,7 +53,12 @@ pub fn build(profile: &Profile, options: &TreeOptions) -> CallTree {
         let callers: Vec<_> = profile
             .callers_of(func)
             .iter()
-            .filter(|e| e.caller != func && !tree.has_ancestor(frame, e.caller, RECURSION_LOOKBACK))
+            // Only a caller in the same cycle can already be an ancestor.
+            .filter(|e| {
+                e.caller != func
+                    && (components[e.caller as usize] != components[func as usize]
+                        || !tree.has_ancestor(frame, e.caller, RECURSION_LOOKBACK))
+            })
             .map(|e| (e.caller, edge_numbers(profile, e)))
             .collect();
         if callers.is_empty() {

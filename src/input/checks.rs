@@ -1,0 +1,335 @@
+//! Checks on data that is valid but odd: a profile that reads fine yet would give a
+//! misleading picture. Each check gives at most one counted, one-line [`Warning`];
+//! the command line prints them like the reader's warnings. Nothing here changes the
+//! profile. The list, with the fixture that shows each one, is in
+//! `formats/pstats/README.md`.
+
+use std::collections::HashMap;
+
+use crate::model::{EdgeStats, FuncId, Profile};
+
+/// One warning: a stable kind (used by the tests and the docs) and the line shown.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Warning {
+    pub kind: &'static str,
+    pub message: String,
+}
+
+/// Every kind, in the order the checks run.
+pub const KINDS: &[&str] = &[
+    "zero-total",
+    "bad-times",
+    "tottime-over-cumtime",
+    "calls-swapped",
+    "phantom-recursion",
+    "no-root",
+    "yappi",
+    "merged-threads",
+    "label-collision",
+];
+
+fn bad_time(t: f64) -> bool {
+    !t.is_finite() || t < 0.0
+}
+
+fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// Runs every check on a (possibly merged) profile.
+pub fn check(profile: &Profile) -> Vec<Warning> {
+    let mut out = Vec::new();
+    let mut warn = |kind: &'static str, message: String| {
+        debug_assert!(KINDS.contains(&kind));
+        out.push(Warning { kind, message })
+    };
+    let functions = profile.functions();
+    let listed: Vec<FuncId> = (0..functions.len() as FuncId)
+        .filter(|&f| profile.function(f).listed)
+        .collect();
+    if listed.is_empty() {
+        return out;
+    }
+
+    // Zero total: nothing to draw.
+    let total: f64 = listed
+        .iter()
+        .map(|&f| profile.function(f).stats.tt)
+        .filter(|t| t.is_finite() && *t > 0.0)
+        .sum();
+    if total <= 0.0 {
+        warn(
+            "zero-total",
+            "the total own time (sum of tottime) is zero: the pictures are empty; \
+             was the profile taken with a timer that did not advance?"
+                .into(),
+        );
+    }
+
+    // Negative, NaN or infinite times.
+    let bad = listed
+        .iter()
+        .filter(|&&f| {
+            let s = &profile.function(f).stats;
+            bad_time(s.tt) || bad_time(s.ct)
+        })
+        .count();
+    if bad > 0 {
+        warn(
+            "bad-times",
+            format!(
+                "{} negative, NaN or infinite times (a timer running backwards, or \
+                 profile's bias set too high); they count as zero in the pictures",
+                plural(bad, "function has", "functions have")
+            ),
+        );
+    }
+
+    // Own time above cumulative time (both sane): impossible for one stack.
+    let over = listed
+        .iter()
+        .filter(|&&f| {
+            let s = &profile.function(f).stats;
+            !bad_time(s.tt) && !bad_time(s.ct) && s.tt > s.ct * (1.0 + 1e-6) + 1e-12
+        })
+        .count();
+    if over > 0 {
+        warn(
+            "tottime-over-cumtime",
+            format!(
+                "{} more own time than cumulative time (cProfile on Python 3.12+ mixes \
+                 the stacks of several threads); widths under them are estimates",
+                plural(over, "function has", "functions have")
+            ),
+        );
+    }
+
+    // More primitive calls than calls.
+    let swapped = listed
+        .iter()
+        .filter(|&&f| {
+            let s = &profile.function(f).stats;
+            s.nc >= 0 && s.cc > s.nc
+        })
+        .count();
+    if swapped > 0 {
+        warn(
+            "calls-swapped",
+            format!(
+                "{} more primitive calls than calls (yappi writes the two swapped); \
+                 shown as read, as pstats does",
+                plural(swapped, "function has", "functions have")
+            ),
+        );
+    }
+
+    // Recursive calls recorded for a function on no cycle of the call graph.
+    let components = profile.components();
+    let mut size: HashMap<u32, usize> = HashMap::new();
+    for &c in &components {
+        *size.entry(c).or_default() += 1;
+    }
+    let phantom = listed
+        .iter()
+        .filter(|&&f| {
+            let s = &profile.function(f).stats;
+            let callers = profile.callers_of(f);
+            s.cc >= 0
+                && s.nc > s.cc
+                && !callers.is_empty()
+                && callers
+                    .iter()
+                    .all(|e| matches!(e.stats, EdgeStats::Timed(_)))
+                && !callers.iter().any(|e| e.caller == f)
+                && size[&components[f as usize]] == 1
+        })
+        .count();
+    if phantom > 0 {
+        warn(
+            "phantom-recursion",
+            format!(
+                "{} recursive calls but no cycle in the call graph (cProfile on \
+                 Python 3.12+ with several threads); recursion there is not drawn",
+                plural(phantom, "function records", "functions record")
+            ),
+        );
+    }
+
+    // No clean root: every function with time is fully accounted for by callers that
+    // have time themselves (a cycle with no way in, or a filtered profile).
+    let has_root = (0..functions.len() as FuncId).any(|f| {
+        let s = &profile.function(f).stats;
+        if !(s.ct.is_finite() && s.ct > 0.0) {
+            return false;
+        }
+        let callers = profile.callers_of(f);
+        let covered = callers
+            .iter()
+            .map(|e| e.stats.calls().max(0))
+            .fold(0i128, i128::saturating_add);
+        // Callers with no time of their own (the profile module's fake
+        // `profile:0(profiler)`) do not hide a root.
+        callers.iter().all(|e| {
+            let c = &profile.function(e.caller).stats;
+            e.caller == f || !(c.ct.is_finite() && c.ct > 0.0)
+        }) || s.nc > covered
+    });
+    if total > 0.0 && !has_root {
+        warn(
+            "no-root",
+            "no clean root: every function with time is called by another function \
+             with time (a cycle nothing enters, or a filtered profile); the flame graph \
+             has nothing to start from and may be empty"
+                .into(),
+        );
+    }
+
+    // yappi: builtins keyed by their module, e.g. ('time', 0, 'sleep').
+    let yappi: Vec<FuncId> = listed
+        .iter()
+        .copied()
+        .filter(|&f| {
+            let k = &profile.function(f).key;
+            let file = k.file.as_str();
+            k.line == 0
+                && !file.is_empty()
+                && !matches!(file, "~" | "profile")
+                && !file.contains(['/', '\\', '<', ' '])
+                && !file.ends_with(".py")
+        })
+        .collect();
+    if let Some(&first) = yappi.first() {
+        warn(
+            "yappi",
+            format!(
+                "looks like a yappi profile ({} keyed by module, e.g. {}): unless it \
+                 was saved for one thread (get_func_stats(ctx_id=...)), the threads are \
+                 merged: their stacks mixed and their times summed",
+                plural(yappi.len(), "builtin", "builtins"),
+                profile.function(first).key.display()
+            ),
+        );
+    }
+
+    // Several threads merged: threading's run() with no caller, called more than once.
+    let thread_runs: i128 = listed
+        .iter()
+        .filter(|&&f| {
+            let fun = profile.function(f);
+            let name = fun.key.name.as_str();
+            fun.key.file.as_str().ends_with("threading.py")
+                && matches!(
+                    name,
+                    "run" | "Thread.run" | "_bootstrap_inner" | "Thread._bootstrap_inner"
+                )
+                && profile.callers_of(f).is_empty()
+        })
+        .map(|&f| profile.function(f).stats.nc.max(0))
+        .max()
+        .unwrap_or(0);
+    if thread_runs > 1 {
+        warn(
+            "merged-threads",
+            format!(
+                "the stacks of {thread_runs} threads are merged into one (threading's run() \
+                 has no caller and {thread_runs} calls): their times add up, and may exceed \
+                 the wall time"
+            ),
+        );
+    }
+
+    // Two different functions that are shown with the same label.
+    let mut labels: HashMap<String, usize> = HashMap::new();
+    for f in functions {
+        *labels.entry(f.key.display()).or_default() += 1;
+    }
+    let mut shared: Vec<&String> = labels
+        .iter()
+        .filter(|(_, n)| **n > 1)
+        .map(|(l, _)| l)
+        .collect();
+    shared.sort();
+    if let Some(first) = shared.first() {
+        warn(
+            "label-collision",
+            format!(
+                "{} shared by different functions (e.g. {first:?}): frames with one label \
+                 may be different functions",
+                plural(shared.len(), "label is", "labels are")
+            ),
+        );
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{FuncKey, ProfileBuilder, Stats};
+
+    fn st(cc: i128, nc: i128, tt: f64, ct: f64) -> Stats {
+        Stats { cc, nc, tt, ct }
+    }
+
+    fn kinds(p: &Profile) -> Vec<&'static str> {
+        check(p).into_iter().map(|w| w.kind).collect()
+    }
+
+    #[test]
+    fn a_clean_profile_has_no_warnings() {
+        let mut b = ProfileBuilder::new();
+        let (f, g) = (FuncKey::new("a.py", 1, "f"), FuncKey::new("a.py", 2, "g"));
+        b.add_function(f.clone(), st(1, 1, 1.0, 3.0));
+        b.add_function(g.clone(), st(2, 2, 2.0, 2.0));
+        b.add_edge(f, g, EdgeStats::Timed(st(2, 2, 2.0, 2.0)));
+        assert!(kinds(&b.finish()).is_empty());
+    }
+
+    #[test]
+    fn an_empty_profile_is_left_to_the_caller() {
+        assert!(kinds(&ProfileBuilder::new().finish()).is_empty());
+    }
+
+    #[test]
+    fn each_odd_shape_gives_its_warning() {
+        let mut b = ProfileBuilder::new();
+        let (f, g) = (FuncKey::new("a.py", 1, "f"), FuncKey::new("a.py", 2, "g"));
+        b.add_function(f.clone(), st(1, 1, 1.0, 3.0));
+        // g: recursive calls with no cycle, tottime above cumtime.
+        b.add_function(g.clone(), st(2, 5, 2.0, 1.0));
+        b.add_edge(f, g, EdgeStats::Timed(st(2, 5, 2.0, 1.0)));
+        b.add_function(FuncKey::new("b.py", 1, "h"), st(3, 1, f64::NAN, 0.0));
+        b.add_function(FuncKey::new("time", 0, "sleep"), st(1, 1, 0.5, 0.5));
+        b.add_function(FuncKey::new("~", 0, "<len>"), st(1, 1, 0.0, 0.0));
+        b.add_function(FuncKey::new("~", 0, "{len}"), st(1, 1, 0.0, 0.0));
+        assert_eq!(
+            kinds(&b.finish()),
+            [
+                "bad-times",
+                "tottime-over-cumtime",
+                "calls-swapped",
+                "phantom-recursion",
+                "yappi",
+                "label-collision"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_cycle_without_an_entry_has_no_root() {
+        let mut b = ProfileBuilder::new();
+        let (f, g) = (FuncKey::new("a.py", 1, "f"), FuncKey::new("a.py", 2, "g"));
+        b.add_function(f.clone(), st(1, 2, 1.0, 3.0));
+        b.add_function(g.clone(), st(1, 2, 2.0, 3.0));
+        b.add_edge(f.clone(), g.clone(), EdgeStats::Timed(st(1, 2, 2.0, 3.0)));
+        b.add_edge(g, f, EdgeStats::Timed(st(1, 2, 1.0, 3.0)));
+        assert_eq!(kinds(&b.finish()), ["no-root"]);
+    }
+
+    #[test]
+    fn zero_total_says_so_once() {
+        let mut b = ProfileBuilder::new();
+        b.add_function(FuncKey::new("a.py", 1, "f"), st(1, 1, 0.0, 0.0));
+        assert_eq!(kinds(&b.finish()), ["zero-total"]);
+    }
+}
