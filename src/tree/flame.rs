@@ -723,4 +723,23 @@ mod tests {
         assert!((t.cut_time - 1.0).abs() < 1e-12);
         assert!((t.frame(1).self_time - 100.0).abs() < 1e-12);
     }
+
+    #[test]
+    fn denormal_edge_times_in_a_cycle_keep_widths_finite() {
+        // Found by the property tests: a fill scaled by budget / 5e-324 overflowed.
+        let mut b = ProfileBuilder::new();
+        b.add_function(key("main"), st(1, 1, 1.0, 10.0));
+        b.add_function(key("a"), st(2, 2, 9.0, 9.0));
+        b.add_function(key("b"), st(2, 2, 5e-324, 5e-324));
+        edge(&mut b, "main", "a", 1, 1.0, 9.0);
+        edge(&mut b, "a", "b", 2, 5e-324, 5e-324);
+        edge(&mut b, "b", "a", 2, 1.0, 5e-324);
+        let p = b.finish();
+        let t = build(&p, &all_frames());
+        for f in t.frames() {
+            assert!(f.total.is_finite() && f.self_time.is_finite(), "{f:?}");
+        }
+        let sum: f64 = t.frames().iter().map(|f| f.self_time).sum();
+        assert!((sum - 10.0).abs() < 1e-9, "self times add to {sum}");
+    }
 }
