@@ -55,12 +55,13 @@ impl TreeOptions {
         total * self.threshold.max(1e-6)
     }
 
-    /// The frame bound for `profile`: the explicit one, else 16 frames per function and
-    /// edge of the input (at least 50,000, at most 1,000,000), so the cost of a tree is
-    /// bounded by the size of its input whatever the threshold.
+    /// The frame bound for `profile`: the explicit one, else 4 frames per function and
+    /// edge of the input (at least 20,000, at most 250,000), so the cost of a tree is
+    /// bounded by the size of its input whatever the threshold (and a picture stays
+    /// something a browser can open).
     pub fn frame_budget(&self, profile: &Profile) -> usize {
         self.max_frames.unwrap_or_else(|| {
-            (16 * (profile.functions().len() + profile.edges().len())).clamp(50_000, 1_000_000)
+            (4 * (profile.functions().len() + profile.edges().len())).clamp(20_000, 250_000)
         })
     }
 
