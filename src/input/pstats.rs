@@ -50,8 +50,12 @@ pub fn load(data: Bytes) -> Result<Loaded, String> {
         return Err(format!("not a stats dict: the top-level object is {what}"));
     };
     let mut warnings = decoded.warnings.clone();
-    let profile = build(&decoded, pairs, &mut warnings)?;
+    let builder = build(&decoded, pairs, &mut warnings)?;
     let trailing = data.len().saturating_sub(decoded.end);
+    // The decoded arena is dead once the rows are read: free it before `finish`
+    // allocates the sorted tables (lowers the peak on large files).
+    drop(decoded);
+    let profile = builder.finish();
     if trailing > 0 {
         warnings.push(format!(
             "{trailing} trailing bytes after the stats dict ignored"
@@ -129,7 +133,7 @@ fn build(
     d: &Decoded,
     pairs: &[(Handle, Handle)],
     warnings: &mut Vec<String>,
-) -> Result<crate::model::Profile, String> {
+) -> Result<ProfileBuilder, String> {
     let mut b = ProfileBuilder::new();
     // Builder index of each key handle already read: cProfile writes every caller key
     // as a marshal reference to the row key, so each key is parsed and hashed once.
@@ -202,7 +206,7 @@ fn build(
             parts.join(", ")
         ));
     }
-    Ok(b.finish())
+    Ok(b)
 }
 
 /// Key handle → builder index, for well-formed `(file, line, name)` keys.
