@@ -14,8 +14,8 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
-use criterion::{BenchmarkGroup, Criterion, Throughput, criterion_group, criterion_main};
 use criterion::measurement::WallTime;
+use criterion::{BenchmarkGroup, Criterion, Throughput, criterion_group, criterion_main};
 use flameprof::backend::{self, Job, RenderOptions};
 use flameprof::input::{self, marshal};
 use flameprof::tree;
@@ -50,7 +50,9 @@ fn group<'a>(c: &'a mut Criterion, stage: &str, data: &Bytes) -> BenchmarkGroup<
 fn stages(c: &mut Criterion) {
     for (name, data) in inputs() {
         let mut g = group(c, "decode", &data);
-        g.bench_function(&name, |b| b.iter(|| marshal::decode(black_box(&data)).unwrap()));
+        g.bench_function(&name, |b| {
+            b.iter(|| marshal::decode(black_box(&data)).unwrap())
+        });
         g.finish();
 
         let mut g = group(c, "load", &data);
