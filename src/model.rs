@@ -193,19 +193,35 @@ pub struct Profile {
 }
 
 /// Collects functions and edges in any order; `finish` sorts and indexes them.
+///
+/// Edges are appended to a flat list (no hashing per edge) and summed per
+/// `(caller, callee)` pair in `finish`, in the order they were added.
 #[derive(Default)]
 pub struct ProfileBuilder {
     index: HashMap<FuncKey, usize>,
     functions: Vec<Function>,
-    edges: HashMap<(usize, usize), EdgeStats>,
+    edges: Vec<PendingEdge>,
+    /// Per function: edges into it added before this position were cleared by
+    /// [`ProfileBuilder::clear_callers`] (0 = none).
+    cleared_before: Vec<u32>,
 }
+
+struct PendingEdge {
+    caller: u32,
+    callee: u32,
+    stats: EdgeStats,
+}
+
+/// A function's index in a [`ProfileBuilder`] (not its final [`FuncId`]).
+pub type BuilderId = usize;
 
 impl ProfileBuilder {
     pub fn new() -> ProfileBuilder {
         ProfileBuilder::default()
     }
 
-    fn intern(&mut self, key: FuncKey) -> usize {
+    /// The builder index of `key`, adding it (with zero numbers, unlisted) if new.
+    pub fn intern(&mut self, key: FuncKey) -> BuilderId {
         if let Some(&i) = self.index.get(&key) {
             return i;
         }
@@ -216,6 +232,7 @@ impl ProfileBuilder {
             stats: Stats::default(),
             listed: false,
         });
+        self.cleared_before.push(0);
         i
     }
 
@@ -231,31 +248,50 @@ impl ProfileBuilder {
     /// Its previous caller edges are dropped by the caller of this method if needed.
     pub fn set_function(&mut self, key: FuncKey, stats: Stats) {
         let i = self.intern(key);
+        self.set_function_id(i, stats);
+    }
+
+    /// [`ProfileBuilder::set_function`] by index; returns whether the row was already listed.
+    pub fn set_function_id(&mut self, i: BuilderId, stats: Stats) -> bool {
         let f = &mut self.functions[i];
+        let was = f.listed;
         f.stats = stats;
         f.listed = true;
+        was
     }
 
     /// Adds a caller→callee edge; edges between the same pair are summed.
     pub fn add_edge(&mut self, caller: FuncKey, callee: FuncKey, stats: EdgeStats) {
         let a = self.intern(caller);
         let b = self.intern(callee);
-        self.edges
-            .entry((a, b))
-            .and_modify(|e| e.add(&stats))
-            .or_insert(stats);
+        self.add_edge_ids(a, b, stats);
+    }
+
+    /// [`ProfileBuilder::add_edge`] by index.
+    pub fn add_edge_ids(&mut self, caller: BuilderId, callee: BuilderId, stats: EdgeStats) {
+        self.edges.push(PendingEdge {
+            caller: caller as u32,
+            callee: callee as u32,
+            stats,
+        });
     }
 
     /// Removes every caller edge of `callee` (used when a duplicate key replaces a row).
     pub fn clear_callers(&mut self, callee: &FuncKey) {
         if let Some(&b) = self.index.get(callee) {
-            self.edges.retain(|&(_, c), _| c != b);
+            self.clear_callers_id(b);
         }
+    }
+
+    /// [`ProfileBuilder::clear_callers`] by index; O(1), the edges are dropped in `finish`.
+    pub fn clear_callers_id(&mut self, callee: BuilderId) {
+        self.cleared_before[callee] = self.edges.len() as u32;
     }
 
     pub fn finish(self) -> Profile {
         let mut order: Vec<usize> = (0..self.functions.len()).collect();
-        order.sort_by(|&a, &b| self.functions[a].key.cmp(&self.functions[b].key));
+        // Keys are unique (interned): an unstable sort gives the one order.
+        order.sort_unstable_by(|&a, &b| self.functions[a].key.cmp(&self.functions[b].key));
         let mut new_id = vec![0u32; order.len()];
         for (new, &old) in order.iter().enumerate() {
             new_id[old] = new as u32;
@@ -265,16 +301,37 @@ impl ProfileBuilder {
             .iter()
             .map(|&old| slots[old].take().expect("each index once"))
             .collect();
-        let mut edges: Vec<Edge> = self
+        let cleared_before = self.cleared_before;
+        let mut pending: Vec<(u32, u32, u32)> = self
             .edges
-            .into_iter()
-            .map(|((a, b), stats)| Edge {
-                caller: new_id[a],
-                callee: new_id[b],
-                stats,
+            .iter()
+            .enumerate()
+            .filter(|(seq, e)| *seq as u32 >= cleared_before[e.callee as usize])
+            .map(|(seq, e)| {
+                (
+                    new_id[e.callee as usize],
+                    new_id[e.caller as usize],
+                    seq as u32,
+                )
             })
             .collect();
-        edges.sort_by_key(|e| (e.callee, e.caller));
+        // (callee, caller, insertion order): duplicates of a pair are summed in the
+        // order they were added.
+        pending.sort_unstable();
+        let mut edges: Vec<Edge> = Vec::with_capacity(pending.len());
+        for (callee, caller, seq) in pending {
+            let stats = self.edges[seq as usize].stats;
+            match edges.last_mut() {
+                Some(last) if last.callee == callee && last.caller == caller => {
+                    last.stats.add(&stats)
+                }
+                _ => edges.push(Edge {
+                    caller,
+                    callee,
+                    stats,
+                }),
+            }
+        }
         Profile::from_sorted(functions, edges)
     }
 }
@@ -295,7 +352,8 @@ impl Profile {
         let n = functions.len();
         let callers_start = starts(n, edges.iter().map(|e| e.callee));
         let mut by_caller: Vec<u32> = (0..edges.len() as u32).collect();
-        by_caller.sort_by_key(|&i| (edges[i as usize].caller, edges[i as usize].callee));
+        // (caller, callee) pairs are unique.
+        by_caller.sort_unstable_by_key(|&i| (edges[i as usize].caller, edges[i as usize].callee));
         let callees_start = starts(n, edges.iter().map(|e| e.caller));
         Profile {
             functions,

@@ -16,13 +16,11 @@
 //!   yappi swaps the two, and pstats shows them swapped; so do we.
 //! - A duplicate key keeps the last value and its callers, as a Python dict does.
 
-use std::collections::HashSet;
-
 use bytes::Bytes;
 
 use super::Loaded;
 use super::marshal::{self, Decoded, Handle, Value};
-use crate::model::{Count, EdgeStats, FuncKey, ProfileBuilder, Stats, Text};
+use crate::model::{BuilderId, Count, EdgeStats, FuncKey, ProfileBuilder, Stats, Text};
 
 /// The file name given to rows whose key is not a `(file, line, name)` tuple.
 pub const MALFORMED_KEY_FILE: &str = "<malformed key>";
@@ -52,8 +50,12 @@ pub fn load(data: Bytes) -> Result<Loaded, String> {
         return Err(format!("not a stats dict: the top-level object is {what}"));
     };
     let mut warnings = decoded.warnings.clone();
-    let profile = build(&decoded, pairs, edge_budget(data.len()), &mut warnings)?;
+    let builder = build(&decoded, pairs, edge_budget(data.len()), &mut warnings)?;
     let trailing = data.len().saturating_sub(decoded.end);
+    // The decoded arena is dead once the rows are read: free it before `finish`
+    // allocates the sorted tables (lowers the peak on large files).
+    drop(decoded);
+    let profile = builder.finish();
     if trailing > 0 {
         warnings.push(format!(
             "{trailing} trailing bytes after the stats dict ignored"
@@ -141,9 +143,11 @@ fn build(
     pairs: &[(Handle, Handle)],
     edge_budget: usize,
     warnings: &mut Vec<String>,
-) -> Result<crate::model::Profile, String> {
+) -> Result<ProfileBuilder, String> {
     let mut b = ProfileBuilder::new();
-    let mut seen: HashSet<FuncKey> = HashSet::with_capacity(pairs.len());
+    // Builder index of each key handle already read: cProfile writes every caller key
+    // as a marshal reference to the row key, so each key is parsed and hashed once.
+    let mut ids = KeyIds::new(d.arena.len());
     let mut skipped = Skipped::default();
     let mut malformed_keys = 0usize;
     let (mut edges_read, mut over_budget) = (0usize, 0usize);
@@ -154,17 +158,16 @@ fn build(
         let entry = index + 1;
         let (stats, callers) =
             row_value(d, vh).map_err(|why| format!("entry {entry} ({}): {why}", d.repr(kh)))?;
-        let key = match func_key(d, kh) {
-            Some(k) => k,
+        let id = match ids.get(d, kh, &mut b) {
+            Some(id) => id,
             None => {
                 malformed_keys += 1;
-                FuncKey::new(MALFORMED_KEY_FILE, 0, d.repr(kh))
+                b.intern(FuncKey::new(MALFORMED_KEY_FILE, 0, d.repr(kh)))
             }
         };
-        let duplicate = !seen.insert(key.clone());
-        b.set_function(key.clone(), stats);
+        let duplicate = b.set_function_id(id, stats);
         if duplicate {
-            b.clear_callers(&key);
+            b.clear_callers_id(id);
         }
         let Value::Dict(callers) = d.get(callers) else {
             skipped.callers_not_dict += 1;
@@ -176,15 +179,18 @@ fn build(
         }
         edges_read += callers.len();
         for &(ck, cv) in callers {
-            let Some(caller) = func_key(d, ck) else {
+            // A caller is only interned when its edge is kept.
+            let edge = edge_value(d, cv);
+            if !ids.is_valid(d, ck) {
                 skipped.bad_caller_key += 1;
                 continue;
-            };
-            let Some(edge) = edge_value(d, cv) else {
+            }
+            let Some(edge) = edge else {
                 skipped.bad_caller_value += 1;
                 continue;
             };
-            b.add_edge(caller, key.clone(), edge);
+            let caller = ids.get(d, ck, &mut b).expect("checked valid");
+            b.add_edge_ids(caller, id, edge);
         }
     }
     if over_budget > 0 {
@@ -223,7 +229,49 @@ fn build(
             parts.join(", ")
         ));
     }
-    Ok(b.finish())
+    Ok(b)
+}
+
+/// Key handle → builder index, for well-formed `(file, line, name)` keys.
+struct KeyIds(Vec<u32>);
+
+impl KeyIds {
+    const UNSEEN: u32 = u32::MAX;
+    const MALFORMED: u32 = u32::MAX - 1;
+
+    fn new(handles: usize) -> KeyIds {
+        KeyIds(vec![Self::UNSEEN; handles])
+    }
+
+    /// Whether the key at `kh` is a valid `(file, line, name)` key (nothing interned).
+    fn is_valid(&mut self, d: &Decoded, kh: Handle) -> bool {
+        match self.0.get(kh as usize).copied() {
+            Some(Self::MALFORMED) => false,
+            Some(Self::UNSEEN) | None => {
+                let ok = func_key(d, kh).is_some();
+                if !ok && let Some(slot) = self.0.get_mut(kh as usize) {
+                    *slot = Self::MALFORMED;
+                }
+                ok
+            }
+            Some(_) => true,
+        }
+    }
+
+    /// The builder index of the key at `kh`, or `None` if it is not a valid key.
+    fn get(&mut self, d: &Decoded, kh: Handle, b: &mut ProfileBuilder) -> Option<BuilderId> {
+        match self.0.get(kh as usize).copied() {
+            Some(Self::MALFORMED) => None,
+            Some(Self::UNSEEN) | None => {
+                let id = func_key(d, kh).map(|k| b.intern(k));
+                if let Some(slot) = self.0.get_mut(kh as usize) {
+                    *slot = id.map_or(Self::MALFORMED, |i| i as u32);
+                }
+                id
+            }
+            Some(i) => Some(i as BuilderId),
+        }
+    }
 }
 
 /// `("__sampled__",)`, the marker key of CPython 3.15's sampling profiler.

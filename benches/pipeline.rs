@@ -1,0 +1,94 @@
+//! Criterion benchmarks of each pipeline stage: marshal decoding, the stats dict →
+//! `Profile`, the flame and inverted reconstructions, and every backend writing to
+//! `io::sink()`. Throughput is in bytes of the input file, so stages compare directly.
+//!
+//! Inputs: `tests/data/real/pip_list.prof`, and a generated large profile,
+//! `bench/out/perf/gen_100000.prof` (make it with
+//! `python3 bench/perf/gen_profile.py --edges 100000 -o bench/out/perf/gen_100000.prof`,
+//! or point `FLAMEPROF_BENCH_LARGE` at any stats file); skipped when missing.
+//!
+//! Run: `cargo bench --bench pipeline` (add `-- decode` etc. to filter).
+
+use std::hint::black_box;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use bytes::Bytes;
+use criterion::measurement::WallTime;
+use criterion::{BenchmarkGroup, Criterion, Throughput, criterion_group, criterion_main};
+use flameprof::backend::{self, Job, RenderOptions};
+use flameprof::input::{self, marshal};
+use flameprof::tree;
+
+fn inputs() -> Vec<(String, Bytes)> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let large = std::env::var_os("FLAMEPROF_BENCH_LARGE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("bench/out/perf/gen_100000.prof"));
+    let mut out = Vec::new();
+    for path in [root.join("tests/data/real/pip_list.prof"), large] {
+        match std::fs::read(&path) {
+            Ok(data) => {
+                let name = path.file_stem().unwrap().to_string_lossy().into_owned();
+                out.push((name, Bytes::from(data)));
+            }
+            Err(e) => eprintln!("skipping {}: {e}", path.display()),
+        }
+    }
+    out
+}
+
+fn group<'a>(c: &'a mut Criterion, stage: &str, data: &Bytes) -> BenchmarkGroup<'a, WallTime> {
+    let mut g = c.benchmark_group(stage);
+    g.throughput(Throughput::Bytes(data.len() as u64));
+    if data.len() > 2_000_000 {
+        g.sample_size(10);
+    }
+    g
+}
+
+fn stages(c: &mut Criterion) {
+    for (name, data) in inputs() {
+        let mut g = group(c, "decode", &data);
+        g.bench_function(&name, |b| {
+            b.iter(|| marshal::decode(black_box(&data)).unwrap())
+        });
+        g.finish();
+
+        let mut g = group(c, "load", &data);
+        g.bench_function(&name, |b| {
+            b.iter(|| input::load("bench", black_box(data.clone())).unwrap())
+        });
+        g.finish();
+
+        let profile = input::load("bench", data.clone()).unwrap().profile;
+        let options = RenderOptions::default();
+
+        let mut g = group(c, "flame", &data);
+        g.bench_function(&name, |b| {
+            b.iter(|| tree::flame_tree(black_box(&profile), &options.tree))
+        });
+        g.finish();
+
+        let mut g = group(c, "inverted", &data);
+        g.bench_function(&name, |b| {
+            b.iter(|| tree::inverted_tree(black_box(&profile), &options.tree))
+        });
+        g.finish();
+
+        // Backends alone: the trees are built once, outside the timed loop.
+        let job = Job::new(&profile, &options);
+        job.flame();
+        job.inverted();
+        for be in backend::registry() {
+            let mut g = group(c, &format!("backend-{}", be.name), &data);
+            g.bench_function(&name, |b| {
+                b.iter(|| (be.render)(black_box(&job), &mut io::sink()).unwrap())
+            });
+            g.finish();
+        }
+    }
+}
+
+criterion_group!(benches, stages);
+criterion_main!(benches);
