@@ -346,11 +346,12 @@ fn plan_children(
         // Passes bounded by pools never grow past them; the last pass, and the
         // others when nothing can come after, fill the budget.
         let fills = matches!(pass, Pass::CycleFill) || (matches!(pass, Pass::Others) && !has_cycle);
-        let fraction = (budget / asked).min(1.0);
+        let available = budget;
+        let fraction = (available / asked).min(1.0);
         for k in 0..divisible.len() {
             // Share of the budget first: stays finite when the weights are denormal.
             let mut width = if fills {
-                budget * (weight(k) / asked)
+                available * (weight(k) / asked)
             } else {
                 weight(k) * fraction
             };
@@ -741,5 +742,32 @@ mod tests {
         }
         let sum: f64 = t.frames().iter().map(|f| f.self_time).sum();
         assert!((sum - 10.0).abs() < 1e-9, "self times add to {sum}");
+    }
+
+    #[test]
+    fn a_shared_function_splits_each_context_in_proportion_to_its_edges() {
+        // Regression: the fill pass once shrank its budget while handing it out, so the
+        // callees listed last got less than their share.
+        let mut b = ProfileBuilder::new();
+        b.add_function(key("p"), st(1, 1, 0.0, 5.0));
+        b.add_function(key("q"), st(1, 1, 0.0, 5.0));
+        b.add_function(key("shared"), st(2, 2, 2.0, 10.0));
+        b.add_function(key("x"), st(2, 2, 2.0, 2.0));
+        b.add_function(key("y"), st(2, 2, 6.0, 6.0));
+        edge(&mut b, "p", "shared", 1, 1.0, 5.0);
+        edge(&mut b, "q", "shared", 1, 1.0, 5.0);
+        edge(&mut b, "shared", "x", 2, 2.0, 2.0);
+        edge(&mut b, "shared", "y", 2, 6.0, 6.0);
+        let p = b.finish();
+        let t = build(&p, &all_frames());
+        let f = frames(&t, &p);
+        for root in ["p", "q"] {
+            let width = |leaf: &str| {
+                let stack = format!("{root};shared;{leaf}");
+                f.iter().find(|x| x.0 == stack).map(|x| x.1).unwrap_or(0.0)
+            };
+            assert!((width("x") - 1.0).abs() < 1e-9, "{f:?}");
+            assert!((width("y") - 3.0).abs() < 1e-9, "{f:?}");
+        }
     }
 }
