@@ -3,8 +3,8 @@
 
 use std::collections::BinaryHeap;
 
-use super::Queued;
-use crate::model::FuncId;
+use super::{Queued, clean};
+use crate::model::{FuncId, Profile};
 
 /// Index of the synthetic root frame ("all") in every [`CallTree`].
 pub const ROOT: u32 = 0;
@@ -209,6 +209,20 @@ impl TreeBuilder {
 
     pub fn frame(&self, i: u32) -> &Frame {
         &self.frames[i as usize]
+    }
+
+    /// An empty tree as wide as the profile's total time (Σ own time, odd times counted
+    /// as zero), with that total; or, when there is no time to draw, or so much that
+    /// widths would overflow (absurd data, warned about when read), the finished empty
+    /// tree.
+    pub fn for_profile(profile: &Profile) -> Result<(TreeBuilder, f64), CallTree> {
+        let total: f64 = profile.functions().iter().map(|f| clean(f.stats.tt)).sum();
+        let tree = TreeBuilder::new(total);
+        if total > 0.0 && total.is_finite() {
+            Ok((tree, total))
+        } else {
+            Err(tree.finish())
+        }
     }
 
     /// True when `func` is drawn in `frame` or one of its ancestors. Looks at most

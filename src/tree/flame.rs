@@ -58,13 +58,10 @@ struct FunctionFacts {
 
 /// Builds the flame tree of `profile`.
 pub fn build(profile: &Profile, options: &TreeOptions) -> CallTree {
-    let functions = profile.functions();
-    let total: f64 = functions.iter().map(|f| clean(f.stats.tt)).sum();
-    let mut tree = TreeBuilder::new(total);
-    // No time, or so much that widths overflow (absurd data, warned about when read).
-    if !(total > 0.0 && total.is_finite()) {
-        return tree.finish();
-    }
+    let (mut tree, total) = match TreeBuilder::for_profile(profile) {
+        Ok(started) => started,
+        Err(empty) => return empty,
+    };
     let min_width = options.min_width(total);
     let edges = profile.edges();
     let numbers: Vec<EdgeNumbers> = edges.iter().map(|e| edge_numbers(profile, e)).collect();

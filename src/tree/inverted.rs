@@ -17,12 +17,10 @@ const RECURSION_LOOKBACK: usize = 256;
 
 pub fn build(profile: &Profile, options: &TreeOptions) -> CallTree {
     let functions = profile.functions();
-    let total: f64 = functions.iter().map(|f| clean(f.stats.tt)).sum();
-    let mut tree = TreeBuilder::new(total);
-    // No time, or so much that widths overflow (absurd data, warned about when read).
-    if !(total > 0.0 && total.is_finite()) {
-        return tree.finish();
-    }
+    let (mut tree, total) = match TreeBuilder::for_profile(profile) {
+        Ok(started) => started,
+        Err(empty) => return empty,
+    };
     let min_width = options.min_width(total);
     let components = profile.components();
     let mut queue = BinaryHeap::new();
