@@ -339,3 +339,57 @@ fn readme_help_block_matches_the_binary() {
         "README.md's --help block is stale; re-bless with FLAMEPROF_BLESS=1 cargo test"
     );
 }
+
+/// A tool given by an environment variable, or `None` (with the reason printed).
+fn external_tool(var: &str) -> Option<std::path::PathBuf> {
+    match std::env::var_os(var) {
+        Some(p) if Path::new(&p).exists() => Some(p.into()),
+        _ => {
+            assert!(
+                std::env::var_os("FLAMEPROF_REQUIRE_TOOLS").is_none(),
+                "{var} is not set to an existing file (.ci/run fetches the tools)"
+            );
+            eprintln!("skipped: {var} not set (.ci/run sets it)");
+            None
+        }
+    }
+}
+
+#[test]
+fn flamegraph_pl_and_inferno_accept_the_folded_output() {
+    let folded = run(&["-f", "log", &path("real/pip_list.prof")]).ok();
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("pip.folded");
+    std::fs::write(&input, folded.stdout()).unwrap();
+    let tools = [
+        ("FLAMEGRAPH_PL", vec!["perl".to_string()]),
+        ("INFERNO_FLAMEGRAPH", vec![]),
+    ];
+    for (var, prefix) in tools {
+        let Some(tool) = external_tool(var) else {
+            continue;
+        };
+        let mut argv = prefix.clone();
+        argv.push(tool.display().to_string());
+        let out = std::process::Command::new(&argv[0])
+            .args(&argv[1..])
+            .arg(&input)
+            .output()
+            .unwrap();
+        let svg = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{var}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            svg.contains("<svg") && svg.contains("builtins.exec"),
+            "{var} drew no frames"
+        );
+        // Both tools count the stacks they draw: every line must have been accepted.
+        assert!(
+            !String::from_utf8_lossy(&out.stderr).contains("Ignored"),
+            "{var} ignored lines"
+        );
+    }
+}
