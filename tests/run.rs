@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use crate::util::{Run, bin, data};
+use crate::util::{Run, bin, data, run_with_env};
 
 const SMALL: &str = "pstats/real_cprofile_small_py311.prof";
 
@@ -109,37 +109,9 @@ fn fp(dir: &Path, args: &[&str], stdin: Option<&[u8]>) -> Run {
 }
 
 fn fp_env(dir: &Path, args: &[&str], stdin: Option<&[u8]>, env: &[(&str, &str)]) -> Run {
-    let mut cmd = bin();
-    cmd.args(args)
-        .current_dir(dir)
-        .env_remove("VIRTUAL_ENV")
-        .env("COLUMNS", "100");
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    cmd.stdin(if stdin.is_some() {
-        Stdio::piped()
-    } else {
-        Stdio::null()
-    });
-    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
-    let mut child = cmd.spawn().expect("spawn flameprof");
-    let feeder = stdin.map(|bytes| {
-        let bytes = bytes.to_vec();
-        let mut pipe = child.stdin.take().unwrap();
-        std::thread::spawn(move || {
-            use std::io::Write;
-            let _ = pipe.write_all(&bytes);
-        })
-    });
-    let output = child.wait_with_output().expect("wait for flameprof");
-    if let Some(f) = feeder {
-        f.join().unwrap();
-    }
-    Run {
-        args: args.iter().map(|s| s.to_string()).collect(),
-        output,
-    }
+    let mut vars: Vec<(&str, Option<&str>)> = vec![("VIRTUAL_ENV", None)];
+    vars.extend(env.iter().map(|&(k, v)| (k, Some(v))));
+    run_with_env(dir, args, stdin, &vars)
 }
 
 fn py(p: &Python) -> String {
@@ -766,27 +738,15 @@ fn pytest_runs_through_run_m() {
         eprintln!("skipped: no Python here has pytest");
         return;
     }
+    // `flameprof run -m pytest -q TARGET`, folded stacks to pytest.log.
+    let pytest = |p: &Python, target: &str| {
+        let python = py(p);
+        let args = ["run", "--python", &python, "-f", "log", "-o", "pytest.log"];
+        let pytest_args = ["-m", "pytest", "-q", "-p", "no:cacheprovider", target];
+        fp(dir.path(), &[&args[..], &pytest_args[..]].concat(), None)
+    };
     for p in with_pytest {
-        let r = fp(
-            dir.path(),
-            &[
-                "run",
-                "--python",
-                &py(&p),
-                "-f",
-                "log",
-                "-o",
-                "pytest.log",
-                "-m",
-                "pytest",
-                "-q",
-                "-p",
-                "no:cacheprovider",
-                "suite/test_small.py",
-            ],
-            None,
-        )
-        .ok();
+        let r = pytest(&p, "suite/test_small.py").ok();
         assert!(
             r.stdout_text().contains("1 passed"),
             "{p:?}\n{}",
@@ -797,25 +757,7 @@ fn pytest_runs_through_run_m() {
             log.contains("test_small.py:4:test_add"),
             "{p:?}: the test function is in the profile"
         );
-        let r = fp(
-            dir.path(),
-            &[
-                "run",
-                "--python",
-                &py(&p),
-                "-f",
-                "log",
-                "-o",
-                "pytest.log",
-                "-m",
-                "pytest",
-                "-q",
-                "-p",
-                "no:cacheprovider",
-                "suite",
-            ],
-            None,
-        );
+        let r = pytest(&p, "suite");
         assert_eq!(
             r.code(),
             1,

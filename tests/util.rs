@@ -55,11 +55,25 @@ pub fn bin() -> Command {
 
 /// Runs flameprof with `args` in `dir`, feeding `stdin` from a thread.
 pub fn run_in(dir: &Path, args: &[&str], stdin: Option<Vec<u8>>) -> Run {
+    run_with_env(dir, args, stdin.as_deref(), &[("NO_COLOR", None)])
+}
+
+/// Runs flameprof with `args` in `dir` (`COLUMNS=100`), feeding `stdin` from a thread;
+/// `env` sets variables, or removes them when the value is `None`.
+pub fn run_with_env(
+    dir: &Path,
+    args: &[&str],
+    stdin: Option<&[u8]>,
+    env: &[(&str, Option<&str>)],
+) -> Run {
     let mut cmd = bin();
-    cmd.args(args)
-        .current_dir(dir)
-        .env_remove("NO_COLOR")
-        .env("COLUMNS", "100");
+    cmd.args(args).current_dir(dir).env("COLUMNS", "100");
+    for &(k, v) in env {
+        match v {
+            Some(v) => cmd.env(k, v),
+            None => cmd.env_remove(k),
+        };
+    }
     cmd.stdin(if stdin.is_some() {
         Stdio::piped()
     } else {
@@ -68,6 +82,7 @@ pub fn run_in(dir: &Path, args: &[&str], stdin: Option<Vec<u8>>) -> Run {
     cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
     let mut child = cmd.spawn().expect("spawn flameprof");
     let feeder = stdin.map(|bytes| {
+        let bytes = bytes.to_vec();
         let mut pipe = child.stdin.take().expect("stdin pipe");
         std::thread::spawn(move || {
             let _ = pipe.write_all(&bytes);

@@ -122,24 +122,31 @@ mod tests {
         FuncKey::new("app.py", 1, name)
     }
 
+    fn st(nc: i128, tt: f64, ct: f64) -> Stats {
+        Stats { cc: nc, nc, tt, ct }
+    }
+
+    /// `leaf` called by `a` and `b` with the given edge numbers `(nc, tt, ct)`; the
+    /// inverted tree at threshold 0, and the frame of `leaf` in it.
+    fn leaf_with_two_callers(leaf: Stats, from_a: Stats, from_b: Stats) -> (CallTree, u32) {
+        let mut b = ProfileBuilder::new();
+        b.add_function(key("a"), st(1, 0.0, from_a.ct));
+        b.add_function(key("b"), st(1, 0.0, from_b.ct));
+        b.add_function(key("leaf"), leaf);
+        b.add_edge(key("a"), key("leaf"), EdgeStats::Timed(from_a));
+        b.add_edge(key("b"), key("leaf"), EdgeStats::Timed(from_b));
+        let options = TreeOptions {
+            threshold: 0.0,
+            ..TreeOptions::default()
+        };
+        let t = build(&b.finish(), &options);
+        let leaf = t.children(ROOT)[0];
+        (t, leaf)
+    }
+
     #[test]
     fn self_time_is_split_by_the_callee_s_own_time_under_each_caller() {
-        let mut b = ProfileBuilder::new();
-        let st = |nc, tt, ct| Stats { cc: nc, nc, tt, ct };
-        b.add_function(key("a"), st(1, 0.0, 1.0));
-        b.add_function(key("b"), st(1, 0.0, 3.0));
-        b.add_function(key("leaf"), st(2, 4.0, 4.0));
-        b.add_edge(key("a"), key("leaf"), EdgeStats::Timed(st(1, 1.0, 1.0)));
-        b.add_edge(key("b"), key("leaf"), EdgeStats::Timed(st(1, 3.0, 3.0)));
-        let p = b.finish();
-        let t = build(
-            &p,
-            &TreeOptions {
-                threshold: 0.0,
-                ..TreeOptions::default()
-            },
-        );
-        let leaf = t.children(ROOT)[0];
+        let (t, leaf) = leaf_with_two_callers(st(2, 4.0, 4.0), st(1, 1.0, 1.0), st(1, 3.0, 3.0));
         assert_eq!(t.frame(leaf).total, 4.0);
         let callers: Vec<(f64, bool)> = t
             .children(leaf)
@@ -151,22 +158,7 @@ mod tests {
 
     #[test]
     fn edges_without_time_fall_back_to_call_counts() {
-        let mut b = ProfileBuilder::new();
-        let st = |nc, tt, ct| Stats { cc: nc, nc, tt, ct };
-        b.add_function(key("a"), st(1, 0.0, 0.0));
-        b.add_function(key("b"), st(1, 0.0, 0.0));
-        b.add_function(key("leaf"), st(4, 2.0, 2.0));
-        b.add_edge(key("a"), key("leaf"), EdgeStats::Timed(st(1, 0.0, 0.0)));
-        b.add_edge(key("b"), key("leaf"), EdgeStats::Timed(st(3, 0.0, 0.0)));
-        let p = b.finish();
-        let t = build(
-            &p,
-            &TreeOptions {
-                threshold: 0.0,
-                ..TreeOptions::default()
-            },
-        );
-        let leaf = t.children(ROOT)[0];
+        let (t, leaf) = leaf_with_two_callers(st(4, 2.0, 2.0), st(1, 0.0, 0.0), st(3, 0.0, 0.0));
         let widths: Vec<f64> = t.children(leaf).iter().map(|&c| t.frame(c).total).collect();
         assert_eq!(widths, vec![0.5, 1.5]);
     }
