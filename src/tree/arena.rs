@@ -259,8 +259,21 @@ impl TreeBuilder {
         id
     }
 
-    /// How many times `func` appears in `frame` and its ancestors (at most `lookback` deep).
-    pub fn count_ancestor(&self, frame: u32, func: FuncId, lookback: usize) -> usize {
+    /// Whether `func` appears at least `times` times in `frame` and its ancestors (at
+    /// most `lookback` deep). Stops as soon as the answer is known.
+    pub fn ancestor_count_reaches(
+        &self,
+        frame: u32,
+        func: FuncId,
+        lookback: usize,
+        times: usize,
+    ) -> bool {
+        if times == 0 {
+            return true;
+        }
+        if self.blooms[frame as usize] & bloom_bit(func) == 0 {
+            return false;
+        }
         let mut at = frame;
         let mut n = 0;
         for _ in 0..lookback {
@@ -269,9 +282,12 @@ impl TreeBuilder {
             }
             let f = &self.frames[at as usize];
             n += usize::from(f.func == Some(func));
+            if n >= times {
+                return true;
+            }
             at = f.parent;
         }
-        n
+        false
     }
 
     /// The widest frame waiting in `queue`, or `None` when the queue is empty or the

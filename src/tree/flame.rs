@@ -63,10 +63,9 @@ pub fn build(profile: &Profile, options: &TreeOptions) -> CallTree {
         Err(empty) => return empty,
     };
     let min_width = options.min_width(total);
-    let edges = profile.edges();
-    let numbers: Vec<EdgeNumbers> = edges.iter().map(|e| edge_numbers(profile, e)).collect();
-    let facts = function_facts(profile, &numbers);
-    let mut pool: Vec<f64> = numbers.iter().map(|n| n.ct).collect();
+    let slots = Slots::new(profile);
+    let facts = function_facts(profile, &slots);
+    let mut pool: Vec<f64> = slots.slots.iter().map(|s| s.n.ct).collect();
     // Estimated own time of each frame, indexed by builder frame id.
     let mut own: Vec<f64> = vec![0.0];
     // Direct recursion: inner calls still to draw below each frame (see `recursion_ratio`).
@@ -101,6 +100,14 @@ pub fn build(profile: &Profile, options: &TreeOptions) -> CallTree {
     }
 
     let budget = options.frame_budget(profile);
+    let atom_order = AtomOrder::new(&slots);
+    let plan = Plan {
+        facts: &facts,
+        slots: &slots,
+        atom_order: &atom_order,
+        min_width,
+    };
+    let mut scratch = Scratch::default();
     let mut children: Vec<Child> = Vec::new();
     while let Some(frame) = tree.next_to_expand(&mut queue, budget) {
         let parent = tree.frame(frame).clone();
@@ -115,9 +122,7 @@ pub fn build(profile: &Profile, options: &TreeOptions) -> CallTree {
         let whole = parent.exact && !fact.recursive && share >= 1.0 - 1e-9;
         children.clear();
         plan_children(
-            profile,
-            &facts,
-            &numbers,
+            &plan,
             &pool,
             &tree,
             frame,
@@ -125,13 +130,13 @@ pub fn build(profile: &Profile, options: &TreeOptions) -> CallTree {
             chain_left[frame as usize],
             share,
             whole,
-            min_width,
+            &mut scratch,
             &mut children,
         );
 
         for c in children.drain(..) {
-            let e = &edges[c.edge];
-            let n = &numbers[c.edge];
+            let Slot { callee, n } = &slots.slots[c.edge];
+            let callee = *callee;
             pool[c.edge] -= c.width;
             if c.width < min_width || !options.depth_allowed(depth) {
                 tree.cut(frame, c.width);
@@ -142,7 +147,7 @@ pub fn build(profile: &Profile, options: &TreeOptions) -> CallTree {
             } else {
                 share
             };
-            let is_self = e.caller == e.callee;
+            let is_self = callee == func;
             let calls = if is_self {
                 parent.calls.min(chain_left[frame as usize])
             } else {
@@ -158,7 +163,7 @@ pub fn build(profile: &Profile, options: &TreeOptions) -> CallTree {
                 )
             };
             let child = tree.push(Frame {
-                func: Some(e.callee),
+                func: Some(callee),
                 parent: frame,
                 calls,
                 exact: c.exact,
@@ -166,16 +171,22 @@ pub fn build(profile: &Profile, options: &TreeOptions) -> CallTree {
                 max_total: hi,
                 ..Frame::root(c.width)
             });
-            let callee = &facts[e.callee as usize];
+            let callee_fact = &facts[callee as usize];
             let left = if is_self {
                 chain_left[frame as usize] - calls
             } else {
-                calls * callee.inner_per_outer
+                calls * callee_fact.inner_per_outer
             };
             chain_left.push(left);
-            let continues = chain_continues(callee, c.width, left, min_width);
-            own.push(own_time(callee, c.width, calls, Some((n, part)), continues));
-            if profile.callee_edge_ids(e.callee).is_empty() {
+            let continues = chain_continues(callee_fact, c.width, left, min_width);
+            own.push(own_time(
+                callee_fact,
+                c.width,
+                calls,
+                Some((n, part)),
+                continues,
+            ));
+            if slots.of(callee).is_empty() {
                 continue;
             }
             queue.push(Queued {
@@ -189,17 +200,137 @@ pub fn build(profile: &Profile, options: &TreeOptions) -> CallTree {
 
 /// One child a frame will get.
 struct Child {
+    /// Index into [`Slots::slots`].
     edge: usize,
     width: f64,
     exact: bool,
 }
 
+/// The edges as the estimator reads them: in caller order, so that the callees of a
+/// frame's function sit side by side in memory (edge `Slots::of(f)` are `f`'s callees,
+/// in the order of [`Profile::callee_edge_ids`]).
+struct Slots {
+    start: Vec<u32>,
+    slots: Vec<Slot>,
+}
+
+struct Slot {
+    callee: FuncId,
+    n: EdgeNumbers,
+}
+
+impl Slots {
+    fn new(profile: &Profile) -> Slots {
+        let mut start = Vec::with_capacity(profile.functions().len() + 1);
+        let mut slots = Vec::with_capacity(profile.edges().len());
+        for func in 0..profile.functions().len() {
+            start.push(slots.len() as u32);
+            slots.extend(profile.callee_edge_ids(func as FuncId).iter().map(|&i| {
+                let e = &profile.edges()[i as usize];
+                Slot {
+                    callee: e.callee,
+                    n: edge_numbers(profile, e),
+                }
+            }));
+        }
+        start.push(slots.len() as u32);
+        Slots { start, slots }
+    }
+
+    /// The slots of `func`'s callee edges.
+    fn of(&self, func: FuncId) -> std::ops::Range<usize> {
+        self.start[func as usize] as usize..self.start[func as usize + 1] as usize
+    }
+}
+
+/// The callee slots of every function that are single calls (`nc` 1, some time),
+/// widest first: the order in which a frame places its atoms, computed once so that
+/// expanding a frame sorts nothing.
+struct AtomOrder {
+    start: Vec<u32>,
+    slots: Vec<u32>,
+}
+
+impl AtomOrder {
+    fn new(slots: &Slots) -> AtomOrder {
+        let funcs = slots.start.len() - 1;
+        let mut start = Vec::with_capacity(funcs + 1);
+        let mut order = Vec::new();
+        for func in 0..funcs {
+            start.push(order.len() as u32);
+            let first = order.len();
+            let n = |k: u32| &slots.slots[k as usize].n;
+            order.extend(
+                slots
+                    .of(func as FuncId)
+                    .map(|k| k as u32)
+                    .filter(|&k| n(k).nc == 1.0 && n(k).ct > 0.0),
+            );
+            // Ties in slot order, which is the edges' order within one caller.
+            order[first..].sort_by(|&a, &b| n(b).ct.total_cmp(&n(a).ct).then(a.cmp(&b)));
+        }
+        start.push(order.len() as u32);
+        AtomOrder {
+            start,
+            slots: order,
+        }
+    }
+
+    fn of(&self, func: FuncId) -> &[u32] {
+        &self.slots[self.start[func as usize] as usize..self.start[func as usize + 1] as usize]
+    }
+}
+
+/// Buffers reused by every call of [`plan_children`].
+#[derive(Default)]
+struct Scratch {
+    divisible: Vec<usize>,
+    cyclic: Vec<bool>,
+    want: Vec<f64>,
+    widths: Vec<f64>,
+}
+
+/// What [`plan_children`] reads: the profile and the facts derived from it once.
+struct Plan<'a> {
+    facts: &'a [FunctionFacts],
+    slots: &'a Slots,
+    atom_order: &'a AtomOrder,
+    min_width: f64,
+}
+
+impl Plan<'_> {
+    /// Whether `frame` (of `func`) may take time from edge `i` at all: not its own
+    /// recursion (drawn as a chain), a pool with time left or an edge inside a cycle,
+    /// and re-entry through a cycle within bounds.
+    fn is_candidate(
+        &self,
+        tree: &TreeBuilder,
+        frame: u32,
+        func: FuncId,
+        pool: &[f64],
+        i: usize,
+    ) -> bool {
+        let callee = self.slots.slots[i].callee;
+        if callee == func {
+            return false;
+        }
+        let cyclic = in_cycle(self.facts, func, callee);
+        // A callee outside this function's cycle cannot be one of its ancestors:
+        // skip the ancestor walk (it costs up to LOOKBACK steps on deep stacks).
+        (pool[i] > 0.0 || cyclic) && (!cyclic || reentry_allowed(tree, frame, callee))
+    }
+
+    /// An edge that is still one whole single call: placed as an atom.
+    fn is_atom(&self, pool: &[f64], i: usize) -> bool {
+        let n = &self.slots.slots[i].n;
+        n.nc == 1.0 && pool[i] == n.ct && n.ct > 0.0
+    }
+}
+
 /// Decides the children of one frame: which edges, how wide.
 #[allow(clippy::too_many_arguments)]
 fn plan_children(
-    profile: &Profile,
-    facts: &[FunctionFacts],
-    numbers: &[EdgeNumbers],
+    plan: &Plan,
     pool: &[f64],
     tree: &TreeBuilder,
     frame: u32,
@@ -207,33 +338,25 @@ fn plan_children(
     chain_left: f64,
     share: f64,
     whole: bool,
-    min_width: f64,
+    scratch: &mut Scratch,
     out: &mut Vec<Child>,
 ) {
+    let (facts, slots) = (plan.facts, &plan.slots.slots);
     let parent = tree.frame(frame);
     let Some(func) = parent.func else { return };
     let fact = &facts[func as usize];
-    let edges = profile.edges();
-    let candidates = profile
-        .callee_edge_ids(func)
-        .iter()
-        .map(|&i| i as usize)
-        .filter(|&i| {
-            let callee = edges[i].callee;
-            // A callee outside this function's cycle cannot be one of its ancestors:
-            // skip the ancestor walk (it costs up to LOOKBACK steps on deep stacks).
-            callee != func
-                && pool_or_cycle(facts, func, callee, pool[i])
-                && (!in_cycle(facts, func, callee) || reentry_allowed(tree, frame, callee))
-        });
+    let callee_slots = plan.slots.of(func);
 
     if whole {
         // The only context of this function: every edge is taken whole.
         let mut sum = 0.0;
-        for i in candidates {
-            let exact = numbers[i].timed
-                && pool[i] == numbers[i].ct
-                && !in_cycle(facts, func, edges[i].callee);
+        for i in callee_slots {
+            if !plan.is_candidate(tree, frame, func, pool, i) {
+                continue;
+            }
+            let exact = slots[i].n.timed
+                && pool[i] == slots[i].n.ct
+                && !in_cycle(facts, func, slots[i].callee);
             out.push(Child {
                 edge: i,
                 width: pool[i],
@@ -252,9 +375,11 @@ fn plan_children(
     }
 
     let mut budget = (parent.total - own).max(0.0);
+    // Running sum of the widths in `out`.
+    let mut placed = 0.0;
     // Direct recursion (see `recursion_ratio`): the inner call takes its share first.
     if let Some(e) = fact.self_edge
-        && chain_continues(fact, parent.total, chain_left, min_width)
+        && chain_continues(fact, parent.total, chain_left, plan.min_width)
     {
         let width = fact.ratio * parent.total;
         out.push(Child {
@@ -262,44 +387,38 @@ fn plan_children(
             width,
             exact: false,
         });
+        placed += width;
         budget = (budget - width).max(0.0);
     }
 
     // Atoms first, widest first: indivisible single calls placed whole where they fit.
-    let mut atoms: Vec<usize> = Vec::new();
-    let mut divisible: Vec<usize> = Vec::new();
-    for i in candidates {
-        let n = &numbers[i];
-        if n.nc == 1.0 && pool[i] == n.ct && n.ct > 0.0 {
-            atoms.push(i);
-        } else {
-            divisible.push(i);
-        }
-    }
-    atoms.sort_by(|&a, &b| numbers[b].ct.total_cmp(&numbers[a].ct).then(a.cmp(&b)));
     let mut call_limit = if fact.dispatcher {
         parent.calls.round().max(1.0)
     } else {
         f64::INFINITY
     };
     let slack = 0.02 * parent.total;
-    for i in atoms {
-        if call_limit < 1.0 {
+    for i in plan.atom_order.of(func).iter().map(|&i| i as usize) {
+        if call_limit < 1.0 || budget <= 0.0 {
             break;
         }
-        let ct = numbers[i].ct;
+        let ct = slots[i].n.ct;
         // Contexts come widest first: an atom wider than this one fits no later
         // context of the function either, so it goes here, as wide as the budget allows.
-        if (ct <= budget + slack || ct > parent.total) && budget > 0.0 {
+        if (ct <= budget + slack || ct > parent.total)
+            && plan.is_atom(pool, i)
+            && plan.is_candidate(tree, frame, func, pool, i)
+        {
             // A single call's width is its `ct`, straight from the data, wherever the
             // call is placed: it may eat into the estimated own time, not past the frame.
-            let room = parent.total - out.iter().map(|c| c.width).sum::<f64>();
+            let room = parent.total - placed;
             let width = ct.min(room.max(0.0));
             out.push(Child {
                 edge: i,
                 width,
-                exact: numbers[i].timed && ct - width <= ct * EXACT_TOLERANCE,
+                exact: slots[i].n.timed && ct - width <= ct * EXACT_TOLERANCE,
             });
+            placed += width;
             budget = (budget - width).max(0.0);
             call_limit -= 1.0;
         }
@@ -313,16 +432,45 @@ fn plan_children(
     //    this context, bounded by their pools;
     // 3. time still unexplained goes back into the cycle (re-entry deeper down, where
     //    the pools, counted at the outermost entry only, have nothing left).
-    let cyclic: Vec<bool> = divisible
-        .iter()
-        .map(|&i| in_cycle(facts, func, edges[i].callee))
-        .collect();
-    let want: Vec<f64> = divisible
-        .iter()
-        .map(|&i| (numbers[i].ct * share).min(pool[i].max(0.0)))
-        .collect();
-    let mut widths = vec![0.0; divisible.len()];
-    let has_cycle = cyclic.iter().any(|&c| c);
+    let Scratch {
+        divisible,
+        cyclic,
+        want,
+        widths,
+    } = scratch;
+    // Edges that can give this frame nothing (an empty pool, and no re-entry to fill)
+    // are left out; they matter only in telling whether a cycle pass comes last.
+    let mut idle_cycle_edge = false;
+    divisible.clear();
+    for i in callee_slots {
+        if plan.is_atom(pool, i) {
+            continue;
+        }
+        let n = &slots[i].n;
+        let idle = pool[i] <= 0.0 && !(n.nc > 1.0 && n.ct * share > 0.0);
+        if idle {
+            idle_cycle_edge = idle_cycle_edge
+                || (in_cycle(facts, func, slots[i].callee)
+                    && plan.is_candidate(tree, frame, func, pool, i));
+        } else if plan.is_candidate(tree, frame, func, pool, i) {
+            divisible.push(i);
+        }
+    }
+    cyclic.clear();
+    cyclic.extend(
+        divisible
+            .iter()
+            .map(|&i| in_cycle(facts, func, slots[i].callee)),
+    );
+    want.clear();
+    want.extend(
+        divisible
+            .iter()
+            .map(|&i| (slots[i].n.ct * share).min(pool[i].max(0.0))),
+    );
+    widths.clear();
+    widths.resize(divisible.len(), 0.0);
+    let has_cycle = idle_cycle_edge || cyclic.iter().any(|&c| c);
     for pass in [Pass::CyclePools, Pass::Others, Pass::CycleFill] {
         if budget <= 0.0 {
             break;
@@ -331,8 +479,8 @@ fn plan_children(
             Pass::CyclePools if cyclic[k] => want[k],
             Pass::Others if !cyclic[k] => want[k],
             // A single call is placed once (as an atom), never again.
-            Pass::CycleFill if cyclic[k] && numbers[divisible[k]].nc > 1.0 => {
-                numbers[divisible[k]].ct * share
+            Pass::CycleFill if cyclic[k] && slots[divisible[k]].n.nc > 1.0 => {
+                slots[divisible[k]].n.ct * share
             }
             _ => 0.0,
         };
@@ -360,7 +508,7 @@ fn plan_children(
         }
         budget = budget.max(0.0);
     }
-    for (&i, &width) in divisible.iter().zip(&widths) {
+    for (&i, &width) in divisible.iter().zip(widths.iter()) {
         if width > 0.0 {
             out.push(Child {
                 edge: i,
@@ -379,22 +527,13 @@ enum Pass {
     CycleFill,
 }
 
-/// Whether an edge may still give time: its pool has some, or it lies in a cycle
-/// (where the pool undercounts).
-fn pool_or_cycle(facts: &[FunctionFacts], caller: FuncId, callee: FuncId, pool: f64) -> bool {
-    pool > 0.0 || in_cycle(facts, caller, callee)
-}
-
 fn in_cycle(facts: &[FunctionFacts], caller: FuncId, callee: FuncId) -> bool {
     caller != callee && facts[caller as usize].scc == facts[callee as usize].scc
 }
 
 /// Re-entry through a cycle is allowed a bounded number of times per stack.
 fn reentry_allowed(tree: &TreeBuilder, frame: u32, func: FuncId) -> bool {
-    if !tree.has_ancestor(frame, func, LOOKBACK) {
-        return true;
-    }
-    tree.count_ancestor(frame, func, LOOKBACK) < MAX_REENTRY
+    !tree.ancestor_count_reaches(frame, func, LOOKBACK, MAX_REENTRY)
 }
 
 /// The time a frame spends itself. Reached through an edge that is not recursive,
@@ -473,7 +612,7 @@ fn chain_continues(fact: &FunctionFacts, width: f64, chain_left: f64, min_width:
         && chain_left >= 0.5
 }
 
-fn function_facts(profile: &Profile, numbers: &[EdgeNumbers]) -> Vec<FunctionFacts> {
+fn function_facts(profile: &Profile, slots: &Slots) -> Vec<FunctionFacts> {
     let scc = profile.components();
     let mut size = vec![0u32; profile.functions().len()];
     for &c in &scc {
@@ -486,16 +625,9 @@ fn function_facts(profile: &Profile, numbers: &[EdgeNumbers]) -> Vec<FunctionFac
         .map(|(id, f)| {
             let id = id as FuncId;
             let nc = f.stats.nc.max(0) as f64;
-            let out_calls: f64 = profile
-                .callee_edge_ids(id)
-                .iter()
-                .map(|&e| numbers[e as usize].nc)
-                .sum();
-            let self_edge = profile
-                .callee_edge_ids(id)
-                .iter()
-                .map(|&e| e as usize)
-                .find(|&e| profile.edges()[e].callee == id);
+            let out_calls: f64 = slots.of(id).map(|k| slots.slots[k].n.nc).sum();
+            let self_edge = slots.of(id).find(|&k| slots.slots[k].callee == id);
+            let numbers = |k: usize| &slots.slots[k].n;
             let ct = clean(f.stats.ct);
             let in_cycle = size[scc[id as usize] as usize] > 1;
             FunctionFacts {
@@ -505,10 +637,10 @@ fn function_facts(profile: &Profile, numbers: &[EdgeNumbers]) -> Vec<FunctionFac
                 scc: scc[id as usize],
                 recursive: self_edge.is_some() || in_cycle,
                 self_edge: self_edge.filter(|_| !in_cycle),
-                ratio: self_edge.map_or(0.0, |e| recursion_ratio(numbers[e].ct, ct)),
+                ratio: self_edge.map_or(0.0, |e| recursion_ratio(numbers(e).ct, ct)),
                 inner_per_outer: self_edge
-                    .map_or(0.0, |e| numbers[e].nc / (f.stats.cc.max(1) as f64)),
-                dispatcher: nc >= 2.0 && out_calls == nc && profile.callee_edge_ids(id).len() >= 2,
+                    .map_or(0.0, |e| numbers(e).nc / (f.stats.cc.max(1) as f64)),
+                dispatcher: nc >= 2.0 && out_calls == nc && slots.of(id).len() >= 2,
             }
         })
         .collect()
