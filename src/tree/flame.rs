@@ -27,6 +27,7 @@
 use std::collections::BinaryHeap;
 
 use super::arena::{CallTree, Frame, ROOT, TreeBuilder};
+use super::nesting::{self, BodyFacts};
 use super::{EdgeNumbers, Queued, TreeOptions, clean, edge_numbers};
 use crate::model::{FuncId, Profile};
 
@@ -101,9 +102,21 @@ pub fn build(profile: &Profile, options: &TreeOptions) -> CallTree {
 
     let budget = options.frame_budget(profile);
     let atom_order = AtomOrder::new(&slots);
+    let imports = imports(profile, &slots, &facts);
+    let bodies = &imports.bodies;
+    let body_parent = nesting::assign_parents(bodies);
+    // Per body: the time of the bodies it imported that are not drawn yet.
+    let mut demand = vec![0.0; profile.functions().len()];
+    for (body, parent) in body_parent.iter().enumerate() {
+        if let (Some(p), Some(ct)) = (parent, bodies[body].body_ct) {
+            demand[*p as usize] += ct;
+        }
+    }
     let plan = Plan {
         facts: &facts,
         slots: &slots,
+        imports: &imports,
+        body_parent: &body_parent,
         atom_order: &atom_order,
         min_width,
     };
@@ -130,6 +143,7 @@ pub fn build(profile: &Profile, options: &TreeOptions) -> CallTree {
             chain_left[frame as usize],
             share,
             whole,
+            &mut demand,
             &mut scratch,
             &mut children,
         );
@@ -294,6 +308,10 @@ struct Scratch {
 struct Plan<'a> {
     facts: &'a [FunctionFacts],
     slots: &'a Slots,
+    /// Bodies, the import cycle and its entries (see [`nesting`]).
+    imports: &'a Imports,
+    /// The body that imported each body, rebuilt bottom-up (see [`nesting`]).
+    body_parent: &'a [Option<FuncId>],
     atom_order: &'a AtomOrder,
     min_width: f64,
 }
@@ -320,6 +338,29 @@ impl Plan<'_> {
         (pool[i] > 0.0 || cyclic) && (!cyclic || reentry_allowed(tree, frame, callee))
     }
 
+    /// The body nearest above `frame` (itself included), if any within LOOKBACK, and
+    /// whether the path from it down to `frame` starts with an import (an entry into
+    /// the import machinery).
+    fn nearest_body(&self, tree: &TreeBuilder, frame: u32) -> Option<(FuncId, bool)> {
+        let mut at = frame;
+        let mut below = None;
+        for _ in 0..LOOKBACK {
+            if at == ROOT {
+                return None;
+            }
+            let f = tree.frame(at);
+            if let Some(func) = f.func {
+                if self.imports.bodies[func as usize].body_ct.is_some() {
+                    let importing = below.is_some_and(|b: FuncId| self.imports.entry[b as usize]);
+                    return Some((func, importing));
+                }
+                below = Some(func);
+            }
+            at = f.parent;
+        }
+        None
+    }
+
     /// An edge that is still one whole single call: placed as an atom.
     fn is_atom(&self, pool: &[f64], i: usize) -> bool {
         let n = &self.slots.slots[i].n;
@@ -338,6 +379,7 @@ fn plan_children(
     chain_left: f64,
     share: f64,
     whole: bool,
+    demand: &mut [f64],
     scratch: &mut Scratch,
     out: &mut Vec<Child>,
 ) {
@@ -398,14 +440,34 @@ fn plan_children(
         f64::INFINITY
     };
     let slack = 0.02 * parent.total;
+    // The body this frame runs under, looked up once if an atom needs it.
+    let mut importer: Option<Option<(FuncId, bool)>> = None;
     for i in plan.atom_order.of(func).iter().map(|&i| i as usize) {
-        if call_limit < 1.0 || budget <= 0.0 {
+        if budget <= 0.0 {
             break;
         }
         let ct = slots[i].n.ct;
+        // A body whose importer is known goes under that importer only, whole if
+        // there is room, whatever the call estimate; others are placed by fit.
+        let nested = match plan.body_parent[slots[i].callee as usize] {
+            Some(p) => {
+                if !plan.is_atom(pool, i) {
+                    continue;
+                }
+                let here = *importer.get_or_insert_with(|| plan.nearest_body(tree, frame));
+                if here.map(|h| h.0) != Some(p) {
+                    continue;
+                }
+                true
+            }
+            None => false,
+        };
+        if !nested && call_limit < 1.0 {
+            continue;
+        }
         // Contexts come widest first: an atom wider than this one fits no later
         // context of the function either, so it goes here, as wide as the budget allows.
-        if (ct <= budget + slack || ct > parent.total)
+        if (nested || ct <= budget + slack || ct > parent.total)
             && plan.is_atom(pool, i)
             && plan.is_candidate(tree, frame, func, pool, i)
         {
@@ -420,7 +482,12 @@ fn plan_children(
             });
             placed += width;
             budget = (budget - width).max(0.0);
-            call_limit -= 1.0;
+            if nested {
+                let importer = plan.body_parent[slots[i].callee as usize].unwrap_or(func);
+                demand[importer as usize] -= ct;
+            } else {
+                call_limit -= 1.0;
+            }
         }
     }
 
@@ -471,6 +538,25 @@ fn plan_children(
     widths.clear();
     widths.resize(divisible.len(), 0.0);
     let has_cycle = idle_cycle_edge || cyclic.iter().any(|&c| c);
+    // Bodies imported by the body above, still to draw, are reached through the
+    // cycle: the widest edge back into it carries their time down to the dispatcher
+    // (otherwise each level of import machinery would shrink them by its share).
+    if has_cycle && budget > 0.0 && plan.imports.cycle[fact.scc as usize] {
+        let here = *importer.get_or_insert_with(|| plan.nearest_body(tree, frame));
+        if let Some((p, true)) = here
+            && demand[p as usize] > 0.0
+            && let Some(k) = (0..divisible.len())
+                .filter(|&k| cyclic[k])
+                .max_by(|&a, &b| {
+                    let ct = |k: usize| slots[divisible[k]].n.ct;
+                    ct(a).total_cmp(&ct(b)).then(b.cmp(&a))
+                })
+        {
+            let width = demand[p as usize].min(budget);
+            widths[k] = width;
+            budget -= width;
+        }
+    }
     for pass in [Pass::CyclePools, Pass::Others, Pass::CycleFill] {
         if budget <= 0.0 {
             break;
@@ -646,6 +732,73 @@ fn function_facts(profile: &Profile, slots: &Slots) -> Vec<FunctionFacts> {
         .collect()
 }
 
+/// What the import nesting needs to know of the profile.
+struct Imports {
+    /// Single-call bodies and their import times: the input of
+    /// [`nesting::assign_parents`].
+    bodies: Vec<BodyFacts>,
+    /// Per strongly connected component: whether it runs bodies (the import cycle).
+    cycle: Vec<bool>,
+    /// Per function: an entry into the import machinery (in the import cycle and
+    /// called by two bodies or more: `_find_and_load`, `_handle_fromlist`), as
+    /// opposed to a function a single body calls (`main()`).
+    entry: Vec<bool>,
+}
+
+/// Finds the bodies (functions whose only caller is a dispatcher, calling them once),
+/// the import cycle and its entries, and the time each body spends in those entries.
+fn imports(profile: &Profile, slots: &Slots, facts: &[FunctionFacts]) -> Imports {
+    let n = profile.functions().len();
+    let mut bodies: Vec<BodyFacts> = (0..n)
+        .map(|id| {
+            let body_ct = match profile.callers_of(id as FuncId) {
+                [e] if e.caller != id as FuncId && facts[e.caller as usize].dispatcher => {
+                    let n = super::edge_numbers(profile, e);
+                    (n.nc == 1.0 && n.ct > 0.0).then_some(n.ct)
+                }
+                _ => None,
+            };
+            BodyFacts {
+                body_ct,
+                import_time: 0.0,
+            }
+        })
+        .collect();
+    let mut cycle = vec![false; n];
+    for (id, b) in bodies.iter().enumerate() {
+        if b.body_ct.is_some() {
+            let runner = profile.callers_of(id as FuncId)[0].caller;
+            cycle[facts[runner as usize].scc as usize] = true;
+        }
+    }
+    let entry: Vec<bool> = (0..n)
+        .map(|id| {
+            cycle[facts[id].scc as usize]
+                && profile
+                    .callers_of(id as FuncId)
+                    .iter()
+                    .filter(|e| bodies[e.caller as usize].body_ct.is_some())
+                    .take(2)
+                    .count()
+                    == 2
+        })
+        .collect();
+    for (id, body) in bodies.iter_mut().enumerate() {
+        if body.body_ct.is_some() {
+            body.import_time = slots
+                .of(id as FuncId)
+                .filter(|&k| entry[slots.slots[k].callee as usize])
+                .map(|k| slots.slots[k].n.ct)
+                .sum();
+        }
+    }
+    Imports {
+        bodies,
+        cycle,
+        entry,
+    }
+}
+
 /// The frames at the bottom of the graph: `(function, width, calls, exact)`.
 ///
 /// A function nobody called (no caller edges) is a root with its whole `ct`, exact.
@@ -792,6 +945,36 @@ mod tests {
         };
         assert!((under("load;exec;mod_a") - 4.0).abs() < 1e-9, "{f:?}");
         assert!((under("load;exec;mod_b") - 2.0).abs() < 1e-9, "{f:?}");
+    }
+
+    #[test]
+    fn nested_imports_are_drawn_under_their_importer() {
+        // exec runs main; main imports a (through load), a imports b. Drawn top-down by
+        // width alone, b (nearly as wide as a) would land beside a, under main.
+        let mut b = ProfileBuilder::new();
+        b.add_function(key("exec"), st(3, 3, 0.0, 10.0));
+        b.add_function(key("main"), st(1, 1, 3.8, 10.0));
+        b.add_function(key("load"), st(2, 2, 0.3, 6.2));
+        b.add_function(key("mod_a"), st(1, 1, 0.3, 6.0));
+        b.add_function(key("mod_b"), st(1, 1, 5.6, 5.6));
+        edge(&mut b, "exec", "main", 1, 3.8, 10.0);
+        edge(&mut b, "exec", "mod_a", 1, 0.3, 6.0);
+        edge(&mut b, "exec", "mod_b", 1, 5.6, 5.6);
+        edge(&mut b, "main", "load", 1, 0.2, 6.2);
+        edge(&mut b, "mod_a", "load", 1, 0.1, 5.7);
+        edge(&mut b, "load", "exec", 2, 0.0, 6.0);
+        let p = b.finish();
+        let t = build(&p, &all_frames());
+        let f = frames(&t, &p);
+        let width = |stack: &str| f.iter().find(|x| x.0 == stack).map_or(0.0, |x| x.1);
+        assert!(
+            (width("exec;main;load;exec;mod_a") - 6.0).abs() < 1e-9,
+            "{f:?}"
+        );
+        let nested = "exec;main;load;exec;mod_a;load;exec;mod_b";
+        // Whole, up to the machinery's own time estimated on the way down.
+        assert!(width(nested) > 5.5, "{f:?}");
+        assert_eq!(width("exec;main;load;exec;mod_b"), 0.0, "{f:?}");
     }
 
     #[test]

@@ -11,6 +11,7 @@
 mod arena;
 pub mod flame;
 pub mod inverted;
+mod nesting;
 
 pub use arena::{CallTree, Frame, ROOT};
 

@@ -1,0 +1,113 @@
+//! Import nesting, rebuilt bottom-up from exact times.
+//!
+//! A module body runs once (`builtins.exec` calls it a single time), so its whole
+//! cumulative time is known exactly: it is a *body*. A body that imports other modules
+//! spends, in the edges leading back into the import machinery (the call-graph cycle
+//! through `exec`), the time of the bodies it imports plus the machinery's overhead.
+//! Nested imports are nearly as wide as their importer, so placing bodies top-down
+//! (widest context first) puts them too high; matching sums bottom-up does not.
+//!
+//! [`assign_parents`] gives every body the body that imported it: bodies are taken
+//! widest first, and each goes to the body, already placed, whose import time still
+//! unexplained is the smallest that holds it (best fit). A body wider than every
+//! remaining import budget has no body parent (it was run by a function, or by the
+//! interpreter); the flame estimator then places it where it fits, as before.
+
+use std::collections::BTreeSet;
+
+use crate::model::FuncId;
+
+/// What the matching knows of one function.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct BodyFacts {
+    /// `Some(ct)` when the function is a body: run by a single call of a dispatcher,
+    /// with `ct` its exact cumulative time.
+    pub body_ct: Option<f64>,
+    /// Time spent in edges back into the function's call cycle (its imports).
+    pub import_time: f64,
+}
+
+/// The body each body was imported by, if any (indexed by function id).
+pub(crate) fn assign_parents(facts: &[BodyFacts]) -> Vec<Option<FuncId>> {
+    let mut parent = vec![None; facts.len()];
+    let mut bodies: Vec<(FuncId, f64)> = facts
+        .iter()
+        .enumerate()
+        .filter_map(|(id, f)| f.body_ct.map(|ct| (id as FuncId, ct)))
+        .filter(|&(_, ct)| ct > 0.0 && ct.is_finite())
+        .collect();
+    // Widest first; ties by id, so the result does not depend on anything else.
+    bodies.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    // Import time still unexplained, per placed body: (remaining as ordered bits, id).
+    let mut open: BTreeSet<(u64, FuncId)> = BTreeSet::new();
+    let mut remaining = vec![0.0f64; facts.len()];
+    for (body, ct) in bodies {
+        // Best fit: the smallest remaining budget that holds this body.
+        if let Some(&(bits, p)) = open.range((ct.to_bits(), 0)..).next() {
+            open.remove(&(bits, p));
+            parent[body as usize] = Some(p);
+            let left = remaining[p as usize] - ct;
+            remaining[p as usize] = left;
+            if left > 0.0 {
+                open.insert((left.to_bits(), p));
+            }
+        }
+        let budget = facts[body as usize].import_time;
+        if budget > 0.0 && budget.is_finite() {
+            remaining[body as usize] = budget;
+            open.insert((budget.to_bits(), body));
+        }
+    }
+    parent
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn body(ct: f64, import_time: f64) -> BodyFacts {
+        BodyFacts {
+            body_ct: Some(ct),
+            import_time,
+        }
+    }
+
+    #[test]
+    fn a_chain_of_imports_nests_each_body_in_the_tightest_importer() {
+        // main imports a and d, a imports b, b imports c. Each import budget is the
+        // imported bodies plus a little machinery time.
+        let facts = [
+            body(10.0, 9.6), // 0 main
+            body(9.0, 8.6),  // 1 a
+            body(8.5, 1.05), // 2 b
+            body(1.0, 0.0),  // 3 c
+            body(0.5, 0.0),  // 4 d
+            BodyFacts::default(),
+        ];
+        let p = assign_parents(&facts);
+        assert_eq!(p[0], None);
+        assert_eq!(p[1], Some(0));
+        assert_eq!(p[2], Some(1));
+        assert_eq!(p[3], Some(2));
+        // Left after the chain: main 0.6, a 0.1, b 0.05: only main holds d.
+        assert_eq!(p[4], Some(0));
+        assert_eq!(p[5], None);
+    }
+
+    #[test]
+    fn a_body_wider_than_every_budget_has_no_body_parent() {
+        let facts = [body(5.0, 1.0), body(3.0, 0.0)];
+        assert_eq!(assign_parents(&facts), vec![None, None]);
+    }
+
+    #[test]
+    fn odd_times_are_ignored() {
+        let facts = [
+            body(f64::NAN, 1.0),
+            body(f64::INFINITY, 1.0),
+            body(0.0, 1.0),
+            body(0.5, f64::NAN),
+        ];
+        assert_eq!(assign_parents(&facts), vec![None; 4]);
+    }
+}
