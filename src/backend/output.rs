@@ -41,18 +41,14 @@ impl<'w> Output<'w> {
         self.inner.flush()
     }
 
-    /// The bytes written since `start` (a length taken with [`Output::len`]).
+    /// The bytes written since `start` (a length taken with [`Output::position`]).
     pub fn since(&self, start: usize) -> &[u8] {
         &self.buf[start..]
     }
 
     /// Bytes in the buffer: a mark for [`Output::since`] and [`Output::pad_since`].
-    pub fn len(&self) -> usize {
+    pub fn position(&self) -> usize {
         self.buf.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.buf.is_empty()
     }
 
     /// Right-aligns what was written since `start` in `width` characters, as
@@ -318,7 +314,7 @@ mod tests {
     fn padding_counts_characters() {
         assert_eq!(
             with(|o| {
-                let start = o.len();
+                let start = o.position();
                 o.str("1.2µs");
                 o.pad_since(start, 9);
             }),
