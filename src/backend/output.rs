@@ -93,26 +93,13 @@ impl<'w> Output<'w> {
     }
 
     /// An unsigned integer in decimal, as `{}` writes it.
-    pub fn u64(&mut self, mut n: u64) {
-        let mut digits = [0u8; 20];
-        let mut i = digits.len();
-        loop {
-            i -= 1;
-            digits[i] = b'0' + (n % 10) as u8;
-            n /= 10;
-            if n == 0 {
-                break;
-            }
-        }
-        self.buf.extend_from_slice(&digits[i..]);
+    pub fn u64(&mut self, n: u64) {
+        push_u64(&mut self.buf, n);
     }
 
     /// A signed integer in decimal, as `{}` writes it.
     pub fn i64(&mut self, n: i64) {
-        if n < 0 {
-            self.buf.push(b'-');
-        }
-        self.u64(n.unsigned_abs());
+        push_i64(&mut self.buf, n);
     }
 
     /// A (possibly huge) call count in decimal, as `{}` writes it.
@@ -233,6 +220,29 @@ impl<'w> Output<'w> {
         }
         true
     }
+}
+
+/// Appends `n` in decimal, as `{}` writes it.
+pub fn push_u64(buf: &mut Vec<u8>, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    buf.extend_from_slice(&digits[i..]);
+}
+
+/// Appends `n` in decimal, as `{}` writes it.
+pub fn push_i64(buf: &mut Vec<u8>, n: i64) {
+    if n < 0 {
+        buf.push(b'-');
+    }
+    push_u64(buf, n.unsigned_abs());
 }
 
 impl Write for Output<'_> {
