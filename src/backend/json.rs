@@ -58,6 +58,9 @@ fn string_into(out: &mut Vec<u8>, s: &str) {
     let bytes = s.as_bytes();
     let mut start = 0;
     for (i, &b) in bytes.iter().enumerate() {
+        if b >= 0x20 && b != b'"' && b != b'\\' {
+            continue;
+        }
         let escaped: &[u8] = match b {
             b'"' => b"\\\"",
             b'\\' => b"\\\\",

@@ -224,15 +224,30 @@ impl<'w> Output<'w> {
 
 /// Appends `n` in decimal, as `{}` writes it.
 pub fn push_u64(buf: &mut Vec<u8>, mut n: u64) {
+    if n < 10 {
+        buf.push(b'0' + n as u8);
+        return;
+    }
+    const PAIRS: &[u8; 200] = b"0001020304050607080910111213141516171819\
+        2021222324252627282930313233343536373839\
+        4041424344454647484950515253545556575859\
+        6061626364656667686970717273747576777879\
+        8081828384858687888990919293949596979899";
     let mut digits = [0u8; 20];
     let mut i = digits.len();
-    loop {
+    while n >= 100 {
+        let pair = (n % 100) as usize * 2;
+        n /= 100;
+        i -= 2;
+        digits[i..i + 2].copy_from_slice(&PAIRS[pair..pair + 2]);
+    }
+    if n >= 10 {
+        let pair = n as usize * 2;
+        i -= 2;
+        digits[i..i + 2].copy_from_slice(&PAIRS[pair..pair + 2]);
+    } else {
         i -= 1;
-        digits[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
+        digits[i] = b'0' + n as u8;
     }
     buf.extend_from_slice(&digits[i..]);
 }
@@ -312,7 +327,7 @@ mod tests {
         for x in samples() {
             assert_eq!(with(|o| o.f64(x)), format!("{x}"), "{x:e}");
         }
-        for n in [0i64, 1, -1, 9, 10, i64::MAX, i64::MIN, 1234567] {
+        for n in [0i64, 1, -1, 9, 10, 99, 100, 101, 999, i64::MAX, i64::MIN, 1234567] {
             assert_eq!(with(|o| o.i64(n)), n.to_string());
         }
         for n in [i128::MAX, i128::MIN, 0, -5, 1 << 70] {

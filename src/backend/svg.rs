@@ -625,6 +625,26 @@ fn json_number(out: &mut Output<'_>, x: f64) {
     }
 }
 
+/// Bytes that start something [`json_string`] or [`escape_into`] may change: control
+/// characters, markup, and the lead bytes of U+2028/U+2029 and U+FFFE/U+FFFF.
+const JSON_SPECIAL: [bool; 256] = special(b"\"\\<>&\xe2\xef");
+const XML_SPECIAL: [bool; 256] = special(b"&<>\"\xef");
+
+const fn special(extra: &[u8]) -> [bool; 256] {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 0x20 {
+        table[b] = true;
+        b += 1;
+    }
+    let mut i = 0;
+    while i < extra.len() {
+        table[extra[i] as usize] = true;
+        i += 1;
+    }
+    table
+}
+
 /// A JSON string that is also safe inside CDATA (`>` escaped, so no `]]>`).
 fn json_string(out: &mut Output<'_>, s: &str) {
     out.byte(b'"');
@@ -632,6 +652,10 @@ fn json_string(out: &mut Output<'_>, s: &str) {
     let mut last = 0;
     let mut i = 0;
     while i < bytes.len() {
+        if !JSON_SPECIAL[usize::from(bytes[i])] {
+            i += 1;
+            continue;
+        }
         let b = bytes[i];
         // Bytes of multi-byte characters are all >= 0x80: only U+2028/U+2029
         // (E2 80 A8/A9) and U+FFFE/U+FFFF (EF BF BE/BF) among them are special.
@@ -677,6 +701,10 @@ fn escape_into(out: &mut Vec<u8>, s: &[u8]) {
     let mut last = 0;
     let mut i = 0;
     while i < s.len() {
+        if !XML_SPECIAL[usize::from(s[i])] {
+            i += 1;
+            continue;
+        }
         let (rep, len): (&[u8], usize) = match s[i] {
             b'&' => (b"&amp;", 1),
             b'<' => (b"&lt;", 1),
