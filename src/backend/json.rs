@@ -246,7 +246,9 @@ fn write_tree(
                 out.str(",\"line\":");
                 out.i64(key.line);
             }
-            None => out.str("null,\"display\":\"all\",\"name\":\"all\",\"file\":null,\"line\":null"),
+            None => {
+                out.str("null,\"display\":\"all\",\"name\":\"all\",\"file\":null,\"line\":null")
+            }
         }
         out.str(",\"total\":");
         num(out, f.total);
@@ -320,7 +322,17 @@ mod tests {
         assert_eq!(s(|o| num(o, f64::NEG_INFINITY)), "null");
         assert_eq!(s(|o| num(o, 1.0)), "1.0");
         assert_eq!(s(|o| num(o, 1e-7)), "1e-7");
-        for x in [0.0, -0.0, 12.0, -3.0, 1e15, 1e16, 123456789012345.0, 0.25, 1e300] {
+        for x in [
+            0.0,
+            -0.0,
+            12.0,
+            -3.0,
+            1e15,
+            1e16,
+            123456789012345.0,
+            0.25,
+            1e300,
+        ] {
             assert_eq!(s(|o| num(o, x)), format!("{x:?}"));
         }
     }

@@ -672,9 +672,14 @@ fn json_string(out: &mut Output<'_>, s: &str) {
                 last = i;
                 continue;
             }
-            0xe2 if bytes[i + 1] == 0x80 && matches!(bytes[i + 2], 0xa8 | 0xa9) => {
-                (if bytes[i + 2] == 0xa8 { b"\\u2028" } else { b"\\u2029" }, 3)
-            }
+            0xe2 if bytes[i + 1] == 0x80 && matches!(bytes[i + 2], 0xa8 | 0xa9) => (
+                if bytes[i + 2] == 0xa8 {
+                    b"\\u2028"
+                } else {
+                    b"\\u2029"
+                },
+                3,
+            ),
             0xef if bytes[i + 1] == 0xbf && matches!(bytes[i + 2], 0xbe | 0xbf) => (b"", 3),
             _ => {
                 i += 1;

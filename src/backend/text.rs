@@ -174,7 +174,11 @@ fn write_tree(job: &Job<'_>, tree: &CallTree, out: &mut Output<'_>) -> io::Resul
                 let start = out.position();
                 out.str("… ");
                 out.u64(u64::from(n));
-                out.str(if n == 1 { " more frame, " } else { " more frames, " });
+                out.str(if n == 1 {
+                    " more frame, "
+                } else {
+                    " more frames, "
+                });
                 write_time(out, f.cut);
                 let what = String::from_utf8_lossy(out.since(start));
                 let chars = what.chars().count();
