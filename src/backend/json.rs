@@ -12,7 +12,8 @@
 
 use std::io::{self, Write};
 
-use super::{Backend, Job};
+use super::output::Output;
+use super::{Backend, Job, StringTable};
 use crate::model::{EdgeStats, FuncId, Profile};
 use crate::tree::{CallTree, ROOT};
 
@@ -29,44 +30,84 @@ inventory::submit! {
 pub const SCHEMA_VERSION: u32 = 1;
 
 /// A time in seconds as a JSON number; NaN and infinities become `null`.
-fn num(out: &mut dyn Write, x: f64) -> io::Result<()> {
+fn num(out: &mut Output<'_>, x: f64) {
     if x.is_finite() {
         // `{:?}` is the shortest representation that reads back exactly, with an
         // exponent for very large or small values: valid JSON either way.
-        write!(out, "{x:?}")
+        if x.fract() == 0.0 && x.abs() < 1e15 {
+            // What `{:?}` writes for whole numbers this small: `12.0`, `-0.0`.
+            out.f64(x);
+            out.str(".0");
+        } else {
+            out.f64_debug(x);
+        }
     } else {
-        out.write_all(b"null")
+        out.str("null");
     }
 }
 
 /// A JSON string literal.
-fn string(out: &mut dyn Write, s: &str) -> io::Result<()> {
-    out.write_all(b"\"")?;
+fn string(out: &mut Output<'_>, s: &str) {
+    string_into(out.raw(), s);
+}
+
+/// [`string`] into a byte buffer. Only ASCII bytes are escaped: the bytes of
+/// multi-byte UTF-8 characters are all >= 0x80.
+fn string_into(out: &mut Vec<u8>, s: &str) {
+    out.push(b'"');
+    let bytes = s.as_bytes();
     let mut start = 0;
-    for (i, c) in s.char_indices() {
-        let escaped: Option<&str> = match c {
-            '"' => Some("\\\""),
-            '\\' => Some("\\\\"),
-            '\n' => Some("\\n"),
-            '\r' => Some("\\r"),
-            '\t' => Some("\\t"),
-            _ => None,
-        };
-        if escaped.is_some() || (c as u32) < 0x20 {
-            out.write_all(&s.as_bytes()[start..i])?;
-            match escaped {
-                Some(e) => out.write_all(e.as_bytes())?,
-                None => write!(out, "\\u{:04x}", c as u32)?,
-            }
-            start = i + c.len_utf8();
+    for (i, &b) in bytes.iter().enumerate() {
+        if b >= 0x20 && b != b'"' && b != b'\\' {
+            continue;
         }
+        let escaped: &[u8] = match b {
+            b'"' => b"\\\"",
+            b'\\' => b"\\\\",
+            b'\n' => b"\\n",
+            b'\r' => b"\\r",
+            b'\t' => b"\\t",
+            0x00..=0x1f => b"",
+            _ => continue,
+        };
+        out.extend_from_slice(&bytes[start..i]);
+        if escaped.is_empty() {
+            const HEX: &[u8; 16] = b"0123456789abcdef";
+            out.extend_from_slice(b"\\u00");
+            out.push(HEX[usize::from(b >> 4)]);
+            out.push(HEX[usize::from(b & 15)]);
+        } else {
+            out.extend_from_slice(escaped);
+        }
+        start = i + 1;
     }
-    out.write_all(&s.as_bytes()[start..])?;
-    out.write_all(b"\"")
+    out.extend_from_slice(&bytes[start..]);
+    out.push(b'"');
+}
+
+/// Every function's `display` as a JSON string literal, made once: the functions
+/// table, the callers and the tree nodes all repeat them.
+fn display_literals(profile: &Profile) -> StringTable {
+    let mut display = String::new();
+    let mut literal = Vec::new();
+    StringTable::build(profile.functions().len(), |id, buf| {
+        display.clear();
+        super::push_display(&mut display, &profile.function(id as FuncId).key);
+        literal.clear();
+        string_into(&mut literal, &display);
+        buf.push_str(std::str::from_utf8(&literal).unwrap_or("\"\""));
+    })
 }
 
 fn render(job: &Job<'_>, out: &mut dyn Write) -> io::Result<()> {
+    let mut out = Output::new(out);
+    render_into(job, &mut out)?;
+    out.finish()
+}
+
+fn render_into(job: &Job<'_>, out: &mut Output<'_>) -> io::Result<()> {
     let profile = job.profile;
+    let displays = display_literals(profile);
     let (nc, cc, tt) = profile.totals();
     write!(
         out,
@@ -74,64 +115,92 @@ fn render(job: &Job<'_>, out: &mut dyn Write) -> io::Result<()> {
         profile.listed_count()
     )?;
     write!(out, "\"calls\":{nc},\"primitive_calls\":{cc},\"tottime\":")?;
-    num(out, tt)?;
-    out.write_all(b"},\n\"functions\":[\n")?;
-    write_functions(profile, out)?;
-    out.write_all(b"],\n\"flame\":")?;
-    write_tree(profile, job.flame(), out)?;
-    out.write_all(b",\n\"inverted\":")?;
-    write_tree(profile, job.inverted(), out)?;
-    out.write_all(b"}\n")
+    num(out, tt);
+    out.str("},\n\"functions\":[\n");
+    write_functions(profile, &displays, out)?;
+    out.str("],\n\"flame\":");
+    write_tree(profile, &displays, job.flame(), out)?;
+    out.str(",\n\"inverted\":");
+    write_tree(profile, &displays, job.inverted(), out)?;
+    out.str("}\n");
+    Ok(())
 }
 
 /// The flat table: one object per function, in `(file, line, name)` order (the ids).
-fn write_functions(profile: &Profile, out: &mut dyn Write) -> io::Result<()> {
+fn write_functions(
+    profile: &Profile,
+    displays: &StringTable,
+    out: &mut Output<'_>,
+) -> io::Result<()> {
     for (id, f) in profile.functions().iter().enumerate() {
         if id > 0 {
-            out.write_all(b",\n")?;
+            out.str(",\n");
         }
-        write!(out, "{{\"id\":{id},\"display\":")?;
-        string(out, &f.key.display())?;
-        out.write_all(b",\"file\":")?;
-        string(out, f.key.file.as_str())?;
-        write!(out, ",\"line\":{},\"name\":", f.key.line)?;
-        string(out, f.key.name.as_str())?;
-        write!(
-            out,
-            ",\"listed\":{},\"cc\":{},\"nc\":{},\"tt\":",
-            f.listed, f.stats.cc, f.stats.nc
-        )?;
-        num(out, f.stats.tt)?;
-        out.write_all(b",\"ct\":")?;
-        num(out, f.stats.ct)?;
-        out.write_all(b",\"callers\":[")?;
+        out.str("{\"id\":");
+        out.u64(id as u64);
+        out.str(",\"display\":");
+        out.str(displays.get(id));
+        out.str(",\"file\":");
+        string(out, f.key.file.as_str());
+        out.str(",\"line\":");
+        out.i64(f.key.line);
+        out.str(",\"name\":");
+        string(out, f.key.name.as_str());
+        out.str(if f.listed {
+            ",\"listed\":true,\"cc\":"
+        } else {
+            ",\"listed\":false,\"cc\":"
+        });
+        out.i128(f.stats.cc);
+        out.str(",\"nc\":");
+        out.i128(f.stats.nc);
+        out.str(",\"tt\":");
+        num(out, f.stats.tt);
+        out.str(",\"ct\":");
+        num(out, f.stats.ct);
+        out.str(",\"callers\":[");
         for (i, e) in profile.callers_of(id as FuncId).iter().enumerate() {
             if i > 0 {
-                out.write_all(b",")?;
+                out.byte(b',');
             }
-            write!(out, "{{\"id\":{},\"display\":", e.caller)?;
-            string(out, &profile.function(e.caller).key.display())?;
+            out.str("{\"id\":");
+            out.u64(u64::from(e.caller));
+            out.str(",\"display\":");
+            out.str(displays.get(e.caller as usize));
             match e.stats {
                 EdgeStats::Timed(s) => {
-                    write!(out, ",\"nc\":{},\"cc\":{},\"tt\":", s.nc, s.cc)?;
-                    num(out, s.tt)?;
-                    out.write_all(b",\"ct\":")?;
-                    num(out, s.ct)?;
+                    out.str(",\"nc\":");
+                    out.i128(s.nc);
+                    out.str(",\"cc\":");
+                    out.i128(s.cc);
+                    out.str(",\"tt\":");
+                    num(out, s.tt);
+                    out.str(",\"ct\":");
+                    num(out, s.ct);
                 }
-                EdgeStats::Count(n) => write!(out, ",\"calls\":{n}")?,
+                EdgeStats::Count(n) => {
+                    out.str(",\"calls\":");
+                    out.i128(n);
+                }
             }
-            out.write_all(b"}")?;
+            out.byte(b'}');
         }
-        out.write_all(b"]}")?;
+        out.str("]}");
+        out.end_record()?;
     }
     if !profile.functions().is_empty() {
-        out.write_all(b"\n")?;
+        out.byte(b'\n');
     }
     Ok(())
 }
 
 /// A tree: its totals, then its nodes in pre-order (node id = index in `nodes`).
-fn write_tree(profile: &Profile, tree: &CallTree, out: &mut dyn Write) -> io::Result<()> {
+fn write_tree(
+    profile: &Profile,
+    displays: &StringTable,
+    tree: &CallTree,
+    out: &mut Output<'_>,
+) -> io::Result<()> {
     let frames = tree.frames();
     let total = tree.total();
     // Subtree sizes, children before parents (reverse pre-order): no recursion.
@@ -140,10 +209,10 @@ fn write_tree(profile: &Profile, tree: &CallTree, out: &mut dyn Write) -> io::Re
         let p = frames[i].parent as usize;
         descendants[p] += descendants[i] + 1;
     }
-    out.write_all(b"{\"total\":")?;
-    num(out, total)?;
-    out.write_all(b",\"cut_time\":")?;
-    num(out, tree.cut_time)?;
+    out.str("{\"total\":");
+    num(out, total);
+    out.str(",\"cut_time\":");
+    num(out, tree.cut_time);
     writeln!(
         out,
         ",\"cut_frames\":{},\"truncated\":{},\"nodes\":[",
@@ -151,69 +220,87 @@ fn write_tree(profile: &Profile, tree: &CallTree, out: &mut dyn Write) -> io::Re
     )?;
     for (i, f) in frames.iter().enumerate() {
         if i > 0 {
-            out.write_all(b",\n")?;
+            out.str(",\n");
         }
-        write!(out, "{{\"id\":{i},\"parent\":")?;
+        out.str("{\"id\":");
+        out.u64(i as u64);
+        out.str(",\"parent\":");
         if i as u32 == ROOT {
-            out.write_all(b"null")?;
+            out.str("null");
         } else {
-            write!(out, "{}", f.parent)?;
+            out.u64(u64::from(f.parent));
         }
-        write!(out, ",\"depth\":{},\"function\":", f.depth)?;
+        out.str(",\"depth\":");
+        out.u64(u64::from(f.depth));
+        out.str(",\"function\":");
         match f.func {
             Some(id) => {
                 let key = &profile.function(id).key;
-                write!(out, "{id},\"display\":")?;
-                string(out, &key.display())?;
-                out.write_all(b",\"name\":")?;
-                string(out, key.name.as_str())?;
-                out.write_all(b",\"file\":")?;
-                string(out, key.file.as_str())?;
-                write!(out, ",\"line\":{}", key.line)?;
+                out.u64(u64::from(id));
+                out.str(",\"display\":");
+                out.str(displays.get(id as usize));
+                out.str(",\"name\":");
+                string(out, key.name.as_str());
+                out.str(",\"file\":");
+                string(out, key.file.as_str());
+                out.str(",\"line\":");
+                out.i64(key.line);
             }
-            None => out.write_all(
-                b"null,\"display\":\"all\",\"name\":\"all\",\"file\":null,\"line\":null",
-            )?,
+            None => {
+                out.str("null,\"display\":\"all\",\"name\":\"all\",\"file\":null,\"line\":null")
+            }
         }
-        out.write_all(b",\"total\":")?;
-        num(out, f.total)?;
-        out.write_all(b",\"self\":")?;
-        num(out, f.self_time)?;
-        out.write_all(b",\"cut\":")?;
-        num(out, f.cut)?;
+        out.str(",\"total\":");
+        num(out, f.total);
+        out.str(",\"self\":");
+        num(out, f.self_time);
+        out.str(",\"cut\":");
+        num(out, f.cut);
         let calls = if f.calls.is_finite() && f.calls > 0.0 {
             f.calls.round() as i128
         } else {
             0
         };
-        write!(out, ",\"calls\":{calls},\"share\":")?;
-        num(out, if total > 0.0 { f.total / total } else { 0.0 })?;
-        write!(out, ",\"exact\":{}", f.exact)?;
+        out.str(",\"calls\":");
+        out.i128(calls);
+        out.str(",\"share\":");
+        num(out, if total > 0.0 { f.total / total } else { 0.0 });
+        out.str(if f.exact {
+            ",\"exact\":true"
+        } else {
+            ",\"exact\":false"
+        });
         if !f.exact {
-            out.write_all(b",\"min_total\":")?;
-            num(out, f.min_total)?;
-            out.write_all(b",\"max_total\":")?;
-            num(out, f.max_total)?;
+            out.str(",\"min_total\":");
+            num(out, f.min_total);
+            out.str(",\"max_total\":");
+            num(out, f.max_total);
         }
-        write!(out, ",\"descendants\":{},\"children\":[", descendants[i])?;
+        out.str(",\"descendants\":");
+        out.u64(descendants[i]);
+        out.str(",\"children\":[");
         for (j, c) in tree.children(i as u32).iter().enumerate() {
             if j > 0 {
-                out.write_all(b",")?;
+                out.byte(b',');
             }
-            write!(out, "{c}")?;
+            out.u64(u64::from(*c));
         }
-        out.write_all(b"]}")?;
+        out.str("]}");
+        out.end_record()?;
     }
-    out.write_all(b"\n]}")
+    out.str("\n]}");
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn s(f: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> String {
+    fn s(f: impl FnOnce(&mut Output<'_>)) -> String {
         let mut v = Vec::new();
-        f(&mut v).unwrap();
+        let mut out = Output::new(&mut v);
+        f(&mut out);
+        out.finish().unwrap();
         String::from_utf8(v).unwrap()
     }
 
@@ -223,6 +310,10 @@ mod tests {
             s(|o| string(o, "a\"b\\c\nd\u{1}é")),
             "\"a\\\"b\\\\c\\nd\\u0001é\""
         );
+        assert_eq!(
+            s(|o| string(o, "\u{1f}\u{0}\r\t\u{7f}")),
+            "\"\\u001f\\u0000\\r\\t\u{7f}\""
+        );
     }
 
     #[test]
@@ -231,5 +322,18 @@ mod tests {
         assert_eq!(s(|o| num(o, f64::NEG_INFINITY)), "null");
         assert_eq!(s(|o| num(o, 1.0)), "1.0");
         assert_eq!(s(|o| num(o, 1e-7)), "1e-7");
+        for x in [
+            0.0,
+            -0.0,
+            12.0,
+            -3.0,
+            1e15,
+            1e16,
+            123456789012345.0,
+            0.25,
+            1e300,
+        ] {
+            assert_eq!(s(|o| num(o, x)), format!("{x:?}"));
+        }
     }
 }

@@ -8,6 +8,7 @@
 
 use std::io::{self, Write};
 
+use super::output::{Output, push_i64};
 use super::{Backend, Job};
 use crate::model::FuncKey;
 use crate::tree::ROOT;
@@ -25,7 +26,11 @@ inventory::submit! {
 /// format (`;` separates frames, a newline ends the line).
 pub(crate) fn write_frame(out: &mut Vec<u8>, key: &FuncKey) {
     let start = out.len();
-    let _ = write!(out, "{}:{}:{}", key.file, key.line, key.name);
+    out.extend_from_slice(key.file.as_str().as_bytes());
+    out.push(b':');
+    push_i64(out, key.line);
+    out.push(b':');
+    out.extend_from_slice(key.name.as_str().as_bytes());
     for b in &mut out[start..] {
         match *b {
             b';' => *b = b',',
@@ -36,6 +41,7 @@ pub(crate) fn write_frame(out: &mut Vec<u8>, key: &FuncKey) {
 }
 
 fn render(job: &Job<'_>, out: &mut dyn Write) -> io::Result<()> {
+    let mut out = Output::new(out);
     let tree = job.flame();
     let mult = job.options.log_mult;
     // `path` holds the stack of the current frame; `ends[d]` is its length at depth d.
@@ -62,9 +68,12 @@ fn render(job: &Job<'_>, out: &mut dyn Write) -> io::Result<()> {
         let value = exact.round().max(0.0);
         carry = exact - value;
         if value >= 1.0 {
-            out.write_all(&path)?;
-            writeln!(out, " {}", value as u64)?;
+            out.bytes(&path);
+            out.byte(b' ');
+            out.u64(value as u64);
+            out.byte(b'\n');
+            out.end_record()?;
         }
     }
-    Ok(())
+    out.finish()
 }

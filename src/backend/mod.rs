@@ -5,6 +5,7 @@
 
 mod json;
 mod log;
+mod output;
 pub mod stats;
 mod svg;
 mod text;
@@ -152,6 +153,54 @@ impl<'a> Job<'a> {
     /// The label of a frame's function (`None` is the root).
     pub fn key(&self, func: Option<u32>) -> Option<&FuncKey> {
         func.map(|f| &self.profile.function(f).key)
+    }
+}
+
+/// One string per item (usually per function), built once and kept in one buffer:
+/// labels are computed per function, not per frame.
+pub(crate) struct StringTable {
+    text: String,
+    ends: Vec<usize>,
+}
+
+impl StringTable {
+    /// Entry `i` is what `fill(i, buf)` appends to `buf`, for `i` in `0..n`.
+    pub fn build(n: usize, mut fill: impl FnMut(usize, &mut String)) -> StringTable {
+        let mut text = String::new();
+        let mut ends = Vec::with_capacity(n);
+        for i in 0..n {
+            fill(i, &mut text);
+            ends.push(text.len());
+        }
+        StringTable { text, ends }
+    }
+
+    pub fn get(&self, i: usize) -> &str {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        &self.text[start..self.ends[i]]
+    }
+}
+
+/// Appends what [`FuncKey::display`] returns (`file:line(name)`, or `{name}` for
+/// builtins) to `buf`, without allocating.
+pub(crate) fn push_display(buf: &mut String, key: &FuncKey) {
+    let name = key.name.as_str();
+    if key.file.as_str() == "~" && key.line == 0 {
+        if name.starts_with('<') && name.ends_with('>') && name.len() >= 2 {
+            buf.push('{');
+            buf.push_str(&name[1..name.len() - 1]);
+            buf.push('}');
+        } else {
+            buf.push_str(name);
+        }
+    } else {
+        use std::fmt::Write;
+        buf.push_str(key.file.as_str());
+        buf.push(':');
+        let _ = write!(buf, "{}", key.line);
+        buf.push('(');
+        buf.push_str(name);
+        buf.push(')');
     }
 }
 

@@ -17,7 +17,8 @@
 use std::cmp::Ordering;
 use std::io::{self, Write};
 
-use super::{Backend, Job};
+use super::output::Output;
+use super::{Backend, Job, StringTable};
 use crate::model::{EdgeStats, FuncId, Function, Profile};
 
 inventory::submit! {
@@ -184,20 +185,20 @@ pub enum StatsView {
 }
 
 /// pstats' `f8`: `"%8.3f" % x`, with Python's spelling of NaN.
-fn f8(x: f64) -> String {
+fn f8(out: &mut Output<'_>, x: f64) {
     if x.is_nan() {
-        "     nan".to_string()
+        out.str("     nan");
     } else {
-        format!("{x:8.3}")
+        out.fixed_padded(x, 3, 8);
     }
 }
 
 /// Python's `"%.3f"` without width.
-fn f3(x: f64) -> String {
+fn f3(out: &mut Output<'_>, x: f64) {
     if x.is_nan() {
-        "nan".to_string()
+        out.str("nan");
     } else {
-        format!("{x:.3}")
+        out.fixed(x, 3);
     }
 }
 
@@ -212,33 +213,44 @@ fn cmp_f64(a: f64, b: f64) -> Ordering {
     }
 }
 
-/// Length of a string as Python counts it (code points).
-fn py_len(s: &str) -> usize {
-    s.chars().count()
+/// Every function's `func_std_string` (its `display`), made once, with its length as
+/// Python counts it (code points).
+struct Names {
+    text: StringTable,
+    chars: Vec<usize>,
 }
 
-/// Python's `str.ljust(width)`.
-fn ljust(s: &str, width: usize) -> String {
-    let n = py_len(s);
-    let mut out = String::with_capacity(s.len() + width.saturating_sub(n));
-    out.push_str(s);
-    out.extend(std::iter::repeat_n(' ', width.saturating_sub(n)));
-    out
+impl Names {
+    fn of(profile: &Profile) -> Names {
+        let n = profile.functions().len();
+        let text = StringTable::build(n, |id, buf| {
+            super::push_display(buf, &profile.function(id as FuncId).key);
+        });
+        let chars = (0..n).map(|id| text.get(id).chars().count()).collect();
+        Names { text, chars }
+    }
+
+    fn get(&self, id: FuncId) -> &str {
+        self.text.get(id as usize)
+    }
 }
 
-/// Python's `str.rjust(width)`.
-fn rjust(s: &str, width: usize) -> String {
-    let n = py_len(s);
-    let mut out: String = std::iter::repeat_n(' ', width.saturating_sub(n)).collect();
-    out.push_str(s);
-    out
+/// `format!("{calls}")` of a row: `nc/cc` for recursive functions, else `nc`,
+/// right-aligned in `width` (Python's `str.rjust`).
+fn calls(out: &mut Output<'_>, nc: i128, cc: i128, width: usize) {
+    let start = out.position();
+    out.i128(nc);
+    if nc != cc {
+        out.byte(b'/');
+        out.i128(cc);
+    }
+    out.pad_since(start, width);
 }
 
 /// The functions of the stats dict (listed ones), sorted as `sort_stats(key)` sorts
 /// them; ties keep the model's `(file, line, name)` order.
-fn sorted_functions(profile: &Profile, key: SortKey) -> Vec<FuncId> {
+fn sorted_functions(profile: &Profile, names: &Names, key: SortKey) -> Vec<FuncId> {
     let functions = profile.functions();
-    let names: Vec<String> = functions.iter().map(|f| f.key.display()).collect();
     let mut ids: Vec<FuncId> = (0..functions.len() as FuncId)
         .filter(|&i| functions[i as usize].listed)
         .collect();
@@ -253,7 +265,7 @@ fn sorted_functions(profile: &Profile, key: SortKey) -> Vec<FuncId> {
                 Field::File => fa.key.file.cmp(&fb.key.file),
                 Field::Line => fa.key.line.cmp(&fb.key.line),
                 Field::Name => fa.key.name.cmp(&fb.key.name),
-                Field::StdName => names[*a as usize].cmp(&names[*b as usize]),
+                Field::StdName => names.get(*a).cmp(names.get(*b)),
             };
             if o != Ordering::Equal {
                 return o;
@@ -276,6 +288,17 @@ pub fn write_report(
     view: StatsView,
     out: &mut dyn Write,
 ) -> io::Result<()> {
+    let mut out = Output::new(out);
+    write_report_into(profile, key, view, &mut out)?;
+    out.finish()
+}
+
+fn write_report_into(
+    profile: &Profile,
+    key: SortKey,
+    view: StatsView,
+    out: &mut Output<'_>,
+) -> io::Result<()> {
     let functions = profile.functions();
     let listed: Vec<&Function> = functions.iter().filter(|f| f.listed).collect();
     if view == StatsView::Table {
@@ -285,7 +308,8 @@ pub fn write_report(
         // pstats refuses an empty stats dict; print nothing more than the totals.
         return Ok(());
     }
-    let ids = sorted_functions(profile, key);
+    let names = Names::of(profile);
+    let ids = sorted_functions(profile, &names, key);
     writeln!(out, "   Ordered by: {}\n", key.description)?;
     match view {
         StatsView::Table => {
@@ -294,13 +318,14 @@ pub fn write_report(
                 "   ncalls  tottime  percall  cumtime  percall filename:lineno(function)"
             )?;
             for &id in &ids {
-                write_line(profile.function(id), out)?;
+                write_line(profile.function(id), names.get(id), out);
+                out.end_record()?;
             }
         }
         StatsView::Callers | StatsView::Callees => {
-            let width = listed
-                .iter()
-                .map(|f| py_len(&f.key.display()))
+            let width = (0..functions.len())
+                .filter(|&id| functions[id].listed)
+                .map(|id| names.chars[id])
                 .max()
                 .unwrap_or(0)
                 + 2;
@@ -314,8 +339,10 @@ pub fn write_report(
             if timed_subheader(profile) {
                 writeln!(out, "{}    ncalls  tottime  cumtime", " ".repeat(width))?;
             }
+            let mut edges = Vec::new();
             for &id in &ids {
-                write_call_line(profile, id, callers, width, out)?;
+                write_call_line(profile, &names, id, callers, width, &mut edges, out);
+                out.end_record()?;
             }
         }
     }
@@ -323,20 +350,38 @@ pub fn write_report(
     writeln!(out)
 }
 
+/// Python's `str.ljust(width)`.
+fn ljust(s: &str, width: usize) -> String {
+    let n = s.chars().count();
+    let mut out = String::with_capacity(s.len() + width.saturating_sub(n));
+    out.push_str(s);
+    out.extend(std::iter::repeat_n(' ', width.saturating_sub(n)));
+    out
+}
+
 /// `print_stats`' first lines (after the file line): the `jprofile` top-level names,
 /// the totals, a blank line.
-fn write_totals(profile: &Profile, listed: &[&Function], out: &mut dyn Write) -> io::Result<()> {
+fn write_totals(profile: &Profile, listed: &[&Function], out: &mut Output<'_>) -> io::Result<()> {
     let (mut nc, mut cc, mut tt): (i128, i128, f64) = (0, 0, 0.0);
     for f in listed {
         nc = nc.saturating_add(f.stats.nc);
         cc = cc.saturating_add(f.stats.cc);
         tt += f.stats.tt;
     }
+    // yappi's pseudo-caller of top-level functions; checked once per function.
+    let jprofile: Vec<bool> = profile
+        .functions()
+        .iter()
+        .map(|f| {
+            let k = &f.key;
+            k.line == 0 && k.file.as_str() == "jprofile" && k.name.as_str() == "profiler"
+        })
+        .collect();
     for (id, f) in profile.functions().iter().enumerate() {
-        let top = profile.callers_of(id as FuncId).iter().any(|e| {
-            let k = &profile.function(e.caller).key;
-            k.file.as_str() == "jprofile" && k.line == 0 && k.name.as_str() == "profiler"
-        });
+        let top = profile
+            .callers_of(id as FuncId)
+            .iter()
+            .any(|e| jprofile[e.caller as usize]);
         if top && f.listed {
             writeln!(out, "         {}", f.key.name)?;
         }
@@ -345,37 +390,35 @@ fn write_totals(profile: &Profile, listed: &[&Function], out: &mut dyn Write) ->
     if nc != cc {
         write!(out, "({cc} primitive calls) ")?;
     }
-    writeln!(out, "in {} seconds\n", f3(tt))
+    out.str("in ");
+    f3(out, tt);
+    out.str(" seconds\n\n");
+    Ok(())
 }
 
 /// One row of `print_stats`.
-fn write_line(f: &Function, out: &mut dyn Write) -> io::Result<()> {
+fn write_line(f: &Function, name: &str, out: &mut Output<'_>) {
     let s = &f.stats;
-    let calls = if s.nc != s.cc {
-        format!("{}/{}", s.nc, s.cc)
+    calls(out, s.nc, s.cc, 9);
+    out.byte(b' ');
+    f8(out, s.tt);
+    out.byte(b' ');
+    if s.nc == 0 {
+        out.spaces(8);
     } else {
-        s.nc.to_string()
-    };
-    let per_tt = if s.nc == 0 {
-        " ".repeat(8)
+        f8(out, s.tt / s.nc as f64);
+    }
+    out.byte(b' ');
+    f8(out, s.ct);
+    out.byte(b' ');
+    if s.cc == 0 {
+        out.spaces(8);
     } else {
-        f8(s.tt / s.nc as f64)
-    };
-    let per_ct = if s.cc == 0 {
-        " ".repeat(8)
-    } else {
-        f8(s.ct / s.cc as f64)
-    };
-    writeln!(
-        out,
-        "{} {} {} {} {} {}",
-        rjust(&calls, 9),
-        f8(s.tt),
-        per_tt,
-        f8(s.ct),
-        per_ct,
-        f.key.display()
-    )
+        f8(out, s.ct / s.cc as f64);
+    }
+    out.byte(b' ');
+    out.str(name);
+    out.byte(b'\n');
 }
 
 /// pstats prints the `ncalls tottime cumtime` sub-header when the first function with
@@ -394,75 +437,65 @@ fn timed_subheader(profile: &Profile) -> bool {
 /// callers (or callees) sorted by key, one per line.
 fn write_call_line(
     profile: &Profile,
+    names: &Names,
     id: FuncId,
     callers: bool,
     width: usize,
-    out: &mut dyn Write,
-) -> io::Result<()> {
-    let arrow = if callers { "<-" } else { "->" };
-    write!(
-        out,
-        "{}{} ",
-        ljust(&profile.function(id).key.display(), width),
-        arrow
-    )?;
+    edges: &mut Vec<(FuncId, EdgeStats)>,
+    out: &mut Output<'_>,
+) {
+    out.str(names.get(id));
+    out.spaces(width.saturating_sub(names.chars[id as usize]));
+    out.str(if callers { "<- " } else { "-> " });
     // Callers of a function, or callees among the functions of the stats dict (pstats
     // builds its callee lists from the dict's callers entries).
-    let edges: Vec<(FuncId, EdgeStats)> = if callers {
-        profile
-            .callers_of(id)
-            .iter()
-            .map(|e| (e.caller, e.stats))
-            .collect()
+    edges.clear();
+    if callers {
+        edges.extend(profile.callers_of(id).iter().map(|e| (e.caller, e.stats)));
     } else {
-        profile
-            .callees_of(id)
-            .filter(|e| profile.function(e.callee).listed)
-            .map(|e| (e.callee, e.stats))
-            .collect()
-    };
-    if edges.is_empty() {
-        return writeln!(out);
+        edges.extend(
+            profile
+                .callees_of(id)
+                .filter(|e| profile.function(e.callee).listed)
+                .map(|e| (e.callee, e.stats)),
+        );
     }
-    for (i, (other, stats)) in edges.iter().enumerate() {
-        let name = profile.function(*other).key.display();
+    if edges.is_empty() {
+        out.byte(b'\n');
+        return;
+    }
+    for (i, &(other, stats)) in edges.iter().enumerate() {
+        let name = names.get(other);
         let indent = i > 0;
         match stats {
             EdgeStats::Timed(s) => {
-                let calls = if s.nc != s.cc {
-                    format!("{}/{}", s.nc, s.cc)
-                } else {
-                    s.nc.to_string()
-                };
                 if indent {
-                    write!(out, "{}", " ".repeat(width + 1))?;
+                    out.spaces(width + 1);
                 }
-                writeln!(
-                    out,
-                    "{} {} {}  {}",
-                    rjust(&calls, if indent { 9 } else { 7 }),
-                    f8(s.tt),
-                    f8(s.ct),
-                    name
-                )?;
+                calls(out, s.nc, s.cc, if indent { 9 } else { 7 });
+                out.byte(b' ');
+                f8(out, s.tt);
+                out.byte(b' ');
+                f8(out, s.ct);
+                out.str("  ");
+                out.str(name);
+                out.byte(b'\n');
             }
             EdgeStats::Count(n) => {
                 if indent {
-                    write!(out, "{}", " ".repeat(width + 3))?;
+                    out.spaces(width + 3);
                 }
                 // pstats prints the cumulative time of the function on the other side
                 // (a KeyError in pstats when that function is not in the dict; 0 here).
-                writeln!(
-                    out,
-                    "{}({}) {}",
-                    name,
-                    n,
-                    f8(profile.function(*other).stats.ct)
-                )?;
+                out.str(name);
+                out.byte(b'(');
+                out.i128(n);
+                out.str(") ");
+                f8(out, profile.function(other).stats.ct);
+                out.byte(b'\n');
             }
         }
     }
-    Ok(())
 }
 
 #[cfg(test)]

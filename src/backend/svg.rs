@@ -10,10 +10,10 @@
 //! the tooltip needs go into one compact data table at the end. Specified in
 //! `formats/svg/README.md`.
 
-use std::collections::HashMap;
 use std::io::{self, Write};
 
-use super::{Backend, Graphs, Job};
+use super::output::Output;
+use super::{Backend, Graphs, Job, StringTable};
 use crate::model::{FuncId, FuncKey};
 use crate::tree::{CallTree, Frame, ROOT};
 
@@ -84,6 +84,8 @@ struct View<'t> {
     /// True when depth 1 is the bottom row (the flame graph).
     bottom_up: bool,
     top: f64,
+    /// The frames drawn, in pre-order, with their positions.
+    drawn: Vec<(u32, Drawn)>,
 }
 
 impl<'t> View<'t> {
@@ -96,14 +98,18 @@ impl<'t> View<'t> {
         top: &mut f64,
         g: &Geometry,
     ) -> View<'t> {
-        let v = View {
+        let mut v = View {
             id,
             caption,
             tree,
             rows: tree.max_depth().max(1),
             bottom_up,
             top: *top + CAPTION,
+            drawn: Vec::new(),
         };
+        v.drawn = (tree.frames().iter().enumerate())
+            .filter_map(|(i, f)| Some((i as u32, v.position(i, f, g)?)))
+            .collect();
         *top = v.top + v.height(g) + GAP;
         v
     }
@@ -113,7 +119,7 @@ impl<'t> View<'t> {
     }
 
     /// The frame's position, or `None` when it is not drawn.
-    fn drawn(&self, i: usize, f: &Frame, g: &Geometry) -> Option<Drawn> {
+    fn position(&self, i: usize, f: &Frame, g: &Geometry) -> Option<Drawn> {
         let total = self.tree.total();
         if i as u32 == ROOT || f.func.is_none() || total <= 0.0 {
             return None;
@@ -213,35 +219,69 @@ fn name_hash(key: &FuncKey) -> u32 {
     h ^ (h >> 16)
 }
 
-/// Compact numbering of the functions drawn, in order of first appearance.
+/// The functions drawn, numbered in order of first appearance, with what the picture
+/// shows of each, computed once per function (frames only look them up).
 struct Functions {
     ids: Vec<FuncId>,
-    index: HashMap<FuncId, usize>,
+    /// Per function of the profile, its number, or `NOT_DRAWN`.
+    index: Vec<u32>,
+    kinds: Vec<Kind>,
+    /// Per number: the label in the box (`short_label`), as written and XML-escaped.
+    short: StringTable,
+    short_escaped: StringTable,
+    /// Per number: characters in the unescaped label.
+    short_chars: Vec<usize>,
 }
 
+const NOT_DRAWN: u32 = u32::MAX;
+
 impl Functions {
-    fn collect(views: &[View<'_>], g: &Geometry) -> Functions {
-        let mut out = Functions {
-            ids: Vec::new(),
-            index: HashMap::new(),
-        };
+    fn collect(job: &Job<'_>, views: &[View<'_>]) -> Functions {
+        let mut ids = Vec::new();
+        let mut index = vec![NOT_DRAWN; job.profile.functions().len()];
         for v in views {
-            for (i, f) in v.tree.frames().iter().enumerate() {
-                if v.drawn(i, f, g).is_some()
-                    && let Some(func) = f.func
+            for &(i, _) in &v.drawn {
+                if let Some(func) = v.tree.frame(i).func
+                    && index[func as usize] == NOT_DRAWN
                 {
-                    out.index.entry(func).or_insert_with(|| {
-                        out.ids.push(func);
-                        out.ids.len() - 1
-                    });
+                    index[func as usize] = ids.len() as u32;
+                    ids.push(func);
                 }
             }
         }
-        out
+        let key = |n: usize| &job.profile.function(ids[n]).key;
+        let kinds = (0..ids.len()).map(|n| Kind::of(key(n))).collect();
+        let short = StringTable::build(ids.len(), |n, buf| short_label(buf, key(n)));
+        let short_chars = (0..ids.len())
+            .map(|n| short.get(n).chars().count())
+            .collect();
+        let short_escaped = StringTable::build(ids.len(), |n, buf| {
+            let mut escaped = Vec::new();
+            escape_into(&mut escaped, short.get(n).as_bytes());
+            buf.push_str(std::str::from_utf8(&escaped).unwrap_or(""));
+        });
+        Functions {
+            ids,
+            index,
+            kinds,
+            short,
+            short_escaped,
+            short_chars,
+        }
+    }
+
+    fn number(&self, func: FuncId) -> usize {
+        self.index[func as usize] as usize
     }
 }
 
 fn render(job: &Job<'_>, out: &mut dyn Write) -> io::Result<()> {
+    let mut out = Output::new(out);
+    render_into(job, &mut out)?;
+    out.finish()
+}
+
+fn render_into(job: &Job<'_>, out: &mut Output<'_>) -> io::Result<()> {
     let o = job.options;
     let g = Geometry {
         width: f64::from(o.width.map_or(FLUID_WIDTH as u32, |w| w.max(100))),
@@ -266,7 +306,7 @@ fn render(job: &Job<'_>, out: &mut dyn Write) -> io::Result<()> {
         ));
     }
     let height = top + FOOTER;
-    let functions = Functions::collect(&views, &g);
+    let functions = Functions::collect(job, &views);
 
     // The root element: fluid (100% wide) unless --width was given.
     writeln!(
@@ -284,12 +324,17 @@ fn render(job: &Job<'_>, out: &mut dyn Write) -> io::Result<()> {
         fit = g.width,
         row = g.row,
     )?;
-    out.write_all(b"<style>")?;
-    out.write_all(STYLE.trim_end().as_bytes())?;
-    writeln!(out)?;
-    for (n, &id) in functions.ids.iter().enumerate() {
-        let key = &job.profile.function(id).key;
-        writeln!(out, ".c{n}{{--h:{}}}", Kind::of(key).hue(name_hash(key)))?;
+    out.str("<style>");
+    out.str(STYLE.trim_end());
+    out.byte(b'\n');
+    for (n, kind) in functions.kinds.iter().enumerate() {
+        let key = &job.profile.function(functions.ids[n]).key;
+        out.str(".c");
+        out.u64(n as u64);
+        out.str("{--h:");
+        out.u64(u64::from(kind.hue(name_hash(key))));
+        out.str("}\n");
+        out.end_record()?;
     }
     writeln!(out, "</style>")?;
     writeln!(out, r#"<rect class="bg" width="100%" height="100%"/>"#)?;
@@ -298,14 +343,14 @@ fn render(job: &Job<'_>, out: &mut dyn Write) -> io::Result<()> {
         r#"<text class="title" x="50%" y="22" text-anchor="middle" font-size="{}">"#,
         g.font + 5.0
     )?;
-    escape(out, &o.title)?;
+    escape(out, &o.title);
     writeln!(out, "</text>")?;
     if let Some(sub) = &o.subtitle {
         write!(
             out,
             r#"<text class="sub" x="50%" y="40" text-anchor="middle">"#
         )?;
-        escape(out, sub)?;
+        escape(out, sub);
         writeln!(out, "</text>")?;
     }
     if o.script {
@@ -321,7 +366,7 @@ fn render(job: &Job<'_>, out: &mut dyn Write) -> io::Result<()> {
     )?;
 
     for v in &views {
-        draw_view(job, out, v, &g, &functions)?;
+        draw_view(out, v, &g, &functions)?;
     }
 
     let total = job.flame().total();
@@ -345,7 +390,7 @@ fn render(job: &Job<'_>, out: &mut dyn Write) -> io::Result<()> {
             ));
         }
     }
-    escape(out, &footer)?;
+    escape(out, &footer);
     writeln!(out, "</text>")?;
     writeln!(
         out,
@@ -353,7 +398,7 @@ fn render(job: &Job<'_>, out: &mut dyn Write) -> io::Result<()> {
         height - 20.0
     )?;
     if o.script {
-        write_script(job, out, &views, &g, &functions)?;
+        write_script(job, out, &views, &functions)?;
     }
     writeln!(out, "</svg>")
 }
@@ -362,16 +407,23 @@ fn top_shift(o: &super::RenderOptions) -> f64 {
     if o.subtitle.is_some() { 18.0 } else { 0.0 }
 }
 
+/// A label to draw: where, and how many characters fit.
+struct Label {
+    x: u64,
+    y: f64,
+    function: usize,
+    chars: usize,
+}
+
 fn draw_view(
-    job: &Job<'_>,
-    out: &mut dyn Write,
+    out: &mut Output<'_>,
     v: &View<'_>,
     g: &Geometry,
     functions: &Functions,
 ) -> io::Result<()> {
     let h = v.height(g);
     write!(out, r#"<text class="cap" x="10" y="{}">"#, v.top - 7.0)?;
-    escape(out, v.caption)?;
+    escape(out, v.caption);
     writeln!(
         out,
         r#"</text><text id="{}-m" class="matched" x="99%" y="{}" text-anchor="end"> </text>"#,
@@ -385,28 +437,35 @@ fn draw_view(
         top = v.top,
         cap = v.caption,
     )?;
-    let mut label = String::new();
+    // `height="…"` is the same for every frame.
+    let height_attr = format!(r#"" height="{}" class="c"#, g.row - 1.0);
     let mut labels = Vec::new();
-    for (i, f) in v.tree.frames().iter().enumerate() {
-        let Some(d) = v.drawn(i, f, g) else { continue };
+    for &(i, d) in &v.drawn {
+        let f = v.tree.frame(i);
         let Some(func) = f.func else { continue };
-        let key = &job.profile.function(func).key;
+        let n = functions.number(func);
         let y = v.y(f, g);
-        write!(
-            out,
-            r#"<rect x="{}" y="{y}" width="{}" height="{}" class="c{}{}" tabindex="0" aria-label=""#,
-            d.x,
-            d.w,
-            g.row - 1.0,
-            functions.index[&func],
-            if f.exact { "" } else { " e" },
-        )?;
-        short_label(&mut label, key);
-        escape(out, &label)?;
-        writeln!(out, r#""/>"#)?;
+        out.str(r#"<rect x=""#);
+        out.u64(d.x);
+        out.str(r#"" y=""#);
+        out.f64(y);
+        out.str(r#"" width=""#);
+        out.u64(d.w);
+        out.str(&height_attr);
+        out.u64(n as u64);
+        out.str(if f.exact { "" } else { " e" });
+        out.str(r#"" tabindex="0" aria-label=""#);
+        out.str(functions.short_escaped.get(n));
+        out.str("\"/>\n");
+        out.end_record()?;
         let chars = g.chars(d.w as f64 / TICKS * g.graph_px());
         if chars > 0 {
-            labels.push((d.x, y, fit(&label, chars).to_string()));
+            labels.push(Label {
+                x: d.x,
+                y,
+                function: n,
+                chars,
+            });
         }
     }
     writeln!(out, "</svg>")?;
@@ -417,14 +476,22 @@ fn draw_view(
         r#"<g id="{}-l" class="labels" transform="translate({LABEL_PAD},{baseline})">"#,
         v.id
     )?;
-    for (x, y, text) in labels {
-        write!(
-            out,
-            r#"<text x="{:.3}%" y="{y}">"#,
-            LEFT_PCT + SPAN_PCT * x as f64 / TICKS
-        )?;
-        escape(out, &text)?;
-        writeln!(out, "</text>")?;
+    for label in labels {
+        out.str(r#"<text x=""#);
+        out.fixed(LEFT_PCT + SPAN_PCT * label.x as f64 / TICKS, 3);
+        out.str(r#"%" y=""#);
+        out.f64(label.y);
+        out.str(r#"">"#);
+        let n = label.function;
+        if functions.short_chars[n] <= label.chars {
+            out.str(functions.short_escaped.get(n));
+        } else {
+            let short = functions.short.get(n);
+            escape(out, &short[..fit_cut(short, label.chars)]);
+            out.str("..");
+        }
+        out.str("</text>\n");
+        out.end_record()?;
     }
     writeln!(out, "</g>")
 }
@@ -432,103 +499,103 @@ fn draw_view(
 /// The data table the script reads, then the script itself, in one CDATA section.
 fn write_script(
     job: &Job<'_>,
-    out: &mut dyn Write,
+    out: &mut Output<'_>,
     views: &[View<'_>],
-    g: &Geometry,
     functions: &Functions,
 ) -> io::Result<()> {
     writeln!(out, "<script><![CDATA[")?;
     write!(out, "var FLAMEPROF={{total:")?;
-    json_number(out, job.flame().total())?;
+    json_number(out, job.flame().total());
     write!(
         out,
         ",ticks:{TICKS},left:{LEFT_PCT},span:{SPAN_PCT},pad:{LABEL_PAD},cw:{CHAR_WIDTH},\nfn:["
     )?;
+    let mut display = String::new();
     for (n, &id) in functions.ids.iter().enumerate() {
         let f = job.profile.function(id);
-        let mut short = String::new();
-        short_label(&mut short, &f.key);
         if n > 0 {
-            out.write_all(b",\n")?;
+            out.str(",\n");
         }
-        out.write_all(b"[")?;
-        json_string(out, &f.key.display())?;
-        out.write_all(b",")?;
-        json_string(out, &short)?;
-        write!(
-            out,
-            ",{},{},\"{}\"]",
-            f.stats.nc,
-            f.stats.cc,
-            Kind::of(&f.key).letter()
-        )?;
+        out.byte(b'[');
+        display.clear();
+        super::push_display(&mut display, &f.key);
+        json_string(out, &display);
+        out.byte(b',');
+        json_string(out, functions.short.get(n));
+        out.byte(b',');
+        out.i128(f.stats.nc);
+        out.byte(b',');
+        out.i128(f.stats.cc);
+        out.str(",\"");
+        out.byte(functions.kinds[n].letter() as u8);
+        out.str("\"]");
+        out.end_record()?;
     }
-    out.write_all(b"],\nviews:{")?;
+    out.str("],\nviews:{");
     for (n, v) in views.iter().enumerate() {
         if n > 0 {
-            out.write_all(b",")?;
+            out.byte(b',');
         }
         // Per drawn frame, in the order of the rects: function, depth, self ticks,
         // calls here; estimated frames add the ticks of children too narrow to draw
         // and the min and max widths the data allows; exact ones add the cut ticks
         // only when there are some.
         write!(out, "\n{}:{{total:", v.id)?;
-        json_number(out, v.tree.total())?;
-        out.write_all(b",f:[")?;
+        json_number(out, v.tree.total());
+        out.str(",f:[");
         let total = v.tree.total();
         let mut first = true;
-        for (i, f) in v.tree.frames().iter().enumerate() {
-            if v.drawn(i, f, g).is_none() {
-                continue;
-            }
+        for &(i, _) in &v.drawn {
+            let f = v.tree.frame(i);
             let Some(func) = f.func else { continue };
             if !first {
-                out.write_all(b",")?;
+                out.byte(b',');
             }
             first = false;
             let t = |x: f64| (x / total * TICKS).round() as u64;
-            write!(
-                out,
-                "[{},{},{},{}",
-                functions.index[&func],
-                f.depth,
-                t(f.self_time),
-                f.calls.round() as u64
-            )?;
+            out.byte(b'[');
+            out.u64(functions.number(func) as u64);
+            out.byte(b',');
+            out.u64(u64::from(f.depth));
+            out.byte(b',');
+            out.u64(t(f.self_time));
+            out.byte(b',');
+            out.u64(f.calls.round() as u64);
             if !f.exact {
-                write!(out, ",{},{},{}", t(f.cut), t(f.min_total), t(f.max_total))?;
+                for x in [f.cut, f.min_total, f.max_total] {
+                    out.byte(b',');
+                    out.u64(t(x));
+                }
             } else if t(f.cut) > 0 {
-                write!(out, ",{}", t(f.cut))?;
+                out.byte(b',');
+                out.u64(t(f.cut));
             }
-            out.write_all(b"]")?;
+            out.byte(b']');
+            out.end_record()?;
         }
-        out.write_all(b"]}")?;
+        out.str("]}");
     }
     writeln!(out, "}}}};")?;
-    out.write_all(SCRIPT.trim_end().as_bytes())?;
+    out.str(SCRIPT.trim_end());
     writeln!(out, "\n]]></script>")
 }
 
 /// The name shown inside a box: the function, then where it lives.
 fn short_label(buf: &mut String, key: &FuncKey) {
-    buf.clear();
+    use std::fmt::Write;
     if key.is_builtin() {
         buf.push_str(key.name.as_str());
     } else {
         let file = key.file.as_str();
         let base = file.rsplit(['/', '\\']).next().unwrap_or(file);
-        buf.push_str(&format!("{} ({}:{})", key.name, base, key.line));
+        let _ = write!(buf, "{} ({}:{})", key.name, base, key.line);
     }
 }
 
-/// Cuts `s` to at most `chars` characters, ending in `..` when cut.
-fn fit(s: &str, chars: usize) -> String {
-    if s.chars().count() <= chars {
-        return s.to_string();
-    }
+/// Where a label longer than `chars` characters is cut so that it and `..` fit.
+fn fit_cut(s: &str, chars: usize) -> usize {
     let keep = chars.saturating_sub(2);
-    let end = s.char_indices().nth(keep).map_or(s.len(), |(i, _)| i);
-    format!("{}..", &s[..end])
+    s.char_indices().nth(keep).map_or(s.len(), |(i, _)| i)
 }
 
 fn percent(part: f64, whole: f64) -> f64 {
@@ -550,61 +617,149 @@ fn seconds(t: f64) -> String {
     }
 }
 
-fn json_number(out: &mut dyn Write, x: f64) -> io::Result<()> {
+fn json_number(out: &mut Output<'_>, x: f64) {
     if x.is_finite() {
-        write!(out, "{x}")
+        out.f64(x);
     } else {
-        out.write_all(b"0")
+        out.byte(b'0');
     }
+}
+
+/// Bytes that start something [`json_string`] or [`escape_into`] may change: control
+/// characters, markup, and the lead bytes of U+2028/U+2029 and U+FFFE/U+FFFF.
+const JSON_SPECIAL: [bool; 256] = special(b"\"\\<>&\xe2\xef");
+const XML_SPECIAL: [bool; 256] = special(b"&<>\"\xef");
+
+const fn special(extra: &[u8]) -> [bool; 256] {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 0x20 {
+        table[b] = true;
+        b += 1;
+    }
+    let mut i = 0;
+    while i < extra.len() {
+        table[extra[i] as usize] = true;
+        i += 1;
+    }
+    table
 }
 
 /// A JSON string that is also safe inside CDATA (`>` escaped, so no `]]>`).
-fn json_string(out: &mut dyn Write, s: &str) -> io::Result<()> {
-    out.write_all(b"\"")?;
-    for c in s.chars() {
-        match c {
-            '"' => out.write_all(b"\\\"")?,
-            '\\' => out.write_all(b"\\\\")?,
-            '<' | '>' | '&' => write!(out, "\\u{:04x}", c as u32)?,
-            c if (c as u32) < 0x20 || c == '\u{2028}' || c == '\u{2029}' => {
-                write!(out, "\\u{:04x}", c as u32)?
-            }
-            c if c == '\u{FFFE}' || c == '\u{FFFF}' => {}
-            c => write!(out, "{c}")?,
+fn json_string(out: &mut Output<'_>, s: &str) {
+    out.byte(b'"');
+    let bytes = s.as_bytes();
+    let mut last = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        if !JSON_SPECIAL[usize::from(bytes[i])] {
+            i += 1;
+            continue;
         }
+        let b = bytes[i];
+        // Bytes of multi-byte characters are all >= 0x80: only U+2028/U+2029
+        // (E2 80 A8/A9) and U+FFFE/U+FFFF (EF BF BE/BF) among them are special.
+        let (rep, len): (&[u8], usize) = match b {
+            b'"' => (b"\\\"", 1),
+            b'\\' => (b"\\\\", 1),
+            b'<' => (b"\\u003c", 1),
+            b'>' => (b"\\u003e", 1),
+            b'&' => (b"\\u0026", 1),
+            0x00..=0x1f => {
+                out.bytes(&bytes[last..i]);
+                let _ = write!(out, "\\u{:04x}", b);
+                i += 1;
+                last = i;
+                continue;
+            }
+            0xe2 if bytes[i + 1] == 0x80 && matches!(bytes[i + 2], 0xa8 | 0xa9) => (
+                if bytes[i + 2] == 0xa8 {
+                    b"\\u2028"
+                } else {
+                    b"\\u2029"
+                },
+                3,
+            ),
+            0xef if bytes[i + 1] == 0xbf && matches!(bytes[i + 2], 0xbe | 0xbf) => (b"", 3),
+            _ => {
+                i += 1;
+                continue;
+            }
+        };
+        out.bytes(&bytes[last..i]);
+        out.bytes(rep);
+        i += len;
+        last = i;
     }
-    out.write_all(b"\"")
+    out.bytes(&bytes[last..]);
+    out.byte(b'"');
 }
 
 /// Writes text escaped for XML, dropping characters XML 1.0 forbids.
-fn escape(out: &mut dyn Write, s: &str) -> io::Result<()> {
+fn escape(out: &mut Output<'_>, s: &str) {
+    escape_into(out.raw(), s.as_bytes());
+}
+
+/// [`escape`] into a byte buffer. `s` is UTF-8: the bytes of multi-byte characters
+/// are all >= 0x80, so only U+FFFE/U+FFFF (EF BF BE/BF) need looking at among them.
+fn escape_into(out: &mut Vec<u8>, s: &[u8]) {
     let mut last = 0;
-    for (i, c) in s.char_indices() {
-        let rep = match c {
-            '&' => "&amp;",
-            '<' => "&lt;",
-            '>' => "&gt;",
-            '"' => "&quot;",
-            '\n' | '\t' => continue,
-            c if (c as u32) < 0x20 || c == '\u{FFFE}' || c == '\u{FFFF}' => "",
-            _ => continue,
+    let mut i = 0;
+    while i < s.len() {
+        if !XML_SPECIAL[usize::from(s[i])] {
+            i += 1;
+            continue;
+        }
+        let (rep, len): (&[u8], usize) = match s[i] {
+            b'&' => (b"&amp;", 1),
+            b'<' => (b"&lt;", 1),
+            b'>' => (b"&gt;", 1),
+            b'"' => (b"&quot;", 1),
+            b'\n' | b'\t' => {
+                i += 1;
+                continue;
+            }
+            0x00..=0x1f => (b"", 1),
+            0xef if s[i + 1] == 0xbf && matches!(s[i + 2], 0xbe | 0xbf) => (b"", 3),
+            _ => {
+                i += 1;
+                continue;
+            }
         };
-        out.write_all(&s.as_bytes()[last..i])?;
-        out.write_all(rep.as_bytes())?;
-        last = i + c.len_utf8();
+        out.extend_from_slice(&s[last..i]);
+        out.extend_from_slice(rep);
+        i += len;
+        last = i;
     }
-    out.write_all(&s.as_bytes()[last..])
+    out.extend_from_slice(&s[last..]);
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn written(f: impl FnOnce(&mut Output<'_>)) -> String {
+        let mut v = Vec::new();
+        let mut out = Output::new(&mut v);
+        f(&mut out);
+        out.finish().unwrap();
+        String::from_utf8(v).unwrap()
+    }
+
+    /// Cuts `s` to at most `chars` characters, ending in `..` when cut.
+    fn fit(s: &str, chars: usize) -> String {
+        if s.chars().count() <= chars {
+            return s.to_string();
+        }
+        format!("{}..", &s[..fit_cut(s, chars)])
+    }
+
     #[test]
     fn escape_handles_markup_and_control_characters() {
-        let mut v = Vec::new();
-        escape(&mut v, "a<b>&\"c\u{1}d\ne").unwrap();
-        assert_eq!(String::from_utf8(v).unwrap(), "a&lt;b&gt;&amp;&quot;cd\ne");
+        assert_eq!(
+            written(|o| escape(o, "a<b>&\"c\u{1}d\ne\u{FFFE}é\u{FFFF}\u{FFFD}")),
+            "a&lt;b&gt;&amp;&quot;cd\neé\u{FFFD}"
+        );
     }
 
     #[test]
@@ -615,11 +770,13 @@ mod tests {
 
     #[test]
     fn json_strings_cannot_close_cdata() {
-        let mut v = Vec::new();
-        json_string(&mut v, "a]]>\"\\\n<").unwrap();
         assert_eq!(
-            String::from_utf8(v).unwrap(),
+            written(|o| json_string(o, "a]]>\"\\\n<")),
             r#""a]]\u003e\"\\\u000a\u003c""#
+        );
+        assert_eq!(
+            written(|o| json_string(o, "&\u{2028}\u{2029}\u{FFFE}\u{FFFF}é\u{1f}\u{2027}")),
+            "\"\\u0026\\u2028\\u2029é\\u001f\u{2027}\""
         );
     }
 

@@ -11,7 +11,9 @@
 
 use std::io::{self, Write};
 
-use super::{Backend, Job};
+use super::output::Output;
+use super::{Backend, Job, StringTable};
+use crate::model::FuncId;
 use crate::tree::{CallTree, ROOT};
 
 inventory::submit! {
@@ -35,37 +37,65 @@ const WARM: &str = "\x1b[33m";
 
 /// A time with a unit that keeps about four significant digits: `1.234s`, `12.30ms`,
 /// `456.0µs`, `0` for nothing; `nan` and `inf` spelled out.
-pub(crate) fn time(t: f64) -> String {
+#[cfg(test)]
+fn time(t: f64) -> String {
+    let mut v = Vec::new();
+    let mut out = Output::new(&mut v);
+    write_time(&mut out, t);
+    let _ = out.finish();
+    String::from_utf8(v).unwrap_or_default()
+}
+
+/// Writes [`time`]'s text.
+fn write_time(out: &mut Output<'_>, t: f64) {
     let a = t.abs();
     if !t.is_finite() {
-        format!("{t}")
+        let _ = write!(out, "{t}");
     } else if a == 0.0 {
-        "0".into()
+        out.byte(b'0');
     } else if a >= 1.0 {
-        format!("{t:.3}s")
+        out.fixed(t, 3);
+        out.byte(b's');
     } else if a >= 1e-3 {
-        format!("{:.2}ms", t * 1e3)
+        out.fixed(t * 1e3, 2);
+        out.str("ms");
     } else {
-        format!("{:.1}µs", t * 1e6)
+        out.fixed(t * 1e6, 1);
+        out.str("µs");
     }
 }
 
 /// Cuts `s` to at most `max` characters by replacing its middle with `…`.
-pub(crate) fn middle_truncate(s: &str, max: usize) -> String {
-    let n = s.chars().count();
+#[cfg(test)]
+fn middle_truncate(s: &str, max: usize) -> String {
+    let mut v = Vec::new();
+    let mut out = Output::new(&mut v);
+    write_middle_truncated(&mut out, s, s.chars().count(), max);
+    let _ = out.finish();
+    String::from_utf8(v).unwrap_or_default()
+}
+
+/// Writes `s` (`n` characters long) cut to at most `max` characters by replacing
+/// its middle with `…`.
+fn write_middle_truncated(out: &mut Output<'_>, s: &str, n: usize, max: usize) {
     if n <= max {
-        return s.to_string();
+        out.str(s);
+        return;
     }
-    if max <= 1 {
-        return "…".chars().take(max).collect();
+    if max == 0 {
+        return;
+    }
+    if max == 1 {
+        out.str("…");
+        return;
     }
     let keep = max - 1;
     let head = keep.div_ceil(2);
     let tail = keep - head;
-    let mut out: String = s.chars().take(head).collect();
-    out.push('…');
-    out.extend(s.chars().skip(n - tail));
-    out
+    let nth = |k: usize| s.char_indices().nth(k).map_or(s.len(), |(i, _)| i);
+    out.str(&s[..nth(head)]);
+    out.str("…");
+    out.str(&s[nth(n - tail)..]);
 }
 
 enum Item {
@@ -75,10 +105,12 @@ enum Item {
 }
 
 fn render(job: &Job<'_>, out: &mut dyn Write) -> io::Result<()> {
-    write_tree(job, job.flame(), out)
+    let mut out = Output::new(out);
+    write_tree(job, job.flame(), &mut out)?;
+    out.finish()
 }
 
-fn write_tree(job: &Job<'_>, tree: &CallTree, out: &mut dyn Write) -> io::Result<()> {
+fn write_tree(job: &Job<'_>, tree: &CallTree, out: &mut Output<'_>) -> io::Result<()> {
     let o = job.options;
     let color = o.color;
     let columns = o.columns.max(MIN_COLUMNS);
@@ -88,47 +120,76 @@ fn write_tree(job: &Job<'_>, tree: &CallTree, out: &mut dyn Write) -> io::Result
         "{:>6} {:>9} {:>9} {:>9}  function (~ = estimated)",
         "total%", "total", "self", "calls"
     );
-    writeln!(out, "{dim}{}{reset}", middle_truncate(&header, columns))?;
+    out.str(dim);
+    write_middle_truncated(out, &header, header.chars().count(), columns);
+    out.str(reset);
+    out.byte(b'\n');
+    // Each function's name, made once; and the root's.
+    let names = StringTable::build(job.profile.functions().len(), |id, buf| {
+        super::push_display(buf, &job.profile.function(id as FuncId).key);
+    });
+    let name_chars: Vec<usize> = (0..job.profile.functions().len())
+        .map(|id| names.get(id).chars().count())
+        .collect();
+    let root_name = format!("all ({} functions)", job.profile.listed_count());
     // Guides (marker and branch included) take at most half of the room right of the
     // numbers; deeper stacks show `[depth] ` and then only the innermost guides.
     let budget = (columns - NUMBERS) / 2;
     let mut last: Vec<bool> = Vec::new();
     let mut stack: Vec<(Item, u32, bool)> = vec![(Item::Frame(ROOT), 0, true)];
+    let mut guides = String::new();
+    let mut kids: Vec<u32> = Vec::new();
     while let Some((item, depth, is_last)) = stack.pop() {
         let depth = depth as usize;
         last.truncate(depth.saturating_sub(1));
-        let mut guides = String::new();
+        guides.clear();
+        let mut guide_chars = 0;
         if depth > 0 {
             let shown = depth - 1;
             let mut skip = 0;
             if 3 * shown + 3 > budget {
-                let marker = format!("[{depth}] ");
-                let fit = budget.saturating_sub(3 + marker.chars().count()) / 3;
+                let start = guides.len();
+                let _ = std::fmt::Write::write_fmt(&mut guides, format_args!("[{depth}] "));
+                let marker = guides.len() - start;
+                guide_chars += marker;
+                let fit = budget.saturating_sub(3 + marker) / 3;
                 skip = shown - fit.min(shown);
-                guides.push_str(&marker);
             }
             for &l in &last[skip..] {
                 guides.push_str(if l { "   " } else { "│  " });
+                guide_chars += 3;
             }
             guides.push_str(if is_last { "└─ " } else { "├─ " });
+            guide_chars += 3;
             last.push(is_last);
         }
-        let room = columns.saturating_sub(NUMBERS + guides.chars().count());
+        let room = columns.saturating_sub(NUMBERS + guide_chars);
         match item {
             Item::Cut(i) => {
                 let f = tree.frame(i);
                 let n = f.cut_count;
-                let what = format!(
-                    "… {n} more frame{}, {}",
-                    if n == 1 { "" } else { "s" },
-                    time(f.cut)
-                );
-                writeln!(
-                    out,
-                    "{:NUMBERS$}{dim}{guides}{}{reset}",
-                    "",
-                    middle_truncate(&what, room)
-                )?;
+                out.spaces(NUMBERS);
+                out.str(dim);
+                out.str(&guides);
+                let start = out.position();
+                out.str("… ");
+                out.u64(u64::from(n));
+                out.str(if n == 1 {
+                    " more frame, "
+                } else {
+                    " more frames, "
+                });
+                write_time(out, f.cut);
+                let what = String::from_utf8_lossy(out.since(start));
+                let chars = what.chars().count();
+                if chars > room {
+                    // Rare: the summary is cut, from a copy.
+                    let what = what.into_owned();
+                    out.raw().truncate(start);
+                    write_middle_truncated(out, &what, chars, room);
+                }
+                out.str(reset);
+                out.byte(b'\n');
             }
             Item::Frame(i) => {
                 let f = tree.frame(i);
@@ -138,17 +199,6 @@ fn write_tree(job: &Job<'_>, tree: &CallTree, out: &mut dyn Write) -> io::Result
                     0.0
                 };
                 let mark = if f.exact { "" } else { "~" };
-                let name = match job.key(f.func) {
-                    Some(k) => k.display(),
-                    None => format!("all ({} functions)", job.profile.listed_count()),
-                };
-                let calls = if f.func.is_none() {
-                    String::new()
-                } else if f.calls.is_finite() && f.calls >= 0.0 {
-                    format!("{mark}{:.0}", f.calls)
-                } else {
-                    "?".into()
-                };
                 let heat = if !color {
                     ""
                 } else if share >= 50.0 {
@@ -159,17 +209,47 @@ fn write_tree(job: &Job<'_>, tree: &CallTree, out: &mut dyn Write) -> io::Result
                     ""
                 };
                 let heat_reset = if heat.is_empty() { "" } else { RESET };
-                writeln!(
-                    out,
-                    "{heat}{share:>5.1}%{heat_reset} {:>9} {:>9} {:>9}  {dim}{guides}{reset}{}",
-                    format!("{mark}{}", time(f.total)),
-                    time(f.self_time),
-                    calls,
-                    middle_truncate(&name, room)
-                )?;
+                out.str(heat);
+                out.fixed_padded(share, 1, 5);
+                out.byte(b'%');
+                out.str(heat_reset);
+                out.byte(b' ');
+                let start = out.position();
+                out.str(mark);
+                write_time(out, f.total);
+                out.pad_since(start, 9);
+                out.byte(b' ');
+                let start = out.position();
+                write_time(out, f.self_time);
+                out.pad_since(start, 9);
+                out.byte(b' ');
+                let start = out.position();
+                if f.func.is_none() {
+                } else if f.calls.is_finite() && f.calls >= 0.0 {
+                    out.str(mark);
+                    out.fixed(f.calls, 0);
+                } else {
+                    out.byte(b'?');
+                }
+                out.pad_since(start, 9);
+                out.str("  ");
+                out.str(dim);
+                out.str(&guides);
+                out.str(reset);
+                match f.func {
+                    Some(id) => {
+                        let id = id as usize;
+                        write_middle_truncated(out, names.get(id), name_chars[id], room);
+                    }
+                    None => {
+                        write_middle_truncated(out, &root_name, root_name.chars().count(), room)
+                    }
+                }
+                out.byte(b'\n');
                 // Children heaviest first; the stack pops the last pushed, so push the
                 // summary line first and the heaviest child last.
-                let mut kids: Vec<u32> = tree.children(i).to_vec();
+                kids.clear();
+                kids.extend_from_slice(tree.children(i));
                 kids.sort_by(|&a, &b| {
                     tree.frame(b)
                         .total
@@ -187,14 +267,14 @@ fn write_tree(job: &Job<'_>, tree: &CallTree, out: &mut dyn Write) -> io::Result
                 }
             }
         }
+        out.end_record()?;
     }
     if tree.truncated {
-        writeln!(
-            out,
-            "(stopped at the frame limit: {} frames, {} not shown)",
-            tree.len(),
-            time(tree.cut_time)
-        )?;
+        out.str("(stopped at the frame limit: ");
+        out.u64(tree.len() as u64);
+        out.str(" frames, ");
+        write_time(out, tree.cut_time);
+        out.str(" not shown)\n");
     }
     Ok(())
 }
