@@ -18,6 +18,10 @@
 //!   whose budget fits it, never smeared over all of them. A function whose callees'
 //!   calls add up to its own (`builtins.exec`) makes one child call per call, so a
 //!   context with k calls gets at most k atoms.
+//! - **Import nesting.** Module bodies are matched to the body that imported them
+//!   bottom-up (see [`super::nesting`]); a matched body is placed only under its
+//!   importer, and the importer's frames in the import cycle carry its time down to the
+//!   dispatcher.
 //! - **Recursion.** Direct recursion is unrolled with a constant share per level (see
 //!   [`recursion_ratio`]): folded, it gives back exactly the data. Re-entry through a cycle of several functions (imports
 //!   run `exec` inside `exec`) is drawn where the budget allows, at most
