@@ -1,6 +1,6 @@
 //! Criterion benchmarks of each pipeline stage: marshal decoding, the stats dict →
 //! `Profile`, the flame and inverted reconstructions, and every backend writing to
-//! `io::sink()`. Throughput is in bytes of the input file, so stages compare directly.
+//! a reused buffer. Throughput is in bytes of the input file, so stages compare directly.
 //!
 //! Inputs: `tests/data/real/pip_list.prof`, and a generated large profile,
 //! `bench/out/perf/gen_100000.prof` (make it with
@@ -10,7 +10,6 @@
 //! Run: `cargo bench --bench pipeline` (add `-- decode` etc. to filter).
 
 use std::hint::black_box;
-use std::io;
 use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
@@ -80,10 +79,16 @@ fn stages(c: &mut Criterion) {
         let job = Job::new(&profile, &options);
         job.flame();
         job.inverted();
+        // Into a reused buffer, as the CLI writes into a buffered file or pipe: writing
+        // to `io::sink()` directly would make unbuffered output look free.
+        let mut out: Vec<u8> = Vec::new();
         for be in backend::registry() {
             let mut g = group(c, &format!("backend-{}", be.name), &data);
             g.bench_function(&name, |b| {
-                b.iter(|| (be.render)(black_box(&job), &mut io::sink()).unwrap())
+                b.iter(|| {
+                    out.clear();
+                    (be.render)(black_box(&job), &mut out).unwrap()
+                })
             });
             g.finish();
         }
