@@ -10,7 +10,7 @@
 use std::collections::BinaryHeap;
 
 use super::arena::{CallTree, Frame, ROOT, TreeBuilder};
-use super::{Queued, TreeOptions, clean, edge_numbers};
+use super::{EdgeNumbers, Queued, TreeOptions, clean, edge_numbers};
 use crate::model::{FuncId, Profile};
 
 const RECURSION_LOOKBACK: usize = 256;
@@ -42,29 +42,48 @@ pub fn build(profile: &Profile, options: &TreeOptions) -> CallTree {
         queue.push(Queued { width, frame });
     }
 
+    // Edge numbers computed once (edges are sorted by callee: `callers_of` is a run).
+    let numbers: Vec<EdgeNumbers> = profile
+        .edges()
+        .iter()
+        .map(|e| edge_numbers(profile, e))
+        .collect();
+    let mut first_caller = vec![0usize; functions.len() + 1];
+    for e in profile.edges() {
+        first_caller[e.callee as usize + 1] += 1;
+    }
+    for i in 0..functions.len() {
+        first_caller[i + 1] += first_caller[i];
+    }
+    let mut callers: Vec<(FuncId, usize)> = Vec::new();
+
     let budget = options.frame_budget(profile);
     while let Some(frame) = tree.next_to_expand(&mut queue, budget) {
         let parent = tree.frame(frame).clone();
         let Some(func) = parent.func else { continue };
         let depth = parent.depth as usize + 1;
         let first_level = parent.parent == ROOT;
-        let callers: Vec<_> = profile
-            .callers_of(func)
-            .iter()
-            // Only a caller in the same cycle can already be an ancestor.
-            .filter(|e| {
-                e.caller != func
-                    && (components[e.caller as usize] != components[func as usize]
-                        || !tree.has_ancestor(frame, e.caller, RECURSION_LOOKBACK))
-            })
-            .map(|e| (e.caller, edge_numbers(profile, e)))
-            .collect();
+        let edges = first_caller[func as usize]..first_caller[func as usize + 1];
+        callers.clear();
+        callers.extend(
+            profile
+                .callers_of(func)
+                .iter()
+                .zip(edges.clone())
+                // Only a caller in the same cycle can already be an ancestor.
+                .filter(|(e, _)| {
+                    e.caller != func
+                        && (components[e.caller as usize] != components[func as usize]
+                            || !tree.has_ancestor(frame, e.caller, RECURSION_LOOKBACK))
+                })
+                .map(|(e, i)| (e.caller, i)),
+        );
         if callers.is_empty() {
             continue;
         }
         // Weights: own time under each caller at the first level, cumulative time below.
-        let weight = |n: &super::EdgeNumbers| if first_level { n.tt } else { n.ct };
-        let sum: f64 = callers.iter().map(|(_, n)| weight(n)).sum();
+        let weight = |n: &EdgeNumbers| if first_level { n.tt } else { n.ct };
+        let sum: f64 = callers.iter().map(|&(_, i)| weight(&numbers[i])).sum();
         let f = &functions[func as usize].stats;
         let (base, by_calls) = if sum > 0.0 {
             let own = if first_level {
@@ -75,15 +94,16 @@ pub fn build(profile: &Profile, options: &TreeOptions) -> CallTree {
             (own.max(sum), false)
         } else {
             // No time on any edge: fall back to call counts (0.4 divides by zero here).
-            let calls: f64 = callers.iter().map(|(_, n)| n.nc).sum();
+            let calls: f64 = callers.iter().map(|&(_, i)| numbers[i].nc).sum();
             ((f.nc.max(0) as f64).max(calls), true)
         };
         if base <= 0.0 {
             continue;
         }
-        let single = callers.len() == 1 && profile.callers_of(func).len() == 1;
-        for (caller, n) in callers {
-            let part = if by_calls { n.nc } else { weight(&n) } / base;
+        let single = callers.len() == 1 && edges.len() == 1;
+        for &(caller, i) in &callers {
+            let n = &numbers[i];
+            let part = if by_calls { n.nc } else { weight(n) } / base;
             let width = parent.total * part;
             if width < min_width || !options.depth_allowed(depth) {
                 tree.cut(frame, width);
