@@ -198,18 +198,13 @@ pub struct Profile {
 /// `(caller, callee)` pair in `finish`, in the order they were added.
 #[derive(Default)]
 pub struct ProfileBuilder {
-    index: HashMap<FuncKey, usize>,
+    index: HashMap<FuncKey, usize, KeyHashState>,
     functions: Vec<Function>,
-    edges: Vec<PendingEdge>,
+    /// Caller and callee are builder indexes until `finish` renumbers them.
+    edges: Vec<Edge>,
     /// Per function: edges into it added before this position were cleared by
     /// [`ProfileBuilder::clear_callers`] (0 = none).
     cleared_before: Vec<u32>,
-}
-
-struct PendingEdge {
-    caller: u32,
-    callee: u32,
-    stats: EdgeStats,
 }
 
 /// A function's index in a [`ProfileBuilder`] (not its final [`FuncId`]).
@@ -222,18 +217,21 @@ impl ProfileBuilder {
 
     /// The builder index of `key`, adding it (with zero numbers, unlisted) if new.
     pub fn intern(&mut self, key: FuncKey) -> BuilderId {
-        if let Some(&i) = self.index.get(&key) {
-            return i;
+        // One lookup: the entry API hashes the key once whether or not it is new.
+        match self.index.entry(key) {
+            std::collections::hash_map::Entry::Occupied(e) => *e.get(),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                let i = self.functions.len();
+                self.functions.push(Function {
+                    key: e.key().clone(),
+                    stats: Stats::default(),
+                    listed: false,
+                });
+                e.insert(i);
+                self.cleared_before.push(0);
+                i
+            }
         }
-        let i = self.functions.len();
-        self.index.insert(key.clone(), i);
-        self.functions.push(Function {
-            key,
-            stats: Stats::default(),
-            listed: false,
-        });
-        self.cleared_before.push(0);
-        i
     }
 
     /// Adds a row of the stats dict. A key seen before is summed, as `pstats.Stats.add` does.
@@ -269,11 +267,19 @@ impl ProfileBuilder {
 
     /// [`ProfileBuilder::add_edge`] by index.
     pub fn add_edge_ids(&mut self, caller: BuilderId, callee: BuilderId, stats: EdgeStats) {
-        self.edges.push(PendingEdge {
+        self.edges.push(Edge {
             caller: caller as u32,
             callee: callee as u32,
             stats,
         });
+    }
+
+    /// Reserves room for `functions` more functions and `edges` more edges (a hint).
+    pub fn reserve(&mut self, functions: usize, edges: usize) {
+        self.index.reserve(functions);
+        self.functions.reserve(functions);
+        self.cleared_before.reserve(functions);
+        self.edges.reserve(edges);
     }
 
     /// Removes every caller edge of `callee` (used when a duplicate key replaces a row).
@@ -289,53 +295,66 @@ impl ProfileBuilder {
     }
 
     pub fn finish(self) -> Profile {
-        let mut order: Vec<usize> = (0..self.functions.len()).collect();
+        let ProfileBuilder {
+            index,
+            functions,
+            mut edges,
+            cleared_before,
+        } = self;
+        drop(index);
+        let mut order: Vec<u32> = (0..functions.len() as u32).collect();
         // Keys are unique (interned): an unstable sort gives the one order.
-        order.sort_unstable_by(|&a, &b| self.functions[a].key.cmp(&self.functions[b].key));
+        order.sort_unstable_by(|&a, &b| functions[a as usize].key.cmp(&functions[b as usize].key));
         let mut new_id = vec![0u32; order.len()];
         for (new, &old) in order.iter().enumerate() {
-            new_id[old] = new as u32;
+            new_id[old as usize] = new as u32;
         }
-        let mut slots: Vec<Option<Function>> = self.functions.into_iter().map(Some).collect();
+        let mut slots: Vec<Option<Function>> = functions.into_iter().map(Some).collect();
         let functions: Vec<Function> = order
             .iter()
-            .map(|&old| slots[old].take().expect("each index once"))
+            .map(|&old| slots[old as usize].take().expect("each index once"))
             .collect();
-        let cleared_before = self.cleared_before;
-        let mut pending: Vec<(u32, u32, u32)> = self
-            .edges
-            .iter()
-            .enumerate()
-            .filter(|(seq, e)| *seq as u32 >= cleared_before[e.callee as usize])
-            .map(|(seq, e)| {
-                (
-                    new_id[e.callee as usize],
-                    new_id[e.caller as usize],
-                    seq as u32,
-                )
-            })
-            .collect();
-        // (callee, caller, insertion order): duplicates of a pair are summed in the
-        // order they were added.
-        pending.sort_unstable();
-        let mut edges: Vec<Edge> = Vec::with_capacity(pending.len());
-        for (callee, caller, seq) in pending {
-            let stats = self.edges[seq as usize].stats;
-            match edges.last_mut() {
-                Some(last) if last.callee == callee && last.caller == caller => {
-                    last.stats.add(&stats)
-                }
-                _ => edges.push(Edge {
-                    caller,
-                    callee,
-                    stats,
-                }),
+        drop(slots);
+        drop(order);
+
+        // Drop cleared edges and renumber, keeping insertion order.
+        let mut seq = 0u32;
+        edges.retain_mut(|e| {
+            let keep = seq >= cleared_before[e.callee as usize];
+            seq += 1;
+            e.caller = new_id[e.caller as usize];
+            e.callee = new_id[e.callee as usize];
+            keep
+        });
+        drop(cleared_before);
+        drop(new_id);
+
+        // Sort by (callee, caller), stably: a counting sort by callee keeps insertion
+        // order, then each callee's (short) run is sorted by caller with a stable sort,
+        // so duplicates of a pair are summed in the order they were added.
+        let n = functions.len();
+        let callers_start = starts(n, edges.iter().map(|e| e.callee));
+        let mut sorted = scatter(&edges, &callers_start, |e| e.callee);
+        drop(edges);
+        for w in callers_start.windows(2) {
+            let run = &mut sorted[w[0] as usize..w[1] as usize];
+            if run.len() > 1 {
+                run.sort_by_key(|e| e.caller);
             }
         }
-        Profile::from_sorted(functions, edges)
+        sorted.dedup_by(|later, kept| {
+            let same = later.callee == kept.callee && later.caller == kept.caller;
+            if same {
+                kept.stats.add(&later.stats);
+            }
+            same
+        });
+        sorted.shrink_to_fit();
+        Profile::from_sorted(functions, sorted)
     }
 }
 
+/// The start of each key's run in a list sorted by key (`n + 1` entries).
 fn starts(n: usize, keys: impl Iterator<Item = u32>) -> Vec<u32> {
     let mut start = vec![0u32; n + 1];
     for k in keys {
@@ -347,14 +366,123 @@ fn starts(n: usize, keys: impl Iterator<Item = u32>) -> Vec<u32> {
     start
 }
 
+/// A stable counting sort of `edges` by `key`, given the runs' `starts`.
+fn scatter(edges: &[Edge], starts: &[u32], key: impl Fn(&Edge) -> u32) -> Vec<Edge> {
+    let mut next: Vec<u32> = starts.to_vec();
+    let mut out: Vec<Edge> = vec![
+        Edge {
+            caller: 0,
+            callee: 0,
+            stats: EdgeStats::Count(0),
+        };
+        edges.len()
+    ];
+    for e in edges {
+        let k = key(e) as usize;
+        out[next[k] as usize] = *e;
+        next[k] += 1;
+    }
+    out
+}
+
+/// The hasher of the builder's key index: a multiply-and-fold hash over 8-byte words
+/// (much faster than the default SipHash on file paths), seeded per process from the
+/// standard library's random keys so that a crafted file cannot make its keys collide.
+#[derive(Clone)]
+struct KeyHashState {
+    seed: u64,
+}
+
+impl Default for KeyHashState {
+    fn default() -> KeyHashState {
+        use std::hash::BuildHasher;
+        thread_local! {
+            static SEED: u64 = std::collections::hash_map::RandomState::new().hash_one(0x5eed_u64);
+        }
+        KeyHashState {
+            seed: SEED.with(|s| *s),
+        }
+    }
+}
+
+impl std::hash::BuildHasher for KeyHashState {
+    type Hasher = KeyHasher;
+    fn build_hasher(&self) -> KeyHasher {
+        KeyHasher { h: self.seed }
+    }
+}
+
+struct KeyHasher {
+    h: u64,
+}
+
+impl KeyHasher {
+    const K: u64 = 0x9E37_79B9_7F4A_7C15;
+
+    #[inline]
+    fn mix(&mut self, word: u64) {
+        let m = u128::from(self.h ^ word) * u128::from(Self::K);
+        self.h = (m as u64) ^ ((m >> 64) as u64);
+    }
+}
+
+impl std::hash::Hasher for KeyHasher {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            self.mix(u64::from_le_bytes(c.try_into().unwrap_or([0; 8])));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut last = [0u8; 8];
+            last[..rest.len()].copy_from_slice(rest);
+            self.mix(u64::from_le_bytes(last) ^ ((rest.len() as u64) << 59));
+        }
+    }
+
+    #[inline]
+    fn write_u8(&mut self, n: u8) {
+        self.mix(u64::from(n));
+    }
+
+    #[inline]
+    fn write_u32(&mut self, n: u32) {
+        self.mix(u64::from(n));
+    }
+
+    #[inline]
+    fn write_u64(&mut self, n: u64) {
+        self.mix(n);
+    }
+
+    #[inline]
+    fn write_usize(&mut self, n: usize) {
+        self.mix(n as u64);
+    }
+
+    #[inline]
+    fn finish(&self) -> u64 {
+        // One more round so that the last word's bits reach the low bits hashbrown uses.
+        let m = u128::from(self.h) * u128::from(Self::K.rotate_left(17));
+        (m as u64) ^ ((m >> 64) as u64)
+    }
+}
+
 impl Profile {
     fn from_sorted(functions: Vec<Function>, edges: Vec<Edge>) -> Profile {
         let n = functions.len();
         let callers_start = starts(n, edges.iter().map(|e| e.callee));
-        let mut by_caller: Vec<u32> = (0..edges.len() as u32).collect();
-        // (caller, callee) pairs are unique.
-        by_caller.sort_unstable_by_key(|&i| (edges[i as usize].caller, edges[i as usize].callee));
+        // Edges are sorted by (callee, caller): a stable counting sort by caller gives
+        // (caller, callee) order, as the pairs are unique.
         let callees_start = starts(n, edges.iter().map(|e| e.caller));
+        let mut next = callees_start.clone();
+        let mut by_caller = vec![0u32; edges.len()];
+        for (i, e) in edges.iter().enumerate() {
+            let k = e.caller as usize;
+            by_caller[next[k] as usize] = i as u32;
+            next[k] += 1;
+        }
         Profile {
             functions,
             edges,
