@@ -19,6 +19,7 @@
 use bytes::Bytes;
 
 use super::Loaded;
+use super::direct;
 use super::marshal::{self, Decoded, Handle, Value};
 use crate::model::{BuilderId, Count, EdgeStats, FuncKey, ProfileBuilder, Stats, Text};
 
@@ -29,6 +30,16 @@ pub const MALFORMED_KEY_FILE: &str = "<malformed key>";
 pub fn load(data: Bytes) -> Result<Loaded, String> {
     if let Some(problem) = sniff(&data) {
         return Err(problem);
+    }
+    // Usual files take the fast path; anything it does not expect is read again by the
+    // general decoder below, which gives every message and warning.
+    if let Some((builder, end)) = direct::read(&data, edge_budget(data.len())) {
+        let mut warnings = Vec::new();
+        push_trailing(&mut warnings, data.len().saturating_sub(end));
+        return Ok(Loaded {
+            profile: builder.finish(),
+            warnings,
+        });
     }
     let decoded = match marshal::decode(&data) {
         Ok(d) => d,
@@ -56,12 +67,16 @@ pub fn load(data: Bytes) -> Result<Loaded, String> {
     // allocates the sorted tables (lowers the peak on large files).
     drop(decoded);
     let profile = builder.finish();
+    push_trailing(&mut warnings, trailing);
+    Ok(Loaded { profile, warnings })
+}
+
+fn push_trailing(warnings: &mut Vec<String>, trailing: usize) {
     if trailing > 0 {
         warnings.push(format!(
             "{trailing} trailing bytes after the stats dict ignored"
         ));
     }
-    Ok(Loaded { profile, warnings })
 }
 
 /// Recognises files that are certainly not marshal stats from their first bytes.

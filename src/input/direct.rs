@@ -1,0 +1,335 @@
+//! The fast path of reading a stats file: a stats dict of the usual shape read straight
+//! from the bytes into a [`ProfileBuilder`], with no decoded values in between.
+//!
+//! It accepts only what well-formed files hold: a top-level dict of `(file, line, name)`
+//! keys and `(cc, nc, tt, ct, callers)` values, whose callers dicts map such keys to
+//! `(nc, cc, tt, ct)` tuples or int counts, written with the codes real writers use
+//! (`{ 0 ( ) i I l g s t R u a A z Z r T F`, with or without FLAG_REF). At anything else
+//! — another type code or shape, anything that would give a reader warning or an error,
+//! a reference to a value it did not keep — it gives up and returns `None`, and
+//! [`super::pstats::load`] reads the file again with the general decoder
+//! ([`super::marshal`]), which owns every policy and message.
+//!
+//! For a file it accepts, it gives what the general path gives: the same rows, the same
+//! edges added in the same order, the same texts (strings are decoded by the same
+//! [`Text`] constructors, references are numbered as the decoder numbers them).
+//!
+//! Speed comes from three things: nothing is allocated per value; a key tuple written
+//! once and referenced with `r` (as cProfile writes every caller key) is interned once,
+//! its reference resolving straight to the builder index; strings are checked once per
+//! string object, not once per use.
+
+use bytes::Bytes;
+
+use super::marshal::long_value;
+use crate::model::{BuilderId, Count, EdgeStats, FuncKey, ProfileBuilder, Stats, Text};
+
+const FLAG_REF: u8 = 0x80;
+
+/// Reads the stats dict at the start of `data`. Returns the builder and the offset just
+/// after the dict, or `None` if the file needs the general decoder.
+pub fn read(data: &Bytes, edge_budget: usize) -> Option<(ProfileBuilder, usize)> {
+    let mut r = Reader {
+        data,
+        pos: 0,
+        refs: Vec::new(),
+        texts: Vec::new(),
+        longs: Vec::new(),
+        interned: Vec::new(),
+        builder: ProfileBuilder::new(),
+        edges_left: edge_budget,
+    };
+    r.stats_dict()?;
+    Some((r.builder, r.pos))
+}
+
+/// What the reference table keeps of each flagged value: only what a later `r` to it
+/// may stand for in a stats dict. Anything else is `Other`, and an `r` to it gives up.
+#[derive(Clone, Copy)]
+enum Slot {
+    /// Index into [`Reader::texts`].
+    Text(u32),
+    Int(i64),
+    /// Index into [`Reader::longs`] (ints beyond `i64`).
+    Long(u32),
+    Float(f64),
+    /// A `(file, line, name)` key tuple, interned as this builder index.
+    Key(u32),
+    /// A container (possibly still being read), or nothing a stats dict refers to.
+    Other,
+}
+
+/// One object as the fast path sees it.
+enum Item {
+    Text(Text),
+    /// Ints and bools (`True` is 1, as in Python).
+    Int(Count),
+    Float(f64),
+    /// A reference to a key tuple already interned.
+    Key(BuilderId),
+    /// A tuple's start: its item count and its reference slot, if flagged.
+    Tuple(usize, Option<usize>),
+    /// A dict's start.
+    Dict,
+    /// The NULL marker that ends a dict.
+    Null,
+}
+
+struct Reader<'a> {
+    data: &'a Bytes,
+    pos: usize,
+    /// The FLAG_REF table, numbered as the general decoder numbers it.
+    refs: Vec<Slot>,
+    texts: Vec<Text>,
+    longs: Vec<Count>,
+    /// The py2 interned-string list (`t` appends, `R` looks up): indexes into `texts`.
+    interned: Vec<u32>,
+    builder: ProfileBuilder,
+    /// Caller entries still allowed by the edge budget.
+    edges_left: usize,
+}
+
+impl Reader<'_> {
+    fn take(&mut self, n: usize) -> Option<&[u8]> {
+        let s = self.data.get(self.pos..self.pos.checked_add(n)?)?;
+        self.pos += n;
+        Some(s)
+    }
+
+    fn u8(&mut self) -> Option<u8> {
+        let b = *self.data.get(self.pos)?;
+        self.pos += 1;
+        Some(b)
+    }
+
+    fn i32(&mut self) -> Option<i32> {
+        let b = self.take(4)?;
+        Some(i32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    }
+
+    fn le8(&mut self) -> Option<[u8; 8]> {
+        self.take(8)?.try_into().ok()
+    }
+
+    /// A non-negative i32 length.
+    fn len(&mut self) -> Option<usize> {
+        usize::try_from(self.i32()?).ok()
+    }
+
+    /// `n` bytes of payload, sliced from the input.
+    fn payload(&mut self, n: usize) -> Option<Bytes> {
+        let start = self.pos;
+        let end = start.checked_add(n)?;
+        if end > self.data.len() {
+            return None;
+        }
+        self.pos = end;
+        Some(self.data.slice(start..end))
+    }
+
+    fn keep(&mut self, flag: bool, slot: Slot) {
+        if flag {
+            self.refs.push(slot);
+        }
+    }
+
+    fn keep_text(&mut self, flag: bool, t: &Text) -> u32 {
+        let i = self.texts.len() as u32;
+        self.texts.push(t.clone());
+        self.keep(flag, Slot::Text(i));
+        i
+    }
+
+    fn item(&mut self) -> Option<Item> {
+        let byte = self.u8()?;
+        let flag = byte & FLAG_REF != 0;
+        Some(match byte & !FLAG_REF {
+            b'0' => Item::Null,
+            // Singletons never take a slot, flagged or not.
+            b'T' => Item::Int(1),
+            b'F' => Item::Int(0),
+            b'i' => {
+                let n = self.i32()?;
+                self.keep(flag, Slot::Int(n.into()));
+                Item::Int(n.into())
+            }
+            b'I' => {
+                let n = i64::from_le_bytes(self.le8()?);
+                self.keep(flag, Slot::Int(n));
+                Item::Int(n.into())
+            }
+            b'l' => {
+                let n = self.i32()?;
+                let count = n.unsigned_abs() as usize;
+                let digits = self.take(count.checked_mul(2)?)?;
+                let v = long_value(n, digits).ok()?;
+                if flag {
+                    let slot = match i64::try_from(v) {
+                        Ok(small) => Slot::Int(small),
+                        Err(_) => {
+                            self.longs.push(v);
+                            Slot::Long(self.longs.len() as u32 - 1)
+                        }
+                    };
+                    self.refs.push(slot);
+                }
+                Item::Int(v)
+            }
+            b'g' => {
+                let x = f64::from_le_bytes(self.le8()?);
+                self.keep(flag, Slot::Float(x));
+                Item::Float(x)
+            }
+            code @ (b'u' | b't' | b's') => {
+                // `s` (py2 str, py3 bytes) is text wherever a stats dict holds a string.
+                let n = self.len()?;
+                let t = Text::from_utf8_lossy(self.payload(n)?);
+                if code == b't' {
+                    let i = self.keep_text(flag, &t);
+                    self.interned.push(i);
+                } else if flag {
+                    self.keep_text(flag, &t);
+                }
+                Item::Text(t)
+            }
+            code @ (b'a' | b'A' | b'z' | b'Z') => {
+                let n = if code == b'a' || code == b'A' {
+                    self.len()?
+                } else {
+                    usize::from(self.u8()?)
+                };
+                let t = Text::from_latin1(self.payload(n)?);
+                if flag {
+                    self.keep_text(flag, &t);
+                }
+                Item::Text(t)
+            }
+            b'R' => {
+                let i = usize::try_from(self.i32()?).ok()?;
+                let t = *self.interned.get(i)?;
+                Item::Text(self.texts[t as usize].clone())
+            }
+            b'r' => {
+                let i = usize::try_from(self.i32()?).ok()?;
+                match *self.refs.get(i)? {
+                    Slot::Text(t) => Item::Text(self.texts[t as usize].clone()),
+                    Slot::Int(n) => Item::Int(n.into()),
+                    Slot::Long(l) => Item::Int(self.longs[l as usize]),
+                    Slot::Float(x) => Item::Float(x),
+                    Slot::Key(id) => Item::Key(id as BuilderId),
+                    Slot::Other => return None,
+                }
+            }
+            code @ (b'(' | b')') => {
+                let n = if code == b')' {
+                    usize::from(self.u8()?)
+                } else {
+                    self.len()?
+                };
+                let slot = flag.then_some(self.refs.len());
+                self.keep(flag, Slot::Other);
+                Item::Tuple(n, slot)
+            }
+            b'{' => {
+                self.keep(flag, Slot::Other);
+                Item::Dict
+            }
+            _ => return None,
+        })
+    }
+
+    fn text(&mut self) -> Option<Text> {
+        match self.item()? {
+            Item::Text(t) => Some(t),
+            _ => None,
+        }
+    }
+
+    fn int(&mut self) -> Option<Count> {
+        match self.item()? {
+            Item::Int(n) => Some(n),
+            _ => None,
+        }
+    }
+
+    /// A float; ints and bools convert, as in the general path.
+    fn number(&mut self) -> Option<f64> {
+        match self.item()? {
+            Item::Float(x) => Some(x),
+            Item::Int(n) => Some(n as f64),
+            _ => None,
+        }
+    }
+
+    /// A `(file, line, name)` key, or the NULL that ends the dict (`Ok(None)`).
+    fn key_or_end(&mut self) -> Option<Option<BuilderId>> {
+        match self.item()? {
+            Item::Null => Some(None),
+            Item::Key(id) => Some(Some(id)),
+            Item::Tuple(3, slot) => {
+                let file = self.text()?;
+                let line = self.int()?;
+                let name = self.text()?;
+                let line =
+                    i64::try_from(line).unwrap_or(if line < 0 { i64::MIN } else { i64::MAX });
+                let id = self.builder.intern(FuncKey { file, line, name });
+                if let Some(s) = slot {
+                    self.refs[s] = Slot::Key(id as u32);
+                }
+                Some(Some(id))
+            }
+            _ => None,
+        }
+    }
+
+    /// The top-level dict: keys and `(cc, nc, tt, ct, callers)` values.
+    fn stats_dict(&mut self) -> Option<()> {
+        let Item::Dict = self.item()? else {
+            return None;
+        };
+        while let Some(id) = self.key_or_end()? {
+            let Item::Tuple(5, _) = self.item()? else {
+                return None;
+            };
+            let stats = Stats {
+                cc: self.int()?,
+                nc: self.int()?,
+                tt: self.number()?,
+                ct: self.number()?,
+            };
+            if self.builder.set_function_id(id, stats) {
+                // A duplicate key keeps the last value and its callers.
+                self.builder.clear_callers_id(id);
+            }
+            self.callers(id)?;
+        }
+        Some(())
+    }
+
+    /// A callers dict: caller key → `(nc, cc, tt, ct)` or an int count.
+    fn callers(&mut self, callee: BuilderId) -> Option<()> {
+        let Item::Dict = self.item()? else {
+            return None;
+        };
+        while let Some(caller) = self.key_or_end()? {
+            let edge = match self.item()? {
+                Item::Int(n) => EdgeStats::Count(n),
+                Item::Tuple(4, _) => {
+                    let nc = self.int()?;
+                    let cc = self.int()?;
+                    EdgeStats::Timed(Stats {
+                        cc,
+                        nc,
+                        tt: self.number()?,
+                        ct: self.number()?,
+                    })
+                }
+                _ => return None,
+            };
+            // Over the budget, the general path skips the dict with a warning.
+            self.edges_left = self.edges_left.checked_sub(1)?;
+            self.builder.add_edge_ids(caller, callee, edge);
+        }
+        Some(())
+    }
+}
