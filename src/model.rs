@@ -297,24 +297,17 @@ impl ProfileBuilder {
     pub fn finish(self) -> Profile {
         let ProfileBuilder {
             index,
-            functions,
+            mut functions,
             mut edges,
             cleared_before,
         } = self;
         drop(index);
-        let mut order: Vec<u32> = (0..functions.len() as u32).collect();
-        // Keys are unique (interned): an unstable sort gives the one order.
-        order.sort_unstable_by(|&a, &b| functions[a as usize].key.cmp(&functions[b as usize].key));
+        let mut order = sorted_order(&functions);
         let mut new_id = vec![0u32; order.len()];
         for (new, &old) in order.iter().enumerate() {
             new_id[old as usize] = new as u32;
         }
-        let mut slots: Vec<Option<Function>> = functions.into_iter().map(Some).collect();
-        let functions: Vec<Function> = order
-            .iter()
-            .map(|&old| slots[old as usize].take().expect("each index once"))
-            .collect();
-        drop(slots);
+        permute(&mut functions, &mut order);
         drop(order);
 
         // Drop cleared edges and renumber, keeping insertion order.
@@ -334,23 +327,31 @@ impl ProfileBuilder {
         // so duplicates of a pair are summed in the order they were added.
         let n = functions.len();
         let callers_start = starts(n, edges.iter().map(|e| e.callee));
-        let mut sorted = scatter(&edges, &callers_start, |e| e.callee);
-        drop(edges);
+        let mut next = callers_start.clone();
+        let mut from = vec![0u32; edges.len()];
+        for (i, e) in edges.iter().enumerate() {
+            let k = e.callee as usize;
+            from[next[k] as usize] = i as u32;
+            next[k] += 1;
+        }
+        drop(next);
+        permute(&mut edges, &mut from);
+        drop(from);
         for w in callers_start.windows(2) {
-            let run = &mut sorted[w[0] as usize..w[1] as usize];
+            let run = &mut edges[w[0] as usize..w[1] as usize];
             if run.len() > 1 {
                 run.sort_by_key(|e| e.caller);
             }
         }
-        sorted.dedup_by(|later, kept| {
+        edges.dedup_by(|later, kept| {
             let same = later.callee == kept.callee && later.caller == kept.caller;
             if same {
                 kept.stats.add(&later.stats);
             }
             same
         });
-        sorted.shrink_to_fit();
-        Profile::from_sorted(functions, sorted)
+        edges.shrink_to_fit();
+        Profile::from_sorted(functions, edges)
     }
 }
 
@@ -366,30 +367,82 @@ fn starts(n: usize, keys: impl Iterator<Item = u32>) -> Vec<u32> {
     start
 }
 
-/// A stable counting sort of `edges` by `key`, given the runs' `starts`.
-fn scatter(edges: &[Edge], starts: &[u32], key: impl Fn(&Edge) -> u32) -> Vec<Edge> {
-    let mut next: Vec<u32> = starts.to_vec();
-    let mut out: Vec<Edge> = vec![
-        Edge {
-            caller: 0,
-            callee: 0,
-            stats: EdgeStats::Count(0),
-        };
-        edges.len()
-    ];
-    for e in edges {
-        let k = key(e) as usize;
-        out[next[k] as usize] = *e;
-        next[k] += 1;
+/// Reorders `items` in place so that position `i` holds the item that was at
+/// `from[i]` (`from` is a permutation, and is used up).
+fn permute<T>(items: &mut [T], from: &mut [u32]) {
+    const DONE: u32 = u32::MAX;
+    for start in 0..items.len().min(from.len()) {
+        // Follow the cycle through `start`: each position takes the item it wants,
+        // and the item first at `start` ends where the cycle closes.
+        let mut j = start;
+        while from[j] != DONE {
+            let k = from[j] as usize;
+            from[j] = DONE;
+            if k == start {
+                break;
+            }
+            items.swap(j, k);
+            j = k;
+        }
     }
-    out
 }
 
-/// The hasher of the builder's key index: a multiply-and-fold hash over 8-byte words
+/// The indexes of `functions` in key order. Each distinct file name is ranked once (a
+/// file name is usually one slice of the input shared by many keys), so that most
+/// comparisons are of two integers rather than of two long paths.
+fn sorted_order(functions: &[Function]) -> Vec<u32> {
+    let mut by_slice: HashMap<(usize, usize), u32, KeyHashState> = HashMap::default();
+    let mut files: Vec<&Text> = Vec::new();
+    let file_of: Vec<u32> = functions
+        .iter()
+        .map(|f| {
+            let t = &f.key.file;
+            *by_slice.entry(t.slice_id()).or_insert_with(|| {
+                files.push(t);
+                files.len() as u32 - 1
+            })
+        })
+        .collect();
+    drop(by_slice);
+    let mut by_text: Vec<u32> = (0..files.len() as u32).collect();
+    by_text.sort_unstable_by(|&a, &b| files[a as usize].cmp(files[b as usize]));
+    // Equal names in different slices get one rank.
+    let mut rank = vec![0u32; files.len()];
+    let mut r = 0u32;
+    for (i, &f) in by_text.iter().enumerate() {
+        if i > 0 && files[by_text[i - 1] as usize] != files[f as usize] {
+            r += 1;
+        }
+        rank[f as usize] = r;
+    }
+    let mut keyed: Vec<(u32, i64, u32)> = functions
+        .iter()
+        .enumerate()
+        .map(|(i, f)| (rank[file_of[i] as usize], f.key.line, i as u32))
+        .collect();
+    // Keys are unique (interned): an unstable sort gives the one order.
+    keyed.sort_unstable_by(|a, b| {
+        (a.0, a.1).cmp(&(b.0, b.1)).then_with(|| {
+            let (x, y) = (&functions[a.2 as usize].key, &functions[b.2 as usize].key);
+            x.name.cmp(&y.name)
+        })
+    });
+    keyed.into_iter().map(|k| k.2).collect()
+}
+
+impl Text {
+    /// Where the text's bytes are: two texts with one slice id hold the same bytes.
+    fn slice_id(&self) -> (usize, usize) {
+        (self.0.as_ptr() as usize, self.0.len())
+    }
+}
+
+/// The hasher of the builder's key index (and of the input's other tables): a
+/// multiply-and-fold hash over 8-byte words
 /// (much faster than the default SipHash on file paths), seeded per process from the
 /// standard library's random keys so that a crafted file cannot make its keys collide.
 #[derive(Clone)]
-struct KeyHashState {
+pub(crate) struct KeyHashState {
     seed: u64,
 }
 
@@ -412,7 +465,7 @@ impl std::hash::BuildHasher for KeyHashState {
     }
 }
 
-struct KeyHasher {
+pub(crate) struct KeyHasher {
     h: u64,
 }
 
@@ -677,5 +730,51 @@ mod tests {
         let k = FuncKey::new("~", 0, "<built-in method builtins.exec>");
         assert_eq!(k.display(), "{built-in method builtins.exec}");
         assert_eq!(FuncKey::new("a.py", 3, "f").display(), "a.py:3(f)");
+    }
+
+    #[test]
+    fn permute_in_place_matches_a_gather() {
+        let mut seed = 12345u64;
+        for n in 0..40usize {
+            for _ in 0..20 {
+                let mut from: Vec<u32> = (0..n as u32).collect();
+                for i in (1..n).rev() {
+                    seed = seed
+                        .wrapping_mul(6364136223846793005)
+                        .wrapping_add(1442695040888963407);
+                    let j = (seed >> 33) as usize % (i + 1);
+                    from.swap(i, j);
+                }
+                let items: Vec<u32> = (100..100 + n as u32).collect();
+                let want: Vec<u32> = from.iter().map(|&i| items[i as usize]).collect();
+                let mut got = items.clone();
+                let mut f = from.clone();
+                permute(&mut got, &mut f);
+                assert_eq!(got, want, "{from:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn functions_sort_by_key_whether_or_not_texts_share_bytes() {
+        let shared = Text::from("b.py");
+        let mut b = ProfileBuilder::new();
+        let keys = [
+            FuncKey::new(shared.clone(), 2, "g"),
+            FuncKey::new("b.py", 1, "z"),
+            FuncKey::new("a.py", 7, "f"),
+            FuncKey::new(shared.clone(), 1, "a"),
+            FuncKey::new("c.py", 0, "f"),
+            FuncKey::new("b.py", 2, "f"),
+            FuncKey::new("", 0, "x"),
+        ];
+        for k in &keys {
+            b.add_function(k.clone(), st(1, 1, 1.0, 1.0));
+        }
+        let p = b.finish();
+        let mut want: Vec<FuncKey> = keys.to_vec();
+        want.sort();
+        let got: Vec<FuncKey> = p.functions().iter().map(|f| f.key.clone()).collect();
+        assert_eq!(got, want);
     }
 }

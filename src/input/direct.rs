@@ -19,10 +19,15 @@
 //! its reference resolving straight to the builder index; strings are checked once per
 //! string object, not once per use.
 
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+
 use bytes::Bytes;
 
 use super::marshal::long_value;
-use crate::model::{BuilderId, Count, EdgeStats, FuncKey, ProfileBuilder, Stats, Text};
+use crate::model::{
+    BuilderId, Count, EdgeStats, FuncKey, KeyHashState, ProfileBuilder, Stats, Text,
+};
 
 const FLAG_REF: u8 = 0x80;
 
@@ -37,8 +42,13 @@ pub fn read(data: &Bytes, edge_budget: usize) -> Option<(ProfileBuilder, usize)>
         longs: Vec::new(),
         interned: Vec::new(),
         builder: ProfileBuilder::new(),
+        by_parts: HashMap::default(),
         edges_left: edge_budget,
     };
+    // Room for what usual files hold (a caller entry takes 30-70 bytes, a row a few
+    // hundred): growing the tables costs copies and page faults. Memory that stays
+    // unused is only reserved, never touched.
+    r.builder.reserve(data.len() / 512, data.len() / 48);
     r.stats_dict()?;
     Some((r.builder, r.pos))
 }
@@ -61,7 +71,10 @@ enum Slot {
 
 /// One object as the fast path sees it.
 enum Item {
+    /// A string read once (neither flagged nor interned).
     Text(Text),
+    /// A string kept in [`Reader::texts`] (flagged, interned or referenced).
+    TextAt(u32),
     /// Ints and bools (`True` is 1, as in Python).
     Int(Count),
     Float(f64),
@@ -85,6 +98,10 @@ struct Reader<'a> {
     /// The py2 interned-string list (`t` appends, `R` looks up): indexes into `texts`.
     interned: Vec<u32>,
     builder: ProfileBuilder,
+    /// Keys whose file and name are kept strings, by the strings' indexes: the second
+    /// key tuple of a function (cProfile writes one per row and one shared by its
+    /// callers) is found without hashing or comparing the texts.
+    by_parts: HashMap<(u32, i64, u32), BuilderId, KeyHashState>,
     /// Caller entries still allowed by the edge budget.
     edges_left: usize,
 }
@@ -133,9 +150,9 @@ impl Reader<'_> {
         }
     }
 
-    fn keep_text(&mut self, flag: bool, t: &Text) -> u32 {
+    fn keep_text(&mut self, flag: bool, t: Text) -> u32 {
         let i = self.texts.len() as u32;
-        self.texts.push(t.clone());
+        self.texts.push(t);
         self.keep(flag, Slot::Text(i));
         i
     }
@@ -185,12 +202,14 @@ impl Reader<'_> {
                 let n = self.len()?;
                 let t = Text::from_utf8_lossy(self.payload(n)?);
                 if code == b't' {
-                    let i = self.keep_text(flag, &t);
+                    let i = self.keep_text(flag, t);
                     self.interned.push(i);
+                    Item::TextAt(i)
                 } else if flag {
-                    self.keep_text(flag, &t);
+                    Item::TextAt(self.keep_text(flag, t))
+                } else {
+                    Item::Text(t)
                 }
-                Item::Text(t)
             }
             code @ (b'a' | b'A' | b'z' | b'Z') => {
                 let n = if code == b'a' || code == b'A' {
@@ -200,19 +219,19 @@ impl Reader<'_> {
                 };
                 let t = Text::from_latin1(self.payload(n)?);
                 if flag {
-                    self.keep_text(flag, &t);
+                    Item::TextAt(self.keep_text(flag, t))
+                } else {
+                    Item::Text(t)
                 }
-                Item::Text(t)
             }
             b'R' => {
                 let i = usize::try_from(self.i32()?).ok()?;
-                let t = *self.interned.get(i)?;
-                Item::Text(self.texts[t as usize].clone())
+                Item::TextAt(*self.interned.get(i)?)
             }
             b'r' => {
                 let i = usize::try_from(self.i32()?).ok()?;
                 match *self.refs.get(i)? {
-                    Slot::Text(t) => Item::Text(self.texts[t as usize].clone()),
+                    Slot::Text(t) => Item::TextAt(t),
                     Slot::Int(n) => Item::Int(n.into()),
                     Slot::Long(l) => Item::Int(self.longs[l as usize]),
                     Slot::Float(x) => Item::Float(x),
@@ -238,10 +257,19 @@ impl Reader<'_> {
         })
     }
 
-    fn text(&mut self) -> Option<Text> {
+    fn text(&mut self) -> Option<Item> {
         match self.item()? {
-            Item::Text(t) => Some(t),
+            t @ (Item::Text(_) | Item::TextAt(_)) => Some(t),
             _ => None,
+        }
+    }
+
+    /// The text of an item from [`Reader::text`].
+    fn owned(&self, t: Item) -> Text {
+        match t {
+            Item::Text(t) => t,
+            Item::TextAt(i) => self.texts[i as usize].clone(),
+            _ => Text::default(),
         }
     }
 
@@ -272,7 +300,27 @@ impl Reader<'_> {
                 let name = self.text()?;
                 let line =
                     i64::try_from(line).unwrap_or(if line < 0 { i64::MIN } else { i64::MAX });
-                let id = self.builder.intern(FuncKey { file, line, name });
+                let id = match (file, name) {
+                    (Item::TextAt(f), Item::TextAt(n)) => match self.by_parts.entry((f, line, n)) {
+                        Entry::Occupied(e) => *e.get(),
+                        Entry::Vacant(e) => {
+                            let key = FuncKey {
+                                file: self.texts[f as usize].clone(),
+                                line,
+                                name: self.texts[n as usize].clone(),
+                            };
+                            *e.insert(self.builder.intern(key))
+                        }
+                    },
+                    (file, name) => {
+                        let key = FuncKey {
+                            file: self.owned(file),
+                            line,
+                            name: self.owned(name),
+                        };
+                        self.builder.intern(key)
+                    }
+                };
                 if let Some(s) = slot {
                     self.refs[s] = Slot::Key(id as u32);
                 }
