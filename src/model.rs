@@ -198,7 +198,7 @@ pub struct Profile {
 /// `(caller, callee)` pair in `finish`, in the order they were added.
 #[derive(Default)]
 pub struct ProfileBuilder {
-    index: HashMap<FuncKey, usize, KeyHashState>,
+    index: KeyIndex,
     functions: Vec<Function>,
     /// Caller and callee are builder indexes until `finish` renumbers them.
     edges: Vec<Edge>,
@@ -217,21 +217,19 @@ impl ProfileBuilder {
 
     /// The builder index of `key`, adding it (with zero numbers, unlisted) if new.
     pub fn intern(&mut self, key: FuncKey) -> BuilderId {
-        // One lookup: the entry API hashes the key once whether or not it is new.
-        match self.index.entry(key) {
-            std::collections::hash_map::Entry::Occupied(e) => *e.get(),
-            std::collections::hash_map::Entry::Vacant(e) => {
-                let i = self.functions.len();
-                self.functions.push(Function {
-                    key: e.key().clone(),
-                    stats: Stats::default(),
-                    listed: false,
-                });
-                e.insert(i);
-                self.cleared_before.push(0);
-                i
-            }
+        let hash = self.index.hash(&key);
+        if let Some(i) = self.index.find(hash, &key, &self.functions) {
+            return i;
         }
+        let i = self.functions.len();
+        self.index.insert(hash, i);
+        self.functions.push(Function {
+            key,
+            stats: Stats::default(),
+            listed: false,
+        });
+        self.cleared_before.push(0);
+        i
     }
 
     /// Adds a row of the stats dict. A key seen before is summed, as `pstats.Stats.add` does.
@@ -284,7 +282,8 @@ impl ProfileBuilder {
 
     /// Removes every caller edge of `callee` (used when a duplicate key replaces a row).
     pub fn clear_callers(&mut self, callee: &FuncKey) {
-        if let Some(&b) = self.index.get(callee) {
+        let hash = self.index.hash(callee);
+        if let Some(b) = self.index.find(hash, callee, &self.functions) {
             self.clear_callers_id(b);
         }
     }
@@ -322,21 +321,30 @@ impl ProfileBuilder {
         drop(cleared_before);
         drop(new_id);
 
-        // Sort by (callee, caller), stably: a counting sort by callee keeps insertion
-        // order, then each callee's (short) run is sorted by caller with a stable sort,
-        // so duplicates of a pair are summed in the order they were added.
+        // Sort by (callee, caller), stably. Edges come in runs with one callee (a stats
+        // row's callers dict, or a profile being merged): the runs are ordered by
+        // (callee, position) and copied whole, which keeps insertion order within each
+        // callee. Then each callee's (short) run is sorted by caller with a stable
+        // sort, so duplicates of a pair are summed in the order they were added.
         let n = functions.len();
-        let callers_start = starts(n, edges.iter().map(|e| e.callee));
-        let mut next = callers_start.clone();
-        let mut from = vec![0u32; edges.len()];
+        // (callee, start, end) of each run, in file order.
+        let mut runs: Vec<(u32, u32, u32)> = Vec::new();
         for (i, e) in edges.iter().enumerate() {
-            let k = e.callee as usize;
-            from[next[k] as usize] = i as u32;
-            next[k] += 1;
+            match runs.last_mut() {
+                Some(run) if run.0 == e.callee => run.2 = i as u32 + 1,
+                _ => runs.push((e.callee, i as u32, i as u32 + 1)),
+            }
         }
-        drop(next);
-        permute(&mut edges, &mut from);
-        drop(from);
+        if !runs.windows(2).all(|w| w[0].0 < w[1].0) {
+            runs.sort_unstable();
+            let mut sorted: Vec<Edge> = Vec::with_capacity(edges.len());
+            for &(_, start, end) in &runs {
+                sorted.extend_from_slice(&edges[start as usize..end as usize]);
+            }
+            edges = sorted;
+        }
+        drop(runs);
+        let callers_start = starts(n, edges.iter().map(|e| e.callee));
         for w in callers_start.windows(2) {
             let run = &mut edges[w[0] as usize..w[1] as usize];
             if run.len() > 1 {
@@ -434,6 +442,49 @@ impl Text {
     /// Where the text's bytes are: two texts with one slice id hold the same bytes.
     fn slice_id(&self) -> (usize, usize) {
         (self.0.as_ptr() as usize, self.0.len())
+    }
+}
+
+/// The builder's key → index table. It holds each key's hash and index, not a copy
+/// of the key: keys with one hash are chained through `next`, and compared with the
+/// keys in `functions`.
+#[derive(Default)]
+struct KeyIndex {
+    hasher: KeyHashState,
+    /// Hash → the last function added with that hash.
+    heads: HashMap<u64, u32, KeyHashState>,
+    /// Per function: the previous function with the same hash (`NONE` ends a chain).
+    next: Vec<u32>,
+}
+
+impl KeyIndex {
+    const NONE: u32 = u32::MAX;
+
+    fn hash(&self, key: &FuncKey) -> u64 {
+        use std::hash::BuildHasher;
+        self.hasher.hash_one(key)
+    }
+
+    fn find(&self, hash: u64, key: &FuncKey, functions: &[Function]) -> Option<BuilderId> {
+        let mut i = *self.heads.get(&hash)?;
+        while i != Self::NONE {
+            if functions[i as usize].key == *key {
+                return Some(i as BuilderId);
+            }
+            i = self.next[i as usize];
+        }
+        None
+    }
+
+    /// Adds function `i` (the next index) under `hash`.
+    fn insert(&mut self, hash: u64, i: BuilderId) {
+        let prev = self.heads.insert(hash, i as u32).unwrap_or(Self::NONE);
+        self.next.push(prev);
+    }
+
+    fn reserve(&mut self, n: usize) {
+        self.heads.reserve(n);
+        self.next.reserve(n);
     }
 }
 

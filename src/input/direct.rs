@@ -48,7 +48,7 @@ pub fn read(data: &Bytes, edge_budget: usize) -> Option<(ProfileBuilder, usize)>
     // Room for what usual files hold (a caller entry takes 30-70 bytes, a row a few
     // hundred): growing the tables costs copies and page faults. Memory that stays
     // unused is only reserved, never touched.
-    r.builder.reserve(data.len() / 512, data.len() / 48);
+    r.builder.reserve(data.len() / 128, data.len() / 48);
     r.stats_dict()?;
     Some((r.builder, r.pos))
 }
