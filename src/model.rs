@@ -309,32 +309,30 @@ impl ProfileBuilder {
         permute(&mut functions, &mut order);
         drop(order);
 
-        // Drop cleared edges and renumber, keeping insertion order.
-        let mut seq = 0u32;
+        // Drop cleared edges and renumber, keeping insertion order, and note the runs
+        // of edges with one callee: (callee, start, end) in file order. A run is a
+        // stats row's callers dict, or a merged profile's edges into one function.
+        let mut runs: Vec<(u32, u32, u32)> = Vec::new();
+        let (mut seq, mut kept) = (0u32, 0u32);
         edges.retain_mut(|e| {
             let keep = seq >= cleared_before[e.callee as usize];
             seq += 1;
-            e.caller = new_id[e.caller as usize];
-            e.callee = new_id[e.callee as usize];
+            if keep {
+                e.caller = new_id[e.caller as usize];
+                e.callee = new_id[e.callee as usize];
+                match runs.last_mut() {
+                    Some(run) if run.0 == e.callee => run.2 = kept + 1,
+                    _ => runs.push((e.callee, kept, kept + 1)),
+                }
+                kept += 1;
+            }
             keep
         });
         drop(cleared_before);
         drop(new_id);
 
-        // Sort by (callee, caller), stably. Edges come in runs with one callee (a stats
-        // row's callers dict, or a profile being merged): the runs are ordered by
-        // (callee, position) and copied whole, which keeps insertion order within each
-        // callee. Then each callee's (short) run is sorted by caller with a stable
-        // sort, so duplicates of a pair are summed in the order they were added.
-        let n = functions.len();
-        // (callee, start, end) of each run, in file order.
-        let mut runs: Vec<(u32, u32, u32)> = Vec::new();
-        for (i, e) in edges.iter().enumerate() {
-            match runs.last_mut() {
-                Some(run) if run.0 == e.callee => run.2 = i as u32 + 1,
-                _ => runs.push((e.callee, i as u32, i as u32 + 1)),
-            }
-        }
+        // Order by callee: the runs are sorted by (callee, position) and copied whole,
+        // which keeps insertion order within each callee.
         if !runs.windows(2).all(|w| w[0].0 < w[1].0) {
             runs.sort_unstable();
             let mut sorted: Vec<Edge> = Vec::with_capacity(edges.len());
@@ -343,36 +341,41 @@ impl ProfileBuilder {
             }
             edges = sorted;
         }
-        drop(runs);
-        let callers_start = starts(n, edges.iter().map(|e| e.callee));
-        for w in callers_start.windows(2) {
-            let run = &mut edges[w[0] as usize..w[1] as usize];
-            if run.len() > 1 {
-                run.sort_by_key(|e| e.caller);
+        // Then, per callee, by caller (a stable sort: duplicates of a pair are summed
+        // in the order they were added), summing duplicates as the edges move down.
+        let mut write = 0usize;
+        let mut start = 0usize;
+        let mut r = 0usize;
+        while r < runs.len() {
+            let callee = runs[r].0;
+            let mut len = 0usize;
+            while r < runs.len() && runs[r].0 == callee {
+                len += (runs[r].2 - runs[r].1) as usize;
+                r += 1;
             }
+            let group = &mut edges[start..start + len];
+            if !group.is_sorted_by_key(|e| e.caller) {
+                group.sort_by_key(|e| e.caller);
+            }
+            let first = write;
+            for i in start..start + len {
+                if write > first && edges[write - 1].caller == edges[i].caller {
+                    let later = edges[i].stats;
+                    edges[write - 1].stats.add(&later);
+                } else {
+                    if write != i {
+                        edges[write] = edges[i];
+                    }
+                    write += 1;
+                }
+            }
+            start += len;
         }
-        edges.dedup_by(|later, kept| {
-            let same = later.callee == kept.callee && later.caller == kept.caller;
-            if same {
-                kept.stats.add(&later.stats);
-            }
-            same
-        });
+        drop(runs);
+        edges.truncate(write);
         edges.shrink_to_fit();
         Profile::from_sorted(functions, edges)
     }
-}
-
-/// The start of each key's run in a list sorted by key (`n + 1` entries).
-fn starts(n: usize, keys: impl Iterator<Item = u32>) -> Vec<u32> {
-    let mut start = vec![0u32; n + 1];
-    for k in keys {
-        start[k as usize + 1] += 1;
-    }
-    for i in 0..n {
-        start[i + 1] += start[i];
-    }
-    start
 }
 
 /// Reorders `items` in place so that position `i` holds the item that was at
@@ -576,10 +579,18 @@ impl std::hash::Hasher for KeyHasher {
 impl Profile {
     fn from_sorted(functions: Vec<Function>, edges: Vec<Edge>) -> Profile {
         let n = functions.len();
-        let callers_start = starts(n, edges.iter().map(|e| e.callee));
+        let mut callers_start = vec![0u32; n + 1];
+        let mut callees_start = vec![0u32; n + 1];
+        for e in &edges {
+            callers_start[e.callee as usize + 1] += 1;
+            callees_start[e.caller as usize + 1] += 1;
+        }
+        for i in 0..n {
+            callers_start[i + 1] += callers_start[i];
+            callees_start[i + 1] += callees_start[i];
+        }
         // Edges are sorted by (callee, caller): a stable counting sort by caller gives
         // (caller, callee) order, as the pairs are unique.
-        let callees_start = starts(n, edges.iter().map(|e| e.caller));
         let mut next = callees_start.clone();
         let mut by_caller = vec![0u32; edges.len()];
         for (i, e) in edges.iter().enumerate() {
