@@ -491,12 +491,12 @@ impl KeyIndex {
     }
 }
 
-/// The hasher of the builder's key index (and of the input's other tables): a
+/// The hasher of the builder's key index and of `finish`'s file table: a
 /// multiply-and-fold hash over 8-byte words
 /// (much faster than the default SipHash on file paths), seeded per process from the
 /// standard library's random keys so that a crafted file cannot make its keys collide.
 #[derive(Clone)]
-pub(crate) struct KeyHashState {
+struct KeyHashState {
     seed: u64,
 }
 
@@ -519,7 +519,7 @@ impl std::hash::BuildHasher for KeyHashState {
     }
 }
 
-pub(crate) struct KeyHasher {
+struct KeyHasher {
     h: u64,
 }
 

@@ -19,15 +19,10 @@
 //! its reference resolving straight to the builder index; strings are checked once per
 //! string object, not once per use.
 
-use std::collections::HashMap;
-use std::collections::hash_map::Entry;
-
 use bytes::Bytes;
 
 use super::marshal::long_value;
-use crate::model::{
-    BuilderId, Count, EdgeStats, FuncKey, KeyHashState, ProfileBuilder, Stats, Text,
-};
+use crate::model::{BuilderId, Count, EdgeStats, FuncKey, ProfileBuilder, Stats, Text};
 
 const FLAG_REF: u8 = 0x80;
 
@@ -42,7 +37,6 @@ pub fn read(data: &Bytes, edge_budget: usize) -> Option<(ProfileBuilder, usize)>
         longs: Vec::new(),
         interned: Vec::new(),
         builder: ProfileBuilder::new(),
-        by_parts: HashMap::default(),
         edges_left: edge_budget,
     };
     // Room for what usual files hold (a caller entry takes 30-70 bytes, a row a few
@@ -98,10 +92,6 @@ struct Reader<'a> {
     /// The py2 interned-string list (`t` appends, `R` looks up): indexes into `texts`.
     interned: Vec<u32>,
     builder: ProfileBuilder,
-    /// Keys whose file and name are kept strings, by the strings' indexes: the second
-    /// key tuple of a function (cProfile writes one per row and one shared by its
-    /// callers) is found without hashing or comparing the texts.
-    by_parts: HashMap<(u32, i64, u32), BuilderId, KeyHashState>,
     /// Caller entries still allowed by the edge budget.
     edges_left: usize,
 }
@@ -300,27 +290,12 @@ impl Reader<'_> {
                 let name = self.text()?;
                 let line =
                     i64::try_from(line).unwrap_or(if line < 0 { i64::MIN } else { i64::MAX });
-                let id = match (file, name) {
-                    (Item::TextAt(f), Item::TextAt(n)) => match self.by_parts.entry((f, line, n)) {
-                        Entry::Occupied(e) => *e.get(),
-                        Entry::Vacant(e) => {
-                            let key = FuncKey {
-                                file: self.texts[f as usize].clone(),
-                                line,
-                                name: self.texts[n as usize].clone(),
-                            };
-                            *e.insert(self.builder.intern(key))
-                        }
-                    },
-                    (file, name) => {
-                        let key = FuncKey {
-                            file: self.owned(file),
-                            line,
-                            name: self.owned(name),
-                        };
-                        self.builder.intern(key)
-                    }
+                let key = FuncKey {
+                    file: self.owned(file),
+                    line,
+                    name: self.owned(name),
                 };
+                let id = self.builder.intern(key);
                 if let Some(s) = slot {
                     self.refs[s] = Slot::Key(id as u32);
                 }
