@@ -263,7 +263,39 @@ impl Reader<'_> {
         }
     }
 
+    /// The type byte and the 4 bytes after it, if there are that many.
+    #[inline]
+    fn peek5(&self) -> Option<(u8, [u8; 4])> {
+        let b = self.data.get(self.pos..self.pos + 5)?;
+        Some((b[0], [b[1], b[2], b[3], b[4]]))
+    }
+
+    /// The slot an unflagged `r` at the current position refers to, if it is one.
+    #[inline]
+    fn peek_ref(&self) -> Option<Slot> {
+        match self.peek5()? {
+            (b'r', i) => self.refs.get(u32::from_le_bytes(i) as usize).copied(),
+            _ => None,
+        }
+    }
+
+    // The readers below take the usual codes of their position inline and leave
+    // everything else (flagged values, other codes) to `item`, which reads them alike.
+
     fn int(&mut self) -> Option<Count> {
+        match self.peek5() {
+            Some((b'i', b)) => {
+                self.pos += 5;
+                return Some(i32::from_le_bytes(b).into());
+            }
+            Some((b'r', _)) => {
+                if let Some(Slot::Int(n)) = self.peek_ref() {
+                    self.pos += 5;
+                    return Some(n.into());
+                }
+            }
+            _ => {}
+        }
         match self.item()? {
             Item::Int(n) => Some(n),
             _ => None,
@@ -272,6 +304,14 @@ impl Reader<'_> {
 
     /// A float; ints and bools convert, as in the general path.
     fn number(&mut self) -> Option<f64> {
+        if let Some(b) = self.data.get(self.pos..self.pos + 9)
+            && b[0] == b'g'
+        {
+            self.pos += 9;
+            let mut x = [0u8; 8];
+            x.copy_from_slice(&b[1..]);
+            return Some(f64::from_le_bytes(x));
+        }
         match self.item()? {
             Item::Float(x) => Some(x),
             Item::Int(n) => Some(n as f64),
@@ -281,6 +321,10 @@ impl Reader<'_> {
 
     /// A `(file, line, name)` key, or the NULL that ends the dict (`Ok(None)`).
     fn key_or_end(&mut self) -> Option<Option<BuilderId>> {
+        if let Some(Slot::Key(id)) = self.peek_ref() {
+            self.pos += 5;
+            return Some(Some(id as BuilderId));
+        }
         match self.item()? {
             Item::Null => Some(None),
             Item::Key(id) => Some(Some(id)),
