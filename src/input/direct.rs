@@ -37,6 +37,7 @@ pub fn read(data: &Bytes, edge_budget: usize) -> Option<(ProfileBuilder, usize)>
         longs: Vec::new(),
         interned: Vec::new(),
         builder: ProfileBuilder::new(),
+        last_key: Vec::new(),
         edges_left: edge_budget,
     };
     // Room for what usual files hold (a caller entry takes 30-70 bytes, a row a few
@@ -92,6 +93,8 @@ struct Reader<'a> {
     /// The py2 interned-string list (`t` appends, `R` looks up): indexes into `texts`.
     interned: Vec<u32>,
     builder: ProfileBuilder,
+    /// Per kept string: the last key interned with it as its name (file, line, index).
+    last_key: Vec<Option<(u32, i64, u32)>>,
     /// Caller entries still allowed by the edge budget.
     edges_left: usize,
 }
@@ -319,6 +322,30 @@ impl Reader<'_> {
         }
     }
 
+    /// Interns a key whose file and name are kept strings. cProfile writes each key
+    /// twice as a tuple (the row's, and the one its callers dicts share), both made of
+    /// references to the same strings: the last key seen with each name string answers
+    /// the second one without hashing.
+    fn intern_kept(&mut self, file: u32, line: i64, name: u32) -> BuilderId {
+        if self.last_key.len() < self.texts.len() {
+            self.last_key.resize(self.texts.len(), None);
+        }
+        if let Some((f, l, id)) = self.last_key[name as usize]
+            && f == file
+            && l == line
+        {
+            return id as BuilderId;
+        }
+        let key = FuncKey {
+            file: self.texts[file as usize].clone(),
+            line,
+            name: self.texts[name as usize].clone(),
+        };
+        let id = self.builder.intern(key);
+        self.last_key[name as usize] = Some((file, line, id as u32));
+        id
+    }
+
     /// A `(file, line, name)` key, or the NULL that ends the dict (`Ok(None)`).
     fn key_or_end(&mut self) -> Option<Option<BuilderId>> {
         if let Some(Slot::Key(id)) = self.peek_ref() {
@@ -334,12 +361,17 @@ impl Reader<'_> {
                 let name = self.text()?;
                 let line =
                     i64::try_from(line).unwrap_or(if line < 0 { i64::MIN } else { i64::MAX });
-                let key = FuncKey {
-                    file: self.owned(file),
-                    line,
-                    name: self.owned(name),
+                let id = match (file, name) {
+                    (Item::TextAt(f), Item::TextAt(n)) => self.intern_kept(f, line, n),
+                    (file, name) => {
+                        let key = FuncKey {
+                            file: self.owned(file),
+                            line,
+                            name: self.owned(name),
+                        };
+                        self.builder.intern(key)
+                    }
                 };
-                let id = self.builder.intern(key);
                 if let Some(s) = slot {
                     self.refs[s] = Slot::Key(id as u32);
                 }
