@@ -417,7 +417,7 @@ fn sorted_order(functions: &[Function]) -> Vec<u32> {
     drop(by_slice);
     let mut by_text: Vec<u32> = (0..files.len() as u32).collect();
     by_text.sort_unstable_by(|&a, &b| files[a as usize].cmp(files[b as usize]));
-    // Equal names in different slices get one rank.
+    // Equal file names in different slices get one rank.
     let mut rank = vec![0u32; files.len()];
     let mut r = 0u32;
     for (i, &f) in by_text.iter().enumerate() {
