@@ -198,18 +198,13 @@ pub struct Profile {
 /// `(caller, callee)` pair in `finish`, in the order they were added.
 #[derive(Default)]
 pub struct ProfileBuilder {
-    index: HashMap<FuncKey, usize>,
+    index: KeyIndex,
     functions: Vec<Function>,
-    edges: Vec<PendingEdge>,
+    /// Caller and callee are builder indexes until `finish` renumbers them.
+    edges: Vec<Edge>,
     /// Per function: edges into it added before this position were cleared by
     /// [`ProfileBuilder::clear_callers`] (0 = none).
     cleared_before: Vec<u32>,
-}
-
-struct PendingEdge {
-    caller: u32,
-    callee: u32,
-    stats: EdgeStats,
 }
 
 /// A function's index in a [`ProfileBuilder`] (not its final [`FuncId`]).
@@ -222,11 +217,12 @@ impl ProfileBuilder {
 
     /// The builder index of `key`, adding it (with zero numbers, unlisted) if new.
     pub fn intern(&mut self, key: FuncKey) -> BuilderId {
-        if let Some(&i) = self.index.get(&key) {
+        let hash = self.index.hash(&key);
+        if let Some(i) = self.index.find(hash, &key, &self.functions) {
             return i;
         }
         let i = self.functions.len();
-        self.index.insert(key.clone(), i);
+        self.index.insert(hash, i);
         self.functions.push(Function {
             key,
             stats: Stats::default(),
@@ -269,16 +265,25 @@ impl ProfileBuilder {
 
     /// [`ProfileBuilder::add_edge`] by index.
     pub fn add_edge_ids(&mut self, caller: BuilderId, callee: BuilderId, stats: EdgeStats) {
-        self.edges.push(PendingEdge {
+        self.edges.push(Edge {
             caller: caller as u32,
             callee: callee as u32,
             stats,
         });
     }
 
+    /// Reserves room for `functions` more functions and `edges` more edges (a hint).
+    pub fn reserve(&mut self, functions: usize, edges: usize) {
+        self.index.reserve(functions);
+        self.functions.reserve(functions);
+        self.cleared_before.reserve(functions);
+        self.edges.reserve(edges);
+    }
+
     /// Removes every caller edge of `callee` (used when a duplicate key replaces a row).
     pub fn clear_callers(&mut self, callee: &FuncKey) {
-        if let Some(&b) = self.index.get(callee) {
+        let hash = self.index.hash(callee);
+        if let Some(b) = self.index.find(hash, callee, &self.functions) {
             self.clear_callers_id(b);
         }
     }
@@ -289,72 +294,310 @@ impl ProfileBuilder {
     }
 
     pub fn finish(self) -> Profile {
-        let mut order: Vec<usize> = (0..self.functions.len()).collect();
-        // Keys are unique (interned): an unstable sort gives the one order.
-        order.sort_unstable_by(|&a, &b| self.functions[a].key.cmp(&self.functions[b].key));
+        let ProfileBuilder {
+            index,
+            mut functions,
+            mut edges,
+            cleared_before,
+        } = self;
+        drop(index);
+        let mut order = sorted_order(&functions);
         let mut new_id = vec![0u32; order.len()];
         for (new, &old) in order.iter().enumerate() {
-            new_id[old] = new as u32;
+            new_id[old as usize] = new as u32;
         }
-        let mut slots: Vec<Option<Function>> = self.functions.into_iter().map(Some).collect();
-        let functions: Vec<Function> = order
-            .iter()
-            .map(|&old| slots[old].take().expect("each index once"))
-            .collect();
-        let cleared_before = self.cleared_before;
-        let mut pending: Vec<(u32, u32, u32)> = self
-            .edges
-            .iter()
-            .enumerate()
-            .filter(|(seq, e)| *seq as u32 >= cleared_before[e.callee as usize])
-            .map(|(seq, e)| {
-                (
-                    new_id[e.callee as usize],
-                    new_id[e.caller as usize],
-                    seq as u32,
-                )
-            })
-            .collect();
-        // (callee, caller, insertion order): duplicates of a pair are summed in the
-        // order they were added.
-        pending.sort_unstable();
-        let mut edges: Vec<Edge> = Vec::with_capacity(pending.len());
-        for (callee, caller, seq) in pending {
-            let stats = self.edges[seq as usize].stats;
-            match edges.last_mut() {
-                Some(last) if last.callee == callee && last.caller == caller => {
-                    last.stats.add(&stats)
+        permute(&mut functions, &mut order);
+        drop(order);
+
+        // Drop cleared edges and renumber, keeping insertion order, and note the runs
+        // of edges with one callee: (callee, start, end) in file order. A run is a
+        // stats row's callers dict, or a merged profile's edges into one function.
+        let mut runs: Vec<(u32, u32, u32)> = Vec::new();
+        let (mut seq, mut kept) = (0u32, 0u32);
+        edges.retain_mut(|e| {
+            let keep = seq >= cleared_before[e.callee as usize];
+            seq += 1;
+            if keep {
+                e.caller = new_id[e.caller as usize];
+                e.callee = new_id[e.callee as usize];
+                match runs.last_mut() {
+                    Some(run) if run.0 == e.callee => run.2 = kept + 1,
+                    _ => runs.push((e.callee, kept, kept + 1)),
                 }
-                _ => edges.push(Edge {
-                    caller,
-                    callee,
-                    stats,
-                }),
+                kept += 1;
             }
+            keep
+        });
+        drop(cleared_before);
+        drop(new_id);
+
+        // Order by callee: the runs are sorted by (callee, position) and copied whole,
+        // which keeps insertion order within each callee.
+        if !runs.windows(2).all(|w| w[0].0 < w[1].0) {
+            runs.sort_unstable();
+            let mut sorted: Vec<Edge> = Vec::with_capacity(edges.len());
+            for &(_, start, end) in &runs {
+                sorted.extend_from_slice(&edges[start as usize..end as usize]);
+            }
+            edges = sorted;
         }
+        // Then, per callee, by caller (a stable sort: duplicates of a pair are summed
+        // in the order they were added), summing duplicates as the edges move down.
+        let mut write = 0usize;
+        let mut start = 0usize;
+        let mut r = 0usize;
+        while r < runs.len() {
+            let callee = runs[r].0;
+            let mut len = 0usize;
+            while r < runs.len() && runs[r].0 == callee {
+                len += (runs[r].2 - runs[r].1) as usize;
+                r += 1;
+            }
+            let group = &mut edges[start..start + len];
+            if !group.is_sorted_by_key(|e| e.caller) {
+                group.sort_by_key(|e| e.caller);
+            }
+            let first = write;
+            for i in start..start + len {
+                if write > first && edges[write - 1].caller == edges[i].caller {
+                    let later = edges[i].stats;
+                    edges[write - 1].stats.add(&later);
+                } else {
+                    if write != i {
+                        edges[write] = edges[i];
+                    }
+                    write += 1;
+                }
+            }
+            start += len;
+        }
+        drop(runs);
+        edges.truncate(write);
+        edges.shrink_to_fit();
         Profile::from_sorted(functions, edges)
     }
 }
 
-fn starts(n: usize, keys: impl Iterator<Item = u32>) -> Vec<u32> {
-    let mut start = vec![0u32; n + 1];
-    for k in keys {
-        start[k as usize + 1] += 1;
+/// Reorders `items` in place so that position `i` holds the item that was at
+/// `from[i]` (`from` is a permutation, and is used up).
+fn permute<T>(items: &mut [T], from: &mut [u32]) {
+    const DONE: u32 = u32::MAX;
+    for start in 0..items.len().min(from.len()) {
+        // Follow the cycle through `start`: each position takes the item it wants,
+        // and the item first at `start` ends where the cycle closes.
+        let mut j = start;
+        while from[j] != DONE {
+            let k = from[j] as usize;
+            from[j] = DONE;
+            if k == start {
+                break;
+            }
+            items.swap(j, k);
+            j = k;
+        }
     }
-    for i in 0..n {
-        start[i + 1] += start[i];
+}
+
+/// The indexes of `functions` in key order. Each distinct file name is ranked once (a
+/// file name is usually one slice of the input shared by many keys), so that most
+/// comparisons are of two integers rather than of two long paths.
+fn sorted_order(functions: &[Function]) -> Vec<u32> {
+    let mut by_slice: HashMap<(usize, usize), u32, KeyHashState> = HashMap::default();
+    let mut files: Vec<&Text> = Vec::new();
+    let file_of: Vec<u32> = functions
+        .iter()
+        .map(|f| {
+            let t = &f.key.file;
+            *by_slice.entry(t.slice_id()).or_insert_with(|| {
+                files.push(t);
+                files.len() as u32 - 1
+            })
+        })
+        .collect();
+    drop(by_slice);
+    let mut by_text: Vec<u32> = (0..files.len() as u32).collect();
+    by_text.sort_unstable_by(|&a, &b| files[a as usize].cmp(files[b as usize]));
+    // Equal file names in different slices get one rank.
+    let mut rank = vec![0u32; files.len()];
+    let mut r = 0u32;
+    for (i, &f) in by_text.iter().enumerate() {
+        if i > 0 && files[by_text[i - 1] as usize] != files[f as usize] {
+            r += 1;
+        }
+        rank[f as usize] = r;
     }
-    start
+    let mut keyed: Vec<(u32, i64, u32)> = functions
+        .iter()
+        .enumerate()
+        .map(|(i, f)| (rank[file_of[i] as usize], f.key.line, i as u32))
+        .collect();
+    // Keys are unique (interned): an unstable sort gives the one order.
+    keyed.sort_unstable_by(|a, b| {
+        (a.0, a.1).cmp(&(b.0, b.1)).then_with(|| {
+            let (x, y) = (&functions[a.2 as usize].key, &functions[b.2 as usize].key);
+            x.name.cmp(&y.name)
+        })
+    });
+    keyed.into_iter().map(|k| k.2).collect()
+}
+
+impl Text {
+    /// Where the text's bytes are: two texts with one slice id hold the same bytes.
+    fn slice_id(&self) -> (usize, usize) {
+        (self.0.as_ptr() as usize, self.0.len())
+    }
+}
+
+/// The builder's key → index table. It holds each key's hash and index, not a copy
+/// of the key: keys with one hash are chained through `next`, and compared with the
+/// keys in `functions`.
+#[derive(Default)]
+struct KeyIndex {
+    hasher: KeyHashState,
+    /// Hash → the last function added with that hash.
+    heads: HashMap<u64, u32, KeyHashState>,
+    /// Per function: the previous function with the same hash (`NONE` ends a chain).
+    next: Vec<u32>,
+}
+
+impl KeyIndex {
+    const NONE: u32 = u32::MAX;
+
+    fn hash(&self, key: &FuncKey) -> u64 {
+        use std::hash::BuildHasher;
+        self.hasher.hash_one(key)
+    }
+
+    fn find(&self, hash: u64, key: &FuncKey, functions: &[Function]) -> Option<BuilderId> {
+        let mut i = *self.heads.get(&hash)?;
+        while i != Self::NONE {
+            if functions[i as usize].key == *key {
+                return Some(i as BuilderId);
+            }
+            i = self.next[i as usize];
+        }
+        None
+    }
+
+    /// Adds function `i` (the next index) under `hash`.
+    fn insert(&mut self, hash: u64, i: BuilderId) {
+        let prev = self.heads.insert(hash, i as u32).unwrap_or(Self::NONE);
+        self.next.push(prev);
+    }
+
+    fn reserve(&mut self, n: usize) {
+        self.heads.reserve(n);
+        self.next.reserve(n);
+    }
+}
+
+/// The hasher of the builder's key index and of `finish`'s file table: a
+/// multiply-and-fold hash over 8-byte words
+/// (much faster than the default SipHash on file paths), seeded per process from the
+/// standard library's random keys so that a crafted file cannot make its keys collide.
+#[derive(Clone)]
+struct KeyHashState {
+    seed: u64,
+}
+
+impl Default for KeyHashState {
+    fn default() -> KeyHashState {
+        use std::hash::BuildHasher;
+        thread_local! {
+            static SEED: u64 = std::collections::hash_map::RandomState::new().hash_one(0x5eed_u64);
+        }
+        KeyHashState {
+            seed: SEED.with(|s| *s),
+        }
+    }
+}
+
+impl std::hash::BuildHasher for KeyHashState {
+    type Hasher = KeyHasher;
+    fn build_hasher(&self) -> KeyHasher {
+        KeyHasher { h: self.seed }
+    }
+}
+
+struct KeyHasher {
+    h: u64,
+}
+
+impl KeyHasher {
+    const K: u64 = 0x9E37_79B9_7F4A_7C15;
+
+    #[inline]
+    fn mix(&mut self, word: u64) {
+        let m = u128::from(self.h ^ word) * u128::from(Self::K);
+        self.h = (m as u64) ^ ((m >> 64) as u64);
+    }
+}
+
+impl std::hash::Hasher for KeyHasher {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            self.mix(u64::from_le_bytes(c.try_into().unwrap_or([0; 8])));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut last = [0u8; 8];
+            last[..rest.len()].copy_from_slice(rest);
+            self.mix(u64::from_le_bytes(last) ^ ((rest.len() as u64) << 59));
+        }
+    }
+
+    #[inline]
+    fn write_u8(&mut self, n: u8) {
+        self.mix(u64::from(n));
+    }
+
+    #[inline]
+    fn write_u32(&mut self, n: u32) {
+        self.mix(u64::from(n));
+    }
+
+    #[inline]
+    fn write_u64(&mut self, n: u64) {
+        self.mix(n);
+    }
+
+    #[inline]
+    fn write_usize(&mut self, n: usize) {
+        self.mix(n as u64);
+    }
+
+    #[inline]
+    fn finish(&self) -> u64 {
+        // One more round so that the last word's bits reach the low bits hashbrown uses.
+        let m = u128::from(self.h) * u128::from(Self::K.rotate_left(17));
+        (m as u64) ^ ((m >> 64) as u64)
+    }
 }
 
 impl Profile {
     fn from_sorted(functions: Vec<Function>, edges: Vec<Edge>) -> Profile {
         let n = functions.len();
-        let callers_start = starts(n, edges.iter().map(|e| e.callee));
-        let mut by_caller: Vec<u32> = (0..edges.len() as u32).collect();
-        // (caller, callee) pairs are unique.
-        by_caller.sort_unstable_by_key(|&i| (edges[i as usize].caller, edges[i as usize].callee));
-        let callees_start = starts(n, edges.iter().map(|e| e.caller));
+        let mut callers_start = vec![0u32; n + 1];
+        let mut callees_start = vec![0u32; n + 1];
+        for e in &edges {
+            callers_start[e.callee as usize + 1] += 1;
+            callees_start[e.caller as usize + 1] += 1;
+        }
+        for i in 0..n {
+            callers_start[i + 1] += callers_start[i];
+            callees_start[i + 1] += callees_start[i];
+        }
+        // Edges are sorted by (callee, caller): a stable counting sort by caller gives
+        // (caller, callee) order, as the pairs are unique.
+        let mut next = callees_start.clone();
+        let mut by_caller = vec![0u32; edges.len()];
+        for (i, e) in edges.iter().enumerate() {
+            let k = e.caller as usize;
+            by_caller[next[k] as usize] = i as u32;
+            next[k] += 1;
+        }
         Profile {
             functions,
             edges,
@@ -549,5 +792,51 @@ mod tests {
         let k = FuncKey::new("~", 0, "<built-in method builtins.exec>");
         assert_eq!(k.display(), "{built-in method builtins.exec}");
         assert_eq!(FuncKey::new("a.py", 3, "f").display(), "a.py:3(f)");
+    }
+
+    #[test]
+    fn permute_in_place_matches_a_gather() {
+        let mut seed = 12345u64;
+        for n in 0..40usize {
+            for _ in 0..20 {
+                let mut from: Vec<u32> = (0..n as u32).collect();
+                for i in (1..n).rev() {
+                    seed = seed
+                        .wrapping_mul(6364136223846793005)
+                        .wrapping_add(1442695040888963407);
+                    let j = (seed >> 33) as usize % (i + 1);
+                    from.swap(i, j);
+                }
+                let items: Vec<u32> = (100..100 + n as u32).collect();
+                let want: Vec<u32> = from.iter().map(|&i| items[i as usize]).collect();
+                let mut got = items.clone();
+                let mut f = from.clone();
+                permute(&mut got, &mut f);
+                assert_eq!(got, want, "{from:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn functions_sort_by_key_whether_or_not_texts_share_bytes() {
+        let shared = Text::from("b.py");
+        let mut b = ProfileBuilder::new();
+        let keys = [
+            FuncKey::new(shared.clone(), 2, "g"),
+            FuncKey::new("b.py", 1, "z"),
+            FuncKey::new("a.py", 7, "f"),
+            FuncKey::new(shared.clone(), 1, "a"),
+            FuncKey::new("c.py", 0, "f"),
+            FuncKey::new("b.py", 2, "f"),
+            FuncKey::new("", 0, "x"),
+        ];
+        for k in &keys {
+            b.add_function(k.clone(), st(1, 1, 1.0, 1.0));
+        }
+        let p = b.finish();
+        let mut want: Vec<FuncKey> = keys.to_vec();
+        want.sort();
+        let got: Vec<FuncKey> = p.functions().iter().map(|f| f.key.clone()).collect();
+        assert_eq!(got, want);
     }
 }

@@ -936,41 +936,13 @@ impl Decoder<'_> {
                 format!("long declares {count} digits but only {left} bytes remain"),
             );
         }
-        let mut mag: u128 = 0;
-        let mut overflow = false;
-        for i in 0..count {
-            let dat = self.pos;
-            let b = self.take(2, "a long")?;
-            let d = u16::from_le_bytes([b[0], b[1]]);
-            if d >= 1 << 15 {
-                return err(
-                    dat,
-                    format!("long digit {d} out of range (must be < 32768)"),
-                );
-            }
-            if i + 1 == count && d == 0 {
-                return err(dat, "unnormalized long (top digit is zero)");
-            }
-            let shift = 15 * i;
-            if d != 0 {
-                if shift >= 128 || (d as u128) > (u128::MAX >> shift) {
-                    overflow = true;
-                } else {
-                    mag |= (d as u128) << shift;
-                }
-            }
-        }
-        Ok(if n >= 0 {
-            if overflow || mag > i128::MAX as u128 {
-                i128::MAX
-            } else {
-                mag as i128
-            }
-        } else if overflow || mag > i128::MAX as u128 {
-            i128::MIN
-        } else {
-            -(mag as i128)
-        })
+        let start = self.pos;
+        let digits = self.take(2 * count, "a long")?;
+        let value = long_value(n, digits).map_err(|(i, message)| Error {
+            offset: start + 2 * i,
+            message,
+        })?;
+        Ok(value)
     }
 
     /// An `f` payload: u8 length, then ASCII text (`inf`, `-inf` and `nan` included).
@@ -988,6 +960,42 @@ impl Decoder<'_> {
                 Ok,
             )
     }
+}
+
+/// The value of a long with the signed digit count `n` and its `2 * |n|` digit bytes,
+/// saturated to `i128`; or the index of the first bad digit and why it is bad.
+pub(super) fn long_value(n: i32, digits: &[u8]) -> Result<i128, (usize, String)> {
+    let count = digits.len() / 2;
+    let mut mag: u128 = 0;
+    let mut overflow = false;
+    for (i, b) in digits.chunks_exact(2).enumerate() {
+        let d = u16::from_le_bytes([b[0], b[1]]);
+        if d >= 1 << 15 {
+            return Err((i, format!("long digit {d} out of range (must be < 32768)")));
+        }
+        if i + 1 == count && d == 0 {
+            return Err((i, "unnormalized long (top digit is zero)".into()));
+        }
+        let shift = 15 * i;
+        if d != 0 {
+            if shift >= 128 || (d as u128) > (u128::MAX >> shift) {
+                overflow = true;
+            } else {
+                mag |= (d as u128) << shift;
+            }
+        }
+    }
+    Ok(if n >= 0 {
+        if overflow || mag > i128::MAX as u128 {
+            i128::MAX
+        } else {
+            mag as i128
+        }
+    } else if overflow || mag > i128::MAX as u128 {
+        i128::MIN
+    } else {
+        -(mag as i128)
+    })
 }
 
 fn code_complete(c: &CodeFrame) -> bool {

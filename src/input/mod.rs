@@ -4,6 +4,7 @@
 //! Knows nothing of trees, output formats or the command line.
 
 pub mod checks;
+pub mod direct;
 pub mod marshal;
 pub mod pstats;
 

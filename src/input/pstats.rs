@@ -19,6 +19,7 @@
 use bytes::Bytes;
 
 use super::Loaded;
+use super::direct;
 use super::marshal::{self, Decoded, Handle, Value};
 use crate::model::{BuilderId, Count, EdgeStats, FuncKey, ProfileBuilder, Stats, Text};
 
@@ -30,17 +31,32 @@ pub fn load(data: Bytes) -> Result<Loaded, String> {
     if let Some(problem) = sniff(&data) {
         return Err(problem);
     }
-    let decoded = match marshal::decode(&data) {
+    // Usual files take the fast path; anything it does not expect is read again by the
+    // general decoder below, which gives every message and warning.
+    if let Some((builder, end)) = direct::read(&data, edge_budget(data.len())) {
+        let mut warnings = Vec::new();
+        push_trailing(&mut warnings, data.len().saturating_sub(end));
+        return Ok(Loaded {
+            profile: builder.finish(),
+            warnings,
+        });
+    }
+    load_general(&data)
+}
+
+/// Decodes a whole stats file with the general decoder (what [`load`] falls back to).
+fn load_general(data: &Bytes) -> Result<Loaded, String> {
+    let decoded = match marshal::decode(data) {
         Ok(d) => d,
         Err(e) => {
-            return Err(match text_kind(&data) {
+            return Err(match text_kind(data) {
                 Some(kind) => text_message(kind),
                 None => format!("not a valid marshal stats file: {e}"),
             });
         }
     };
     let Value::Dict(pairs) = decoded.get(decoded.root) else {
-        if let Some(kind) = text_kind(&data) {
+        if let Some(kind) = text_kind(data) {
             return Err(text_message(kind));
         }
         let what = match decoded.get(decoded.root) {
@@ -56,12 +72,16 @@ pub fn load(data: Bytes) -> Result<Loaded, String> {
     // allocates the sorted tables (lowers the peak on large files).
     drop(decoded);
     let profile = builder.finish();
+    push_trailing(&mut warnings, trailing);
+    Ok(Loaded { profile, warnings })
+}
+
+fn push_trailing(warnings: &mut Vec<String>, trailing: usize) {
     if trailing > 0 {
         warnings.push(format!(
             "{trailing} trailing bytes after the stats dict ignored"
         ));
     }
-    Ok(Loaded { profile, warnings })
 }
 
 /// Recognises files that are certainly not marshal stats from their first bytes.
@@ -336,4 +356,112 @@ fn edge_value(d: &Decoded, vh: Handle) -> Option<EdgeStats> {
         tt: d.number(tt)?,
         ct: d.number(ct)?,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A profile and its warnings as text (NaN times compare equal this way).
+    fn shown(r: Result<Loaded, String>) -> String {
+        match r {
+            Ok(l) => format!("{:?}\n{:?}", l.profile, l.warnings),
+            Err(e) => format!("error: {e}"),
+        }
+    }
+
+    fn both_paths(data: &Bytes) -> (bool, String, String) {
+        let fast = direct::read(data, edge_budget(data.len())).map(|(b, end)| {
+            let mut warnings = Vec::new();
+            push_trailing(&mut warnings, data.len().saturating_sub(end));
+            Loaded {
+                profile: b.finish(),
+                warnings,
+            }
+        });
+        let general = shown(load_general(data));
+        match fast {
+            Some(l) => (true, shown(Ok(l)), general),
+            None => (false, general.clone(), general),
+        }
+    }
+
+    fn fixtures() -> Vec<(String, Bytes)> {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data");
+        let mut out = Vec::new();
+        for dir in ["pstats", "real"] {
+            let mut paths: Vec<_> = std::fs::read_dir(root.join(dir))
+                .expect("fixture dir")
+                .map(|e| e.expect("entry").path())
+                .filter(|p| p.extension().is_some_and(|x| x == "prof"))
+                .collect();
+            paths.sort();
+            for p in paths {
+                let data = std::fs::read(&p).expect("fixture");
+                out.push((p.display().to_string(), Bytes::from(data)));
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn the_fast_path_gives_what_the_general_decoder_gives() {
+        let mut fast = 0;
+        for (name, data) in fixtures() {
+            let (took, a, b) = both_paths(&data);
+            assert_eq!(a, b, "{name}");
+            fast += usize::from(took);
+            if name.contains("/real/") || name.contains("real_cprofile_small_py3") {
+                assert!(took, "{name} should take the fast path");
+            }
+        }
+        assert!(fast > 50, "only {fast} fixtures took the fast path");
+    }
+
+    #[test]
+    fn mutated_files_read_alike_on_both_paths() {
+        // Bytes flipped, cut or repeated in small real files: whatever the fast path
+        // accepts must read exactly as the general decoder reads it.
+        let mut seed = 0x2545_F491_4F6C_DD1Du64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let bases: Vec<Bytes> = fixtures()
+            .into_iter()
+            .filter(|(_, d)| !d.is_empty() && d.len() < 20_000)
+            .map(|(_, d)| d)
+            .collect();
+        let mut fast = 0;
+        for _ in 0..4000 {
+            let base = &bases[next() as usize % bases.len()];
+            let mut v = base.to_vec();
+            for _ in 0..1 + next() % 3 {
+                let i = next() as usize % v.len();
+                match next() % 4 {
+                    0 => v[i] ^= 1 << (next() % 8),
+                    1 => v[i] = next() as u8,
+                    2 => v.truncate(i.max(1)),
+                    _ => {
+                        let j = (i + 1 + next() as usize % 16).min(v.len());
+                        let piece = v[i..j].to_vec();
+                        v.splice(i..i, piece);
+                    }
+                }
+            }
+            let data = Bytes::from(v);
+            let (took, a, b) = both_paths(&data);
+            assert_eq!(
+                a,
+                b,
+                "mutation of a fixture: {:?}",
+                &data[..data.len().min(64)]
+            );
+            fast += usize::from(took);
+        }
+        eprintln!("{fast} of 4000 mutated files took the fast path");
+        assert!(fast > 100, "only {fast} mutated files took the fast path");
+    }
 }

@@ -1,0 +1,440 @@
+//! The fast path of reading a stats file: a stats dict of the usual shape read straight
+//! from the bytes into a [`ProfileBuilder`], with no decoded values in between.
+//!
+//! It accepts only what well-formed files hold: a top-level dict of `(file, line, name)`
+//! keys and `(cc, nc, tt, ct, callers)` values, whose callers dicts map such keys to
+//! `(nc, cc, tt, ct)` tuples or int counts, written with the codes real writers use
+//! (`{ 0 ( ) i I l g s t R u a A z Z r T F`, with or without FLAG_REF). At anything else
+//! — another type code or shape, anything that would give a reader warning or an error,
+//! a reference to a value it did not keep — it gives up and returns `None`, and
+//! [`super::pstats::load`] reads the file again with the general decoder
+//! ([`super::marshal`]), which owns every policy and message.
+//!
+//! For a file it accepts, it gives what the general path gives: the same rows, the same
+//! edges added in the same order, the same texts (strings are decoded by the same
+//! [`Text`] constructors, references are numbered as the decoder numbers them).
+//!
+//! Speed comes from: nothing is allocated per value; a key tuple written once and
+//! referenced with `r` (as cProfile writes every caller key) is interned once, its
+//! reference resolving straight to the builder index; a key tuple made of references to
+//! strings already seen is found by the strings' indexes before any hashing; strings
+//! are checked once per string object, not once per use; the usual code of each
+//! position (`i`, `g`, `r`) is read inline rather than through the general dispatch.
+//!
+//! Its bounds are the decoder's: no recursion (the shape is at most four deep), no
+//! length trusted beyond the bytes left, tables that grow with the bytes read, and the
+//! same edge budget ([`super::pstats::edge_budget`]).
+
+use bytes::Bytes;
+
+use super::marshal::long_value;
+use crate::model::{BuilderId, Count, EdgeStats, FuncKey, ProfileBuilder, Stats, Text};
+
+const FLAG_REF: u8 = 0x80;
+
+/// Reads the stats dict at the start of `data`. Returns the builder and the offset just
+/// after the dict, or `None` if the file needs the general decoder.
+pub fn read(data: &Bytes, edge_budget: usize) -> Option<(ProfileBuilder, usize)> {
+    let mut r = Reader {
+        data,
+        pos: 0,
+        refs: Vec::new(),
+        texts: Vec::new(),
+        longs: Vec::new(),
+        interned: Vec::new(),
+        builder: ProfileBuilder::new(),
+        last_key: Vec::new(),
+        edges_left: edge_budget,
+    };
+    // Room for what usual files hold (a caller entry takes 30-70 bytes, a row a few
+    // hundred): growing the tables costs copies and page faults. Memory that stays
+    // unused is only reserved, never touched.
+    r.builder.reserve(data.len() / 128, data.len() / 48);
+    r.stats_dict()?;
+    Some((r.builder, r.pos))
+}
+
+/// What the reference table keeps of each flagged value: only what a later `r` to it
+/// may stand for in a stats dict. Anything else is `Other`, and an `r` to it gives up.
+#[derive(Clone, Copy)]
+enum Slot {
+    /// Index into [`Reader::texts`].
+    Text(u32),
+    Int(i64),
+    /// Index into [`Reader::longs`] (ints beyond `i64`).
+    Long(u32),
+    Float(f64),
+    /// A `(file, line, name)` key tuple, interned as this builder index.
+    Key(u32),
+    /// A container (possibly still being read), or nothing a stats dict refers to.
+    Other,
+}
+
+/// One object as the fast path sees it.
+enum Item {
+    /// A string read once (neither flagged nor interned).
+    Text(Text),
+    /// A string kept in [`Reader::texts`] (flagged, interned or referenced).
+    TextAt(u32),
+    /// Ints and bools (`True` is 1, as in Python).
+    Int(Count),
+    Float(f64),
+    /// A reference to a key tuple already interned.
+    Key(BuilderId),
+    /// A tuple's start: its item count and its reference slot, if flagged.
+    Tuple(usize, Option<usize>),
+    /// A dict's start.
+    Dict,
+    /// The NULL marker that ends a dict.
+    Null,
+}
+
+struct Reader<'a> {
+    data: &'a Bytes,
+    pos: usize,
+    /// The FLAG_REF table, numbered as the general decoder numbers it.
+    refs: Vec<Slot>,
+    texts: Vec<Text>,
+    longs: Vec<Count>,
+    /// The py2 interned-string list (`t` appends, `R` looks up): indexes into `texts`.
+    interned: Vec<u32>,
+    builder: ProfileBuilder,
+    /// Per kept string: the last key interned with it as its name (file, line, index).
+    last_key: Vec<Option<(u32, i64, u32)>>,
+    /// Caller entries still allowed by the edge budget.
+    edges_left: usize,
+}
+
+impl Reader<'_> {
+    fn take(&mut self, n: usize) -> Option<&[u8]> {
+        let s = self.data.get(self.pos..self.pos.checked_add(n)?)?;
+        self.pos += n;
+        Some(s)
+    }
+
+    fn u8(&mut self) -> Option<u8> {
+        let b = *self.data.get(self.pos)?;
+        self.pos += 1;
+        Some(b)
+    }
+
+    fn i32(&mut self) -> Option<i32> {
+        let b = self.take(4)?;
+        Some(i32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    }
+
+    fn le8(&mut self) -> Option<[u8; 8]> {
+        self.take(8)?.try_into().ok()
+    }
+
+    /// A non-negative i32 length.
+    fn len(&mut self) -> Option<usize> {
+        usize::try_from(self.i32()?).ok()
+    }
+
+    /// `n` bytes of payload, sliced from the input.
+    fn payload(&mut self, n: usize) -> Option<Bytes> {
+        let start = self.pos;
+        let end = start.checked_add(n)?;
+        if end > self.data.len() {
+            return None;
+        }
+        self.pos = end;
+        Some(self.data.slice(start..end))
+    }
+
+    fn keep(&mut self, flag: bool, slot: Slot) {
+        if flag {
+            self.refs.push(slot);
+        }
+    }
+
+    fn keep_text(&mut self, flag: bool, t: Text) -> u32 {
+        let i = self.texts.len() as u32;
+        self.texts.push(t);
+        self.keep(flag, Slot::Text(i));
+        i
+    }
+
+    fn item(&mut self) -> Option<Item> {
+        let byte = self.u8()?;
+        let flag = byte & FLAG_REF != 0;
+        Some(match byte & !FLAG_REF {
+            b'0' => Item::Null,
+            // Singletons never take a slot, flagged or not.
+            b'T' => Item::Int(1),
+            b'F' => Item::Int(0),
+            b'i' => {
+                let n = self.i32()?;
+                self.keep(flag, Slot::Int(n.into()));
+                Item::Int(n.into())
+            }
+            b'I' => {
+                let n = i64::from_le_bytes(self.le8()?);
+                self.keep(flag, Slot::Int(n));
+                Item::Int(n.into())
+            }
+            b'l' => {
+                let n = self.i32()?;
+                let count = n.unsigned_abs() as usize;
+                let digits = self.take(count.checked_mul(2)?)?;
+                let v = long_value(n, digits).ok()?;
+                if flag {
+                    let slot = match i64::try_from(v) {
+                        Ok(small) => Slot::Int(small),
+                        Err(_) => {
+                            self.longs.push(v);
+                            Slot::Long(self.longs.len() as u32 - 1)
+                        }
+                    };
+                    self.refs.push(slot);
+                }
+                Item::Int(v)
+            }
+            b'g' => {
+                let x = f64::from_le_bytes(self.le8()?);
+                self.keep(flag, Slot::Float(x));
+                Item::Float(x)
+            }
+            code @ (b'u' | b't' | b's') => {
+                // `s` (py2 str, py3 bytes) is text wherever a stats dict holds a string.
+                let n = self.len()?;
+                let t = Text::from_utf8_lossy(self.payload(n)?);
+                if code == b't' {
+                    let i = self.keep_text(flag, t);
+                    self.interned.push(i);
+                    Item::TextAt(i)
+                } else if flag {
+                    Item::TextAt(self.keep_text(flag, t))
+                } else {
+                    Item::Text(t)
+                }
+            }
+            code @ (b'a' | b'A' | b'z' | b'Z') => {
+                let n = if code == b'a' || code == b'A' {
+                    self.len()?
+                } else {
+                    usize::from(self.u8()?)
+                };
+                let t = Text::from_latin1(self.payload(n)?);
+                if flag {
+                    Item::TextAt(self.keep_text(flag, t))
+                } else {
+                    Item::Text(t)
+                }
+            }
+            b'R' => {
+                let i = usize::try_from(self.i32()?).ok()?;
+                Item::TextAt(*self.interned.get(i)?)
+            }
+            b'r' => {
+                let i = usize::try_from(self.i32()?).ok()?;
+                match *self.refs.get(i)? {
+                    Slot::Text(t) => Item::TextAt(t),
+                    Slot::Int(n) => Item::Int(n.into()),
+                    Slot::Long(l) => Item::Int(self.longs[l as usize]),
+                    Slot::Float(x) => Item::Float(x),
+                    Slot::Key(id) => Item::Key(id as BuilderId),
+                    Slot::Other => return None,
+                }
+            }
+            code @ (b'(' | b')') => {
+                let n = if code == b')' {
+                    usize::from(self.u8()?)
+                } else {
+                    self.len()?
+                };
+                let slot = flag.then_some(self.refs.len());
+                self.keep(flag, Slot::Other);
+                Item::Tuple(n, slot)
+            }
+            b'{' => {
+                self.keep(flag, Slot::Other);
+                Item::Dict
+            }
+            _ => return None,
+        })
+    }
+
+    fn text(&mut self) -> Option<Item> {
+        match self.item()? {
+            t @ (Item::Text(_) | Item::TextAt(_)) => Some(t),
+            _ => None,
+        }
+    }
+
+    /// The text of an item from [`Reader::text`].
+    fn owned(&self, t: Item) -> Text {
+        match t {
+            Item::Text(t) => t,
+            Item::TextAt(i) => self.texts[i as usize].clone(),
+            _ => Text::default(),
+        }
+    }
+
+    /// The type byte and the 4 bytes after it, if there are that many.
+    #[inline]
+    fn peek5(&self) -> Option<(u8, [u8; 4])> {
+        let b = self.data.get(self.pos..self.pos + 5)?;
+        Some((b[0], [b[1], b[2], b[3], b[4]]))
+    }
+
+    /// The slot an unflagged `r` at the current position refers to, if it is one.
+    #[inline]
+    fn peek_ref(&self) -> Option<Slot> {
+        match self.peek5()? {
+            (b'r', i) => self.refs.get(u32::from_le_bytes(i) as usize).copied(),
+            _ => None,
+        }
+    }
+
+    // The readers below take the usual codes of their position inline and leave
+    // everything else (flagged values, other codes) to `item`, which reads them alike.
+
+    fn int(&mut self) -> Option<Count> {
+        match self.peek5() {
+            Some((b'i', b)) => {
+                self.pos += 5;
+                return Some(i32::from_le_bytes(b).into());
+            }
+            Some((b'r', _)) => {
+                if let Some(Slot::Int(n)) = self.peek_ref() {
+                    self.pos += 5;
+                    return Some(n.into());
+                }
+            }
+            _ => {}
+        }
+        match self.item()? {
+            Item::Int(n) => Some(n),
+            _ => None,
+        }
+    }
+
+    /// A float; ints and bools convert, as in the general path.
+    fn number(&mut self) -> Option<f64> {
+        if let Some(b) = self.data.get(self.pos..self.pos + 9)
+            && b[0] == b'g'
+        {
+            self.pos += 9;
+            let mut x = [0u8; 8];
+            x.copy_from_slice(&b[1..]);
+            return Some(f64::from_le_bytes(x));
+        }
+        match self.item()? {
+            Item::Float(x) => Some(x),
+            Item::Int(n) => Some(n as f64),
+            _ => None,
+        }
+    }
+
+    /// Interns a key whose file and name are kept strings. cProfile writes each key
+    /// twice as a tuple (the row's, and the one its callers dicts share), both made of
+    /// references to the same strings: the last key seen with each name string answers
+    /// the second one without hashing.
+    fn intern_kept(&mut self, file: u32, line: i64, name: u32) -> BuilderId {
+        if self.last_key.len() < self.texts.len() {
+            self.last_key.resize(self.texts.len(), None);
+        }
+        if let Some((f, l, id)) = self.last_key[name as usize]
+            && f == file
+            && l == line
+        {
+            return id as BuilderId;
+        }
+        let key = FuncKey {
+            file: self.texts[file as usize].clone(),
+            line,
+            name: self.texts[name as usize].clone(),
+        };
+        let id = self.builder.intern(key);
+        self.last_key[name as usize] = Some((file, line, id as u32));
+        id
+    }
+
+    /// A `(file, line, name)` key, or the NULL that ends the dict (`Ok(None)`).
+    fn key_or_end(&mut self) -> Option<Option<BuilderId>> {
+        if let Some(Slot::Key(id)) = self.peek_ref() {
+            self.pos += 5;
+            return Some(Some(id as BuilderId));
+        }
+        match self.item()? {
+            Item::Null => Some(None),
+            Item::Key(id) => Some(Some(id)),
+            Item::Tuple(3, slot) => {
+                let file = self.text()?;
+                let line = self.int()?;
+                let name = self.text()?;
+                let line =
+                    i64::try_from(line).unwrap_or(if line < 0 { i64::MIN } else { i64::MAX });
+                let id = match (file, name) {
+                    (Item::TextAt(f), Item::TextAt(n)) => self.intern_kept(f, line, n),
+                    (file, name) => {
+                        let key = FuncKey {
+                            file: self.owned(file),
+                            line,
+                            name: self.owned(name),
+                        };
+                        self.builder.intern(key)
+                    }
+                };
+                if let Some(s) = slot {
+                    self.refs[s] = Slot::Key(id as u32);
+                }
+                Some(Some(id))
+            }
+            _ => None,
+        }
+    }
+
+    /// The top-level dict: keys and `(cc, nc, tt, ct, callers)` values.
+    fn stats_dict(&mut self) -> Option<()> {
+        let Item::Dict = self.item()? else {
+            return None;
+        };
+        while let Some(id) = self.key_or_end()? {
+            let Item::Tuple(5, _) = self.item()? else {
+                return None;
+            };
+            let stats = Stats {
+                cc: self.int()?,
+                nc: self.int()?,
+                tt: self.number()?,
+                ct: self.number()?,
+            };
+            if self.builder.set_function_id(id, stats) {
+                // A duplicate key keeps the last value and its callers.
+                self.builder.clear_callers_id(id);
+            }
+            self.callers(id)?;
+        }
+        Some(())
+    }
+
+    /// A callers dict: caller key → `(nc, cc, tt, ct)` or an int count.
+    fn callers(&mut self, callee: BuilderId) -> Option<()> {
+        let Item::Dict = self.item()? else {
+            return None;
+        };
+        while let Some(caller) = self.key_or_end()? {
+            let edge = match self.item()? {
+                Item::Int(n) => EdgeStats::Count(n),
+                Item::Tuple(4, _) => {
+                    let nc = self.int()?;
+                    let cc = self.int()?;
+                    EdgeStats::Timed(Stats {
+                        cc,
+                        nc,
+                        tt: self.number()?,
+                        ct: self.number()?,
+                    })
+                }
+                _ => return None,
+            };
+            // Over the budget, the general path skips the dict with a warning.
+            self.edges_left = self.edges_left.checked_sub(1)?;
+            self.builder.add_edge_ids(caller, callee, edge);
+        }
+        Some(())
+    }
+}
