@@ -239,16 +239,23 @@ pub fn check(profile: &Profile) -> Vec<Warning> {
     }
 
     // Two different functions that are shown with the same label.
-    let mut labels: HashMap<String, usize> = HashMap::new();
+    // All labels in one buffer (no string per function), sorted, equal neighbours counted.
+    let mut text = String::new();
+    let mut ends = Vec::with_capacity(functions.len());
     for f in functions {
-        *labels.entry(f.key.display()).or_default() += 1;
+        f.key.write_display(&mut text);
+        ends.push(text.len());
     }
-    let mut shared: Vec<&String> = labels
-        .iter()
-        .filter(|(_, n)| **n > 1)
-        .map(|(l, _)| l)
+    let mut labels: Vec<&str> = (0..ends.len())
+        .map(|i| &text[if i == 0 { 0 } else { ends[i - 1] }..ends[i]])
         .collect();
-    shared.sort();
+    labels.sort_unstable();
+    let mut shared: Vec<&str> = labels
+        .windows(2)
+        .filter(|w| w[0] == w[1])
+        .map(|w| w[0])
+        .collect();
+    shared.dedup();
     if let Some(first) = shared.first() {
         warn(
             "label-collision",
