@@ -206,6 +206,19 @@ pub struct Profile {
     by_caller: Vec<u32>,
     callers_start: Vec<u32>,
     callees_start: Vec<u32>,
+    /// Strongly connected components, computed on first use (see [`Profile::components`]).
+    components: Derived<Vec<u32>>,
+}
+
+/// Data derived from a profile on first use. Not part of the profile's identity: two
+/// profiles compare equal whether or not either has computed it.
+#[derive(Clone, Debug, Default)]
+struct Derived<T>(std::sync::OnceLock<T>);
+
+impl<T> PartialEq for Derived<T> {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
 }
 
 /// Collects functions and edges in any order; `finish` sorts and indexes them.
@@ -620,6 +633,7 @@ impl Profile {
             by_caller,
             callers_start,
             callees_start,
+            components: Derived::default(),
         }
     }
 
@@ -684,7 +698,12 @@ impl Profile {
     /// The strongly connected component of every function in the call graph
     /// (Tarjan's algorithm, iterative): two functions share a component when each
     /// reaches the other through caller→callee edges.
-    pub fn components(&self) -> Vec<u32> {
+    /// Computed once per profile.
+    pub fn components(&self) -> &[u32] {
+        self.components.0.get_or_init(|| self.compute_components())
+    }
+
+    fn compute_components(&self) -> Vec<u32> {
         let profile = self;
         const UNSEEN: u32 = u32::MAX;
         let n = profile.functions().len();

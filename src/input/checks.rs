@@ -126,7 +126,7 @@ pub fn check(profile: &Profile) -> Vec<Warning> {
     // Recursive calls recorded for a function on no cycle of the call graph.
     let components = profile.components();
     let mut size: HashMap<u32, usize> = HashMap::new();
-    for &c in &components {
+    for &c in components {
         *size.entry(c).or_default() += 1;
     }
     let phantom = listed

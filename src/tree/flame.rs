@@ -705,7 +705,7 @@ fn chain_continues(fact: &FunctionFacts, width: f64, chain_left: f64, min_width:
 fn function_facts(profile: &Profile, slots: &Slots) -> Vec<FunctionFacts> {
     let scc = profile.components();
     let mut size = vec![0u32; profile.functions().len()];
-    for &c in &scc {
+    for &c in scc {
         size[c as usize] += 1;
     }
     profile
