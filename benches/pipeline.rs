@@ -1,5 +1,6 @@
-//! Criterion benchmarks of each pipeline stage: marshal decoding, the stats dict →
-//! `Profile`, the flame and inverted reconstructions, and every backend writing to
+//! Criterion benchmarks of each pipeline stage: marshal decoding (the general decoder,
+//! which real files no longer need), loading (the fast path, stats dict →
+//! `Profile`), the flame and inverted reconstructions, and every backend writing to
 //! a reused buffer. Throughput is in bytes of the input file, so stages compare directly.
 //!
 //! Inputs: `tests/data/real/pip_list.prof`, and a generated large profile,
