@@ -179,6 +179,9 @@ impl CallTree {
     }
 }
 
+/// How far [`TreeBuilder::push`] looks for the pushed function's nearest occurrence.
+const REPEAT_LOOKBACK: usize = 512;
+
 fn bloom_bit(func: FuncId) -> u128 {
     1u128 << (func.wrapping_mul(0x9E37_79B9) >> 25)
 }
@@ -189,6 +192,12 @@ pub(crate) struct TreeBuilder {
     /// Per frame, a 128-bit Bloom filter of the functions on its stack: a cheap "no"
     /// for [`TreeBuilder::has_ancestor`].
     blooms: Vec<u128>,
+    /// Per frame, an upper bound on how often any one function appears on its stack
+    /// (`u16::MAX` when unknown): a cheap "no" for [`TreeBuilder::ancestor_count_reaches`].
+    max_repeats: Vec<u16>,
+    /// Per frame, how often its own function appears on its stack, itself included
+    /// (`u16::MAX` when unknown).
+    repeats: Vec<u16>,
     pub unexpanded: u64,
     pub cut_time: f64,
     pub cut_frames: u64,
@@ -200,6 +209,8 @@ impl TreeBuilder {
         TreeBuilder {
             frames: vec![Frame::root(total)],
             blooms: vec![0],
+            max_repeats: vec![0],
+            repeats: vec![0],
             unexpanded: 0,
             cut_time: 0.0,
             cut_frames: 0,
@@ -254,9 +265,35 @@ impl TreeBuilder {
         let id = self.frames.len() as u32;
         self.frames[parent].self_time -= frame.total;
         let bloom = self.blooms[parent] | frame.func.map_or(0, bloom_bit);
+        let repeat = frame
+            .func
+            .map_or(0, |f| self.repeats_below(parent as u32, f));
         self.blooms.push(bloom);
+        self.repeats.push(repeat);
+        self.max_repeats.push(self.max_repeats[parent].max(repeat));
         self.frames.push(frame);
         id
+    }
+
+    /// How often `func` will appear on a stack that adds it on top of `frame`: one more
+    /// than at its nearest occurrence, found within [`REPEAT_LOOKBACK`] frames (so a
+    /// push costs at most that many steps), else unknown (`u16::MAX`).
+    fn repeats_below(&self, frame: u32, func: FuncId) -> u16 {
+        if self.blooms[frame as usize] & bloom_bit(func) == 0 {
+            return 1;
+        }
+        let mut at = frame;
+        for _ in 0..REPEAT_LOOKBACK {
+            if at == ROOT {
+                return 1;
+            }
+            let f = &self.frames[at as usize];
+            if f.func == Some(func) {
+                return self.repeats[at as usize].saturating_add(1);
+            }
+            at = f.parent;
+        }
+        u16::MAX
     }
 
     /// Whether `func` appears at least `times` times in `frame` and its ancestors (at
@@ -271,7 +308,9 @@ impl TreeBuilder {
         if times == 0 {
             return true;
         }
-        if self.blooms[frame as usize] & bloom_bit(func) == 0 {
+        if self.blooms[frame as usize] & bloom_bit(func) == 0
+            || usize::from(self.max_repeats[frame as usize]) < times
+        {
             return false;
         }
         let mut at = frame;
