@@ -429,6 +429,42 @@ mod tests {
     }
 
     #[test]
+    fn ancestor_counts_agree_with_a_plain_count_of_the_stack() {
+        // A stack cycling through 5 functions, 1000 deep (past both lookbacks), with
+        // 333 functions seen once each (saturating the Bloom filter); then a stack of
+        // 300 distinct functions but one, seen 3 times.
+        let cycling = |i: u32| if i % 3 == 0 { 1000 + i } else { i % 5 };
+        let distinct = |i: u32| if i % 100 == 0 { 7 } else { 2000 + i };
+        for (depth, func_at) in [(1000, &cycling as &dyn Fn(u32) -> u32), (300, &distinct)] {
+            let mut t = TreeBuilder::new(1.0);
+            let mut top = ROOT;
+            let mut stack: Vec<u32> = Vec::new();
+            for i in 0..depth {
+                let func = func_at(i);
+                top = t.push(child(top, func, 1.0));
+                stack.push(func);
+            }
+            for func in [0, 1, 4, 7, 1003, 2001] {
+                for lookback in [10, 512, 2000] {
+                    let seen = stack
+                        .iter()
+                        .rev()
+                        .take(lookback)
+                        .filter(|&&f| f == func)
+                        .count();
+                    for times in [0, 1, 2, 24, seen, seen + 1] {
+                        assert_eq!(
+                            t.ancestor_count_reaches(top, func, lookback, times),
+                            seen >= times,
+                            "func {func}, lookback {lookback}, times {times}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
     fn finish_orders_children_by_function_and_lays_out_offsets() {
         let mut b = TreeBuilder::new(10.0);
         let late = b.push(child(ROOT, 5, 4.0));
