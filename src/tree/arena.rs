@@ -433,8 +433,8 @@ mod tests {
         // A stack cycling through 5 functions, 1000 deep (past both lookbacks), with
         // 333 functions seen once each (saturating the Bloom filter); then a stack of
         // 300 distinct functions but one, seen 3 times.
-        let cycling = |i: u32| if i % 3 == 0 { 1000 + i } else { i % 5 };
-        let distinct = |i: u32| if i % 100 == 0 { 7 } else { 2000 + i };
+        let cycling = |i: u32| if i.is_multiple_of(3) { 1000 + i } else { i % 5 };
+        let distinct = |i: u32| if i.is_multiple_of(100) { 7 } else { 2000 + i };
         for (depth, func_at) in [(1000, &cycling as &dyn Fn(u32) -> u32), (300, &distinct)] {
             let mut t = TreeBuilder::new(1.0);
             let mut top = ROOT;
