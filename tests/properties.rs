@@ -3,6 +3,7 @@
 //! written by `support/marshal_writer.rs` in every marshal flavour, read back: the
 //! model equals what was written, every backend renders it, and two renders are
 //! byte-identical. Then the same against dicts written by Python's own `marshal`.
+//! Last, both trees of every fixture and of random profiles keep their invariants.
 
 use std::collections::HashSet;
 use std::process::Command;
@@ -381,5 +382,67 @@ for seed in range(40):
         assert_same_profile(&loaded.profile, &want, &context);
         let options = RenderOptions::default();
         assert!(render_all(&loaded.profile, &options) == render_all(&loaded.profile, &options));
+    }
+}
+
+/// Every frame of both trees: a finite, non-negative width that holds its children and
+/// lies within the range it reports as consistent with the data; exact frames report
+/// no range; the frames under the root add up to at most the profile's total.
+fn assert_trees_are_consistent(profile: &Profile, context: &str) {
+    for threshold in [0.0, 0.001] {
+        let options = flameprof::tree::TreeOptions {
+            threshold,
+            ..Default::default()
+        };
+        for (name, tree) in [
+            ("flame", flameprof::tree::flame_tree(profile, &options)),
+            (
+                "inverted",
+                flameprof::tree::inverted_tree(profile, &options),
+            ),
+        ] {
+            let total = tree.total();
+            let slack = 1e-9 * total.max(f64::MIN_POSITIVE);
+            for (i, f) in tree.frames().iter().enumerate() {
+                let at = format!("{context}: {name} tree at {threshold}, frame {i}: {f:?}");
+                assert!(f.total.is_finite() && f.total >= 0.0, "{at}");
+                let children: f64 = tree
+                    .children(i as u32)
+                    .iter()
+                    .map(|&c| tree.frame(c).total)
+                    .sum();
+                assert!(children <= f.total + slack, "{at}: children {children}");
+                assert!(f.self_time >= -slack, "{at}");
+                assert!(f.min_total <= f.total + slack, "{at}");
+                assert!(f.total <= f.max_total + slack, "{at}");
+                if f.exact {
+                    assert!(f.max_total - f.min_total <= slack, "{at}");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn trees_hold_their_children_and_their_bounds() {
+    let mut files: Vec<std::path::PathBuf> = ["tests/data/real", "tests/data/pstats"]
+        .iter()
+        .flat_map(|d| std::fs::read_dir(d).unwrap().map(|e| e.unwrap().path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "prof"))
+        .collect();
+    files.sort();
+    let mut checked = 0;
+    for path in &files {
+        let data = Bytes::from(std::fs::read(path).unwrap());
+        if let Ok(loaded) = input::load("fixture", data) {
+            assert_trees_are_consistent(&loaded.profile, &path.display().to_string());
+            checked += 1;
+        }
+    }
+    assert!(checked > 50, "only {checked} fixtures read");
+    for seed in 0..100u64 {
+        let mut rng = Rng::new(seed);
+        let (_, profile) = random_stats(&mut rng, Flavour::Py3V4);
+        assert_trees_are_consistent(&profile, &format!("random seed {seed}"));
     }
 }
