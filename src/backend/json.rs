@@ -92,7 +92,10 @@ fn display_literals(profile: &Profile) -> StringTable {
     let mut literal = Vec::new();
     StringTable::build(profile.functions().len(), |id, buf| {
         display.clear();
-        super::push_display(&mut display, &profile.function(id as FuncId).key);
+        profile
+            .function(id as FuncId)
+            .key
+            .write_display(&mut display);
         literal.clear();
         string_into(&mut literal, &display);
         buf.push_str(std::str::from_utf8(&literal).unwrap_or("\"\""));
@@ -296,13 +299,7 @@ fn write_tree(
 mod tests {
     use super::*;
 
-    fn s(f: impl FnOnce(&mut Output<'_>)) -> String {
-        let mut v = Vec::new();
-        let mut out = Output::new(&mut v);
-        f(&mut out);
-        out.finish().unwrap();
-        String::from_utf8(v).unwrap()
-    }
+    use crate::backend::output::written as s;
 
     #[test]
     fn strings_are_escaped() {

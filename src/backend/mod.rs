@@ -181,29 +181,6 @@ impl StringTable {
     }
 }
 
-/// Appends what [`FuncKey::display`] returns (`file:line(name)`, or `{name}` for
-/// builtins) to `buf`, without allocating.
-pub(crate) fn push_display(buf: &mut String, key: &FuncKey) {
-    let name = key.name.as_str();
-    if key.file.as_str() == "~" && key.line == 0 {
-        if name.starts_with('<') && name.ends_with('>') && name.len() >= 2 {
-            buf.push('{');
-            buf.push_str(&name[1..name.len() - 1]);
-            buf.push('}');
-        } else {
-            buf.push_str(name);
-        }
-    } else {
-        use std::fmt::Write;
-        buf.push_str(key.file.as_str());
-        buf.push(':');
-        let _ = write!(buf, "{}", key.line);
-        buf.push('(');
-        buf.push_str(name);
-        buf.push(')');
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

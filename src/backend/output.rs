@@ -276,17 +276,21 @@ impl Write for Output<'_> {
     }
 }
 
+/// What `f` writes through an [`Output`], as a string (for the backends' tests).
+#[cfg(test)]
+pub(crate) fn written(f: impl FnOnce(&mut Output<'_>)) -> String {
+    let mut sink = Vec::new();
+    let mut out = Output::new(&mut sink);
+    f(&mut out);
+    out.finish().unwrap();
+    String::from_utf8(sink).unwrap()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn with(f: impl FnOnce(&mut Output<'_>)) -> String {
-        let mut sink = Vec::new();
-        let mut out = Output::new(&mut sink);
-        f(&mut out);
-        out.finish().unwrap();
-        String::from_utf8(sink).unwrap()
-    }
+    use crate::backend::output::written as with;
 
     /// A deterministic spread of doubles: every exponent, random mantissas, signs.
     fn samples() -> Vec<f64> {

@@ -224,7 +224,7 @@ impl Names {
     fn of(profile: &Profile) -> Names {
         let n = profile.functions().len();
         let text = StringTable::build(n, |id, buf| {
-            super::push_display(buf, &profile.function(id as FuncId).key);
+            profile.function(id as FuncId).key.write_display(buf);
         });
         let chars = (0..n).map(|id| text.get(id).chars().count()).collect();
         Names { text, chars }

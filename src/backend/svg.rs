@@ -518,7 +518,7 @@ fn write_script(
         }
         out.byte(b'[');
         display.clear();
-        super::push_display(&mut display, &f.key);
+        f.key.write_display(&mut display);
         json_string(out, &display);
         out.byte(b',');
         json_string(out, functions.short.get(n));
@@ -738,13 +738,7 @@ fn escape_into(out: &mut Vec<u8>, s: &[u8]) {
 mod tests {
     use super::*;
 
-    fn written(f: impl FnOnce(&mut Output<'_>)) -> String {
-        let mut v = Vec::new();
-        let mut out = Output::new(&mut v);
-        f(&mut out);
-        out.finish().unwrap();
-        String::from_utf8(v).unwrap()
-    }
+    use crate::backend::output::written;
 
     /// Cuts `s` to at most `chars` characters, ending in `..` when cut.
     fn fit(s: &str, chars: usize) -> String {

@@ -126,7 +126,7 @@ fn write_tree(job: &Job<'_>, tree: &CallTree, out: &mut Output<'_>) -> io::Resul
     out.byte(b'\n');
     // Each function's name, made once; and the root's.
     let names = StringTable::build(job.profile.functions().len(), |id, buf| {
-        super::push_display(buf, &job.profile.function(id as FuncId).key);
+        job.profile.function(id as FuncId).key.write_display(buf);
     });
     let name_chars: Vec<usize> = (0..job.profile.functions().len())
         .map(|id| names.get(id).chars().count())
