@@ -112,13 +112,35 @@ impl FuncKey {
                 out.push_str(name);
             }
         } else {
-            use fmt::Write as _;
             out.push_str(self.file.as_str());
-            // Writing to a String cannot fail.
-            let _ = write!(out, ":{}(", self.line);
+            out.push(':');
+            push_decimal(out, self.line);
+            out.push('(');
             out.push_str(name);
             out.push(')');
         }
+    }
+}
+
+/// Appends `n` in decimal, as `{}` formats it (without the formatting machinery,
+/// which costs more than the rest of a label).
+fn push_decimal(out: &mut String, n: i64) {
+    if n < 0 {
+        out.push('-');
+    }
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    let mut v = n.unsigned_abs();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    for &d in &digits[at..] {
+        out.push(char::from(d));
     }
 }
 
@@ -793,6 +815,15 @@ mod tests {
 
     fn st(cc: Count, nc: Count, tt: f64, ct: f64) -> Stats {
         Stats { cc, nc, tt, ct }
+    }
+
+    #[test]
+    fn decimals_are_written_as_format_writes_them() {
+        for n in [0, 1, -1, 9, 10, 99, 100, 12345, -907, i64::MAX, i64::MIN] {
+            let mut out = String::from("x");
+            push_decimal(&mut out, n);
+            assert_eq!(out, format!("x{n}"));
+        }
     }
 
     #[test]

@@ -238,24 +238,44 @@ pub fn check(profile: &Profile) -> Vec<Warning> {
         );
     }
 
-    // Two different functions that are shown with the same label.
-    // All labels in one buffer (no string per function), sorted, equal neighbours counted.
-    let mut text = String::new();
-    let mut ends = Vec::with_capacity(functions.len());
-    for f in functions {
-        f.key.write_display(&mut text);
-        ends.push(text.len());
+    // Two different functions that are shown with the same label. Labels are compared
+    // by hash first (one label rendered at a time, no sort of strings); only labels
+    // whose hashes meet are rendered again and compared whole.
+    let mut label = String::new();
+    let mut hashed: Vec<(u64, u32)> = functions
+        .iter()
+        .enumerate()
+        .map(|(i, f)| {
+            label.clear();
+            f.key.write_display(&mut label);
+            (label_hash(&label), i as u32)
+        })
+        .collect();
+    hashed.sort_unstable();
+    let mut shared: Vec<String> = Vec::new();
+    let mut run = 0;
+    while run < hashed.len() {
+        let end = run + hashed[run..].partition_point(|h| h.0 == hashed[run].0);
+        if end - run > 1 {
+            let mut labels: Vec<String> = hashed[run..end]
+                .iter()
+                .map(|&(_, i)| {
+                    let mut l = String::new();
+                    functions[i as usize].key.write_display(&mut l);
+                    l
+                })
+                .collect();
+            labels.sort_unstable();
+            labels.dedup_by(|b, a| {
+                if a == b && shared.last() != Some(a) {
+                    shared.push(a.clone());
+                }
+                a == b
+            });
+        }
+        run = end;
     }
-    let mut labels: Vec<&str> = (0..ends.len())
-        .map(|i| &text[if i == 0 { 0 } else { ends[i - 1] }..ends[i]])
-        .collect();
-    labels.sort_unstable();
-    let mut shared: Vec<&str> = labels
-        .windows(2)
-        .filter(|w| w[0] == w[1])
-        .map(|w| w[0])
-        .collect();
-    shared.dedup();
+    shared.sort_unstable();
     if let Some(first) = shared.first() {
         warn(
             "label-collision",
@@ -267,6 +287,14 @@ pub fn check(profile: &Profile) -> Vec<Warning> {
         );
     }
     out
+}
+
+/// FNV-1a over a label's bytes: deterministic, and cheap next to rendering the label.
+/// Collisions only cost an exact comparison.
+fn label_hash(label: &str) -> u64 {
+    label.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 #[cfg(test)]

@@ -365,19 +365,34 @@ impl TreeBuilder {
             ..
         } = self;
         let n = frames.len();
-        let mut kids: Vec<Vec<u32>> = vec![Vec::new(); n];
-        for (i, f) in frames.iter().enumerate().skip(1) {
-            kids[f.parent as usize].push(i as u32);
+        // Each frame's children in one flat list (a counting sort by parent):
+        // `kids[kid_start[i]..kid_start[i + 1]]`, ordered by function.
+        let mut kid_start = vec![0u32; n + 1];
+        for f in frames.iter().skip(1) {
+            kid_start[f.parent as usize + 1] += 1;
         }
-        for k in &mut kids {
-            k.sort_by_key(|&c| (frames[c as usize].func, c));
+        for i in 0..n {
+            kid_start[i + 1] += kid_start[i];
+        }
+        let mut fill = kid_start.clone();
+        let mut kids = vec![0u32; n.saturating_sub(1)];
+        for (i, f) in frames.iter().enumerate().skip(1) {
+            let at = &mut fill[f.parent as usize];
+            kids[*at as usize] = i as u32;
+            *at += 1;
+        }
+        drop(fill);
+        let kids_of = |i: u32| kid_start[i as usize] as usize..kid_start[i as usize + 1] as usize;
+        for i in 0..n as u32 {
+            // (function, index) is unique: an unstable sort gives the one order.
+            kids[kids_of(i)].sort_unstable_by_key(|&c| (frames[c as usize].func, c));
         }
         // Pre-order walk; new ids are assigned in visiting order.
         let mut order: Vec<u32> = Vec::with_capacity(n);
         let mut stack: Vec<u32> = vec![ROOT];
         while let Some(i) = stack.pop() {
             order.push(i);
-            stack.extend(kids[i as usize].iter().rev());
+            stack.extend(kids[kids_of(i)].iter().rev());
         }
         let mut new_id = vec![0u32; n];
         for (new, &old) in order.iter().enumerate() {
@@ -392,7 +407,7 @@ impl TreeBuilder {
             f.self_time = f.self_time.max(0.0);
             out.push(f);
             let a = children.len() as u32;
-            children.extend(kids[old as usize].iter().map(|&c| new_id[c as usize]));
+            children.extend(kids[kids_of(old)].iter().map(|&c| new_id[c as usize]));
             child_ranges.push((a, children.len() as u32));
         }
         // Offsets: each child starts where the previous sibling ended.
