@@ -22,8 +22,10 @@
 //!   bottom-up (see [`super::nesting`]); a matched body is placed only under its
 //!   importer, and the importer's frames in the import cycle carry its time down to the
 //!   dispatcher.
-//! - **Recursion.** Direct recursion is unrolled with a constant share per level (see
-//!   [`recursion_ratio`]): folded, it gives back exactly the data. Re-entry through a cycle of several functions (imports
+//! - **Recursion.** Direct recursion is unrolled level by level, the outermost level
+//!   exact, the calls and time of deeper levels modelled from the self-edge's primitive
+//!   calls and totals (see [`super::levels`] and [`inner_width`]): folded, it gives back
+//!   exactly the data. Re-entry through a cycle of several functions (imports
 //!   run `exec` inside `exec`) is drawn where the budget allows, at most
 //!   [`MAX_REENTRY`] times per stack; edges inside such a cycle are not bounded by
 //!   their pools, because cProfile counts their `ct` for the outermost call only.
@@ -31,6 +33,7 @@
 use std::collections::BinaryHeap;
 
 use super::arena::{CallTree, Frame, ROOT, TreeBuilder};
+use super::levels::Levels;
 use super::nesting::{self, BodyFacts};
 use super::{EdgeNumbers, Queued, TreeOptions, clean, edge_numbers};
 use crate::model::{FuncId, Profile};
@@ -52,11 +55,14 @@ struct FunctionFacts {
     /// The edge by which it calls itself directly, when that is its only recursion
     /// (not also part of a cycle of several functions): drawn as a chain.
     self_edge: Option<usize>,
-    /// Recursive calls per outermost call (self-edge calls / primitive calls).
-    inner_per_outer: f64,
-    /// Share of a frame's width spent in its direct recursive calls (see
-    /// [`recursion_ratio`]); 0 without direct recursion.
-    ratio: f64,
+    /// Direct recursion: calls and time of each level (empty without a self-edge).
+    levels: Levels,
+    /// Direct recursion: share of own time in what an inner level keeps (the
+    /// self-edge's `tt / ct`); `None` without direct recursion.
+    inner_own: Option<f64>,
+    /// Direct recursion: share of own time in an outermost level's width when no
+    /// caller edge tells it (`(tt - self-edge tt) / ct`).
+    outer_own: f64,
     /// Every call makes exactly one child call (`builtins.exec`).
     dispatcher: bool,
 }
@@ -73,8 +79,10 @@ pub fn build(profile: &Profile, options: &TreeOptions) -> CallTree {
     let mut pool: Vec<f64> = slots.slots.iter().map(|s| s.n.ct).collect();
     // Estimated own time of each frame, indexed by builder frame id.
     let mut own: Vec<f64> = vec![0.0];
-    // Direct recursion: inner calls still to draw below each frame (see `recursion_ratio`).
-    let mut chain_left: Vec<f64> = vec![0.0];
+    // Direct recursion (see `inner_width`): the level of each frame (0: outermost),
+    // and the width of its inner call (0: none).
+    let mut level: Vec<u32> = vec![0];
+    let mut inner: Vec<f64> = vec![0.0];
 
     let mut queue = BinaryHeap::new();
     for (func, width, calls, exact) in roots(profile, total) {
@@ -92,15 +100,10 @@ pub fn build(profile: &Profile, options: &TreeOptions) -> CallTree {
             max_total: width.max(fact.ct).min(total),
             ..Frame::root(width)
         });
-        let left = calls * fact.inner_per_outer;
-        chain_left.push(left);
-        own.push(own_time(
-            fact,
-            width,
-            calls,
-            None,
-            chain_continues(fact, width, left, min_width),
-        ));
+        let inner_w = inner_width(fact, width, 0, min_width);
+        level.push(0);
+        inner.push(inner_w);
+        own.push(own_time(fact, width, calls, None, 0, inner_w));
         queue.push(Queued { width, frame });
     }
 
@@ -122,7 +125,6 @@ pub fn build(profile: &Profile, options: &TreeOptions) -> CallTree {
         imports: &imports,
         body_parent: &body_parent,
         atom_order: &atom_order,
-        min_width,
     };
     let mut scratch = Scratch::default();
     let mut children: Vec<Child> = Vec::new();
@@ -144,7 +146,7 @@ pub fn build(profile: &Profile, options: &TreeOptions) -> CallTree {
             &tree,
             frame,
             own[frame as usize],
-            chain_left[frame as usize],
+            inner[frame as usize],
             share,
             whole,
             &mut demand,
@@ -166,8 +168,19 @@ pub fn build(profile: &Profile, options: &TreeOptions) -> CallTree {
                 share
             };
             let is_self = callee == func;
+            let depth_in_chain = if is_self {
+                level[frame as usize] + 1
+            } else {
+                0
+            };
             let calls = if is_self {
-                parent.calls.min(chain_left[frame as usize])
+                let k = depth_in_chain as usize;
+                let below = fact.levels.calls(k - 1);
+                if below > 0.0 {
+                    parent.calls * fact.levels.calls(k) / below
+                } else {
+                    0.0
+                }
             } else {
                 n.nc * part
             };
@@ -190,19 +203,16 @@ pub fn build(profile: &Profile, options: &TreeOptions) -> CallTree {
                 ..Frame::root(c.width)
             });
             let callee_fact = &facts[callee as usize];
-            let left = if is_self {
-                chain_left[frame as usize] - calls
-            } else {
-                calls * callee_fact.inner_per_outer
-            };
-            chain_left.push(left);
-            let continues = chain_continues(callee_fact, c.width, left, min_width);
+            let inner_w = inner_width(callee_fact, c.width, depth_in_chain, min_width);
+            level.push(depth_in_chain);
+            inner.push(inner_w);
             own.push(own_time(
                 callee_fact,
                 c.width,
                 calls,
                 Some((n, part)),
-                continues,
+                depth_in_chain,
+                inner_w,
             ));
             if slots.of(callee).is_empty() {
                 continue;
@@ -317,7 +327,6 @@ struct Plan<'a> {
     /// The body that imported each body, rebuilt bottom-up (see [`nesting`]).
     body_parent: &'a [Option<FuncId>],
     atom_order: &'a AtomOrder,
-    min_width: f64,
 }
 
 impl Plan<'_> {
@@ -380,7 +389,7 @@ fn plan_children(
     tree: &TreeBuilder,
     frame: u32,
     own: f64,
-    chain_left: f64,
+    inner: f64,
     share: f64,
     whole: bool,
     demand: &mut [f64],
@@ -423,11 +432,11 @@ fn plan_children(
     let mut budget = (parent.total - own).max(0.0);
     // Running sum of the widths in `out`.
     let mut placed = 0.0;
-    // Direct recursion (see `recursion_ratio`): the inner call takes its share first.
+    // Direct recursion (see `inner_width`): the inner call takes its share first.
     if let Some(e) = fact.self_edge
-        && chain_continues(fact, parent.total, chain_left, plan.min_width)
+        && inner > 0.0
     {
-        let width = fact.ratio * parent.total;
+        let width = inner.min(parent.total);
         out.push(Child {
             edge: e,
             width,
@@ -627,26 +636,31 @@ fn reentry_allowed(tree: &TreeBuilder, frame: u32, func: FuncId) -> bool {
 }
 
 /// The time a frame spends itself. Reached through an edge that is not recursive,
-/// it is the callee's own time under that caller, in proportion; for functions in a
-/// cycle (whose `ct` counts only the outermost call) it is the own time per call
-/// times the calls in this context; for direct recursion, see [`recursion_ratio`].
+/// it is the callee's own time under that caller, in proportion (for a directly
+/// recursive callee that is the outermost level's own time: cProfile charges inner
+/// calls' own time to the self-edge); for functions in a cycle of several (whose `ct`
+/// counts only the outermost call) it is the own time per call times the calls in
+/// this context. Inner levels of direct recursion (reached through the self-edge)
+/// split what they keep besides their inner call (`inner`, see [`inner_width`]) as
+/// the self-edge's totals do (own time `tt` out of `ct`).
 fn own_time(
     fact: &FunctionFacts,
     width: f64,
     calls: f64,
     via: Option<(&EdgeNumbers, f64)>,
-    continues: bool,
+    level: u32,
+    inner: f64,
 ) -> f64 {
-    let estimate = if fact.self_edge.is_some() {
-        // Direct recursion (see `recursion_ratio`): each level keeps (1 - r) of its
-        // width, split between own time and callees as in the totals; the last level
-        // drawn keeps what would recurse.
-        let ratio = if continues { fact.ratio } else { 0.0 };
-        if fact.ct > 0.0 {
-            (1.0 - ratio) * width * (fact.tt / fact.ct).min(1.0)
-        } else {
-            0.0
-        }
+    let estimate = if let Some(inner_own) = fact.inner_own {
+        // What the model passes on from this level; when the chain stops here, the
+        // frame stands for the levels below too, and keeps their own time.
+        let passes = width * chain_share(fact, level);
+        let this_level = match via {
+            _ if level > 0 => (width - passes) * inner_own,
+            Some((edge, part)) if edge.timed => edge.tt * part,
+            _ => width * fact.outer_own,
+        };
+        this_level.min(width - passes) + (passes - inner).max(0.0) * inner_own
     } else if fact.recursive {
         if fact.nc > 0.0 {
             fact.tt / fact.nc * calls
@@ -667,22 +681,40 @@ fn own_time(
     estimate.clamp(0.0, width)
 }
 
-/// Direct recursion is drawn unrolled, each level passing the same share `r` of its
-/// width on to its inner call: `r` = time in the recursive calls (the self-edge's
-/// `ct`, which cProfile counts for the outermost recursive call) / the function's
-/// `ct`. Each level splits the rest between own time and callees as the function's
-/// totals do. The data has only totals over all depths; a constant ratio is the
-/// simplest depth distribution that matches them, and with recursion folded the
-/// picture is the data. Capped below 1 so the levels shrink; the chain stops where
-/// the next level would be narrower than [`RECURSION_STOP`] drawn frames, and the
-/// last level keeps the rest, so callees are not lost in slivers.
-fn recursion_ratio(self_edge_ct: f64, ct: f64) -> f64 {
-    if ct > 0.0 {
-        (self_edge_ct / ct).clamp(0.0, 0.95)
+/// Direct recursion is drawn unrolled, one frame per level: the width a frame at
+/// `level` (0: outermost) of its chain passes on to its inner call, as the depth model
+/// [`Levels`] has it (the outermost level's share is exact). Below the outermost
+/// level the share is capped at [`MAX_INNER_SHARE`], so chains shrink; a chain stops
+/// where the inner level would be narrower than [`RECURSION_STOP`] drawn frames or
+/// the model has no further level, and the last level drawn keeps the rest, so
+/// callees are not lost in slivers.
+fn inner_width(fact: &FunctionFacts, width: f64, level: u32, min_width: f64) -> f64 {
+    if fact.self_edge.is_none() {
+        return 0.0;
+    }
+    let width = chain_share(fact, level) * width;
+    if width >= RECURSION_STOP * min_width {
+        width
     } else {
         0.0
     }
 }
+
+/// The share of its width a frame at `level` of a chain of direct recursion passes on
+/// to its inner call, as the model has it.
+fn chain_share(fact: &FunctionFacts, level: u32) -> f64 {
+    let share = fact.levels.share(level as usize);
+    if level == 0 {
+        share
+    } else {
+        share.min(MAX_INNER_SHARE)
+    }
+}
+
+/// The largest share of its width a level of direct recursion below the outermost
+/// passes on to its inner call, so a chain shrinks by at least 5 % a level and its
+/// length stays bounded by the threshold (about 110 levels at 0.1 %).
+const MAX_INNER_SHARE: f64 = 0.95;
 
 /// An atom clipped by less than this share of its `ct` still counts as exact: cProfile's
 /// cumulative times run up to ~0.05 % past the sum of own times (its own overhead), so the
@@ -691,16 +723,6 @@ const EXACT_TOLERANCE: f64 = 1e-3;
 
 /// How many minimum frame widths an inner recursive level must span to be drawn.
 pub const RECURSION_STOP: f64 = 3.0;
-
-/// Whether a frame of a directly recursive function gets an inner call: the inner
-/// level is wide enough and recursive calls are left for this chain (each outermost
-/// call recursing `inner_per_outer` times, each level calling at most as often as
-/// the one below it).
-fn chain_continues(fact: &FunctionFacts, width: f64, chain_left: f64, min_width: f64) -> bool {
-    fact.self_edge.is_some()
-        && fact.ratio * width >= RECURSION_STOP * min_width
-        && chain_left >= 0.5
-}
 
 fn function_facts(profile: &Profile, slots: &Slots) -> Vec<FunctionFacts> {
     let scc = profile.components();
@@ -719,17 +741,35 @@ fn function_facts(profile: &Profile, slots: &Slots) -> Vec<FunctionFacts> {
             let self_edge = slots.of(id).find(|&k| slots.slots[k].callee == id);
             let numbers = |k: usize| &slots.slots[k].n;
             let ct = clean(f.stats.ct);
+            let outer = f.stats.cc.max(1) as f64;
             let in_cycle = size[scc[id as usize] as usize] > 1;
+            // Direct recursion drawn as a chain: a self-edge outside larger cycles.
+            let chain_edge = self_edge.filter(|_| !in_cycle);
             FunctionFacts {
                 ct,
                 tt: clean(f.stats.tt),
                 nc,
                 scc: scc[id as usize],
                 recursive: self_edge.is_some() || in_cycle,
-                self_edge: self_edge.filter(|_| !in_cycle),
-                ratio: self_edge.map_or(0.0, |e| recursion_ratio(numbers(e).ct, ct)),
-                inner_per_outer: self_edge
-                    .map_or(0.0, |e| numbers(e).nc / (f.stats.cc.max(1) as f64)),
+                self_edge: chain_edge,
+                levels: chain_edge.map_or_else(Levels::default, |e| {
+                    let n = numbers(e);
+                    Levels::new(outer, ct, n.nc, n.cc, n.ct)
+                }),
+                inner_own: chain_edge.map(|e| {
+                    let n = numbers(e);
+                    if n.ct > 0.0 {
+                        (n.tt / n.ct).clamp(0.0, 1.0)
+                    } else {
+                        0.0
+                    }
+                }),
+                outer_own: if ct > 0.0 {
+                    let inner_tt = chain_edge.map_or(0.0, |e| numbers(e).tt);
+                    ((clean(f.stats.tt) - inner_tt) / ct).clamp(0.0, 1.0)
+                } else {
+                    0.0
+                },
                 dispatcher: nc >= 2.0 && out_calls == nc && slots.of(id).len() >= 2,
             }
         })
@@ -1002,6 +1042,44 @@ mod tests {
         assert_eq!(depth, 2, "exactly one inner level: {f:?}");
         let total: f64 = t.frames().iter().skip(1).map(|x| x.self_time).sum();
         assert!((total - 4.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn direct_recursion_takes_its_depth_from_primitive_calls_and_its_first_level_from_ct() {
+        // walk(depth 3, two children a level): 1 outermost call, 2 + 4 + 8 inner calls
+        // (2 of them primitive: made by the outermost call), leaf work only at the 8
+        // deepest calls. The outermost level's own time is exact (ct - self-edge ct).
+        let mut b = ProfileBuilder::new();
+        b.add_function(key("main"), st(1, 1, 0.0, 815.0));
+        b.add_function(key("walk"), st(1, 15, 15.0, 815.0));
+        b.add_function(key("leaf"), st(8, 8, 800.0, 800.0));
+        edge(&mut b, "main", "walk", 1, 1.0, 815.0);
+        b.add_edge(
+            key("walk"),
+            key("walk"),
+            EdgeStats::Timed(st(2, 14, 14.0, 814.0)),
+        );
+        edge(&mut b, "walk", "leaf", 8, 800.0, 800.0);
+        let p = b.finish();
+        let t = build(&p, &all_frames());
+        let f = frames(&t, &p);
+        let depth = f
+            .iter()
+            .map(|(s, _, _)| s.matches("walk").count())
+            .max()
+            .unwrap();
+        assert_eq!(depth, 4, "four levels (1, 2, 4, 8 calls): {f:?}");
+        // The outermost level keeps only its own time: no leaf directly under it.
+        let width = |stack: &str| f.iter().find(|x| x.0 == stack).map_or(0.0, |x| x.1);
+        assert!(width("main;walk;leaf") < 1e-9, "{f:?}");
+        assert!((width("main;walk;walk") - 814.0).abs() < 1e-9, "{f:?}");
+        // Most of the leaf time is at the deepest level.
+        assert!(
+            width("main;walk;walk;walk;walk;leaf") > 0.7 * 800.0,
+            "{f:?}"
+        );
+        let total: f64 = t.frames().iter().skip(1).map(|x| x.self_time).sum();
+        assert!((total - 815.0).abs() < 1e-9);
     }
 
     #[test]

@@ -11,6 +11,7 @@
 mod arena;
 pub mod flame;
 pub mod inverted;
+mod levels;
 mod nesting;
 
 pub use arena::{CallTree, Frame, ROOT};
@@ -106,6 +107,9 @@ pub(crate) fn clean(t: f64) -> f64 {
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct EdgeNumbers {
     pub nc: f64,
+    /// Primitive calls (made while the callee was not already running under this
+    /// caller); 0 when the file does not say (`profile`-module counts).
+    pub cc: f64,
     pub tt: f64,
     pub ct: f64,
     /// False when the times were derived from a count.
@@ -117,6 +121,7 @@ pub(crate) fn edge_numbers(profile: &Profile, edge: &Edge) -> EdgeNumbers {
     match stats {
         EdgeStats::Timed(s) => EdgeNumbers {
             nc: s.nc.max(0) as f64,
+            cc: s.cc.clamp(0, s.nc.max(0)) as f64,
             tt: clean(s.tt),
             ct: clean(s.ct),
             timed: true,
@@ -131,6 +136,7 @@ pub(crate) fn edge_numbers(profile: &Profile, edge: &Edge) -> EdgeNumbers {
             let share = share.min(1.0);
             EdgeNumbers {
                 nc: (*n).max(0) as f64,
+                cc: 0.0,
                 tt: clean(f.tt) * share,
                 ct: clean(f.ct) * share,
                 timed: false,
