@@ -352,48 +352,104 @@ impl Reader<'_> {
         id
     }
 
+    /// A string in a key: a reference to a kept one, or a flagged short ASCII string
+    /// (`z`/`Z`, as cProfile writes every name and file name the first time), inline.
+    #[inline]
+    fn key_text(&mut self) -> Option<Item> {
+        match self.data.get(self.pos..self.pos + 2) {
+            Some(&[b'r', _]) => {
+                if let Some(Slot::Text(t)) = self.peek_ref() {
+                    self.pos += 5;
+                    return Some(Item::TextAt(t));
+                }
+            }
+            Some(&[code, n]) if code == b'z' | FLAG_REF || code == b'Z' | FLAG_REF => {
+                let start = self.pos + 2;
+                if self.data.len() >= start + usize::from(n) {
+                    let t = Text::from_latin1(self.data.slice(start..start + usize::from(n)));
+                    self.pos = start + usize::from(n);
+                    return Some(Item::TextAt(self.keep_text(true, t)));
+                }
+            }
+            _ => {}
+        }
+        self.text()
+    }
+
+    /// The next item, reading a small tuple (`)`) of `n` items inline.
+    #[inline]
+    fn item_or_small_tuple(&mut self, n: u8) -> Option<Item> {
+        if let Some(&[code, count]) = self.data.get(self.pos..self.pos + 2)
+            && code & !FLAG_REF == b')'
+            && count == n
+        {
+            self.pos += 2;
+            let flag = code & FLAG_REF != 0;
+            let slot = flag.then_some(self.refs.len());
+            self.keep(flag, Slot::Other);
+            return Some(Item::Tuple(n.into(), slot));
+        }
+        self.item()
+    }
+
+    /// The start of a dict.
+    #[inline]
+    fn dict(&mut self) -> Option<()> {
+        let code = self.u8()?;
+        if code & !FLAG_REF != b'{' {
+            return None;
+        }
+        self.keep(code & FLAG_REF != 0, Slot::Other);
+        Some(())
+    }
+
     /// A `(file, line, name)` key, or the NULL that ends the dict (`Ok(None)`).
     fn key_or_end(&mut self) -> Option<Option<BuilderId>> {
-        if let Some(Slot::Key(id)) = self.peek_ref() {
-            self.pos += 5;
-            return Some(Some(id as BuilderId));
-        }
-        match self.item()? {
-            Item::Null => Some(None),
-            Item::Key(id) => Some(Some(id)),
-            Item::Tuple(3, slot) => {
-                let file = self.text()?;
-                let line = self.int()?;
-                let name = self.text()?;
-                let line =
-                    i64::try_from(line).unwrap_or(if line < 0 { i64::MIN } else { i64::MAX });
-                let id = match (file, name) {
-                    (Item::TextAt(f), Item::TextAt(n)) => self.intern_kept(f, line, n),
-                    (file, name) => {
-                        let key = FuncKey {
-                            file: self.owned(file),
-                            line,
-                            name: self.owned(name),
-                        };
-                        self.builder.intern(key)
-                    }
-                };
-                if let Some(s) = slot {
-                    self.refs[s] = Slot::Key(id as u32);
+        match self.data.get(self.pos..self.pos + 2) {
+            Some(&[b'r', _]) => {
+                if let Some(Slot::Key(id)) = self.peek_ref() {
+                    self.pos += 5;
+                    return Some(Some(id as BuilderId));
                 }
-                Some(Some(id))
             }
-            _ => None,
+            Some(&[b'0' | 0xB0, _]) => {
+                self.pos += 1;
+                return Some(None);
+            }
+            _ => {}
         }
+        let slot = match self.item_or_small_tuple(3)? {
+            Item::Null => return Some(None),
+            Item::Key(id) => return Some(Some(id)),
+            Item::Tuple(3, slot) => slot,
+            _ => return None,
+        };
+        let file = self.key_text()?;
+        let line = self.int()?;
+        let name = self.key_text()?;
+        let line = i64::try_from(line).unwrap_or(if line < 0 { i64::MIN } else { i64::MAX });
+        let id = match (file, name) {
+            (Item::TextAt(f), Item::TextAt(n)) => self.intern_kept(f, line, n),
+            (file, name) => {
+                let key = FuncKey {
+                    file: self.owned(file),
+                    line,
+                    name: self.owned(name),
+                };
+                self.builder.intern(key)
+            }
+        };
+        if let Some(s) = slot {
+            self.refs[s] = Slot::Key(id as u32);
+        }
+        Some(Some(id))
     }
 
     /// The top-level dict: keys and `(cc, nc, tt, ct, callers)` values.
     fn stats_dict(&mut self) -> Option<()> {
-        let Item::Dict = self.item()? else {
-            return None;
-        };
+        self.dict()?;
         while let Some(id) = self.key_or_end()? {
-            let Item::Tuple(5, _) = self.item()? else {
+            let Item::Tuple(5, _) = self.item_or_small_tuple(5)? else {
                 return None;
             };
             let stats = Stats {
@@ -413,11 +469,9 @@ impl Reader<'_> {
 
     /// A callers dict: caller key → `(nc, cc, tt, ct)` or an int count.
     fn callers(&mut self, callee: BuilderId) -> Option<()> {
-        let Item::Dict = self.item()? else {
-            return None;
-        };
+        self.dict()?;
         while let Some(caller) = self.key_or_end()? {
-            let edge = match self.item()? {
+            let edge = match self.item_or_small_tuple(4)? {
                 Item::Int(n) => EdgeStats::Count(n),
                 Item::Tuple(4, _) => {
                     let nc = self.int()?;
