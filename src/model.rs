@@ -25,6 +25,7 @@ impl Text {
     }
 
     /// Decodes Latin-1 bytes (marshal's `a`/`A`/`z`/`Z` codes are read as Latin-1).
+    #[inline]
     pub fn from_latin1(bytes: Bytes) -> Text {
         if bytes.is_ascii() {
             Text(bytes)

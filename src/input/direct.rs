@@ -47,9 +47,12 @@ pub fn read(data: &Bytes, edge_budget: usize) -> Option<(ProfileBuilder, usize)>
         edges_left: edge_budget,
     };
     // Room for what usual files hold (a caller entry takes 30-70 bytes, a row a few
-    // hundred): growing the tables costs copies and page faults. Memory that stays
+    // hundred, a kept string ~150 bytes of file, a reference slot ~100): growing the tables costs copies and page faults. Memory that stays
     // unused is only reserved, never touched.
     r.builder.reserve(data.len() / 128, data.len() / 48);
+    r.refs.reserve(data.len() / 64);
+    r.texts.reserve(data.len() / 128);
+    r.last_key.reserve(data.len() / 128);
     r.stats_dict()?;
     Some((r.builder, r.pos))
 }
@@ -291,6 +294,7 @@ impl Reader<'_> {
     // The readers below take the usual codes of their position inline and leave
     // everything else (flagged values, other codes) to `item`, which reads them alike.
 
+    #[inline]
     fn int(&mut self) -> Option<Count> {
         match self.peek5() {
             Some((b'i', b)) => {
@@ -312,6 +316,7 @@ impl Reader<'_> {
     }
 
     /// A float; ints and bools convert, as in the general path.
+    #[inline]
     fn number(&mut self) -> Option<f64> {
         if let Some(b) = self.data.get(self.pos..self.pos + 9)
             && b[0] == b'g'
