@@ -462,9 +462,9 @@ fn sorted_order(functions: &[Function]) -> Vec<u32> {
     keyed.into_iter().map(|k| k.2).collect()
 }
 
-/// [`sorted_order`] when `(file rank, line - lowest line, index)` fits in 64 bits (as
-/// in every real file): the keys sort as plain integers, then each run of one file
-/// and line (builtins share `~:0`) is ordered by name.
+/// [`sorted_order`] when `(file rank, line - lowest line)` fits in 64 bits (as in
+/// every real file): a stable radix sort of the indexes by that integer, then each run
+/// of one file and line (builtins share `~:0`) is ordered by name.
 fn packed_order(
     functions: &[Function],
     file_of: &[u32],
@@ -476,31 +476,50 @@ fn packed_order(
         (lo.min(f.key.line), hi.max(f.key.line))
     });
     let span = u64::try_from(i128::from(hi) - i128::from(lo)).ok()?;
-    let idx_bits = bits(functions.len().checked_sub(1)? as u64);
-    let line_shift = idx_bits;
-    let rank_shift = idx_bits + bits(span);
-    if rank_shift + bits(max_rank.into()) > 64 {
+    let line_bits = bits(span);
+    let total = line_bits + bits(max_rank.into());
+    if total > 64 || functions.len() > u32::MAX as usize {
         return None;
     }
-    let mut packed: Vec<u64> = functions
+    let packed: Vec<u64> = functions
         .iter()
         .enumerate()
         .map(|(i, f)| {
             let rank = u64::from(rank[file_of[i] as usize]);
-            let line = f.key.line.wrapping_sub(lo) as u64;
-            rank.checked_shl(rank_shift).unwrap_or(0)
-                | line.checked_shl(line_shift).unwrap_or(0)
-                | i as u64
+            rank.checked_shl(line_bits).unwrap_or(0) | f.key.line.wrapping_sub(lo) as u64
         })
         .collect();
-    packed.sort_unstable();
-    let idx_mask = (1u64 << idx_bits) - 1;
-    let mut order: Vec<u32> = packed.iter().map(|&p| (p & idx_mask) as u32).collect();
+    let mut order: Vec<u32> = (0..functions.len() as u32).collect();
+    if total > 0 {
+        // Least significant digit first, at most 12 bits a pass.
+        let passes = total.div_ceil(12);
+        let width = total.div_ceil(passes);
+        let mask = (1u64 << width) - 1;
+        let mut next = vec![0u32; 1 << width];
+        let mut moved = vec![0u32; order.len()];
+        for pass in 0..passes {
+            let shift = pass * width;
+            next.fill(0);
+            for &p in &packed {
+                next[((p >> shift) & mask) as usize] += 1;
+            }
+            let mut sum = 0;
+            for slot in next.iter_mut() {
+                (*slot, sum) = (sum, sum + *slot);
+            }
+            for &i in &order {
+                let slot = &mut next[((packed[i as usize] >> shift) & mask) as usize];
+                moved[*slot as usize] = i;
+                *slot += 1;
+            }
+            std::mem::swap(&mut order, &mut moved);
+        }
+    }
     let mut start = 0;
-    while start < packed.len() {
-        let head = packed[start] >> idx_bits;
+    while start < order.len() {
+        let head = packed[order[start] as usize];
         let mut end = start + 1;
-        while end < packed.len() && packed[end] >> idx_bits == head {
+        while end < order.len() && packed[order[end] as usize] == head {
             end += 1;
         }
         if end - start > 1 {
@@ -895,6 +914,45 @@ mod tests {
                 permute(&mut got, &mut f);
                 assert_eq!(got, want, "{from:?}");
             }
+        }
+    }
+
+    #[test]
+    fn functions_sort_by_key_for_any_lines_and_files() {
+        // Narrow and full-width line ranges, one file or several: the radix order
+        // (and the tuple sort it falls back to) give the key order.
+        let mut seed = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let lines = [i64::MIN, i64::MIN + 1, -5, 0, 1, 2, 300, 70_000, i64::MAX];
+        for round in 0..60 {
+            let files = 1 + round % 4;
+            let wide = round % 3 == 0;
+            let mut b = ProfileBuilder::new();
+            let mut keys = Vec::new();
+            for _ in 0..(next() % 60) {
+                let line = if wide {
+                    lines[next() as usize % lines.len()]
+                } else {
+                    (next() % 8) as i64
+                };
+                let k = FuncKey::new(
+                    format!("f{}.py", next() % files as u64),
+                    line,
+                    format!("n{}", next() % 5),
+                );
+                b.add_function(k.clone(), st(1, 1, 1.0, 1.0));
+                keys.push(k);
+            }
+            keys.sort();
+            keys.dedup();
+            let p = b.finish();
+            let got: Vec<FuncKey> = p.functions().iter().map(|f| f.key.clone()).collect();
+            assert_eq!(got, keys, "round {round}");
         }
     }
 
