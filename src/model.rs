@@ -248,11 +248,74 @@ impl ProfileBuilder {
     /// The builder index of `key`, adding it (with zero numbers, unlisted) if new.
     pub fn intern(&mut self, key: FuncKey) -> BuilderId {
         let hash = self.index.hash(&key);
-        if let Some(i) = self.index.find(hash, &key, &self.functions) {
-            return i;
+        match self.find_or_index(hash, &key.file, key.line, &key.name) {
+            Some(i) => i,
+            None => self.push_indexed(key),
         }
+    }
+
+    /// The hash of a text, as [`ProfileBuilder::intern_parts`] takes it: a reader that
+    /// meets one string object in many keys hashes it once.
+    pub fn text_hash(&self, text: &Text) -> u64 {
+        self.index.text_hash(text)
+    }
+
+    /// [`ProfileBuilder::intern`] of `(file, line, name)`, given the [`text_hash`] of
+    /// `file` and of `name`; the texts are cloned only if the key is new.
+    ///
+    /// [`text_hash`]: ProfileBuilder::text_hash
+    pub fn intern_parts(
+        &mut self,
+        (file, file_hash): (&Text, u64),
+        line: i64,
+        (name, name_hash): (&Text, u64),
+    ) -> BuilderId {
+        let hash = KeyIndex::combine(file_hash, line, name_hash);
+        match self.find_or_index(hash, file, line, name) {
+            Some(i) => i,
+            None => self.push_indexed(FuncKey {
+                file: file.clone(),
+                line,
+                name: name.clone(),
+            }),
+        }
+    }
+
+    /// The index of the key `(file, line, name)` if known; if not, the index of the
+    /// next function is filed under `hash` and [`ProfileBuilder::push_indexed`] must
+    /// add the key.
+    fn find_or_index(
+        &mut self,
+        hash: u64,
+        file: &Text,
+        line: i64,
+        name: &Text,
+    ) -> Option<BuilderId> {
+        use std::collections::hash_map::Entry;
+        let i = self.functions.len() as u32;
+        let prev = match self.index.heads.entry(hash) {
+            Entry::Occupied(mut e) => {
+                let mut j = *e.get();
+                while j != KeyIndex::NONE {
+                    let k = &self.functions[j as usize].key;
+                    if k.line == line && k.file == *file && k.name == *name {
+                        return Some(j as BuilderId);
+                    }
+                    j = self.index.next[j as usize];
+                }
+                e.insert(i)
+            }
+            Entry::Vacant(e) => {
+                e.insert(i);
+                KeyIndex::NONE
+            }
+        };
+        self.index.next.push(prev);
+        None
+    }
+
+    fn push_indexed(&mut self, key: FuncKey) -> BuilderId {
         let i = self.functions.len();
-        self.index.insert(hash, i);
         self.functions.push(Function {
             key,
             stats: Stats::default(),
@@ -557,9 +620,25 @@ struct KeyIndex {
 impl KeyIndex {
     const NONE: u32 = u32::MAX;
 
+    /// A key's hash: its texts' hashes and its line, mixed.
     fn hash(&self, key: &FuncKey) -> u64 {
+        Self::combine(
+            self.text_hash(&key.file),
+            key.line,
+            self.text_hash(&key.name),
+        )
+    }
+
+    fn text_hash(&self, text: &Text) -> u64 {
         use std::hash::BuildHasher;
-        self.hasher.hash_one(key)
+        self.hasher.hash_one(text.as_str())
+    }
+
+    fn combine(file: u64, line: i64, name: u64) -> u64 {
+        let mut h = KeyHasher { h: file };
+        h.mix(line as u64);
+        h.mix(name);
+        std::hash::Hasher::finish(&h)
     }
 
     fn find(&self, hash: u64, key: &FuncKey, functions: &[Function]) -> Option<BuilderId> {
@@ -571,12 +650,6 @@ impl KeyIndex {
             i = self.next[i as usize];
         }
         None
-    }
-
-    /// Adds function `i` (the next index) under `hash`.
-    fn insert(&mut self, hash: u64, i: BuilderId) {
-        let prev = self.heads.insert(hash, i as u32).unwrap_or(Self::NONE);
-        self.next.push(prev);
     }
 
     fn reserve(&mut self, n: usize) {

@@ -18,7 +18,8 @@
 //! referenced with `r` (as cProfile writes every caller key) is interned once, its
 //! reference resolving straight to the builder index; a key tuple made of references to
 //! strings already seen is found by the strings' indexes before any hashing; strings
-//! are checked once per string object, not once per use; the usual code of each
+//! are checked and hashed once per string object, not once per use (a key's hash mixes
+//! its strings' hashes, [`ProfileBuilder::intern_parts`]); the usual code of each
 //! position (`i`, `g`, `r`) is read inline rather than through the general dispatch.
 //!
 //! Its bounds are the decoder's: no recursion (the shape is at most four deep), no
@@ -40,6 +41,7 @@ pub fn read(data: &Bytes, edge_budget: usize) -> Option<(ProfileBuilder, usize)>
         pos: 0,
         refs: Vec::new(),
         texts: Vec::new(),
+        text_hashes: Vec::new(),
         longs: Vec::new(),
         interned: Vec::new(),
         builder: ProfileBuilder::new(),
@@ -52,6 +54,7 @@ pub fn read(data: &Bytes, edge_budget: usize) -> Option<(ProfileBuilder, usize)>
     r.builder.reserve(data.len() / 128, data.len() / 48);
     r.refs.reserve(data.len() / 64);
     r.texts.reserve(data.len() / 128);
+    r.text_hashes.reserve(data.len() / 128);
     r.last_key.reserve(data.len() / 128);
     r.stats_dict()?;
     Some((r.builder, r.pos))
@@ -98,6 +101,8 @@ struct Reader<'a> {
     /// The FLAG_REF table, numbered as the general decoder numbers it.
     refs: Vec<Slot>,
     texts: Vec<Text>,
+    /// Per kept string: its [`ProfileBuilder::text_hash`], computed once.
+    text_hashes: Vec<u64>,
     longs: Vec<Count>,
     /// The py2 interned-string list (`t` appends, `R` looks up): indexes into `texts`.
     interned: Vec<u32>,
@@ -154,6 +159,7 @@ impl Reader<'_> {
 
     fn keep_text(&mut self, flag: bool, t: Text) -> u32 {
         let i = self.texts.len() as u32;
+        self.text_hashes.push(self.builder.text_hash(&t));
         self.texts.push(t);
         self.keep(flag, Slot::Text(i));
         i
@@ -347,12 +353,12 @@ impl Reader<'_> {
         {
             return id as BuilderId;
         }
-        let key = FuncKey {
-            file: self.texts[file as usize].clone(),
+        let (f, n) = (file as usize, name as usize);
+        let id = self.builder.intern_parts(
+            (&self.texts[f], self.text_hashes[f]),
             line,
-            name: self.texts[name as usize].clone(),
-        };
-        let id = self.builder.intern(key);
+            (&self.texts[n], self.text_hashes[n]),
+        );
         self.last_key[name as usize] = Some((file, line, id as u32));
         id
     }
