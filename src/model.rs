@@ -25,6 +25,7 @@ impl Text {
     }
 
     /// Decodes Latin-1 bytes (marshal's `a`/`A`/`z`/`Z` codes are read as Latin-1).
+    #[inline]
     pub fn from_latin1(bytes: Bytes) -> Text {
         if bytes.is_ascii() {
             Text(bytes)
@@ -269,11 +270,74 @@ impl ProfileBuilder {
     /// The builder index of `key`, adding it (with zero numbers, unlisted) if new.
     pub fn intern(&mut self, key: FuncKey) -> BuilderId {
         let hash = self.index.hash(&key);
-        if let Some(i) = self.index.find(hash, &key, &self.functions) {
-            return i;
+        match self.find_or_index(hash, &key.file, key.line, &key.name) {
+            Some(i) => i,
+            None => self.push_indexed(key),
         }
+    }
+
+    /// The hash of a text, as [`ProfileBuilder::intern_parts`] takes it: a reader that
+    /// meets one string object in many keys hashes it once.
+    pub fn text_hash(&self, text: &Text) -> u64 {
+        self.index.text_hash(text)
+    }
+
+    /// [`ProfileBuilder::intern`] of `(file, line, name)`, given the [`text_hash`] of
+    /// `file` and of `name`; the texts are cloned only if the key is new.
+    ///
+    /// [`text_hash`]: ProfileBuilder::text_hash
+    pub fn intern_parts(
+        &mut self,
+        (file, file_hash): (&Text, u64),
+        line: i64,
+        (name, name_hash): (&Text, u64),
+    ) -> BuilderId {
+        let hash = KeyIndex::combine(file_hash, line, name_hash);
+        match self.find_or_index(hash, file, line, name) {
+            Some(i) => i,
+            None => self.push_indexed(FuncKey {
+                file: file.clone(),
+                line,
+                name: name.clone(),
+            }),
+        }
+    }
+
+    /// The index of the key `(file, line, name)` if known; if not, the index of the
+    /// next function is filed under `hash` and [`ProfileBuilder::push_indexed`] must
+    /// add the key.
+    fn find_or_index(
+        &mut self,
+        hash: u64,
+        file: &Text,
+        line: i64,
+        name: &Text,
+    ) -> Option<BuilderId> {
+        use std::collections::hash_map::Entry;
+        let i = self.functions.len() as u32;
+        let prev = match self.index.heads.entry(hash) {
+            Entry::Occupied(mut e) => {
+                let mut j = *e.get();
+                while j != KeyIndex::NONE {
+                    let k = &self.functions[j as usize].key;
+                    if k.line == line && k.file == *file && k.name == *name {
+                        return Some(j as BuilderId);
+                    }
+                    j = self.index.next[j as usize];
+                }
+                e.insert(i)
+            }
+            Entry::Vacant(e) => {
+                e.insert(i);
+                KeyIndex::NONE
+            }
+        };
+        self.index.next.push(prev);
+        None
+    }
+
+    fn push_indexed(&mut self, key: FuncKey) -> BuilderId {
         let i = self.functions.len();
-        self.index.insert(hash, i);
         self.functions.push(Function {
             key,
             stats: Stats::default(),
@@ -360,73 +424,61 @@ impl ProfileBuilder {
         permute(&mut functions, &mut order);
         drop(order);
 
-        // Drop cleared edges and renumber, keeping insertion order, and note the runs
-        // of edges with one callee: (callee, start, end) in file order. A run is a
-        // stats row's callers dict, or a merged profile's edges into one function.
-        let mut runs: Vec<(u32, u32, u32)> = Vec::new();
-        let (mut seq, mut kept) = (0u32, 0u32);
+        // Drop cleared edges and renumber, keeping insertion order.
+        let mut seq = 0u32;
         edges.retain_mut(|e| {
             let keep = seq >= cleared_before[e.callee as usize];
             seq += 1;
             if keep {
                 e.caller = new_id[e.caller as usize];
                 e.callee = new_id[e.callee as usize];
-                match runs.last_mut() {
-                    Some(run) if run.0 == e.callee => run.2 = kept + 1,
-                    _ => runs.push((e.callee, kept, kept + 1)),
-                }
-                kept += 1;
             }
             keep
         });
         drop(cleared_before);
         drop(new_id);
 
-        // Order by callee: the runs are sorted by (callee, position) and copied whole,
-        // which keeps insertion order within each callee.
-        if !runs.windows(2).all(|w| w[0].0 < w[1].0) {
-            runs.sort_unstable();
-            let mut sorted: Vec<Edge> = Vec::with_capacity(edges.len());
-            for &(_, start, end) in &runs {
-                sorted.extend_from_slice(&edges[start as usize..end as usize]);
-            }
-            edges = sorted;
-        }
-        // Then, per callee, by caller (a stable sort: duplicates of a pair are summed
-        // in the order they were added), summing duplicates as the edges move down.
-        let mut write = 0usize;
-        let mut start = 0usize;
-        let mut r = 0usize;
-        while r < runs.len() {
-            let callee = runs[r].0;
-            let mut len = 0usize;
-            while r < runs.len() && runs[r].0 == callee {
-                len += (runs[r].2 - runs[r].1) as usize;
-                r += 1;
-            }
-            let group = &mut edges[start..start + len];
-            if !group.is_sorted_by_key(|e| e.caller) {
-                group.sort_by_key(|e| e.caller);
-            }
-            let first = write;
-            for i in start..start + len {
-                if write > first && edges[write - 1].caller == edges[i].caller {
-                    let later = edges[i].stats;
-                    edges[write - 1].stats.add(&later);
-                } else {
-                    if write != i {
-                        edges[write] = edges[i];
-                    }
-                    write += 1;
+        // Order by (callee, caller), the edges of one pair in the order they were added
+        // (pstats sums them in that order): two stable counting sorts of edge indexes,
+        // by caller then by callee. Duplicates of a pair are summed as they are copied.
+        let n = functions.len();
+        let by_caller = counting_sort(n, (0..edges.len() as u32).collect(), |i| {
+            edges[i as usize].caller
+        });
+        let order = counting_sort(n, by_caller, |i| edges[i as usize].callee);
+        let mut sorted: Vec<Edge> = Vec::with_capacity(edges.len());
+        for &i in &order {
+            let e = &edges[i as usize];
+            match sorted.last_mut() {
+                Some(last) if last.callee == e.callee && last.caller == e.caller => {
+                    last.stats.add(&e.stats)
                 }
+                _ => sorted.push(*e),
             }
-            start += len;
         }
-        drop(runs);
-        edges.truncate(write);
-        edges.shrink_to_fit();
-        Profile::from_sorted(functions, edges)
+        drop(order);
+        drop(edges);
+        sorted.shrink_to_fit();
+        Profile::from_sorted(functions, sorted)
     }
+}
+
+/// `items` stably sorted by `key(item)`, a value below `n`.
+fn counting_sort(n: usize, items: Vec<u32>, key: impl Fn(u32) -> u32) -> Vec<u32> {
+    let mut next = vec![0u32; n + 1];
+    for &i in &items {
+        next[key(i) as usize + 1] += 1;
+    }
+    for k in 0..n {
+        next[k + 1] += next[k];
+    }
+    let mut out = vec![0u32; items.len()];
+    for &i in &items {
+        let slot = &mut next[key(i) as usize];
+        out[*slot as usize] = i;
+        *slot += 1;
+    }
+    out
 }
 
 /// Reorders `items` in place so that position `i` holds the item that was at
@@ -477,6 +529,9 @@ fn sorted_order(functions: &[Function]) -> Vec<u32> {
         }
         rank[f as usize] = r;
     }
+    if let Some(order) = packed_order(functions, &file_of, &rank, r) {
+        return order;
+    }
     let mut keyed: Vec<(u32, i64, u32)> = functions
         .iter()
         .enumerate()
@@ -490,6 +545,79 @@ fn sorted_order(functions: &[Function]) -> Vec<u32> {
         })
     });
     keyed.into_iter().map(|k| k.2).collect()
+}
+
+/// [`sorted_order`] when `(file rank, line - lowest line)` fits in 64 bits (as in
+/// every real file): a stable radix sort of the indexes by that integer, then each run
+/// of one file and line (builtins share `~:0`) is ordered by name.
+fn packed_order(
+    functions: &[Function],
+    file_of: &[u32],
+    rank: &[u32],
+    max_rank: u32,
+) -> Option<Vec<u32>> {
+    let bits = |x: u64| u64::BITS - x.leading_zeros();
+    let (lo, hi) = functions.iter().fold((i64::MAX, i64::MIN), |(lo, hi), f| {
+        (lo.min(f.key.line), hi.max(f.key.line))
+    });
+    let span = u64::try_from(i128::from(hi) - i128::from(lo)).ok()?;
+    let line_bits = bits(span);
+    let total = line_bits + bits(max_rank.into());
+    if total > 64 || functions.len() > u32::MAX as usize {
+        return None;
+    }
+    let packed: Vec<u64> = functions
+        .iter()
+        .enumerate()
+        .map(|(i, f)| {
+            let rank = u64::from(rank[file_of[i] as usize]);
+            rank.checked_shl(line_bits).unwrap_or(0) | f.key.line.wrapping_sub(lo) as u64
+        })
+        .collect();
+    let mut order: Vec<u32> = (0..functions.len() as u32).collect();
+    if total > 0 {
+        // Least significant digit first, at most 12 bits a pass.
+        let passes = total.div_ceil(12);
+        let width = total.div_ceil(passes);
+        let mask = (1u64 << width) - 1;
+        let mut next = vec![0u32; 1 << width];
+        let mut moved = vec![0u32; order.len()];
+        for pass in 0..passes {
+            let shift = pass * width;
+            next.fill(0);
+            for &p in &packed {
+                next[((p >> shift) & mask) as usize] += 1;
+            }
+            let mut sum = 0;
+            for slot in next.iter_mut() {
+                (*slot, sum) = (sum, sum + *slot);
+            }
+            for &i in &order {
+                let slot = &mut next[((packed[i as usize] >> shift) & mask) as usize];
+                moved[*slot as usize] = i;
+                *slot += 1;
+            }
+            std::mem::swap(&mut order, &mut moved);
+        }
+    }
+    let mut start = 0;
+    while start < order.len() {
+        let head = packed[order[start] as usize];
+        let mut end = start + 1;
+        while end < order.len() && packed[order[end] as usize] == head {
+            end += 1;
+        }
+        if end - start > 1 {
+            order[start..end].sort_unstable_by(|&a, &b| {
+                functions[a as usize]
+                    .key
+                    .name
+                    .cmp(&functions[b as usize].key.name)
+            });
+        }
+        start = end;
+    }
+    Some(order)
 }
 
 impl Text {
@@ -514,9 +642,25 @@ struct KeyIndex {
 impl KeyIndex {
     const NONE: u32 = u32::MAX;
 
+    /// A key's hash: its texts' hashes and its line, mixed.
     fn hash(&self, key: &FuncKey) -> u64 {
+        Self::combine(
+            self.text_hash(&key.file),
+            key.line,
+            self.text_hash(&key.name),
+        )
+    }
+
+    fn text_hash(&self, text: &Text) -> u64 {
         use std::hash::BuildHasher;
-        self.hasher.hash_one(key)
+        self.hasher.hash_one(text.as_str())
+    }
+
+    fn combine(file: u64, line: i64, name: u64) -> u64 {
+        let mut h = KeyHasher { h: file };
+        h.mix(line as u64);
+        h.mix(name);
+        std::hash::Hasher::finish(&h)
     }
 
     fn find(&self, hash: u64, key: &FuncKey, functions: &[Function]) -> Option<BuilderId> {
@@ -528,12 +672,6 @@ impl KeyIndex {
             i = self.next[i as usize];
         }
         None
-    }
-
-    /// Adds function `i` (the next index) under `hash`.
-    fn insert(&mut self, hash: u64, i: BuilderId) {
-        let prev = self.heads.insert(hash, i as u32).unwrap_or(Self::NONE);
-        self.next.push(prev);
     }
 
     fn reserve(&mut self, n: usize) {
@@ -880,6 +1018,45 @@ mod tests {
                 permute(&mut got, &mut f);
                 assert_eq!(got, want, "{from:?}");
             }
+        }
+    }
+
+    #[test]
+    fn functions_sort_by_key_for_any_lines_and_files() {
+        // Narrow and full-width line ranges, one file or several: the radix order
+        // (and the tuple sort it falls back to) give the key order.
+        let mut seed = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let lines = [i64::MIN, i64::MIN + 1, -5, 0, 1, 2, 300, 70_000, i64::MAX];
+        for round in 0..60 {
+            let files = 1 + round % 4;
+            let wide = round % 3 == 0;
+            let mut b = ProfileBuilder::new();
+            let mut keys = Vec::new();
+            for _ in 0..(next() % 60) {
+                let line = if wide {
+                    lines[next() as usize % lines.len()]
+                } else {
+                    (next() % 8) as i64
+                };
+                let k = FuncKey::new(
+                    format!("f{}.py", next() % files as u64),
+                    line,
+                    format!("n{}", next() % 5),
+                );
+                b.add_function(k.clone(), st(1, 1, 1.0, 1.0));
+                keys.push(k);
+            }
+            keys.sort();
+            keys.dedup();
+            let p = b.finish();
+            let got: Vec<FuncKey> = p.functions().iter().map(|f| f.key.clone()).collect();
+            assert_eq!(got, keys, "round {round}");
         }
     }
 

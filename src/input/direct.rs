@@ -18,7 +18,8 @@
 //! referenced with `r` (as cProfile writes every caller key) is interned once, its
 //! reference resolving straight to the builder index; a key tuple made of references to
 //! strings already seen is found by the strings' indexes before any hashing; strings
-//! are checked once per string object, not once per use; the usual code of each
+//! are checked and hashed once per string object, not once per use (a key's hash mixes
+//! its strings' hashes, [`ProfileBuilder::intern_parts`]); the usual code of each
 //! position (`i`, `g`, `r`) is read inline rather than through the general dispatch.
 //!
 //! Its bounds are the decoder's: no recursion (the shape is at most four deep), no
@@ -40,6 +41,7 @@ pub fn read(data: &Bytes, edge_budget: usize) -> Option<(ProfileBuilder, usize)>
         pos: 0,
         refs: Vec::new(),
         texts: Vec::new(),
+        text_hashes: Vec::new(),
         longs: Vec::new(),
         interned: Vec::new(),
         builder: ProfileBuilder::new(),
@@ -47,9 +49,13 @@ pub fn read(data: &Bytes, edge_budget: usize) -> Option<(ProfileBuilder, usize)>
         edges_left: edge_budget,
     };
     // Room for what usual files hold (a caller entry takes 30-70 bytes, a row a few
-    // hundred): growing the tables costs copies and page faults. Memory that stays
+    // hundred, a kept string ~150 bytes of file, a reference slot ~100): growing the tables costs copies and page faults. Memory that stays
     // unused is only reserved, never touched.
     r.builder.reserve(data.len() / 128, data.len() / 48);
+    r.refs.reserve(data.len() / 64);
+    r.texts.reserve(data.len() / 128);
+    r.text_hashes.reserve(data.len() / 128);
+    r.last_key.reserve(data.len() / 128);
     r.stats_dict()?;
     Some((r.builder, r.pos))
 }
@@ -95,6 +101,8 @@ struct Reader<'a> {
     /// The FLAG_REF table, numbered as the general decoder numbers it.
     refs: Vec<Slot>,
     texts: Vec<Text>,
+    /// Per kept string: its [`ProfileBuilder::text_hash`], computed once.
+    text_hashes: Vec<u64>,
     longs: Vec<Count>,
     /// The py2 interned-string list (`t` appends, `R` looks up): indexes into `texts`.
     interned: Vec<u32>,
@@ -151,6 +159,7 @@ impl Reader<'_> {
 
     fn keep_text(&mut self, flag: bool, t: Text) -> u32 {
         let i = self.texts.len() as u32;
+        self.text_hashes.push(self.builder.text_hash(&t));
         self.texts.push(t);
         self.keep(flag, Slot::Text(i));
         i
@@ -291,6 +300,7 @@ impl Reader<'_> {
     // The readers below take the usual codes of their position inline and leave
     // everything else (flagged values, other codes) to `item`, which reads them alike.
 
+    #[inline]
     fn int(&mut self) -> Option<Count> {
         match self.peek5() {
             Some((b'i', b)) => {
@@ -312,6 +322,7 @@ impl Reader<'_> {
     }
 
     /// A float; ints and bools convert, as in the general path.
+    #[inline]
     fn number(&mut self) -> Option<f64> {
         if let Some(b) = self.data.get(self.pos..self.pos + 9)
             && b[0] == b'g'
@@ -342,58 +353,114 @@ impl Reader<'_> {
         {
             return id as BuilderId;
         }
-        let key = FuncKey {
-            file: self.texts[file as usize].clone(),
+        let (f, n) = (file as usize, name as usize);
+        let id = self.builder.intern_parts(
+            (&self.texts[f], self.text_hashes[f]),
             line,
-            name: self.texts[name as usize].clone(),
-        };
-        let id = self.builder.intern(key);
+            (&self.texts[n], self.text_hashes[n]),
+        );
         self.last_key[name as usize] = Some((file, line, id as u32));
         id
     }
 
+    /// A string in a key: a reference to a kept one, or a flagged short ASCII string
+    /// (`z`/`Z`, as cProfile writes every name and file name the first time), inline.
+    #[inline]
+    fn key_text(&mut self) -> Option<Item> {
+        match self.data.get(self.pos..self.pos + 2) {
+            Some(&[b'r', _]) => {
+                if let Some(Slot::Text(t)) = self.peek_ref() {
+                    self.pos += 5;
+                    return Some(Item::TextAt(t));
+                }
+            }
+            Some(&[code, n]) if code == b'z' | FLAG_REF || code == b'Z' | FLAG_REF => {
+                let start = self.pos + 2;
+                if self.data.len() >= start + usize::from(n) {
+                    let t = Text::from_latin1(self.data.slice(start..start + usize::from(n)));
+                    self.pos = start + usize::from(n);
+                    return Some(Item::TextAt(self.keep_text(true, t)));
+                }
+            }
+            _ => {}
+        }
+        self.text()
+    }
+
+    /// The next item, reading a small tuple (`)`) of `n` items inline.
+    #[inline]
+    fn item_or_small_tuple(&mut self, n: u8) -> Option<Item> {
+        if let Some(&[code, count]) = self.data.get(self.pos..self.pos + 2)
+            && code & !FLAG_REF == b')'
+            && count == n
+        {
+            self.pos += 2;
+            let flag = code & FLAG_REF != 0;
+            let slot = flag.then_some(self.refs.len());
+            self.keep(flag, Slot::Other);
+            return Some(Item::Tuple(n.into(), slot));
+        }
+        self.item()
+    }
+
+    /// The start of a dict.
+    #[inline]
+    fn dict(&mut self) -> Option<()> {
+        let code = self.u8()?;
+        if code & !FLAG_REF != b'{' {
+            return None;
+        }
+        self.keep(code & FLAG_REF != 0, Slot::Other);
+        Some(())
+    }
+
     /// A `(file, line, name)` key, or the NULL that ends the dict (`Ok(None)`).
     fn key_or_end(&mut self) -> Option<Option<BuilderId>> {
-        if let Some(Slot::Key(id)) = self.peek_ref() {
-            self.pos += 5;
-            return Some(Some(id as BuilderId));
-        }
-        match self.item()? {
-            Item::Null => Some(None),
-            Item::Key(id) => Some(Some(id)),
-            Item::Tuple(3, slot) => {
-                let file = self.text()?;
-                let line = self.int()?;
-                let name = self.text()?;
-                let line =
-                    i64::try_from(line).unwrap_or(if line < 0 { i64::MIN } else { i64::MAX });
-                let id = match (file, name) {
-                    (Item::TextAt(f), Item::TextAt(n)) => self.intern_kept(f, line, n),
-                    (file, name) => {
-                        let key = FuncKey {
-                            file: self.owned(file),
-                            line,
-                            name: self.owned(name),
-                        };
-                        self.builder.intern(key)
-                    }
-                };
-                if let Some(s) = slot {
-                    self.refs[s] = Slot::Key(id as u32);
+        match self.data.get(self.pos..self.pos + 2) {
+            Some(&[b'r', _]) => {
+                if let Some(Slot::Key(id)) = self.peek_ref() {
+                    self.pos += 5;
+                    return Some(Some(id as BuilderId));
                 }
-                Some(Some(id))
             }
-            _ => None,
+            Some(&[b'0' | 0xB0, _]) => {
+                self.pos += 1;
+                return Some(None);
+            }
+            _ => {}
         }
+        let slot = match self.item_or_small_tuple(3)? {
+            Item::Null => return Some(None),
+            Item::Key(id) => return Some(Some(id)),
+            Item::Tuple(3, slot) => slot,
+            _ => return None,
+        };
+        let file = self.key_text()?;
+        let line = self.int()?;
+        let name = self.key_text()?;
+        let line = i64::try_from(line).unwrap_or(if line < 0 { i64::MIN } else { i64::MAX });
+        let id = match (file, name) {
+            (Item::TextAt(f), Item::TextAt(n)) => self.intern_kept(f, line, n),
+            (file, name) => {
+                let key = FuncKey {
+                    file: self.owned(file),
+                    line,
+                    name: self.owned(name),
+                };
+                self.builder.intern(key)
+            }
+        };
+        if let Some(s) = slot {
+            self.refs[s] = Slot::Key(id as u32);
+        }
+        Some(Some(id))
     }
 
     /// The top-level dict: keys and `(cc, nc, tt, ct, callers)` values.
     fn stats_dict(&mut self) -> Option<()> {
-        let Item::Dict = self.item()? else {
-            return None;
-        };
+        self.dict()?;
         while let Some(id) = self.key_or_end()? {
-            let Item::Tuple(5, _) = self.item()? else {
+            let Item::Tuple(5, _) = self.item_or_small_tuple(5)? else {
                 return None;
             };
             let stats = Stats {
@@ -413,11 +480,9 @@ impl Reader<'_> {
 
     /// A callers dict: caller key → `(nc, cc, tt, ct)` or an int count.
     fn callers(&mut self, callee: BuilderId) -> Option<()> {
-        let Item::Dict = self.item()? else {
-            return None;
-        };
+        self.dict()?;
         while let Some(caller) = self.key_or_end()? {
-            let edge = match self.item()? {
+            let edge = match self.item_or_small_tuple(4)? {
                 Item::Int(n) => EdgeStats::Count(n),
                 Item::Tuple(4, _) => {
                     let nc = self.int()?;
