@@ -72,6 +72,22 @@ impl fmt::Display for Text {
 /// A call count. Python counts are unbounded; values past `i128` saturate.
 pub type Count = i128;
 
+/// A count as a float, exactly as `n as f64` rounds it; quick when the count fits in
+/// 64 bits, as real counts do (`i128 as f64` is a library call).
+#[inline]
+pub fn count_f64(n: Count) -> f64 {
+    // Kept out of line: inlined, the two arms are one `n as f64` to the optimizer.
+    #[cold]
+    #[inline(never)]
+    fn wide(n: Count) -> f64 {
+        n as f64
+    }
+    match i64::try_from(n) {
+        Ok(small) => small as f64,
+        Err(_) => wide(n),
+    }
+}
+
 /// The label pstats gives a function.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct FuncKey {
@@ -953,6 +969,24 @@ mod tests {
 
     fn st(cc: Count, nc: Count, tt: f64, ct: f64) -> Stats {
         Stats { cc, nc, tt, ct }
+    }
+
+    #[test]
+    fn counts_convert_as_casts_do() {
+        let big = i128::from(i64::MAX);
+        for n in [
+            0,
+            1,
+            -1,
+            3_535,
+            big,
+            big + 1,
+            -big - 2,
+            (1 << 100) + 12_345,
+            i128::MIN,
+        ] {
+            assert_eq!(count_f64(n).to_bits(), (n as f64).to_bits(), "{n}");
+        }
     }
 
     #[test]

@@ -36,7 +36,7 @@ use super::arena::{CallTree, Frame, ROOT, TreeBuilder};
 use super::levels::Levels;
 use super::nesting::{self, BodyFacts};
 use super::{EdgeNumbers, Queued, TreeOptions, clean, edge_numbers};
-use crate::model::{FuncId, Profile};
+use crate::model::{FuncId, Profile, count_f64};
 
 /// How often one function may appear on a stack through a cycle of calls.
 pub const MAX_REENTRY: usize = 24;
@@ -736,12 +736,12 @@ fn function_facts(profile: &Profile, slots: &Slots) -> Vec<FunctionFacts> {
         .enumerate()
         .map(|(id, f)| {
             let id = id as FuncId;
-            let nc = f.stats.nc.max(0) as f64;
+            let nc = count_f64(f.stats.nc.max(0));
             let out_calls: f64 = slots.of(id).map(|k| slots.slots[k].n.nc).sum();
             let self_edge = slots.of(id).find(|&k| slots.slots[k].callee == id);
             let numbers = |k: usize| &slots.slots[k].n;
             let ct = clean(f.stats.ct);
-            let outer = f.stats.cc.max(1) as f64;
+            let outer = count_f64(f.stats.cc.max(1));
             let in_cycle = size[scc[id as usize] as usize] > 1;
             // Direct recursion drawn as a chain: a self-edge outside larger cycles.
             let chain_edge = self_edge.filter(|_| !in_cycle);
@@ -860,7 +860,7 @@ fn roots(profile: &Profile, total: f64) -> Vec<(FuncId, f64, f64, bool)> {
         let callers = profile.callers_of(id);
         if callers.iter().all(|e| e.caller == id) {
             if ct > 0.0 {
-                exact_roots.push((id, ct, f.stats.nc.max(0) as f64));
+                exact_roots.push((id, ct, count_f64(f.stats.nc.max(0))));
             }
         } else {
             let covered: i128 = callers
@@ -869,7 +869,7 @@ fn roots(profile: &Profile, total: f64) -> Vec<(FuncId, f64, f64, bool)> {
                 .fold(0, i128::saturating_add);
             let uncovered = f.stats.nc.saturating_sub(covered);
             if uncovered > 0 && ct > 0.0 {
-                partial_roots.push((id, ct, uncovered as f64));
+                partial_roots.push((id, ct, count_f64(uncovered)));
             }
         }
     }

@@ -11,7 +11,7 @@ use std::collections::BinaryHeap;
 
 use super::arena::{CallTree, Frame, ROOT, TreeBuilder};
 use super::{EdgeNumbers, Queued, TreeOptions, clean, edge_numbers};
-use crate::model::{FuncId, Profile};
+use crate::model::{FuncId, Profile, count_f64};
 
 const RECURSION_LOOKBACK: usize = 256;
 
@@ -36,7 +36,7 @@ pub fn build(profile: &Profile, options: &TreeOptions) -> CallTree {
         let frame = tree.push(Frame {
             func: Some(id as FuncId),
             parent: ROOT,
-            calls: f.stats.nc.max(0) as f64,
+            calls: count_f64(f.stats.nc.max(0)),
             ..Frame::root(width)
         });
         queue.push(Queued { width, frame });
@@ -95,7 +95,7 @@ pub fn build(profile: &Profile, options: &TreeOptions) -> CallTree {
         } else {
             // No time on any edge: fall back to call counts (0.4 divides by zero here).
             let calls: f64 = callers.iter().map(|&(_, i)| numbers[i].nc).sum();
-            ((f.nc.max(0) as f64).max(calls), true)
+            (count_f64(f.nc.max(0)).max(calls), true)
         };
         if base <= 0.0 {
             continue;

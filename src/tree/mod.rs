@@ -18,7 +18,7 @@ pub use arena::{CallTree, Frame, ROOT};
 
 use std::cmp::Ordering;
 
-use crate::model::{Edge, EdgeStats, Profile};
+use crate::model::{Edge, EdgeStats, Profile, count_f64};
 
 /// What shapes a reconstructed tree.
 #[derive(Clone, Debug)]
@@ -120,8 +120,8 @@ pub(crate) fn edge_numbers(profile: &Profile, edge: &Edge) -> EdgeNumbers {
     let (callee, stats) = (edge.callee, &edge.stats);
     match stats {
         EdgeStats::Timed(s) => EdgeNumbers {
-            nc: s.nc.max(0) as f64,
-            cc: s.cc.clamp(0, s.nc.max(0)) as f64,
+            nc: count_f64(s.nc.max(0)),
+            cc: count_f64(s.cc.clamp(0, s.nc.max(0))),
             tt: clean(s.tt),
             ct: clean(s.ct),
             timed: true,
@@ -129,13 +129,13 @@ pub(crate) fn edge_numbers(profile: &Profile, edge: &Edge) -> EdgeNumbers {
         EdgeStats::Count(n) => {
             let f = &profile.function(callee).stats;
             let share = if f.nc > 0 {
-                (*n).max(0) as f64 / f.nc as f64
+                count_f64((*n).max(0)) / count_f64(f.nc)
             } else {
                 0.0
             };
             let share = share.min(1.0);
             EdgeNumbers {
-                nc: (*n).max(0) as f64,
+                nc: count_f64((*n).max(0)),
                 cc: 0.0,
                 tt: clean(f.tt) * share,
                 ct: clean(f.ct) * share,
