@@ -108,7 +108,7 @@ pub fn build(profile: &Profile, options: &TreeOptions) -> CallTree {
     }
 
     let budget = options.frame_budget(profile);
-    let atom_order = AtomOrder::new(&slots);
+    let mut lists = Lists::new(&slots, &facts, &pool);
     let imports = imports(profile, &slots, &facts);
     let bodies = &imports.bodies;
     let body_parent = nesting::assign_parents(bodies);
@@ -124,7 +124,6 @@ pub fn build(profile: &Profile, options: &TreeOptions) -> CallTree {
         slots: &slots,
         imports: &imports,
         body_parent: &body_parent,
-        atom_order: &atom_order,
     };
     let mut scratch = Scratch::default();
     let mut children: Vec<Child> = Vec::new();
@@ -150,6 +149,7 @@ pub fn build(profile: &Profile, options: &TreeOptions) -> CallTree {
             share,
             whole,
             &mut demand,
+            &mut lists,
             &mut scratch,
             &mut children,
         );
@@ -157,7 +157,9 @@ pub fn build(profile: &Profile, options: &TreeOptions) -> CallTree {
         for c in children.drain(..) {
             let Slot { callee, n } = &slots.slots[c.edge];
             let callee = *callee;
+            let before = pool[c.edge];
             pool[c.edge] -= c.width;
+            lists.spent(&slots, &facts, &pool, func, c.edge, before);
             if c.width < min_width || !options.depth_allowed(depth) {
                 tree.cut(frame, c.width);
                 continue;
@@ -271,41 +273,122 @@ impl Slots {
     }
 }
 
-/// The callee slots of every function that are single calls (`nc` 1, some time),
-/// widest first: the order in which a frame places its atoms, computed once so that
-/// expanding a frame sorts nothing.
-struct AtomOrder {
+/// Per function, a list of some of its callee slots. Lists only shrink: a slot is
+/// dropped once it can no longer matter (see [`Lists`]); what is left keeps its order.
+struct SlotLists {
     start: Vec<u32>,
     slots: Vec<u32>,
+    /// Per function: how many of its slots are still listed (from its start).
+    live: Vec<u32>,
 }
 
-impl AtomOrder {
-    fn new(slots: &Slots) -> AtomOrder {
-        let funcs = slots.start.len() - 1;
+impl SlotLists {
+    /// `fill(func, out)` appends the list of `func`.
+    fn build(funcs: usize, mut fill: impl FnMut(FuncId, &mut Vec<u32>)) -> SlotLists {
         let mut start = Vec::with_capacity(funcs + 1);
-        let mut order = Vec::new();
+        let mut slots = Vec::new();
         for func in 0..funcs {
-            start.push(order.len() as u32);
-            let first = order.len();
-            let n = |k: u32| &slots.slots[k as usize].n;
-            order.extend(
+            start.push(slots.len() as u32);
+            fill(func as FuncId, &mut slots);
+        }
+        start.push(slots.len() as u32);
+        let live = start.windows(2).map(|w| w[1] - w[0]).collect();
+        SlotLists { start, slots, live }
+    }
+
+    fn of(&self, func: FuncId) -> &[u32] {
+        let start = self.start[func as usize] as usize;
+        &self.slots[start..start + self.live[func as usize] as usize]
+    }
+
+    fn of_mut(&mut self, func: FuncId) -> &mut [u32] {
+        let start = self.start[func as usize] as usize;
+        &mut self.slots[start..start + self.live[func as usize] as usize]
+    }
+
+    /// Keeps only the first `len` listed slots of `func`.
+    fn truncate(&mut self, func: FuncId, len: usize) {
+        let live = &mut self.live[func as usize];
+        *live = (*live).min(len as u32);
+    }
+}
+
+/// The slot lists a frame's expansion walks, computed once so that expanding a frame
+/// sorts nothing, and kept up to date as pools are spent, so that a frame walks only
+/// the slots that can give it something. A single call's slot (`nc` 1) is an *atom*
+/// while its pool is whole, *partial* once part of it is spent, *spent* once it is
+/// empty; pools only shrink, so it never goes back.
+struct Lists {
+    /// Atoms, widest first: the order in which a frame places them. A slot leaves as
+    /// it is met no longer whole.
+    atoms: SlotLists,
+    /// The slots of more than one call, in slot order (fixed).
+    multi: SlotLists,
+    /// Per function: its partial single calls, in slot order.
+    partial: Vec<Vec<u32>>,
+    /// Per function: its spent single calls back into its own cycle (any order).
+    spent_cyclic: Vec<Vec<u32>>,
+}
+
+impl Lists {
+    fn new(slots: &Slots, facts: &[FunctionFacts], pool: &[f64]) -> Lists {
+        let funcs = slots.start.len() - 1;
+        let n = |k: u32| &slots.slots[k as usize].n;
+        let atoms = SlotLists::build(funcs, |func, out| {
+            let first = out.len();
+            out.extend(
                 slots
-                    .of(func as FuncId)
+                    .of(func)
                     .map(|k| k as u32)
                     .filter(|&k| n(k).nc == 1.0 && n(k).ct > 0.0),
             );
             // Ties in slot order, which is the edges' order within one caller.
-            order[first..].sort_by(|&a, &b| n(b).ct.total_cmp(&n(a).ct).then(a.cmp(&b)));
+            out[first..].sort_by(|&a, &b| n(b).ct.total_cmp(&n(a).ct).then(a.cmp(&b)));
+        });
+        let multi = SlotLists::build(funcs, |func, out| {
+            out.extend(slots.of(func).map(|k| k as u32).filter(|&k| n(k).nc != 1.0));
+        });
+        let mut lists = Lists {
+            atoms,
+            multi,
+            partial: vec![Vec::new(); funcs],
+            spent_cyclic: vec![Vec::new(); funcs],
+        };
+        for func in 0..funcs as FuncId {
+            for k in slots.of(func) {
+                lists.spent(slots, facts, pool, func, k, f64::NAN);
+            }
         }
-        start.push(order.len() as u32);
-        AtomOrder {
-            start,
-            slots: order,
-        }
+        lists
     }
 
-    fn of(&self, func: FuncId) -> &[u32] {
-        &self.slots[self.start[func as usize] as usize..self.start[func as usize + 1] as usize]
+    /// Notes that the pool of slot `k` of `func` went from `before` to `pool[k]`.
+    fn spent(
+        &mut self,
+        slots: &Slots,
+        facts: &[FunctionFacts],
+        pool: &[f64],
+        func: FuncId,
+        k: usize,
+        before: f64,
+    ) {
+        let slot = &slots.slots[k];
+        if slot.n.nc != 1.0 {
+            return;
+        }
+        let (now, ct) = (pool[k], slot.n.ct);
+        let is_spent = |x: f64| x <= 0.0;
+        let is_whole = |x: f64| x == ct && ct > 0.0;
+        let is_partial = |x: f64| !(is_whole(x) || is_spent(x));
+        if is_spent(now) && !is_spent(before) && in_cycle(facts, func, slot.callee) {
+            self.spent_cyclic[func as usize].push(k as u32);
+        }
+        if is_partial(now) && !is_partial(before) {
+            let list = &mut self.partial[func as usize];
+            if let Err(at) = list.binary_search(&(k as u32)) {
+                list.insert(at, k as u32);
+            }
+        }
     }
 }
 
@@ -326,7 +409,6 @@ struct Plan<'a> {
     imports: &'a Imports,
     /// The body that imported each body, rebuilt bottom-up (see [`nesting`]).
     body_parent: &'a [Option<FuncId>],
-    atom_order: &'a AtomOrder,
 }
 
 impl Plan<'_> {
@@ -393,6 +475,7 @@ fn plan_children(
     share: f64,
     whole: bool,
     demand: &mut [f64],
+    lists: &mut Lists,
     scratch: &mut Scratch,
     out: &mut Vec<Child>,
 ) {
@@ -455,7 +538,19 @@ fn plan_children(
     let slack = 0.02 * parent.total;
     // The body this frame runs under, looked up once if an atom needs it.
     let mut importer: Option<Option<(FuncId, bool)>> = None;
-    for i in plan.atom_order.of(func).iter().map(|&i| i as usize) {
+    // A slot stops being an atom for good once part of its pool is spent (pools only
+    // shrink): such slots are dropped from the function's list as they are met, so
+    // later frames do not walk past them again. The order of the rest is kept.
+    let list = lists.atoms.of_mut(func);
+    let (mut kept, mut next) = (0, 0);
+    while next < list.len() {
+        let i = list[next] as usize;
+        next += 1;
+        if !plan.is_atom(pool, i) {
+            continue;
+        }
+        list[kept] = i as u32;
+        kept += 1;
         if budget <= 0.0 {
             break;
         }
@@ -464,9 +559,6 @@ fn plan_children(
         // there is room, whatever the call estimate; others are placed by fit.
         let nested = match plan.body_parent[slots[i].callee as usize] {
             Some(p) => {
-                if !plan.is_atom(pool, i) {
-                    continue;
-                }
                 let here = *importer.get_or_insert_with(|| plan.nearest_body(tree, frame));
                 if here.map(|h| h.0) != Some(p) {
                     continue;
@@ -481,7 +573,6 @@ fn plan_children(
         // Contexts come widest first: an atom wider than this one fits no later
         // context of the function either, so it goes here, as wide as the budget allows.
         if (nested || ct <= budget + slack || ct > parent.total)
-            && plan.is_atom(pool, i)
             && plan.is_candidate(tree, frame, func, pool, i)
         {
             // A single call's width is its `ct`, straight from the data, wherever the
@@ -503,6 +594,9 @@ fn plan_children(
             }
         }
     }
+    list.copy_within(next.., kept);
+    let live = kept + (list.len() - next);
+    lists.atoms.truncate(func, live);
 
     // Divisible edges, in three passes over one width per edge:
     // 1. edges back into a cycle take what their pools still hold (cProfile counts
@@ -522,10 +616,20 @@ fn plan_children(
     // are left out; they matter only in telling whether a cycle pass comes last.
     let mut idle_cycle_edge = false;
     divisible.clear();
-    for i in callee_slots {
-        if plan.is_atom(pool, i) {
-            continue;
-        }
+    // Atoms were placed above, spent single calls give nothing: the slots of more
+    // than one call and the partial single calls, in slot order.
+    let multi = lists.multi.of(func);
+    let partial = &mut lists.partial[func as usize];
+    partial.retain(|&i| pool[i as usize] > 0.0 || pool[i as usize].is_nan());
+    let (mut a, mut b) = (0, 0);
+    while a < multi.len() || b < partial.len() {
+        let i = if b == partial.len() || (a < multi.len() && multi[a] < partial[b]) {
+            a += 1;
+            multi[a - 1]
+        } else {
+            b += 1;
+            partial[b - 1]
+        } as usize;
         let n = &slots[i].n;
         let idle = pool[i] <= 0.0 && !(n.nc > 1.0 && n.ct * share > 0.0);
         if idle {
@@ -550,7 +654,14 @@ fn plan_children(
     );
     widths.clear();
     widths.resize(divisible.len(), 0.0);
-    let has_cycle = idle_cycle_edge || cyclic.iter().any(|&c| c);
+    let mut has_cycle = idle_cycle_edge || cyclic.iter().any(|&c| c);
+    if !has_cycle {
+        // The spent single calls left out above, if one of them goes back into the cycle.
+        has_cycle = lists.spent_cyclic[func as usize].iter().any(|&i| {
+            let i = i as usize;
+            pool[i] <= 0.0 && plan.is_candidate(tree, frame, func, pool, i)
+        });
+    }
     // Bodies imported by the body above, still to draw, are reached through the
     // cycle: the widest edge back into it carries their time down to the dispatcher
     // (otherwise each level of import machinery would shrink them by its share).
@@ -928,6 +1039,45 @@ mod tests {
                 (names.join(";"), tree.frame(i).total, tree.frame(i).exact)
             })
             .collect()
+    }
+
+    #[test]
+    fn single_calls_move_from_atom_to_partial_to_spent() {
+        // f calls g once (a single call, in f's cycle through g -> f) and h twice.
+        let mut b = ProfileBuilder::new();
+        b.add_function(key("f"), st(1, 2, 1.0, 10.0));
+        b.add_function(key("g"), st(1, 1, 1.0, 4.0));
+        b.add_function(key("h"), st(2, 2, 1.0, 2.0));
+        edge(&mut b, "f", "g", 1, 1.0, 4.0);
+        edge(&mut b, "f", "h", 2, 1.0, 2.0);
+        edge(&mut b, "g", "f", 1, 1.0, 3.0);
+        let p = b.finish();
+        let slots = Slots::new(&p);
+        let facts = function_facts(&p, &slots);
+        let mut pool: Vec<f64> = slots.slots.iter().map(|s| s.n.ct).collect();
+        let mut lists = Lists::new(&slots, &facts, &pool);
+        let f = p.find(&key("f")).unwrap();
+        let g_slot = slots
+            .of(f)
+            .find(|&k| p.function(slots.slots[k].callee).key.name.as_str() == "g")
+            .unwrap();
+        let h_slot = slots.of(f).find(|&k| k != g_slot).unwrap();
+        assert_eq!(lists.atoms.of(f), [g_slot as u32]);
+        assert_eq!(lists.multi.of(f), [h_slot as u32]);
+        assert!(lists.partial[f as usize].is_empty());
+        // Part of g's call spent: partial.
+        pool[g_slot] -= 1.0;
+        lists.spent(&slots, &facts, &pool, f, g_slot, 4.0);
+        assert_eq!(lists.partial[f as usize], [g_slot as u32]);
+        assert!(lists.spent_cyclic[f as usize].is_empty());
+        // The rest spent: spent, and listed as a way back into f's cycle.
+        pool[g_slot] -= 3.0;
+        lists.spent(&slots, &facts, &pool, f, g_slot, 3.0);
+        assert_eq!(lists.spent_cyclic[f as usize], [g_slot as u32]);
+        // Calls of more than one call are never tracked.
+        pool[h_slot] = 0.0;
+        lists.spent(&slots, &facts, &pool, f, h_slot, 2.0);
+        assert_eq!(lists.spent_cyclic[f as usize], [g_slot as u32]);
     }
 
     fn all_frames() -> TreeOptions {
