@@ -440,61 +440,73 @@ impl ProfileBuilder {
         permute(&mut functions, &mut order);
         drop(order);
 
-        // Drop cleared edges and renumber, keeping insertion order.
-        let mut seq = 0u32;
+        // Drop cleared edges and renumber, keeping insertion order, and note the runs
+        // of edges with one callee: (callee, start, end) in file order. A run is a
+        // stats row's callers dict, or a merged profile's edges into one function.
+        let mut runs: Vec<(u32, u32, u32)> = Vec::new();
+        let (mut seq, mut kept) = (0u32, 0u32);
         edges.retain_mut(|e| {
             let keep = seq >= cleared_before[e.callee as usize];
             seq += 1;
             if keep {
                 e.caller = new_id[e.caller as usize];
                 e.callee = new_id[e.callee as usize];
+                match runs.last_mut() {
+                    Some(run) if run.0 == e.callee => run.2 = kept + 1,
+                    _ => runs.push((e.callee, kept, kept + 1)),
+                }
+                kept += 1;
             }
             keep
         });
         drop(cleared_before);
         drop(new_id);
 
-        // Order by (callee, caller), the edges of one pair in the order they were added
-        // (pstats sums them in that order): two stable counting sorts of edge indexes,
-        // by caller then by callee. Duplicates of a pair are summed as they are copied.
-        let n = functions.len();
-        let by_caller = counting_sort(n, (0..edges.len() as u32).collect(), |i| {
-            edges[i as usize].caller
-        });
-        let order = counting_sort(n, by_caller, |i| edges[i as usize].callee);
-        let mut sorted: Vec<Edge> = Vec::with_capacity(edges.len());
-        for &i in &order {
-            let e = &edges[i as usize];
-            match sorted.last_mut() {
-                Some(last) if last.callee == e.callee && last.caller == e.caller => {
-                    last.stats.add(&e.stats)
-                }
-                _ => sorted.push(*e),
+        // Order by callee: the runs are sorted by (callee, position) and copied whole,
+        // which keeps insertion order within each callee.
+        if !runs.windows(2).all(|w| w[0].0 < w[1].0) {
+            runs.sort_unstable();
+            let mut sorted: Vec<Edge> = Vec::with_capacity(edges.len());
+            for &(_, start, end) in &runs {
+                sorted.extend_from_slice(&edges[start as usize..end as usize]);
             }
+            edges = sorted;
         }
-        drop(order);
-        drop(edges);
-        sorted.shrink_to_fit();
-        Profile::from_sorted(functions, sorted)
+        // Then, per callee, by caller (a stable sort: duplicates of a pair are summed
+        // in the order they were added), summing duplicates as the edges move down.
+        let mut write = 0usize;
+        let mut start = 0usize;
+        let mut r = 0usize;
+        while r < runs.len() {
+            let callee = runs[r].0;
+            let mut len = 0usize;
+            while r < runs.len() && runs[r].0 == callee {
+                len += (runs[r].2 - runs[r].1) as usize;
+                r += 1;
+            }
+            let group = &mut edges[start..start + len];
+            if !group.is_sorted_by_key(|e| e.caller) {
+                group.sort_by_key(|e| e.caller);
+            }
+            let first = write;
+            for i in start..start + len {
+                if write > first && edges[write - 1].caller == edges[i].caller {
+                    let later = edges[i].stats;
+                    edges[write - 1].stats.add(&later);
+                } else {
+                    if write != i {
+                        edges[write] = edges[i];
+                    }
+                    write += 1;
+                }
+            }
+            start += len;
+        }
+        drop(runs);
+        edges.truncate(write);
+        edges.shrink_to_fit();
+        Profile::from_sorted(functions, edges)
     }
-}
-
-/// `items` stably sorted by `key(item)`, a value below `n`.
-fn counting_sort(n: usize, items: Vec<u32>, key: impl Fn(u32) -> u32) -> Vec<u32> {
-    let mut next = vec![0u32; n + 1];
-    for &i in &items {
-        next[key(i) as usize + 1] += 1;
-    }
-    for k in 0..n {
-        next[k + 1] += next[k];
-    }
-    let mut out = vec![0u32; items.len()];
-    for &i in &items {
-        let slot = &mut next[key(i) as usize];
-        out[*slot as usize] = i;
-        *slot += 1;
-    }
-    out
 }
 
 /// Reorders `items` in place so that position `i` holds the item that was at
