@@ -465,7 +465,7 @@ impl ProfileBuilder {
         // Order by callee: the runs are sorted by (callee, position) and copied whole,
         // which keeps insertion order within each callee.
         if !runs.windows(2).all(|w| w[0].0 < w[1].0) {
-            runs.sort_unstable();
+            runs = runs_by_callee(runs, functions.len());
             let mut sorted: Vec<Edge> = Vec::with_capacity(edges.len());
             for &(_, start, end) in &runs {
                 sorted.extend_from_slice(&edges[start as usize..end as usize]);
@@ -507,6 +507,25 @@ impl ProfileBuilder {
         edges.shrink_to_fit();
         Profile::from_sorted(functions, edges)
     }
+}
+
+/// `runs` (callee, start, end), listed by start, ordered by (callee, start): a stable
+/// counting sort by callee (callees are below `n`).
+fn runs_by_callee(runs: Vec<(u32, u32, u32)>, n: usize) -> Vec<(u32, u32, u32)> {
+    let mut next = vec![0u32; n + 1];
+    for r in &runs {
+        next[r.0 as usize + 1] += 1;
+    }
+    for k in 0..n {
+        next[k + 1] += next[k];
+    }
+    let mut out = vec![(0, 0, 0); runs.len()];
+    for r in runs {
+        let at = &mut next[r.0 as usize];
+        out[*at as usize] = r;
+        *at += 1;
+    }
+    out
 }
 
 /// Reorders `items` in place so that position `i` holds the item that was at
@@ -981,6 +1000,17 @@ mod tests {
 
     fn st(cc: Count, nc: Count, tt: f64, ct: f64) -> Stats {
         Stats { cc, nc, tt, ct }
+    }
+
+    #[test]
+    fn runs_order_by_callee_then_position() {
+        // Runs listed by position (start), callees in a scrambled order with repeats.
+        let runs: Vec<(u32, u32, u32)> = (0..500u32)
+            .map(|i| ((i * 37 + 11) % 61, 2 * i, 2 * i + 2))
+            .collect();
+        let mut want = runs.clone();
+        want.sort_unstable();
+        assert_eq!(runs_by_callee(runs, 61), want);
     }
 
     #[test]

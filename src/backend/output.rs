@@ -222,6 +222,20 @@ impl<'w> Output<'w> {
     }
 }
 
+/// `x.round() as u64`, exactly (halves away from zero, NaN and negatives 0, overflow
+/// saturating), without the library call that `f64::round` is on baseline x86-64.
+#[inline]
+pub fn round_u64(x: f64) -> u64 {
+    let whole = x as u64; // truncates; saturates; NaN gives 0
+    // Below 2^53 `whole` is exact as a float and `x - whole` is exact; above, `x` is a
+    // whole number and the difference is 0.
+    if x - whole as f64 >= 0.5 {
+        whole.saturating_add(1)
+    } else {
+        whole
+    }
+}
+
 /// Appends `n` in decimal, as `{}` writes it.
 pub fn push_u64(buf: &mut Vec<u8>, mut n: u64) {
     if n < 10 {
@@ -291,6 +305,22 @@ mod tests {
     use super::*;
 
     use crate::backend::output::written as with;
+
+    #[test]
+    fn rounding_to_u64_is_what_round_and_cast_give() {
+        let mut xs = samples();
+        xs.extend([
+            0.49999999999999994,
+            4503599627370495.5,
+            9007199254740993.0,
+            1.8e19,
+            2e19,
+        ]);
+        xs.extend((0..2000).map(|i| f64::from(i) * 0.25 + 0.125));
+        for x in xs {
+            assert_eq!(round_u64(x), x.round() as u64, "{x:e}");
+        }
+    }
 
     /// A deterministic spread of doubles: every exponent, random mantissas, signs.
     fn samples() -> Vec<f64> {

@@ -12,7 +12,7 @@
 
 use std::io::{self, Write};
 
-use super::output::Output;
+use super::output::{Output, round_u64};
 use super::{Backend, Graphs, Job, StringTable};
 use crate::model::{FuncId, FuncKey};
 use crate::tree::{CallTree, Frame, ROOT};
@@ -144,7 +144,7 @@ impl<'t> View<'t> {
 }
 
 fn ticks(t: f64, total: f64) -> u64 {
-    (t / total * TICKS).round().clamp(0.0, TICKS) as u64
+    round_u64((t / total * TICKS).clamp(0.0, TICKS))
 }
 
 /// Where a function's code lives; each kind has its own hue range.
@@ -552,7 +552,7 @@ fn write_script(
                 out.byte(b',');
             }
             first = false;
-            let t = |x: f64| (x / total * TICKS).round() as u64;
+            let t = |x: f64| round_u64(x / total * TICKS);
             out.byte(b'[');
             out.u64(functions.number(func) as u64);
             out.byte(b',');
@@ -560,7 +560,7 @@ fn write_script(
             out.byte(b',');
             out.u64(t(f.self_time));
             out.byte(b',');
-            out.u64(f.calls.round() as u64);
+            out.u64(round_u64(f.calls));
             if !f.exact {
                 for x in [f.cut, f.min_total, f.max_total] {
                     out.byte(b',');
