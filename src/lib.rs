@@ -11,4 +11,6 @@ pub mod commands;
 pub mod input;
 pub mod model;
 pub mod runner;
+#[cfg(test)]
+mod test_rng;
 pub mod tree;

@@ -349,11 +349,9 @@ mod tests {
             123456789.0,
             9_007_199_254_740_993.0,
         ];
-        let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut next = crate::test_rng::xorshift(0x9E37_79B9_7F4A_7C15);
         for _ in 0..20_000 {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
+            let state = next();
             let x = f64::from_bits(state);
             v.push(x);
             // Everyday magnitudes too: seconds, percentages, pixel offsets.

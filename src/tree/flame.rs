@@ -1021,6 +1021,22 @@ mod tests {
         b.add_edge(key(from), key(to), EdgeStats::Timed(st(nc, nc, tt, ct)));
     }
 
+    /// A profile from two tables: functions `(name, cc, nc, tt, ct)` and timed edges
+    /// `(caller, callee, calls, tt, ct)` (all calls primitive).
+    fn profile(
+        functions: &[(&str, i128, i128, f64, f64)],
+        edges: &[(&str, &str, i128, f64, f64)],
+    ) -> Profile {
+        let mut b = ProfileBuilder::new();
+        for &(name, cc, nc, tt, ct) in functions {
+            b.add_function(key(name), st(cc, nc, tt, ct));
+        }
+        for &(from, to, nc, tt, ct) in edges {
+            edge(&mut b, from, to, nc, tt, ct);
+        }
+        b.finish()
+    }
+
     /// (stack of names, total, exact) for every frame, in pre-order.
     fn frames(tree: &CallTree, profile: &Profile) -> Vec<(String, f64, bool)> {
         (1..tree.frames().len() as u32)
@@ -1044,14 +1060,18 @@ mod tests {
     #[test]
     fn single_calls_move_from_atom_to_partial_to_spent() {
         // f calls g once (a single call, in f's cycle through g -> f) and h twice.
-        let mut b = ProfileBuilder::new();
-        b.add_function(key("f"), st(1, 2, 1.0, 10.0));
-        b.add_function(key("g"), st(1, 1, 1.0, 4.0));
-        b.add_function(key("h"), st(2, 2, 1.0, 2.0));
-        edge(&mut b, "f", "g", 1, 1.0, 4.0);
-        edge(&mut b, "f", "h", 2, 1.0, 2.0);
-        edge(&mut b, "g", "f", 1, 1.0, 3.0);
-        let p = b.finish();
+        let p = profile(
+            &[
+                ("f", 1, 2, 1.0, 10.0),
+                ("g", 1, 1, 1.0, 4.0),
+                ("h", 2, 2, 1.0, 2.0),
+            ],
+            &[
+                ("f", "g", 1, 1.0, 4.0),
+                ("f", "h", 2, 1.0, 2.0),
+                ("g", "f", 1, 1.0, 3.0),
+            ],
+        );
         let slots = Slots::new(&p);
         let facts = function_facts(&p, &slots);
         let mut pool: Vec<f64> = slots.slots.iter().map(|s| s.n.ct).collect();
@@ -1089,13 +1109,14 @@ mod tests {
 
     #[test]
     fn single_caller_chains_are_exact() {
-        let mut b = ProfileBuilder::new();
-        b.add_function(key("main"), st(1, 1, 1.0, 6.0));
-        b.add_function(key("a"), st(2, 2, 2.0, 5.0));
-        b.add_function(key("b"), st(3, 3, 3.0, 3.0));
-        edge(&mut b, "main", "a", 2, 2.0, 5.0);
-        edge(&mut b, "a", "b", 3, 3.0, 3.0);
-        let p = b.finish();
+        let p = profile(
+            &[
+                ("main", 1, 1, 1.0, 6.0),
+                ("a", 2, 2, 2.0, 5.0),
+                ("b", 3, 3, 3.0, 3.0),
+            ],
+            &[("main", "a", 2, 2.0, 5.0), ("a", "b", 3, 3.0, 3.0)],
+        );
         let t = build(&p, &all_frames());
         assert_eq!(
             frames(&t, &p),
@@ -1110,18 +1131,22 @@ mod tests {
     #[test]
     fn a_dispatcher_runs_each_single_call_whole_where_it_fits() {
         // exec runs main (whole run) and two module bodies imported from main via load.
-        let mut b = ProfileBuilder::new();
-        b.add_function(key("exec"), st(3, 3, 0.0, 10.0));
-        b.add_function(key("main"), st(1, 1, 4.0, 10.0));
-        b.add_function(key("load"), st(2, 2, 0.0, 6.0));
-        b.add_function(key("mod_a"), st(1, 1, 4.0, 4.0));
-        b.add_function(key("mod_b"), st(1, 1, 2.0, 2.0));
-        edge(&mut b, "exec", "main", 1, 4.0, 10.0);
-        edge(&mut b, "exec", "mod_a", 1, 4.0, 4.0);
-        edge(&mut b, "exec", "mod_b", 1, 2.0, 2.0);
-        edge(&mut b, "main", "load", 2, 0.0, 6.0);
-        edge(&mut b, "load", "exec", 2, 0.0, 6.0);
-        let p = b.finish();
+        let p = profile(
+            &[
+                ("exec", 3, 3, 0.0, 10.0),
+                ("main", 1, 1, 4.0, 10.0),
+                ("load", 2, 2, 0.0, 6.0),
+                ("mod_a", 1, 1, 4.0, 4.0),
+                ("mod_b", 1, 1, 2.0, 2.0),
+            ],
+            &[
+                ("exec", "main", 1, 4.0, 10.0),
+                ("exec", "mod_a", 1, 4.0, 4.0),
+                ("exec", "mod_b", 1, 2.0, 2.0),
+                ("main", "load", 2, 0.0, 6.0),
+                ("load", "exec", 2, 0.0, 6.0),
+            ],
+        );
         let t = build(&p, &all_frames());
         let f = frames(&t, &p);
         assert!(f.contains(&("exec;main".to_string(), 10.0, true)), "{f:?}");
@@ -1145,19 +1170,23 @@ mod tests {
     fn nested_imports_are_drawn_under_their_importer() {
         // exec runs main; main imports a (through load), a imports b. Drawn top-down by
         // width alone, b (nearly as wide as a) would land beside a, under main.
-        let mut b = ProfileBuilder::new();
-        b.add_function(key("exec"), st(3, 3, 0.0, 10.0));
-        b.add_function(key("main"), st(1, 1, 3.8, 10.0));
-        b.add_function(key("load"), st(2, 2, 0.3, 6.2));
-        b.add_function(key("mod_a"), st(1, 1, 0.3, 6.0));
-        b.add_function(key("mod_b"), st(1, 1, 5.6, 5.6));
-        edge(&mut b, "exec", "main", 1, 3.8, 10.0);
-        edge(&mut b, "exec", "mod_a", 1, 0.3, 6.0);
-        edge(&mut b, "exec", "mod_b", 1, 5.6, 5.6);
-        edge(&mut b, "main", "load", 1, 0.2, 6.2);
-        edge(&mut b, "mod_a", "load", 1, 0.1, 5.7);
-        edge(&mut b, "load", "exec", 2, 0.0, 6.0);
-        let p = b.finish();
+        let p = profile(
+            &[
+                ("exec", 3, 3, 0.0, 10.0),
+                ("main", 1, 1, 3.8, 10.0),
+                ("load", 2, 2, 0.3, 6.2),
+                ("mod_a", 1, 1, 0.3, 6.0),
+                ("mod_b", 1, 1, 5.6, 5.6),
+            ],
+            &[
+                ("exec", "main", 1, 3.8, 10.0),
+                ("exec", "mod_a", 1, 0.3, 6.0),
+                ("exec", "mod_b", 1, 5.6, 5.6),
+                ("main", "load", 1, 0.2, 6.2),
+                ("mod_a", "load", 1, 0.1, 5.7),
+                ("load", "exec", 2, 0.0, 6.0),
+            ],
+        );
         let t = build(&p, &all_frames());
         let f = frames(&t, &p);
         let width = |stack: &str| f.iter().find(|x| x.0 == stack).map_or(0.0, |x| x.1);
@@ -1251,11 +1280,10 @@ mod tests {
 
     #[test]
     fn frames_under_the_threshold_give_their_time_to_the_parent() {
-        let mut b = ProfileBuilder::new();
-        b.add_function(key("main"), st(1, 1, 99.0, 100.0));
-        b.add_function(key("tiny"), st(1, 1, 1.0, 1.0));
-        edge(&mut b, "main", "tiny", 1, 1.0, 1.0);
-        let p = b.finish();
+        let p = profile(
+            &[("main", 1, 1, 99.0, 100.0), ("tiny", 1, 1, 1.0, 1.0)],
+            &[("main", "tiny", 1, 1.0, 1.0)],
+        );
         let t = build(
             &p,
             &TreeOptions {
@@ -1272,14 +1300,18 @@ mod tests {
     #[test]
     fn denormal_edge_times_in_a_cycle_keep_widths_finite() {
         // Found by the property tests: a fill scaled by budget / 5e-324 overflowed.
-        let mut b = ProfileBuilder::new();
-        b.add_function(key("main"), st(1, 1, 1.0, 10.0));
-        b.add_function(key("a"), st(2, 2, 9.0, 9.0));
-        b.add_function(key("b"), st(2, 2, 5e-324, 5e-324));
-        edge(&mut b, "main", "a", 1, 1.0, 9.0);
-        edge(&mut b, "a", "b", 2, 5e-324, 5e-324);
-        edge(&mut b, "b", "a", 2, 1.0, 5e-324);
-        let p = b.finish();
+        let p = profile(
+            &[
+                ("main", 1, 1, 1.0, 10.0),
+                ("a", 2, 2, 9.0, 9.0),
+                ("b", 2, 2, 5e-324, 5e-324),
+            ],
+            &[
+                ("main", "a", 1, 1.0, 9.0),
+                ("a", "b", 2, 5e-324, 5e-324),
+                ("b", "a", 2, 1.0, 5e-324),
+            ],
+        );
         let t = build(&p, &all_frames());
         for f in t.frames() {
             assert!(f.total.is_finite() && f.self_time.is_finite(), "{f:?}");
@@ -1292,17 +1324,21 @@ mod tests {
     fn a_shared_function_splits_each_context_in_proportion_to_its_edges() {
         // Regression: the fill pass once shrank its budget while handing it out, so the
         // callees listed last got less than their share.
-        let mut b = ProfileBuilder::new();
-        b.add_function(key("p"), st(1, 1, 0.0, 5.0));
-        b.add_function(key("q"), st(1, 1, 0.0, 5.0));
-        b.add_function(key("shared"), st(2, 2, 2.0, 10.0));
-        b.add_function(key("x"), st(2, 2, 2.0, 2.0));
-        b.add_function(key("y"), st(2, 2, 6.0, 6.0));
-        edge(&mut b, "p", "shared", 1, 1.0, 5.0);
-        edge(&mut b, "q", "shared", 1, 1.0, 5.0);
-        edge(&mut b, "shared", "x", 2, 2.0, 2.0);
-        edge(&mut b, "shared", "y", 2, 6.0, 6.0);
-        let p = b.finish();
+        let p = profile(
+            &[
+                ("p", 1, 1, 0.0, 5.0),
+                ("q", 1, 1, 0.0, 5.0),
+                ("shared", 2, 2, 2.0, 10.0),
+                ("x", 2, 2, 2.0, 2.0),
+                ("y", 2, 2, 6.0, 6.0),
+            ],
+            &[
+                ("p", "shared", 1, 1.0, 5.0),
+                ("q", "shared", 1, 1.0, 5.0),
+                ("shared", "x", 2, 2.0, 2.0),
+                ("shared", "y", 2, 6.0, 6.0),
+            ],
+        );
         let t = build(&p, &all_frames());
         let f = frames(&t, &p);
         for root in ["p", "q"] {
