@@ -15,7 +15,9 @@ use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
 use criterion::measurement::WallTime;
-use criterion::{BenchmarkGroup, Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{
+    BatchSize, BenchmarkGroup, Criterion, Throughput, criterion_group, criterion_main,
+};
 use flameprof::backend::{self, Job, RenderOptions};
 use flameprof::input::{self, marshal};
 use flameprof::tree;
@@ -52,6 +54,25 @@ fn stages(c: &mut Criterion) {
         let mut g = group(c, "decode", &data);
         g.bench_function(&name, |b| {
             b.iter(|| marshal::decode(black_box(&data)).unwrap())
+        });
+        g.finish();
+
+        // The fast path alone (bytes → builder), then the model built from it: together
+        // they are `load` (which also sniffs the file first).
+        let mut g = group(c, "read", &data);
+        let budget = input::pstats::edge_budget(data.len());
+        g.bench_function(&name, |b| {
+            b.iter(|| input::direct::read(black_box(&data), budget).unwrap())
+        });
+        g.finish();
+
+        let mut g = group(c, "model", &data);
+        g.bench_function(&name, |b| {
+            b.iter_batched(
+                || input::direct::read(&data, budget).unwrap().0,
+                |builder| builder.finish(),
+                BatchSize::LargeInput,
+            )
         });
         g.finish();
 

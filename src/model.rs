@@ -403,12 +403,13 @@ impl ProfileBuilder {
         });
     }
 
-    /// Reserves room for `functions` more functions and `edges` more edges (a hint).
+    /// Reserves room for `functions` more functions and `edges` more edges: a hint,
+    /// ignored where the memory is not to be had (the tables then grow as they fill).
     pub fn reserve(&mut self, functions: usize, edges: usize) {
         self.index.reserve(functions);
-        self.functions.reserve(functions);
-        self.cleared_before.reserve(functions);
-        self.edges.reserve(edges);
+        let _ = self.functions.try_reserve(functions);
+        let _ = self.cleared_before.try_reserve(functions);
+        let _ = self.edges.try_reserve(edges);
     }
 
     /// Removes every caller edge of `callee` (used when a duplicate key replaces a row).
