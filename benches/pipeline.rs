@@ -15,9 +15,7 @@ use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
 use criterion::measurement::WallTime;
-use criterion::{
-    BatchSize, BenchmarkGroup, Criterion, Throughput, criterion_group, criterion_main,
-};
+use criterion::{BatchSize, BenchmarkGroup, Criterion, Throughput, criterion_group};
 use flameprof::backend::{self, Job, RenderOptions};
 use flameprof::input::{self, marshal};
 use flameprof::tree;
@@ -118,4 +116,15 @@ fn stages(c: &mut Criterion) {
 }
 
 criterion_group!(benches, stages);
-criterion_main!(benches);
+
+// Memory is asked for as the binary asks for it (`flameprof::heap`), so that page
+// faults cost here what they cost a run of `flameprof`.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[global_allocator]
+static ALLOCATOR: flameprof::heap::HugeBlocks = flameprof::heap::HugeBlocks;
+
+fn main() {
+    flameprof::heap::prefer_huge_pages();
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}

@@ -8,6 +8,7 @@
 pub mod backend;
 pub mod cli;
 pub mod commands;
+pub mod heap;
 pub mod input;
 pub mod model;
 pub mod runner;

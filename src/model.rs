@@ -10,17 +10,64 @@ use std::fmt;
 
 use bytes::Bytes;
 
-/// UTF-8 text that usually shares the input buffer (strings are sliced, not copied).
-#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
-pub struct Text(Bytes);
+/// UTF-8 text: short strings (most function names) are kept inline, longer ones
+/// share the input buffer (sliced, not copied). Inline texts cost no reference counting
+/// to make, copy or drop, which a large profile does millions of times.
+#[derive(Clone, Default)]
+pub struct Text(Repr);
+
+#[derive(Clone)]
+enum Repr {
+    Inline { len: u8, bytes: [u8; Text::INLINE] },
+    Shared(Bytes),
+}
+
+impl Default for Repr {
+    fn default() -> Repr {
+        Repr::Inline {
+            len: 0,
+            bytes: [0; Text::INLINE],
+        }
+    }
+}
+
+// Inline texts make a text no larger than the `Bytes` it would otherwise be.
+const _: () = assert!(std::mem::size_of::<Text>() == std::mem::size_of::<Bytes>());
 
 impl Text {
+    /// The longest text kept inline.
+    const INLINE: usize = 23;
+
+    /// Bytes known to be valid UTF-8: copied inline if short, else shared.
+    fn valid(bytes: &[u8], shared: impl FnOnce() -> Bytes) -> Text {
+        if bytes.len() <= Self::INLINE {
+            let mut inline = [0u8; Self::INLINE];
+            inline[..bytes.len()].copy_from_slice(bytes);
+            Text(Repr::Inline {
+                len: bytes.len() as u8,
+                bytes: inline,
+            })
+        } else {
+            Text(Repr::Shared(shared()))
+        }
+    }
+
     /// Wraps bytes that are already valid UTF-8; anything else is decoded lossily
     /// (invalid sequences and lone surrogates become U+FFFD) into a fresh buffer.
     pub fn from_utf8_lossy(bytes: Bytes) -> Text {
         match std::str::from_utf8(&bytes) {
-            Ok(_) => Text(bytes),
-            Err(_) => Text(Bytes::from(String::from_utf8_lossy(&bytes).into_owned())),
+            Ok(_) => Text::valid(&bytes, || bytes.clone()),
+            Err(_) => Text::from(String::from_utf8_lossy(&bytes).into_owned()),
+        }
+    }
+
+    /// [`Text::from_utf8_lossy`] of `data[range]`, slicing `data` only if the text is
+    /// not kept inline.
+    pub fn from_utf8_lossy_in(data: &Bytes, range: std::ops::Range<usize>) -> Text {
+        let bytes = &data[range.clone()];
+        match std::str::from_utf8(bytes) {
+            Ok(_) => Text::valid(bytes, || data.slice(range)),
+            Err(_) => Text::from(String::from_utf8_lossy(bytes).into_owned()),
         }
     }
 
@@ -28,32 +75,81 @@ impl Text {
     #[inline]
     pub fn from_latin1(bytes: Bytes) -> Text {
         if bytes.is_ascii() {
-            Text(bytes)
+            Text::valid(&bytes, || bytes.clone())
         } else {
-            Text(Bytes::from(
-                bytes.iter().map(|&b| b as char).collect::<String>(),
-            ))
+            Text::from(bytes.iter().map(|&b| b as char).collect::<String>())
+        }
+    }
+
+    /// [`Text::from_latin1`] of `data[range]`, slicing `data` only if the text is not
+    /// kept inline.
+    #[inline]
+    pub fn from_latin1_in(data: &Bytes, range: std::ops::Range<usize>) -> Text {
+        let bytes = &data[range.clone()];
+        if bytes.is_ascii() {
+            Text::valid(bytes, || data.slice(range))
+        } else {
+            Text::from(bytes.iter().map(|&b| b as char).collect::<String>())
+        }
+    }
+
+    fn as_bytes(&self) -> &[u8] {
+        match &self.0 {
+            Repr::Inline { len, bytes } => &bytes[..usize::from(*len)],
+            Repr::Shared(b) => b,
         }
     }
 
     pub fn as_str(&self) -> &str {
-        debug_assert!(std::str::from_utf8(&self.0).is_ok());
+        debug_assert!(std::str::from_utf8(self.as_bytes()).is_ok());
         // SAFETY: the field is private and every constructor above stores valid UTF-8
-        // (checked, converted from Latin-1, or taken from a `str`/`String`), and `Bytes`
-        // is immutable. Re-checking on every call cost ~5 % of a run.
-        unsafe { std::str::from_utf8_unchecked(&self.0) }
+        // (checked, converted from Latin-1, or taken from a `str`/`String`), inline
+        // texts are copies of whole valid texts, and `Bytes` is immutable. Re-checking
+        // on every call cost ~5 % of a run.
+        unsafe { std::str::from_utf8_unchecked(self.as_bytes()) }
+    }
+}
+
+// Texts compare, order and hash as their strings, however they are kept.
+impl PartialEq for Text {
+    fn eq(&self, other: &Text) -> bool {
+        self.as_bytes() == other.as_bytes()
+    }
+}
+
+impl Eq for Text {}
+
+impl PartialOrd for Text {
+    fn partial_cmp(&self, other: &Text) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Text {
+    fn cmp(&self, other: &Text) -> std::cmp::Ordering {
+        self.as_bytes().cmp(other.as_bytes())
+    }
+}
+
+impl std::hash::Hash for Text {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        self.as_bytes().hash(h)
     }
 }
 
 impl From<&str> for Text {
     fn from(s: &str) -> Text {
-        Text(Bytes::copy_from_slice(s.as_bytes()))
+        Text::valid(s.as_bytes(), || Bytes::copy_from_slice(s.as_bytes()))
     }
 }
 
 impl From<String> for Text {
     fn from(s: String) -> Text {
-        Text(Bytes::from(s))
+        if s.len() <= Self::INLINE {
+            Text::from(s.as_str())
+        } else {
+            Text(Repr::Shared(Bytes::from(s)))
+        }
     }
 }
 
@@ -671,7 +767,8 @@ fn packed_order(
 impl Text {
     /// Where the text's bytes are: two texts with one slice id hold the same bytes.
     fn slice_id(&self) -> (usize, usize) {
-        (self.0.as_ptr() as usize, self.0.len())
+        let b = self.as_bytes();
+        (b.as_ptr() as usize, b.len())
     }
 }
 
@@ -1001,6 +1098,45 @@ mod tests {
 
     fn st(cc: Count, nc: Count, tt: f64, ct: f64) -> Stats {
         Stats { cc, nc, tt, ct }
+    }
+
+    #[test]
+    fn texts_inline_or_shared_behave_as_their_strings() {
+        let long = "x".repeat(Text::INLINE + 1);
+        let short = "y".repeat(Text::INLINE);
+        let data = Bytes::from(format!("{long}{short}é"));
+        let texts = [
+            Text::from_latin1_in(&data, 0..long.len()),
+            Text::from_utf8_lossy_in(&data, long.len()..data.len()),
+            Text::from(short.as_str()),
+            Text::from(long.clone()),
+            Text::from_latin1(data.slice(long.len()..data.len())),
+            Text::default(),
+        ];
+        let strings = [
+            long.clone(),
+            format!("{short}é"),
+            short.clone(),
+            long.clone(),
+            format!("{short}Ã©"),
+            String::new(),
+        ];
+        for (t, s) in texts.iter().zip(&strings) {
+            assert_eq!(t.as_str(), s);
+        }
+        // Only the long text sliced from the input points into it.
+        let inside = |t: &Text| data.as_ptr_range().contains(&t.as_str().as_ptr());
+        assert!(inside(&texts[0]) && !inside(&texts[2]));
+        assert_eq!(texts[0], texts[3]);
+        use std::hash::BuildHasher;
+        let state = std::collections::hash_map::RandomState::new();
+        assert_eq!(state.hash_one(&texts[0]), state.hash_one(&texts[3]));
+        for (a, sa) in texts.iter().zip(&strings) {
+            for (b, sb) in texts.iter().zip(&strings) {
+                assert_eq!(a.cmp(b), sa.cmp(sb), "{sa:?} vs {sb:?}");
+                assert_eq!(a == b, sa == sb);
+            }
+        }
     }
 
     #[test]

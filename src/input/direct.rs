@@ -141,15 +141,15 @@ impl Reader<'_> {
         usize::try_from(self.i32()?).ok()
     }
 
-    /// `n` bytes of payload, sliced from the input.
-    fn payload(&mut self, n: usize) -> Option<Bytes> {
+    /// Where the next `n` bytes of payload are; moves past them.
+    fn span(&mut self, n: usize) -> Option<std::ops::Range<usize>> {
         let start = self.pos;
         let end = start.checked_add(n)?;
         if end > self.data.len() {
             return None;
         }
         self.pos = end;
-        Some(self.data.slice(start..end))
+        Some(start..end)
     }
 
     fn keep(&mut self, flag: bool, slot: Slot) {
@@ -209,7 +209,7 @@ impl Reader<'_> {
             code @ (b'u' | b't' | b's') => {
                 // `s` (py2 str, py3 bytes) is text wherever a stats dict holds a string.
                 let n = self.len()?;
-                let t = Text::from_utf8_lossy(self.payload(n)?);
+                let t = Text::from_utf8_lossy_in(self.data, self.span(n)?);
                 if code == b't' {
                     let i = self.keep_text(flag, t);
                     self.interned.push(i);
@@ -226,7 +226,7 @@ impl Reader<'_> {
                 } else {
                     usize::from(self.u8()?)
                 };
-                let t = Text::from_latin1(self.payload(n)?);
+                let t = Text::from_latin1_in(self.data, self.span(n)?);
                 if flag {
                     Item::TextAt(self.keep_text(flag, t))
                 } else {
@@ -378,7 +378,7 @@ impl Reader<'_> {
             Some(&[code, n]) if code == b'z' | FLAG_REF || code == b'Z' | FLAG_REF => {
                 let start = self.pos + 2;
                 if self.data.len() >= start + usize::from(n) {
-                    let t = Text::from_latin1(self.data.slice(start..start + usize::from(n)));
+                    let t = Text::from_latin1_in(self.data, start..start + usize::from(n));
                     self.pos = start + usize::from(n);
                     return Some(Item::TextAt(self.keep_text(true, t)));
                 }

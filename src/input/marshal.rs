@@ -1174,13 +1174,18 @@ mod tests {
     }
 
     #[test]
-    fn valid_strings_share_the_input_buffer() {
-        let data = Bytes::from(cat(&[b"u", &i32le(3), b"abc"]));
-        let d = decode(&data).expect("decode");
-        let Value::Str(t) = d.get(d.root) else {
-            panic!()
-        };
-        assert_eq!(t.as_str().as_ptr(), data[5..].as_ptr());
+    fn long_strings_share_the_input_buffer_and_short_ones_are_copied() {
+        let long = b"/usr/lib/python3.12/importlib/__init__.py";
+        for (text, shared) in [(&long[..], true), (&long[..3], false)] {
+            let data = Bytes::from(cat(&[b"u", &i32le(text.len() as i32), text]));
+            let d = decode(&data).expect("decode");
+            let Value::Str(t) = d.get(d.root) else {
+                panic!()
+            };
+            assert_eq!(t.as_str().as_bytes(), text);
+            let range = data.as_ptr_range();
+            assert_eq!(range.contains(&t.as_str().as_ptr()), shared, "{t:?}");
+        }
     }
 
     #[test]
