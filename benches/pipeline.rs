@@ -1,14 +1,16 @@
-//! Criterion benchmarks of each pipeline stage: marshal decoding (the general decoder,
-//! which real files no longer need), loading (the fast path, stats dict →
-//! `Profile`), the flame and inverted reconstructions, and every backend writing to
+//! Criterion benchmarks of each pipeline stage: reading (the fast path, bytes → a
+//! builder of functions and edges), the model (builder → sorted, indexed `Profile`),
+//! both together as `load`, marshal decoding (the general decoder, which real files no
+//! longer need), the flame and inverted reconstructions, and every backend writing to
 //! a reused buffer. Throughput is in bytes of the input file, so stages compare directly.
 //!
-//! Inputs: `tests/data/real/pip_list.prof`, and a generated large profile,
+//! Inputs: the real profiles of `tests/data/real/` (every stage on pip_list, reading
+//! and loading on the others), and a generated large profile,
 //! `bench/out/perf/gen_100000.prof` (make it with
 //! `python3 bench/perf/gen_profile.py --edges 100000 -o bench/out/perf/gen_100000.prof`,
 //! or point `FLAMEPROF_BENCH_LARGE` at any stats file); skipped when missing.
 //!
-//! Run: `cargo bench --bench pipeline` (add `-- decode` etc. to filter).
+//! Run: `cargo bench --bench pipeline` (add `-- read` etc. to filter).
 
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
@@ -20,17 +22,25 @@ use flameprof::backend::{self, Job, RenderOptions};
 use flameprof::input::{self, marshal};
 use flameprof::tree;
 
-fn inputs() -> Vec<(String, Bytes)> {
+/// The profiles benched: every real profile in `tests/data/real/` (all stages for
+/// pip_list, reading only for the others) and the large generated one (all stages).
+fn inputs() -> Vec<(String, Bytes, bool)> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let large = std::env::var_os("FLAMEPROF_BENCH_LARGE")
         .map(PathBuf::from)
         .unwrap_or_else(|| root.join("bench/out/perf/gen_100000.prof"));
+    let real = ["pip_list", "pygments", "pylint", "sympy"].map(|name| {
+        (
+            root.join(format!("tests/data/real/{name}.prof")),
+            name == "pip_list",
+        )
+    });
     let mut out = Vec::new();
-    for path in [root.join("tests/data/real/pip_list.prof"), large] {
+    for (path, all_stages) in real.into_iter().chain([(large, true)]) {
         match std::fs::read(&path) {
             Ok(data) => {
                 let name = path.file_stem().unwrap().to_string_lossy().into_owned();
-                out.push((name, Bytes::from(data)));
+                out.push((name, Bytes::from(data), all_stages));
             }
             Err(e) => eprintln!("skipping {}: {e}", path.display()),
         }
@@ -48,13 +58,7 @@ fn group<'a>(c: &'a mut Criterion, stage: &str, data: &Bytes) -> BenchmarkGroup<
 }
 
 fn stages(c: &mut Criterion) {
-    for (name, data) in inputs() {
-        let mut g = group(c, "decode", &data);
-        g.bench_function(&name, |b| {
-            b.iter(|| marshal::decode(black_box(&data)).unwrap())
-        });
-        g.finish();
-
+    for (name, data, all_stages) in inputs() {
         // The fast path alone (bytes → builder), then the model built from it: together
         // they are `load` (which also sniffs the file first).
         let mut g = group(c, "read", &data);
@@ -77,6 +81,15 @@ fn stages(c: &mut Criterion) {
         let mut g = group(c, "load", &data);
         g.bench_function(&name, |b| {
             b.iter(|| input::load("bench", black_box(data.clone())).unwrap())
+        });
+        g.finish();
+        if !all_stages {
+            continue;
+        }
+
+        let mut g = group(c, "decode", &data);
+        g.bench_function(&name, |b| {
+            b.iter(|| marshal::decode(black_box(&data)).unwrap())
         });
         g.finish();
 
