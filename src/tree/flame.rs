@@ -795,20 +795,18 @@ fn own_time(
 /// Direct recursion is drawn unrolled, one frame per level: the width a frame at
 /// `level` (0: outermost) of its chain passes on to its inner call, as the depth model
 /// [`Levels`] has it (the outermost level's share is exact). Below the outermost
-/// level the share is capped at [`MAX_INNER_SHARE`], so chains shrink; a chain stops
-/// where the inner level would be narrower than [`RECURSION_STOP`] drawn frames or
-/// the model has no further level, and the last level drawn keeps the rest, so
-/// callees are not lost in slivers.
+/// level the share is capped at [`MAX_INNER_SHARE`], so chains shrink. A chain is
+/// drawn as deep as the threshold allows, like any other stack: it stops where the
+/// inner level would be narrower than one drawn frame (`min_width`) or the model has
+/// no further level, and the last level drawn keeps the rest (own time and callees of
+/// the levels below it), so callees are not lost in slivers. Stopping any earlier
+/// would move the time of levels the threshold would draw onto shallower ones.
 fn inner_width(fact: &FunctionFacts, width: f64, level: u32, min_width: f64) -> f64 {
     if fact.self_edge.is_none() {
         return 0.0;
     }
     let width = chain_share(fact, level) * width;
-    if width >= RECURSION_STOP * min_width {
-        width
-    } else {
-        0.0
-    }
+    if width >= min_width { width } else { 0.0 }
 }
 
 /// The share of its width a frame at `level` of a chain of direct recursion passes on
@@ -824,16 +822,13 @@ fn chain_share(fact: &FunctionFacts, level: u32) -> f64 {
 
 /// The largest share of its width a level of direct recursion below the outermost
 /// passes on to its inner call, so a chain shrinks by at least 5 % a level and its
-/// length stays bounded by the threshold (about 110 levels at 0.1 %).
+/// length stays bounded by the threshold (about 135 levels at 0.1 %).
 const MAX_INNER_SHARE: f64 = 0.95;
 
 /// An atom clipped by less than this share of its `ct` still counts as exact: cProfile's
 /// cumulative times run up to ~0.05 % past the sum of own times (its own overhead), so the
 /// whole-profile frame is a little narrower than the `ct` of the call that spans it.
 const EXACT_TOLERANCE: f64 = 1e-3;
-
-/// How many minimum frame widths an inner recursive level must span to be drawn.
-pub const RECURSION_STOP: f64 = 3.0;
 
 fn function_facts(profile: &Profile, slots: &Slots) -> Vec<FunctionFacts> {
     let scc = profile.components();
@@ -1259,6 +1254,39 @@ mod tests {
         );
         let total: f64 = t.frames().iter().skip(1).map(|x| x.self_time).sum();
         assert!((total - 815.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn a_recursion_chain_is_drawn_as_deep_as_the_threshold_allows() {
+        // main calls f 10 times, each call recursing 4 times at 1 s a call: the levels
+        // are 50, 40, 30, 20 and 10 s wide. At a 10 % threshold (5 s) every level is
+        // wide enough to be drawn, the deepest (twice the threshold) too; a chain cut
+        // short would pile the deepest level's time onto the one above it.
+        let mut b = ProfileBuilder::new();
+        b.add_function(key("main"), st(1, 1, 0.0, 50.0));
+        b.add_function(key("f"), st(10, 50, 50.0, 50.0));
+        edge(&mut b, "main", "f", 10, 10.0, 50.0);
+        b.add_edge(key("f"), key("f"), EdgeStats::Timed(st(10, 40, 40.0, 40.0)));
+        let p = b.finish();
+        let t = build(
+            &p,
+            &TreeOptions {
+                threshold: 0.1,
+                ..TreeOptions::default()
+            },
+        );
+        let f = frames(&t, &p);
+        let widths: Vec<f64> = (1..=5)
+            .map(|k| {
+                let stack = format!("main{}", ";f".repeat(k));
+                f.iter().find(|x| x.0 == stack).map_or(0.0, |x| x.1)
+            })
+            .collect();
+        for (k, w) in widths.iter().enumerate() {
+            let want = 10.0 * (5 - k) as f64;
+            assert!((w - want).abs() < 1e-6, "level {k}: {widths:?} {f:?}");
+        }
+        assert_eq!(t.cut_frames, 0, "{f:?}");
     }
 
     #[test]
