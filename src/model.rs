@@ -215,46 +215,56 @@ impl FuncKey {
 
     /// Appends [`FuncKey::display`] to `out`, without allocating a string of its own.
     pub fn write_display(&self, out: &mut String) {
+        self.display_pieces(|piece| out.push_str(piece));
+    }
+
+    /// The label [`FuncKey::display`] gives, as the pieces it is made of, in order (for
+    /// a reader that needs its bytes, not a string).
+    pub fn display_pieces(&self, mut piece: impl FnMut(&str)) {
         let name = self.name.as_str();
         if self.file.as_str() == "~" && self.line == 0 {
             if name.starts_with('<') && name.ends_with('>') && name.len() >= 2 {
-                out.push('{');
-                out.push_str(&name[1..name.len() - 1]);
-                out.push('}');
+                piece("{");
+                piece(&name[1..name.len() - 1]);
+                piece("}");
             } else {
-                out.push_str(name);
+                piece(name);
             }
         } else {
-            out.push_str(self.file.as_str());
-            out.push(':');
-            push_decimal(out, self.line);
-            out.push('(');
-            out.push_str(name);
-            out.push(')');
+            piece(self.file.as_str());
+            piece(":");
+            let mut digits = [0u8; 21];
+            piece(decimal(
+                &mut digits,
+                self.line.unsigned_abs(),
+                self.line < 0,
+            ));
+            piece("(");
+            piece(name);
+            piece(")");
         }
     }
 }
 
-/// Appends `n` in decimal, as `{}` formats it (without the formatting machinery,
-/// which costs more than the rest of a label).
-fn push_decimal(out: &mut String, n: i64) {
-    if n < 0 {
-        out.push('-');
-    }
-    let mut digits = [0u8; 20];
-    let mut at = digits.len();
-    let mut v = n.unsigned_abs();
+/// `n` (negated if `negative`) in decimal, as `{}` formats it, written at the end of
+/// `buf` (without the formatting machinery, which costs more than the rest of a label).
+fn decimal(buf: &mut [u8; 21], n: u64, negative: bool) -> &str {
+    let mut at = buf.len();
+    let mut v = n;
     loop {
         at -= 1;
-        digits[at] = b'0' + (v % 10) as u8;
+        buf[at] = b'0' + (v % 10) as u8;
         v /= 10;
         if v == 0 {
             break;
         }
     }
-    for &d in &digits[at..] {
-        out.push(char::from(d));
+    if negative {
+        at -= 1;
+        buf[at] = b'-';
     }
+    // Only ASCII digits and '-' were written.
+    std::str::from_utf8(&buf[at..]).unwrap_or_default()
 }
 
 /// The four numbers pstats keeps per function: primitive calls, total calls,
@@ -1171,9 +1181,10 @@ mod tests {
     #[test]
     fn decimals_are_written_as_format_writes_them() {
         for n in [0, 1, -1, 9, 10, 99, 100, 12345, -907, i64::MAX, i64::MIN] {
-            let mut out = String::from("x");
-            push_decimal(&mut out, n);
-            assert_eq!(out, format!("x{n}"));
+            let mut buf = [0u8; 21];
+            assert_eq!(decimal(&mut buf, n.unsigned_abs(), n < 0), format!("{n}"));
+            let key = FuncKey::new("f.py", n, "g");
+            assert_eq!(key.display(), format!("f.py:{n}(g)"));
         }
     }
 

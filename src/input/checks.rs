@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 
-use crate::model::{EdgeStats, FuncId, Profile};
+use crate::model::{EdgeStats, FuncId, FuncKey, Profile};
 
 /// One warning: a stable kind (used by the tests and the docs) and the line shown.
 #[derive(Clone, Debug, PartialEq)]
@@ -239,41 +239,23 @@ pub fn check(profile: &Profile) -> Vec<Warning> {
     }
 
     // Two different functions that are shown with the same label. Labels are compared
-    // by hash first (one label rendered at a time, no sort of strings); only labels
-    // whose hashes meet are rendered again and compared whole.
-    let mut label = String::new();
-    let mut hashed: Vec<(u64, u32)> = functions
-        .iter()
-        .enumerate()
-        .map(|(i, f)| {
-            label.clear();
-            f.key.write_display(&mut label);
-            (label_hash(&label), i as u32)
-        })
-        .collect();
-    hashed.sort_unstable();
+    // by hash first (hashed piece by piece as they would be written, never rendered, and
+    // met in an open-addressing table rather than sorted); only labels whose hashes meet
+    // are rendered and compared whole.
+    let hashes: Vec<u64> = functions.iter().map(|f| label_hash(&f.key)).collect();
     let mut shared: Vec<String> = Vec::new();
-    let mut run = 0;
-    while run < hashed.len() {
-        let end = run + hashed[run..].partition_point(|h| h.0 == hashed[run].0);
-        if end - run > 1 {
-            let mut labels: Vec<String> = hashed[run..end]
-                .iter()
-                .map(|&(_, i)| {
-                    let mut l = String::new();
-                    functions[i as usize].key.write_display(&mut l);
-                    l
-                })
-                .collect();
-            labels.sort_unstable();
-            labels.dedup_by(|b, a| {
-                if a == b && shared.last() != Some(a) {
-                    shared.push(a.clone());
-                }
-                a == b
-            });
-        }
-        run = end;
+    for group in equal_hashes(&hashes) {
+        let mut labels: Vec<String> = group
+            .iter()
+            .map(|&i| functions[i as usize].key.display())
+            .collect();
+        labels.sort_unstable();
+        labels.dedup_by(|b, a| {
+            if a == b && shared.last() != Some(a) {
+                shared.push(a.clone());
+            }
+            a == b
+        });
     }
     shared.sort_unstable();
     if let Some(first) = shared.first() {
@@ -289,12 +271,50 @@ pub fn check(profile: &Profile) -> Vec<Warning> {
     out
 }
 
-/// FNV-1a over a label's bytes: deterministic, and cheap next to rendering the label.
-/// Collisions only cost an exact comparison.
-fn label_hash(label: &str) -> u64 {
-    label.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    })
+/// FNV-1a over the bytes of a function's label: deterministic, and cheap next to
+/// rendering the label. Collisions only cost an exact comparison.
+fn label_hash(key: &FuncKey) -> u64 {
+    let mut h = 0xcbf2_9ce4_8422_2325u64;
+    key.display_pieces(|piece| {
+        for b in piece.bytes() {
+            h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    });
+    h
+}
+
+/// The groups of two or more indexes of `hashes` with one hash value, each in
+/// increasing order, the groups ordered by their first index.
+fn equal_hashes(hashes: &[u64]) -> Vec<Vec<u32>> {
+    const EMPTY: u32 = u32::MAX;
+    let size = (hashes.len() * 2).next_power_of_two().max(2);
+    let mask = size as u64 - 1;
+    // Per slot: the first index with the slot's hash, and its group (EMPTY if none yet).
+    let mut slots = vec![(EMPTY, EMPTY); size];
+    let mut groups: Vec<Vec<u32>> = Vec::new();
+    for (i, &h) in hashes.iter().enumerate() {
+        // The low bits of FNV are well mixed; a linear probe finds the hash or a hole.
+        let mut at = (h ^ (h >> 32)) & mask;
+        loop {
+            let (first, group) = &mut slots[at as usize];
+            if *first == EMPTY {
+                *first = i as u32;
+                break;
+            }
+            if hashes[*first as usize] == h {
+                if *group == EMPTY {
+                    *group = groups.len() as u32;
+                    groups.push(vec![*first]);
+                }
+                groups[*group as usize].push(i as u32);
+                break;
+            }
+            at = (at + 1) & mask;
+        }
+    }
+    // A group was made when its second index came; its first ones came in order.
+    groups.sort_unstable_by_key(|g| g[0]);
+    groups
 }
 
 #[cfg(test)]
@@ -323,6 +343,42 @@ mod tests {
     #[test]
     fn an_empty_profile_is_left_to_the_caller() {
         assert!(kinds(&ProfileBuilder::new().finish()).is_empty());
+    }
+
+    #[test]
+    fn equal_hashes_are_grouped_whatever_the_table_slots() {
+        // 7 and 7 + 2^k meet in every small table without being equal; the 5s and 9s
+        // are real groups, one of them spread over slots taken by others.
+        let hashes = [7, 5, 7 + (1 << 40), 9, 5, 3, 9, 5, 7 + (1 << 41)];
+        assert_eq!(equal_hashes(&hashes), [vec![1, 4, 7], vec![3, 6]]);
+        assert!(equal_hashes(&[]).is_empty());
+        assert!(equal_hashes(&[1, 2, 3]).is_empty());
+        // Against a sort, on many hashes with few distinct values.
+        let many: Vec<u64> = (0..5_000u64).map(|i| (i * i) % 997 * 0x9E37_79B9).collect();
+        let mut want: std::collections::BTreeMap<u64, Vec<u32>> = Default::default();
+        for (i, &h) in many.iter().enumerate() {
+            want.entry(h).or_default().push(i as u32);
+        }
+        let mut want: Vec<Vec<u32>> = want.into_values().filter(|g| g.len() > 1).collect();
+        want.sort();
+        assert!(equal_hashes(&many) == want, "groups differ from a sort's");
+    }
+
+    #[test]
+    fn label_hashes_are_the_hashes_of_the_labels() {
+        for key in [
+            FuncKey::new("a/b.py", -12, "f"),
+            FuncKey::new("~", 0, "<built-in method len>"),
+            FuncKey::new("~", 0, "len"),
+        ] {
+            let fnv = key
+                .display()
+                .bytes()
+                .fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+                    (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+                });
+            assert_eq!(label_hash(&key), fnv, "{key:?}");
+        }
     }
 
     #[test]
