@@ -269,7 +269,12 @@ fn decimal(buf: &mut [u8; 21], n: u64, negative: bool) -> &str {
 
 /// The four numbers pstats keeps per function: primitive calls, total calls,
 /// own time and cumulative time (seconds).
+///
+/// Packed to 8-byte alignment (the counts are `i128`, 16-aligned by default): an
+/// [`Edge`] then takes 64 bytes instead of 80, and a 1M-edge profile's tables shrink by a
+/// fifth. Fields are read by value (`{ s.cc }`), as references to them may be unaligned.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
+#[repr(C, packed(8))]
 pub struct Stats {
     pub cc: Count,
     pub nc: Count,
@@ -304,14 +309,32 @@ pub enum EdgeStats {
     /// cProfile: `(nc, cc, tt, ct)` of the callee under this caller.
     Timed(Stats),
     /// `profile` module and sampled files: a bare call (or sample) count.
-    Count(Count),
+    Count(PackedCount),
+}
+
+/// A call count kept at 8-byte alignment, as in [`Stats`], so that an [`EdgeStats`]
+/// takes 56 bytes rather than 64.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+#[repr(C, packed(8))]
+pub struct PackedCount(Count);
+
+impl PackedCount {
+    pub fn get(self) -> Count {
+        self.0
+    }
+}
+
+impl From<Count> for PackedCount {
+    fn from(n: Count) -> PackedCount {
+        PackedCount(n)
+    }
 }
 
 impl EdgeStats {
     pub fn calls(&self) -> Count {
         match self {
             EdgeStats::Timed(s) => s.nc,
-            EdgeStats::Count(n) => *n,
+            EdgeStats::Count(n) => n.get(),
         }
     }
 
@@ -323,11 +346,13 @@ impl EdgeStats {
                 a.add(&b);
                 EdgeStats::Timed(a)
             }
-            (EdgeStats::Count(a), EdgeStats::Count(b)) => EdgeStats::Count(a.saturating_add(b)),
+            (EdgeStats::Count(a), EdgeStats::Count(b)) => {
+                EdgeStats::Count(a.get().saturating_add(b.get()).into())
+            }
             (EdgeStats::Timed(mut a), EdgeStats::Count(n))
             | (EdgeStats::Count(n), EdgeStats::Timed(mut a)) => {
-                a.nc = a.nc.saturating_add(n);
-                a.cc = a.cc.saturating_add(n);
+                a.nc = { a.nc }.saturating_add(n.get());
+                a.cc = { a.cc }.saturating_add(n.get());
                 EdgeStats::Timed(a)
             }
         };
@@ -340,6 +365,8 @@ pub struct Edge {
     pub callee: FuncId,
     pub stats: EdgeStats,
 }
+
+const _: () = assert!(std::mem::size_of::<Edge>() == 64);
 
 /// A whole profile. Functions are sorted by key; edges by `(callee, caller)`;
 /// `callers_of`/`callees_of` give each function's slice.

@@ -159,7 +159,7 @@ fn random_stats(rng: &mut Rng, flavour: Flavour) -> (Py, Profile) {
             }
             let value = if rng.chance(20) {
                 let (p, c) = count(rng);
-                b.add_edge(ck.clone(), key.clone(), EdgeStats::Count(c));
+                b.add_edge(ck.clone(), key.clone(), EdgeStats::Count(c.into()));
                 p
             } else {
                 let (nc_p, nc) = count(rng);
@@ -363,7 +363,7 @@ for seed in range(40):
                     b.set_function(key.clone(), s);
                     current = Some(key);
                 }
-                "C" => b.add_edge(key, callee(), EdgeStats::Count(num(w[4]))),
+                "C" => b.add_edge(key, callee(), EdgeStats::Count(num(w[4]).into())),
                 _ => {
                     let s = Stats {
                         nc: num(w[4]),

@@ -183,7 +183,7 @@ fn write_functions(
                 }
                 EdgeStats::Count(n) => {
                     out.str(",\"calls\":");
-                    out.i128(n);
+                    out.i128(n.get());
                 }
             }
             out.byte(b'}');

@@ -258,8 +258,8 @@ fn sorted_functions(profile: &Profile, names: &Names, key: SortKey) -> Vec<FuncI
         let (fa, fb) = (&functions[*a as usize], &functions[*b as usize]);
         for field in key.fields {
             let o = match field {
-                Field::Cc => fb.stats.cc.cmp(&fa.stats.cc),
-                Field::Nc => fb.stats.nc.cmp(&fa.stats.nc),
+                Field::Cc => { fb.stats.cc }.cmp(&{ fa.stats.cc }),
+                Field::Nc => { fb.stats.nc }.cmp(&{ fa.stats.nc }),
                 Field::Tt => cmp_f64(fb.stats.tt, fa.stats.tt),
                 Field::Ct => cmp_f64(fb.stats.ct, fa.stats.ct),
                 Field::File => fa.key.file.cmp(&fb.key.file),
@@ -489,7 +489,7 @@ fn write_call_line(
                 // (a KeyError in pstats when that function is not in the dict; 0 here).
                 out.str(name);
                 out.byte(b'(');
-                out.i128(n);
+                out.i128(n.get());
                 out.str(") ");
                 f8(out, profile.function(other).stats.ct);
                 out.byte(b'\n');

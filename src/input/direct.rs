@@ -484,7 +484,7 @@ impl Reader<'_> {
         self.dict()?;
         while let Some(caller) = self.key_or_end()? {
             let edge = match self.item_or_small_tuple(4)? {
-                Item::Int(n) => EdgeStats::Count(n),
+                Item::Int(n) => EdgeStats::Count(n.into()),
                 Item::Tuple(4, _) => {
                     let nc = self.int()?;
                     let cc = self.int()?;

@@ -345,7 +345,7 @@ fn row_value(d: &Decoded, vh: Handle) -> Result<(Stats, Handle), String> {
 /// module's int call count.
 fn edge_value(d: &Decoded, vh: Handle) -> Option<EdgeStats> {
     if let Some(n) = d.int(vh) {
-        return Some(EdgeStats::Count(n));
+        return Some(EdgeStats::Count(n.into()));
     }
     let &[nc, cc, tt, ct] = d.tuple(vh)? else {
         return None;

@@ -129,13 +129,13 @@ pub(crate) fn edge_numbers(profile: &Profile, edge: &Edge) -> EdgeNumbers {
         EdgeStats::Count(n) => {
             let f = &profile.function(callee).stats;
             let share = if f.nc > 0 {
-                count_f64((*n).max(0)) / count_f64(f.nc)
+                count_f64(n.get().max(0)) / count_f64(f.nc)
             } else {
                 0.0
             };
             let share = share.min(1.0);
             EdgeNumbers {
-                nc: count_f64((*n).max(0)),
+                nc: count_f64(n.get().max(0)),
                 cc: 0.0,
                 tt: clean(f.tt) * share,
                 ct: clean(f.ct) * share,
