@@ -24,6 +24,14 @@ inferno="$(command -v inferno-flamegraph || echo "$HOME/.cargo/bin/inferno-flame
 
 cargo build --release --quiet
 fp="$root/target/release/flameprof"
+# On x86-64 glibc Linux, also the static build the README offers (no dynamic loading at
+# start-up); its column is left out elsewhere.
+fps=""
+if [ "$(uname -m)" = x86_64 ] && ldd --version 2>&1 | grep -qi 'glibc\|gnu libc'; then
+  RUSTFLAGS="-C target-feature=+crt-static" cargo build --release --quiet \
+    --target x86_64-unknown-linux-gnu --target-dir bench/out/static
+  fps="$root/bench/out/static/x86_64-unknown-linux-gnu/release/flameprof"
+fi
 venv=bench/out/venv
 if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import flameprof' 2>/dev/null; then
   python3 -m venv "$venv"
@@ -62,8 +70,8 @@ echo "Each figure is the median of $runs runs (hyperfine, 1 warm-up); peak RSS i
 echo
 echo "## End to end, default options"
 echo
-echo "| input | size | cat | pstats load (Python) | flameprof 0.4 svg | flameprof svg | flameprof log | svg vs 0.4 | svg vs cat | svg peak RSS | log peak RSS |"
-echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+echo "| input | size | cat | pstats load (Python) | flameprof 0.4 svg | flameprof svg | flameprof log | svg vs 0.4 | svg vs cat | svg peak RSS | log peak RSS | static svg | static vs 0.4 | static vs cat |"
+echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 } > "$md"
 
 inputs=(tests/data/real/*.prof "$out/gen_10000.prof" "$out/gen_100000.prof" "$out/gen_1000000.prof")
@@ -82,10 +90,11 @@ for f in "${inputs[@]}"; do
   fi
   t_svg="$(median "$fp $f")"  # hyperfine discards stdout
   t_log="$(median "$fp -f log $f")"
+  if [ -n "$fps" ]; then t_sta="$(median "$fps $f")"; else t_sta=nan; fi
   svg_t[$name]=$t_svg; log_t[$name]=$t_log
   m_svg="$(peak "$fp $f")"  # never -o /dev/null: -o renames a temp file over its target
   m_log="$(peak "$fp -f log $f")"
-  echo "| $name | $size | $(ms "$t_cat") ms | $(ms "$t_pst") ms | $(ms "$t_old") ms | $(ms "$t_svg") ms | $(ms "$t_log") ms | $(ratio "$t_old" "$t_svg") faster | $(ratio "$t_svg" "$t_cat") | $m_svg MB | $m_log MB |" >> "$md"
+  echo "| $name | $size | $(ms "$t_cat") ms | $(ms "$t_pst") ms | $(ms "$t_old") ms | $(ms "$t_svg") ms | $(ms "$t_log") ms | $(ratio "$t_old" "$t_svg") faster | $(ratio "$t_svg" "$t_cat") | $m_svg MB | $m_log MB | $(ms "$t_sta") ms | $(ratio "$t_old" "$t_sta") faster | $(ratio "$t_sta" "$t_cat") |" >> "$md"
 done
 
 {
