@@ -4,8 +4,6 @@
 //! profile. The list, with the fixture that shows each one, is in
 //! `formats/pstats/README.md`.
 
-use std::collections::HashMap;
-
 use crate::model::{EdgeStats, FuncId, FuncKey, Profile};
 
 /// One warning: a stable kind (used by the tests and the docs) and the line shown.
@@ -125,9 +123,10 @@ pub fn check(profile: &Profile) -> Vec<Warning> {
 
     // Recursive calls recorded for a function on no cycle of the call graph.
     let components = profile.components();
-    let mut size: HashMap<u32, usize> = HashMap::new();
+    // Component ids are numbered from 0, at most one per function.
+    let mut size = vec![0u32; components.len()];
     for &c in components {
-        *size.entry(c).or_default() += 1;
+        size[c as usize] += 1;
     }
     let phantom = listed
         .iter()
@@ -141,7 +140,7 @@ pub fn check(profile: &Profile) -> Vec<Warning> {
                     .iter()
                     .all(|e| matches!(e.stats, EdgeStats::Timed(_)))
                 && !callers.iter().any(|e| e.caller == f)
-                && size[&components[f as usize]] == 1
+                && size[components[f as usize] as usize] == 1
         })
         .count();
     if phantom > 0 {
