@@ -20,21 +20,27 @@
 //! 2. **Local search.** Each run gets a frame of its own under one run of its importer
 //!    (round robin, shallowest first); then pairs of runs swap importers, and runs
 //!    move between runs of the same importing module, while that improves the fit.
-//! 3. **Kicks.** From the best tree found, up to [`KICKS`] times: three random valid
-//!    swaps (a fixed xorshift sequence: deterministic), then local search again; the
-//!    result is kept if it fits better.
+//! 3. **Kicks.** [`CHAINS`] independent chains from the tree found, each up to
+//!    [`KICKS`] times: three random valid swaps from the chain's best tree (a fixed
+//!    xorshift sequence per chain: deterministic), then local search again, the result
+//!    kept if it fits better. The best fit of all chains wins. (One chain alone can
+//!    settle in a local optimum: on the synthetic `dispatch` seed 2 a single chain of
+//!    200 kicks stopped at a fit of 1.065 that draws 0.083 of the time wrong, where
+//!    other chains reach 1.037 and 0.036.)
 //!
 //! Every step is counted in *work* (one unit per run, importer or module visited by an
 //! evaluation or an acyclicity check); the whole search stops after [`WORK_CAP`] units,
-//! so its cost is at most linear in the input plus a constant (at most about 0.15 s), whatever
+//! so its cost is at most linear in the input plus a constant (about 0.2 s at most), whatever
 //! the size. A greedy pass that does not fit in the cap gives up (`None`): the profile is
 //! then drawn as without this fit, as it is when there are more than [`MAX_CELLS`]
 //! (importer, module) pairs to keep counts for.
 
 /// Most work units (see the module comment) the search may spend.
-pub(crate) const WORK_CAP: u64 = 5_000_000;
-/// Most kicks (random restarts from the best tree) of the local search.
-pub(crate) const KICKS: usize = 200;
+pub(crate) const WORK_CAP: u64 = 10_000_000;
+/// Independent chains of kicks, and the kicks (random restarts from the chain's best
+/// tree) of each.
+pub(crate) const CHAINS: usize = 4;
+pub(crate) const KICKS: usize = 100;
 /// Most (importer, module) pairs the search keeps counts for (16 MiB of counts).
 pub(crate) const MAX_CELLS: u64 = 1 << 22;
 /// Uncertainty of a multi-run module's mean run width, as a share of it.
@@ -435,12 +441,29 @@ impl Search<'_> {
             return parent;
         };
         let module = self.module.clone();
-        let (mut best, mut best_score) = self.climb(parent, score, &module);
-        let mut rng = xorshift(0x9E37_79B9_7F4A_7C15);
-        let n = best.len();
-        if n < 3 {
-            return best;
+        let start = self.climb(parent, score, &module);
+        if start.0.len() < 3 {
+            return start.0;
         }
+        // Independent chains from the same start (one chain alone can settle in a
+        // local optimum the kicks do not leave); the best fit wins, the first on ties.
+        let mut best = start.clone();
+        for chain in 0..CHAINS {
+            let found = self.kicks(start.clone(), chain, &module);
+            if found.1 < best.1 * (1.0 - 1e-12) {
+                best = found;
+            }
+        }
+        best.0
+    }
+
+    /// One chain of [`KICKS`] kicks from `start`, its random sequence chosen by `chain`.
+    fn kicks(&mut self, start: (Vec<u32>, f64), chain: usize, module: &[u32]) -> (Vec<u32>, f64) {
+        let (mut best, mut best_score) = start;
+        let mut rng = xorshift(
+            0x9E37_79B9_7F4A_7C15 ^ (chain as u64 + 1).wrapping_mul(0xD1B5_4A32_D192_ED03),
+        );
+        let n = best.len();
         for _ in 0..KICKS {
             if self.work > WORK_CAP {
                 break;
@@ -462,13 +485,13 @@ impl Search<'_> {
                     }
                 }
             }
-            let (cand, s) = self.climb(cur, cur_score, &module);
+            let (cand, s) = self.climb(cur, cur_score, module);
             if s < best_score * (1.0 - 1e-12) {
                 best = cand;
                 best_score = s;
             }
         }
-        best
+        (best, best_score)
     }
 
     /// First-improvement hill climbing: swaps of importers between two runs, then moves
@@ -629,9 +652,11 @@ mod tests {
         let (rows, cols) = problem(300);
         let a = solve(&rows, &cols).unwrap();
         assert_eq!(solve(&rows, &cols), Some(a));
-        // Past it: the greedy pass gives up (and the profile is drawn without the fit).
+        // Near the largest problem counted: the work cap ends the search, the same way
+        // every time.
         let (rows, cols) = problem(2_800);
-        assert_eq!(solve(&rows, &cols), None);
+        let a = solve(&rows, &cols);
+        assert_eq!(solve(&rows, &cols), a);
         // Too many pairs to count: refused before any work.
         let (rows, cols) = problem(20_000);
         assert_eq!(solve(&rows, &cols), None);

@@ -22,6 +22,10 @@
 //!   bottom-up (see [`super::nesting`]); a matched body is placed only under its
 //!   importer, and the importer's frames in the import cycle carry its time down to the
 //!   dispatcher.
+//! - **One call, one run.** Where every call of a wrapper around the dispatcher is
+//!   one module run (see [`super::dispatch`] and [`dispatch_plan`]), runs are matched to
+//!   importers jointly, counts respected; each run is drawn as its own frame under its
+//!   importer's run, and the nesting above is not used for those modules.
 //! - **Recursion.** Direct recursion is unrolled level by level, the outermost level
 //!   exact, the calls and time of deeper levels modelled from the self-edge's primitive
 //!   calls and totals (see [`super::levels`] and [`inner_width`]): folded, it gives back
