@@ -22,6 +22,10 @@
 //!   bottom-up (see [`super::nesting`]); a matched body is placed only under its
 //!   importer, and the importer's frames in the import cycle carry its time down to the
 //!   dispatcher.
+//! - **One call, one run.** Where every call of a wrapper around the dispatcher is
+//!   one module run (see [`super::dispatch`] and [`dispatch_plan`]), runs are matched to
+//!   importers jointly, counts respected; each run is drawn as its own frame under its
+//!   importer's run, and the nesting above is not used for those modules.
 //! - **Recursion.** Direct recursion is unrolled level by level, the outermost level
 //!   exact, the calls and time of deeper levels modelled from the self-edge's primitive
 //!   calls and totals (see [`super::levels`] and [`inner_width`]): folded, it gives back
@@ -33,6 +37,7 @@
 use std::collections::BinaryHeap;
 
 use super::arena::{CallTree, Frame, ROOT, TreeBuilder};
+use super::dispatch;
 use super::levels::Levels;
 use super::nesting::{self, BodyFacts};
 use super::{EdgeNumbers, Queued, TreeOptions, clean, edge_numbers};
@@ -83,6 +88,8 @@ pub fn build(profile: &Profile, options: &TreeOptions) -> CallTree {
     // and the width of its inner call (0: none).
     let mut level: Vec<u32> = vec![0];
     let mut inner: Vec<f64> = vec![0.0];
+    // The module run each frame stands for, where the one-call-one-run pattern holds.
+    let mut run: Vec<u32> = vec![NO_RUN];
 
     let mut queue = BinaryHeap::new();
     for (func, width, calls, exact) in roots(profile, total) {
@@ -103,6 +110,7 @@ pub fn build(profile: &Profile, options: &TreeOptions) -> CallTree {
         let inner_w = inner_width(fact, width, 0, min_width);
         level.push(0);
         inner.push(inner_w);
+        run.push(NO_RUN);
         own.push(own_time(fact, width, calls, None, 0, inner_w));
         queue.push(Queued { width, frame });
     }
@@ -111,7 +119,16 @@ pub fn build(profile: &Profile, options: &TreeOptions) -> CallTree {
     let mut lists = Lists::new(&slots, &facts, &pool);
     let imports = imports(profile, &slots, &facts);
     let bodies = &imports.bodies;
-    let body_parent = nesting::assign_parents(bodies);
+    let runs = dispatch_plan(profile, &slots, &facts);
+    let mut body_parent = nesting::assign_parents(bodies);
+    if let Some(dp) = &runs {
+        // The modules of the pattern are placed by their runs, not by the nesting.
+        for (f, &c) in dp.col_of.iter().enumerate() {
+            if c != NO_RUN {
+                body_parent[f] = None;
+            }
+        }
+    }
     // Per body: the time of the bodies it imported that are not drawn yet.
     let mut demand = vec![0.0; profile.functions().len()];
     for (body, parent) in body_parent.iter().enumerate() {
@@ -124,7 +141,10 @@ pub fn build(profile: &Profile, options: &TreeOptions) -> CallTree {
         slots: &slots,
         imports: &imports,
         body_parent: &body_parent,
+        runs: runs.as_ref(),
     };
+    // Root runs of the pattern already drawn.
+    let mut root_runs_drawn = 0;
     let mut scratch = Scratch::default();
     let mut children: Vec<Child> = Vec::new();
     while let Some(frame) = tree.next_to_expand(&mut queue, budget) {
@@ -148,6 +168,8 @@ pub fn build(profile: &Profile, options: &TreeOptions) -> CallTree {
             inner[frame as usize],
             share,
             whole,
+            run[frame as usize],
+            &mut root_runs_drawn,
             &mut demand,
             &mut lists,
             &mut scratch,
@@ -208,6 +230,18 @@ pub fn build(profile: &Profile, options: &TreeOptions) -> CallTree {
             let inner_w = inner_width(callee_fact, c.width, depth_in_chain, min_width);
             level.push(depth_in_chain);
             inner.push(inner_w);
+            run.push(match &runs {
+                _ if c.run != NO_RUN => c.run,
+                // A run's imports: the wrapper under its module, the dispatcher under
+                // that wrapper.
+                Some(dp)
+                    if (callee == dp.wrapper && dp.col_of[func as usize] != NO_RUN)
+                        || (func == dp.wrapper && callee == dp.dispatcher) =>
+                {
+                    run[frame as usize]
+                }
+                _ => NO_RUN,
+            });
             own.push(own_time(
                 callee_fact,
                 c.width,
@@ -234,6 +268,8 @@ struct Child {
     edge: usize,
     width: f64,
     exact: bool,
+    /// The module run this child stands for, or [`NO_RUN`].
+    run: u32,
 }
 
 /// The edges as the estimator reads them: in caller order, so that the callees of a
@@ -409,6 +445,8 @@ struct Plan<'a> {
     imports: &'a Imports,
     /// The body that imported each body, rebuilt bottom-up (see [`nesting`]).
     body_parent: &'a [Option<FuncId>],
+    /// Module runs matched to importers, where each import is one run (see [`dispatch`]).
+    runs: Option<&'a DispatchPlan>,
 }
 
 impl Plan<'_> {
@@ -474,6 +512,8 @@ fn plan_children(
     inner: f64,
     share: f64,
     whole: bool,
+    run: u32,
+    root_runs_drawn: &mut usize,
     demand: &mut [f64],
     lists: &mut Lists,
     scratch: &mut Scratch,
@@ -484,6 +524,73 @@ fn plan_children(
     let Some(func) = parent.func else { return };
     let fact = &facts[func as usize];
     let callee_slots = plan.slots.of(func);
+    // The wrapper slot of a module run, placed as the plan says (below).
+    let mut wrapper_slot = None;
+    if let Some(dp) = plan.runs {
+        if func == dp.dispatcher {
+            // The runs this dispatcher frame makes: the imports of the run above it, or
+            // (outside the cycle) the root runs not drawn yet, one per call.
+            let list = if run != NO_RUN {
+                dp.kids(run)
+            } else {
+                let all = dp.kids(0);
+                let from = (*root_runs_drawn).min(all.len());
+                let take = (parent.calls.round().max(1.0) as usize).min(all.len() - from);
+                *root_runs_drawn = from + take;
+                &all[from..from + take]
+            };
+            // Runs of a module run once have their exact width; the others (means)
+            // shrink first when the runs do not fit.
+            let avail = (parent.total - own).max(0.0);
+            let once = |r: u32| slots[dp.col_slot[dp.module[r as usize] as usize]].n.nc == 1.0;
+            let (mut fixed, mut flex) = (0.0, 0.0);
+            for &r in list {
+                if once(r) {
+                    fixed += dp.width[r as usize];
+                } else {
+                    flex += dp.width[r as usize];
+                }
+            }
+            let (fixed_scale, flex_scale) = if fixed + flex <= avail {
+                (1.0, 1.0)
+            } else if fixed <= avail {
+                (1.0, (avail - fixed) / flex)
+            } else {
+                (avail / fixed, 0.0)
+            };
+            for &r in list {
+                let col = dp.module[r as usize] as usize;
+                let i = dp.col_slot[col];
+                let n = &slots[i].n;
+                let scale = if once(r) { fixed_scale } else { flex_scale };
+                let width = dp.width[r as usize] * scale;
+                out.push(Child {
+                    edge: i,
+                    width,
+                    // A module run once: its width is its `ct`, wherever it is placed.
+                    exact: n.nc == 1.0 && n.timed && (n.ct - width).abs() <= n.ct * EXACT_TOLERANCE,
+                    run: r,
+                });
+            }
+            return;
+        }
+        if run != NO_RUN && func == dp.wrapper {
+            for i in callee_slots {
+                out.push(Child {
+                    edge: i,
+                    width: (parent.total - own).max(0.0),
+                    exact: false,
+                    run: NO_RUN,
+                });
+            }
+            return;
+        }
+        let col = dp.col_of[func as usize];
+        if run != NO_RUN && col != NO_RUN {
+            wrapper_slot = dp.wrap_slot[col as usize].map(|i| (i, dp.import_width[run as usize]));
+        }
+    }
+    let skip = wrapper_slot.map(|(i, _)| i);
 
     if whole {
         // The only context of this function: every edge is taken whole.
@@ -499,6 +606,7 @@ fn plan_children(
                 edge: i,
                 width: pool[i],
                 exact,
+                run: NO_RUN,
             });
             sum += pool[i];
         }
@@ -515,6 +623,20 @@ fn plan_children(
     let mut budget = (parent.total - own).max(0.0);
     // Running sum of the widths in `out`.
     let mut placed = 0.0;
+    // A module run's imports: as wide as the plan has them, within the budget.
+    if let Some((i, width)) = wrapper_slot {
+        let width = width.min(budget);
+        if width > 0.0 {
+            out.push(Child {
+                edge: i,
+                width,
+                exact: false,
+                run: NO_RUN,
+            });
+            placed += width;
+            budget -= width;
+        }
+    }
     // Direct recursion (see `inner_width`): the inner call takes its share first.
     if let Some(e) = fact.self_edge
         && inner > 0.0
@@ -524,6 +646,7 @@ fn plan_children(
             edge: e,
             width,
             exact: false,
+            run: NO_RUN,
         });
         placed += width;
         budget = (budget - width).max(0.0);
@@ -551,6 +674,9 @@ fn plan_children(
         }
         list[kept] = i as u32;
         kept += 1;
+        if skip == Some(i) {
+            continue;
+        }
         if budget <= 0.0 {
             break;
         }
@@ -572,7 +698,9 @@ fn plan_children(
         }
         // Contexts come widest first: an atom wider than this one fits no later
         // context of the function either, so it goes here, as wide as the budget allows.
-        if (nested || ct <= budget + slack || ct > parent.total)
+        // In a module run of the one-call-one-run pattern, a single call is placed
+        // whatever the room (the run's frame is the only one it can go to).
+        if (nested || run != NO_RUN || ct <= budget + slack || ct > parent.total)
             && plan.is_candidate(tree, frame, func, pool, i)
         {
             // A single call's width is its `ct`, straight from the data, wherever the
@@ -583,6 +711,7 @@ fn plan_children(
                 edge: i,
                 width,
                 exact: slots[i].n.timed && ct - width <= ct * EXACT_TOLERANCE,
+                run: NO_RUN,
             });
             placed += width;
             budget = (budget - width).max(0.0);
@@ -630,6 +759,9 @@ fn plan_children(
             b += 1;
             partial[b - 1]
         } as usize;
+        if skip == Some(i) {
+            continue;
+        }
         let n = &slots[i].n;
         let idle = pool[i] <= 0.0 && !(n.nc > 1.0 && n.ct * share > 0.0);
         if idle {
@@ -659,7 +791,7 @@ fn plan_children(
         // The spent single calls left out above, if one of them goes back into the cycle.
         has_cycle = lists.spent_cyclic[func as usize].iter().any(|&i| {
             let i = i as usize;
-            pool[i] <= 0.0 && plan.is_candidate(tree, frame, func, pool, i)
+            skip != Some(i) && pool[i] <= 0.0 && plan.is_candidate(tree, frame, func, pool, i)
         });
     }
     // Bodies imported by the body above, still to draw, are reached through the
@@ -724,6 +856,7 @@ fn plan_children(
                 edge: i,
                 width,
                 exact: false,
+                run: NO_RUN,
             });
         }
     }
@@ -947,6 +1080,214 @@ fn imports(profile: &Profile, slots: &Slots, facts: &[FunctionFacts]) -> Imports
         cycle,
         entry,
     }
+}
+
+/// Where every call of a wrapper around the dispatcher is one module run (see
+/// [`dispatch`]): which module run each frame of the pattern stands for.
+struct DispatchPlan {
+    /// The wrapper (`_call_with_frames_removed`) and the dispatcher (`exec`).
+    wrapper: FuncId,
+    dispatcher: FuncId,
+    /// Per module (column): the slot of the edge dispatcher -> module, and of the edge
+    /// module -> wrapper if it imports.
+    col_slot: Vec<usize>,
+    wrap_slot: Vec<Option<usize>>,
+    /// Per function: its column, or `NO_RUN`.
+    col_of: Vec<u32>,
+    /// Per run: its module (run 0 is the root), children (widest first), estimated
+    /// width and the width of its imports.
+    module: Vec<u32>,
+    kid_start: Vec<u32>,
+    kids: Vec<u32>,
+    width: Vec<f64>,
+    import_width: Vec<f64>,
+}
+
+/// No run: a frame outside the pattern.
+const NO_RUN: u32 = u32::MAX;
+
+impl DispatchPlan {
+    fn kids(&self, run: u32) -> &[u32] {
+        let (a, b) = (
+            self.kid_start[run as usize] as usize,
+            self.kid_start[run as usize + 1] as usize,
+        );
+        &self.kids[a..b]
+    }
+}
+
+/// Finds the one-call-one-run pattern (see [`dispatch`]) and matches its runs to their
+/// importers. It holds when a function (the wrapper) has a single callee edge, to a
+/// dispatcher, with as many calls as the wrapper has; every caller of the wrapper is
+/// run by that dispatcher; every callee of the dispatcher has it as its only caller
+/// (a module body); and every other caller of the dispatcher is outside the
+/// dispatcher's cycle (so its calls are the outermost runs). All edges must be timed.
+fn dispatch_plan(
+    profile: &Profile,
+    slots: &Slots,
+    facts: &[FunctionFacts],
+) -> Option<DispatchPlan> {
+    let n = profile.functions().len();
+    let whole = |x: f64| x >= 1.0 && x.fract() == 0.0 && x < f64::from(u32::MAX);
+    let only_caller = |f: FuncId, by: FuncId| match profile.callers_of(f) {
+        [e] => e.caller == by,
+        _ => false,
+    };
+    for w in 0..n as FuncId {
+        let ws = slots.of(w);
+        if ws.len() != 1 {
+            continue;
+        }
+        let ws = &slots.slots[ws.start];
+        let d = ws.callee;
+        let df = &facts[d as usize];
+        if d == w
+            || !df.dispatcher
+            || !ws.n.timed
+            || ws.n.nc != facts[w as usize].nc
+            || !whole(ws.n.nc)
+        {
+            continue;
+        }
+        // The dispatcher's callees: the modules.
+        let mut col_of = vec![NO_RUN; n];
+        let mut cols = Vec::new();
+        let mut col_slot = Vec::new();
+        let mut ok = true;
+        for k in slots.of(d) {
+            let s = &slots.slots[k];
+            if s.callee == w
+                || s.callee == d
+                || !s.n.timed
+                || !whole(s.n.nc)
+                || !only_caller(s.callee, d)
+            {
+                ok = false;
+                break;
+            }
+            col_of[s.callee as usize] = cols.len() as u32;
+            col_slot.push(k);
+            cols.push(dispatch::Module {
+                runs: s.n.nc as u32,
+                time: s.n.ct,
+                importer: None,
+            });
+        }
+        if !ok || cols.is_empty() {
+            continue;
+        }
+        // The dispatcher's callers: the wrapper, and others outside its cycle (the root).
+        let mut root_calls = df.nc;
+        for e in profile.callers_of(d) {
+            let en = super::edge_numbers(profile, e);
+            if e.caller == d
+                || !en.timed
+                || (e.caller != w && facts[e.caller as usize].scc == df.scc)
+            {
+                ok = false;
+                break;
+            }
+            if e.caller == w {
+                root_calls -= en.nc;
+            }
+        }
+        if !ok || !whole(root_calls) {
+            continue;
+        }
+        let mut rows = vec![dispatch::Importer {
+            calls: root_calls as u32,
+            time: df.ct,
+            module: None,
+        }];
+        let mut wrap_slot = vec![None; cols.len()];
+        let mut wrapper_calls = 0.0;
+        for e in profile.callers_of(w) {
+            let c = col_of[e.caller as usize];
+            let en = super::edge_numbers(profile, e);
+            if c == NO_RUN || !en.timed || !whole(en.nc) {
+                ok = false;
+                break;
+            }
+            wrapper_calls += en.nc;
+            cols[c as usize].importer = Some(rows.len() as u32);
+            wrap_slot[c as usize] = slots.of(e.caller).find(|&k| slots.slots[k].callee == w);
+            rows.push(dispatch::Importer {
+                calls: en.nc as u32,
+                time: en.ct,
+                module: Some(c),
+            });
+        }
+        if !ok || wrapper_calls != ws.n.nc {
+            continue;
+        }
+        let runs = dispatch::solve(&rows, &cols)?;
+        // Children of each run, widest first; import widths.
+        let m = runs.module.len();
+        let mut kid_start = vec![0u32; m + 1];
+        for &p in &runs.parent[1..] {
+            kid_start[p as usize + 1] += 1;
+        }
+        for i in 0..m {
+            kid_start[i + 1] += kid_start[i];
+        }
+        let mut kids = vec![0u32; m - 1];
+        let mut fill = kid_start.clone();
+        for (r, &p) in runs.parent.iter().enumerate().skip(1) {
+            kids[fill[p as usize] as usize] = r as u32;
+            fill[p as usize] += 1;
+        }
+        for r in 0..m {
+            let (a, b) = (kid_start[r] as usize, kid_start[r + 1] as usize);
+            kids[a..b].sort_by(|&x, &y| {
+                runs.width[y as usize]
+                    .total_cmp(&runs.width[x as usize])
+                    .then(x.cmp(&y))
+            });
+        }
+        // A module's import time, shared between its runs as their imports' widths.
+        let imported: Vec<f64> = (0..m)
+            .map(|r| {
+                kids[kid_start[r] as usize..kid_start[r + 1] as usize]
+                    .iter()
+                    .map(|&k| runs.width[k as usize])
+                    .sum()
+            })
+            .collect();
+        let mut per_module = vec![0.0; cols.len()];
+        for r in 1..m {
+            per_module[runs.module[r] as usize] += imported[r];
+        }
+        let import_width = (0..m)
+            .map(|r| {
+                if r == 0 {
+                    return 0.0;
+                }
+                let c = runs.module[r] as usize;
+                let Some(row) = cols[c].importer else {
+                    return 0.0;
+                };
+                let time = rows[row as usize].time;
+                if per_module[c] > 0.0 {
+                    time * imported[r] / per_module[c]
+                } else {
+                    time / f64::from(cols[c].runs)
+                }
+            })
+            .collect();
+        return Some(DispatchPlan {
+            wrapper: w,
+            dispatcher: d,
+            col_slot,
+            wrap_slot,
+            col_of,
+            module: runs.module,
+            kid_start,
+            kids,
+            width: runs.width,
+            import_width,
+        });
+    }
+    None
 }
 
 /// The frames at the bottom of the graph: `(function, width, calls, exact)`.
@@ -1346,6 +1687,77 @@ mod tests {
         }
         let sum: f64 = t.frames().iter().map(|f| f.self_time).sum();
         assert!((sum - 10.0).abs() < 1e-9, "self times add to {sum}");
+    }
+
+    #[test]
+    fn each_run_of_a_module_imported_twice_is_drawn_under_its_importer() {
+        // exec runs main (the root call), which imports a, b and c through load; a
+        // imports c again. Every call of load is one run: c runs twice (5 each), once
+        // under main and once under a, and each run has its own work under it.
+        let p = profile(
+            &[
+                ("exec", 1, 5, 0.0, 100.0),
+                ("main", 1, 1, 45.0, 100.0),
+                ("load", 3, 4, 0.0, 55.0),
+                ("a", 1, 1, 25.0, 30.0),
+                ("b", 1, 1, 20.0, 20.0),
+                ("c", 2, 2, 4.0, 10.0),
+                ("cw", 2, 2, 6.0, 6.0),
+            ],
+            &[
+                ("exec", "main", 1, 45.0, 100.0),
+                ("exec", "a", 1, 25.0, 30.0),
+                ("exec", "b", 1, 20.0, 20.0),
+                ("exec", "c", 2, 4.0, 10.0),
+                ("main", "load", 3, 0.0, 55.0),
+                ("a", "load", 1, 0.0, 5.0),
+                ("load", "exec", 4, 0.0, 55.0),
+                ("c", "cw", 2, 6.0, 6.0),
+            ],
+        );
+        let t = build(&p, &all_frames());
+        let f = frames(&t, &p);
+        let width = |stack: &str| f.iter().find(|x| x.0 == stack).map_or(0.0, |x| x.1);
+        let close = |stack: &str, want: f64| (width(stack) - want).abs() < 1e-9;
+        assert!(close("exec;main;load;exec;a", 30.0), "{f:?}");
+        assert!(close("exec;main;load;exec;b", 20.0), "{f:?}");
+        assert!(close("exec;main;load;exec;c", 5.0), "{f:?}");
+        assert!(close("exec;main;load;exec;c;cw", 3.0), "{f:?}");
+        assert!(close("exec;main;load;exec;a;load;exec;c", 5.0), "{f:?}");
+        assert!(close("exec;main;load;exec;a;load;exec;c;cw", 3.0), "{f:?}");
+        // The runs of c are estimates (means), a single-run body is exact.
+        let exact = |stack: &str| f.iter().find(|x| x.0 == stack).is_some_and(|x| x.2);
+        assert!(exact("exec;main;load;exec;a"), "{f:?}");
+        assert!(!exact("exec;main;load;exec;c"), "{f:?}");
+    }
+
+    #[test]
+    fn the_run_matching_stays_off_when_a_call_can_run_several_bodies() {
+        // As real imports: bodies call a finder, which calls the wrapper, which calls
+        // more than the dispatcher. No run plan; the tree is drawn as before.
+        let p = profile(
+            &[
+                ("exec", 1, 3, 0.0, 10.0),
+                ("main", 1, 1, 4.0, 10.0),
+                ("find", 2, 2, 0.0, 6.0),
+                ("wrap", 2, 3, 0.0, 6.5),
+                ("other", 1, 1, 0.5, 0.5),
+                ("mod_a", 1, 1, 4.0, 4.0),
+                ("mod_b", 1, 1, 2.0, 2.0),
+            ],
+            &[
+                ("exec", "main", 1, 4.0, 10.0),
+                ("exec", "mod_a", 1, 4.0, 4.0),
+                ("exec", "mod_b", 1, 2.0, 2.0),
+                ("main", "find", 2, 0.0, 6.0),
+                ("find", "wrap", 2, 0.0, 6.0),
+                ("wrap", "exec", 2, 0.0, 6.0),
+                ("wrap", "other", 1, 0.5, 0.5),
+            ],
+        );
+        let slots = Slots::new(&p);
+        let facts = function_facts(&p, &slots);
+        assert!(dispatch_plan(&p, &slots, &facts).is_none());
     }
 
     #[test]

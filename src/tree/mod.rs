@@ -9,6 +9,7 @@
 //! shape of the call graph.
 
 mod arena;
+mod dispatch;
 pub mod flame;
 pub mod inverted;
 mod levels;
