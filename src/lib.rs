@@ -11,7 +11,6 @@ pub mod commands;
 pub mod heap;
 pub mod input;
 pub mod model;
+mod rng;
 pub mod runner;
-#[cfg(test)]
-mod test_rng;
 pub mod tree;

@@ -1278,7 +1278,7 @@ mod tests {
     fn functions_sort_by_key_for_any_lines_and_files() {
         // Narrow and full-width line ranges, one file or several: the radix order
         // (and the tuple sort it falls back to) give the key order.
-        let mut next = crate::test_rng::xorshift(0x9E37_79B9_7F4A_7C15u64);
+        let mut next = crate::rng::xorshift(0x9E37_79B9_7F4A_7C15u64);
         let lines = [i64::MIN, i64::MIN + 1, -5, 0, 1, 2, 300, 70_000, i64::MAX];
         for round in 0..60 {
             let files = 1 + round % 4;

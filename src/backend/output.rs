@@ -349,7 +349,7 @@ mod tests {
             123456789.0,
             9_007_199_254_740_993.0,
         ];
-        let mut next = crate::test_rng::xorshift(0x9E37_79B9_7F4A_7C15);
+        let mut next = crate::rng::xorshift(0x9E37_79B9_7F4A_7C15);
         for _ in 0..20_000 {
             let state = next();
             let x = f64::from_bits(state);

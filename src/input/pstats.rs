@@ -422,7 +422,7 @@ mod tests {
     fn mutated_files_read_alike_on_both_paths() {
         // Bytes flipped, cut or repeated in small real files: whatever the fast path
         // accepts must read exactly as the general decoder reads it.
-        let mut next = crate::test_rng::xorshift(0x2545_F491_4F6C_DD1Du64);
+        let mut next = crate::rng::xorshift(0x2545_F491_4F6C_DD1Du64);
         let bases: Vec<Bytes> = fixtures()
             .into_iter()
             .filter(|(_, d)| !d.is_empty() && d.len() < 20_000)

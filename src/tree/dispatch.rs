@@ -35,6 +35,8 @@
 //! then drawn as without this fit, as it is when there are more than [`MAX_CELLS`]
 //! (importer, module) pairs to keep counts for.
 
+use crate::rng::xorshift;
+
 /// Most work units (see the module comment) the search may spend. 4 chains of 25 kicks
 /// find the same fits as 4 of 100 on all five synthetic `dispatch` seeds, in a quarter of
 /// the time (seed 2: 0.03 s instead of 0.12 s) and well inside this cap.
@@ -554,16 +556,6 @@ impl Search<'_> {
             }
         }
         (parent, score)
-    }
-}
-
-/// xorshift64, fixed seed: the kicks are the same on every run.
-fn xorshift(mut seed: u64) -> impl FnMut() -> u64 {
-    move || {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        seed
     }
 }
 

@@ -1393,6 +1393,11 @@ mod tests {
             .collect()
     }
 
+    /// The width of the frame whose stack is `stack` in `frames` output (0 if none).
+    fn width_of(frames: &[(String, f64, bool)], stack: &str) -> f64 {
+        frames.iter().find(|x| x.0 == stack).map_or(0.0, |x| x.1)
+    }
+
     #[test]
     fn single_calls_move_from_atom_to_partial_to_spent() {
         // f calls g once (a single call, in f's cycle through g -> f) and h twice.
@@ -1525,7 +1530,7 @@ mod tests {
         );
         let t = build(&p, &all_frames());
         let f = frames(&t, &p);
-        let width = |stack: &str| f.iter().find(|x| x.0 == stack).map_or(0.0, |x| x.1);
+        let width = |stack: &str| width_of(&f, stack);
         assert!(
             (width("exec;main;load;exec;mod_a") - 6.0).abs() < 1e-9,
             "{f:?}"
@@ -1585,7 +1590,7 @@ mod tests {
             .unwrap();
         assert_eq!(depth, 4, "four levels (1, 2, 4, 8 calls): {f:?}");
         // The outermost level keeps only its own time: no leaf directly under it.
-        let width = |stack: &str| f.iter().find(|x| x.0 == stack).map_or(0.0, |x| x.1);
+        let width = |stack: &str| width_of(&f, stack);
         assert!(width("main;walk;leaf") < 1e-9, "{f:?}");
         assert!((width("main;walk;walk") - 814.0).abs() < 1e-9, "{f:?}");
         // Most of the leaf time is at the deepest level.
@@ -1618,10 +1623,7 @@ mod tests {
         );
         let f = frames(&t, &p);
         let widths: Vec<f64> = (1..=5)
-            .map(|k| {
-                let stack = format!("main{}", ";f".repeat(k));
-                f.iter().find(|x| x.0 == stack).map_or(0.0, |x| x.1)
-            })
+            .map(|k| width_of(&f, &format!("main{}", ";f".repeat(k))))
             .collect();
         for (k, w) in widths.iter().enumerate() {
             let want = 10.0 * (5 - k) as f64;
@@ -1717,7 +1719,7 @@ mod tests {
         );
         let t = build(&p, &all_frames());
         let f = frames(&t, &p);
-        let width = |stack: &str| f.iter().find(|x| x.0 == stack).map_or(0.0, |x| x.1);
+        let width = |stack: &str| width_of(&f, stack);
         let close = |stack: &str, want: f64| (width(stack) - want).abs() < 1e-9;
         assert!(close("exec;main;load;exec;a", 30.0), "{f:?}");
         assert!(close("exec;main;load;exec;b", 20.0), "{f:?}");
@@ -1782,10 +1784,7 @@ mod tests {
         let t = build(&p, &all_frames());
         let f = frames(&t, &p);
         for root in ["p", "q"] {
-            let width = |leaf: &str| {
-                let stack = format!("{root};shared;{leaf}");
-                f.iter().find(|x| x.0 == stack).map(|x| x.1).unwrap_or(0.0)
-            };
+            let width = |leaf: &str| width_of(&f, &format!("{root};shared;{leaf}"));
             assert!((width("x") - 1.0).abs() < 1e-9, "{f:?}");
             assert!((width("y") - 3.0).abs() < 1e-9, "{f:?}");
         }

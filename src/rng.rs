@@ -1,5 +1,6 @@
-//! Test-only: the one deterministic pseudo-random source the unit tests share
-//! (xorshift64), so that every generated case is the same on every run.
+//! The one deterministic pseudo-random source (xorshift64): the random kicks of the
+//! dispatch fit (`tree::dispatch`) and the cases the unit tests generate, so that both
+//! are the same on every run.
 
 /// A generator of 64-bit values from `seed` (which must not be 0).
 pub(crate) fn xorshift(mut seed: u64) -> impl FnMut() -> u64 {
