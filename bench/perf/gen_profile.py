@@ -15,6 +15,8 @@ Shapes:
 - `chain`: f0 -> f1 -> ... -> f{depth-1}, one call each: a 100k-deep stack.
 - `recursive`: one function calling itself `depth` times below a root (pstats folds it
   into a self edge), plus a two-function mutual recursion of the same depth.
+- `fanin`: `depth` different functions, each called once by the root, all calling one
+  shared function (`depth` callers of one function), which calls a leaf.
 
 Same arguments, same bytes: the random generator is seeded and marshal output is stable
 for a given Python version (the file is written with marshal version 4, as cProfile does).
@@ -109,11 +111,27 @@ def recursive(depth):
     }
 
 
+def fanin(width):
+    root = ("main.py", 1, "<module>")
+    hub = ("/srv/hub.py", 10, "shared")
+    leaf = ("/srv/hub.py", 20, "leaf")
+    callers = [(f"/srv/fan/mod_{i // 1000}.py", 1 + i % 1000, f"caller_{i}") for i in range(width)]
+    t = 1e-6
+    hub_ct = sum((i % 7 + 1) * t for i in range(width))
+    stats = {root: (1, 1, 1e-4, 1e-4 + width * t + hub_ct, {})}
+    for i, c in enumerate(callers):
+        # Caller i spends i % 7 + 1 units in the hub: the contexts differ in width.
+        stats[c] = (1, 1, t, t + (i % 7 + 1) * t, {root: (1, 1, t, t + (i % 7 + 1) * t)})
+    stats[hub] = (width, width, hub_ct / 2, hub_ct, {c: (1, 1, (i % 7 + 1) * t / 2, (i % 7 + 1) * t) for i, c in enumerate(callers)})
+    stats[leaf] = (width, width, hub_ct / 2, hub_ct / 2, {hub: (width, width, hub_ct / 2, hub_ct / 2)})
+    return stats
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--shape", choices=["dag", "chain", "recursive"], default="dag")
+    ap.add_argument("--shape", choices=["dag", "chain", "recursive", "fanin"], default="dag")
     ap.add_argument("--edges", type=int, default=10_000, help="caller->callee edges (dag)")
-    ap.add_argument("--depth", type=int, default=100_000, help="stack depth (chain, recursive)")
+    ap.add_argument("--depth", type=int, default=100_000, help="stack depth (chain, recursive), callers of the shared function (fanin)")
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("-o", "--out", required=True)
     a = ap.parse_args()
@@ -121,6 +139,8 @@ def main():
         stats = dag(a.edges, a.seed)
     elif a.shape == "chain":
         stats = chain(a.depth)
+    elif a.shape == "fanin":
+        stats = fanin(a.depth)
     else:
         stats = recursive(a.depth)
     data = marshal.dumps(stats, 4)
