@@ -115,11 +115,15 @@ impl<'w> Output<'w> {
     /// `x` as `format!("{x}")` writes it (shortest form that reads back exactly).
     pub fn f64(&mut self, x: f64) {
         // Whole numbers that are exact as integers print as integers ("24", "-0").
-        if x.fract() == 0.0 && x.abs() < 9_007_199_254_740_992.0 {
+        // Below 2^53 a float is whole exactly when it survives the round trip through
+        // i64 (`fract` would be a library call on baseline x86-64); NaN fails the range
+        // test.
+        let whole = x as i64;
+        if x.abs() < 9_007_199_254_740_992.0 && whole as f64 == x {
             if x == 0.0 && x.is_sign_negative() {
                 self.buf.push(b'-');
             }
-            self.i64(x as i64);
+            self.i64(whole);
         } else {
             let _ = write!(self.buf, "{x}");
         }
@@ -226,6 +230,16 @@ impl<'w> Output<'w> {
 /// saturating), without the library call that `f64::round` is on baseline x86-64.
 #[inline]
 pub fn round_u64(x: f64) -> u64 {
+    // Below 2^63 the signed conversions give the same values and are one instruction
+    // each way (the unsigned ones are branchy sequences on baseline x86-64).
+    if (0.0..9_223_372_036_854_775_808.0).contains(&x) {
+        let whole = x as i64;
+        return if x - whole as f64 >= 0.5 {
+            whole as u64 + 1
+        } else {
+            whole as u64
+        };
+    }
     let whole = x as u64; // truncates; saturates; NaN gives 0
     // Below 2^53 `whole` is exact as a float and `x - whole` is exact; above, `x` is a
     // whole number and the difference is 0.
@@ -237,18 +251,27 @@ pub fn round_u64(x: f64) -> u64 {
 }
 
 /// Appends `n` in decimal, as `{}` writes it.
-pub fn push_u64(buf: &mut Vec<u8>, mut n: u64) {
+#[inline]
+pub fn push_u64(buf: &mut Vec<u8>, n: u64) {
     if n < 10 {
         buf.push(b'0' + n as u8);
-        return;
+    } else {
+        push_digits(buf, n);
     }
+}
+
+/// [`push_u64`] for `n >= 10`. The digits are written left-aligned into a fixed-size
+/// array that is appended whole and then cut to length: a copy of constant size is a
+/// few stores, where one of the exact length would be a `memcpy` call.
+fn push_digits(buf: &mut Vec<u8>, mut n: u64) {
     const PAIRS: &[u8; 200] = b"0001020304050607080910111213141516171819\
         2021222324252627282930313233343536373839\
         4041424344454647484950515253545556575859\
         6061626364656667686970717273747576777879\
         8081828384858687888990919293949596979899";
+    let len = decimal_len(n);
     let mut digits = [0u8; 20];
-    let mut i = digits.len();
+    let mut i = len;
     while n >= 100 {
         let pair = (n % 100) as usize * 2;
         n /= 100;
@@ -257,13 +280,33 @@ pub fn push_u64(buf: &mut Vec<u8>, mut n: u64) {
     }
     if n >= 10 {
         let pair = n as usize * 2;
-        i -= 2;
-        digits[i..i + 2].copy_from_slice(&PAIRS[pair..pair + 2]);
+        digits[..2].copy_from_slice(&PAIRS[pair..pair + 2]);
     } else {
-        i -= 1;
-        digits[i] = b'0' + n as u8;
+        digits[0] = b'0' + n as u8;
     }
-    buf.extend_from_slice(&digits[i..]);
+    let end = buf.len() + len;
+    buf.extend_from_slice(&digits);
+    buf.truncate(end);
+}
+
+/// Digits in `n` (`n >= 1`): the number of bits gives the length up to one, and a
+/// single comparison settles it (`ilog10` costs several times as much).
+#[inline]
+fn decimal_len(n: u64) -> usize {
+    const POW10: [u64; 20] = {
+        let mut table = [1u64; 20];
+        let mut k = 1;
+        while k < 20 {
+            table[k] = table[k - 1] * 10;
+            k += 1;
+        }
+        table
+    };
+    let bits = 64 - n.leading_zeros() as usize;
+    // 1233 / 4096 is log10(2) rounded up just enough: `at` is the digits of 2^bits - 1
+    // or one fewer, and never past the table.
+    let at = (bits * 1233) >> 12;
+    at + usize::from(n >= POW10[at])
 }
 
 /// Appends `n` in decimal, as `{}` writes it.
@@ -313,6 +356,10 @@ mod tests {
             0.49999999999999994,
             4503599627370495.5,
             9007199254740993.0,
+            9.2e18,
+            9_223_372_036_854_775_808.0,
+            -0.4,
+            -0.6,
             1.8e19,
             2e19,
         ]);
@@ -394,6 +441,14 @@ mod tests {
             1234567,
         ] {
             assert_eq!(with(|o| o.i64(n)), n.to_string());
+        }
+        // Every length, and both sides of each power of ten and of two.
+        let mut powers: Vec<u64> = (0..20).map(|k| 10u64.pow(k)).collect();
+        powers.extend(powers.clone().iter().map(|p| p - 1));
+        powers.extend((1..64).flat_map(|k| [1u64 << k, (1u64 << k) - 1]));
+        powers.extend([u64::MAX, 123_456_789_012_345_678]);
+        for n in powers {
+            assert_eq!(with(|o| o.u64(n)), n.to_string());
         }
         for n in [i128::MAX, i128::MIN, 0, -5, 1 << 70] {
             assert_eq!(with(|o| o.i128(n)), n.to_string());

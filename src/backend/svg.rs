@@ -256,9 +256,7 @@ impl Functions {
             .map(|n| short.get(n).chars().count())
             .collect();
         let short_escaped = StringTable::build(ids.len(), |n, buf| {
-            let mut escaped = Vec::new();
-            escape_into(&mut escaped, short.get(n).as_bytes());
-            buf.push_str(std::str::from_utf8(&escaped).unwrap_or(""));
+            escape_pieces(short.get(n), |piece| buf.push_str(piece));
         });
         Functions {
             ids,
@@ -625,7 +623,7 @@ fn json_number(out: &mut Output<'_>, x: f64) {
     }
 }
 
-/// Bytes that start something [`json_string`] or [`escape_into`] may change: control
+/// Bytes that start something [`json_string`] or [`escape_pieces`] may change: control
 /// characters, markup, and the lead bytes of U+2028/U+2029 and U+FFFE/U+FFFF.
 const JSON_SPECIAL: [bool; 256] = special(b"\"\\<>&\xe2\xef");
 const XML_SPECIAL: [bool; 256] = special(b"&<>\"\xef");
@@ -697,41 +695,45 @@ fn json_string(out: &mut Output<'_>, s: &str) {
 
 /// Writes text escaped for XML, dropping characters XML 1.0 forbids.
 fn escape(out: &mut Output<'_>, s: &str) {
-    escape_into(out.raw(), s.as_bytes());
+    escape_pieces(s, |piece| out.str(piece));
 }
 
-/// [`escape`] into a byte buffer. `s` is UTF-8: the bytes of multi-byte characters
-/// are all >= 0x80, so only U+FFFE/U+FFFF (EF BF BE/BF) need looking at among them.
-fn escape_into(out: &mut Vec<u8>, s: &[u8]) {
+/// [`escape`] as the pieces of the escaped text, in order: runs of `s` that need no
+/// change and replacements. Pieces are handed on as they are found, so no scratch
+/// buffer is needed. `s` is UTF-8: the bytes of multi-byte characters are all >= 0x80,
+/// so only U+FFFE/U+FFFF (EF BF BE/BF) need looking at among them, and every cut is
+/// on a character boundary.
+fn escape_pieces<'s>(s: &'s str, mut put: impl FnMut(&'s str)) {
+    let bytes = s.as_bytes();
     let mut last = 0;
     let mut i = 0;
-    while i < s.len() {
-        if !XML_SPECIAL[usize::from(s[i])] {
+    while i < bytes.len() {
+        if !XML_SPECIAL[usize::from(bytes[i])] {
             i += 1;
             continue;
         }
-        let (rep, len): (&[u8], usize) = match s[i] {
-            b'&' => (b"&amp;", 1),
-            b'<' => (b"&lt;", 1),
-            b'>' => (b"&gt;", 1),
-            b'"' => (b"&quot;", 1),
+        let (rep, len) = match bytes[i] {
+            b'&' => ("&amp;", 1),
+            b'<' => ("&lt;", 1),
+            b'>' => ("&gt;", 1),
+            b'"' => ("&quot;", 1),
             b'\n' | b'\t' => {
                 i += 1;
                 continue;
             }
-            0x00..=0x1f => (b"", 1),
-            0xef if s[i + 1] == 0xbf && matches!(s[i + 2], 0xbe | 0xbf) => (b"", 3),
+            0x00..=0x1f => ("", 1),
+            0xef if bytes[i + 1] == 0xbf && matches!(bytes[i + 2], 0xbe | 0xbf) => ("", 3),
             _ => {
                 i += 1;
                 continue;
             }
         };
-        out.extend_from_slice(&s[last..i]);
-        out.extend_from_slice(rep);
+        put(&s[last..i]);
+        put(rep);
         i += len;
         last = i;
     }
-    out.extend_from_slice(&s[last..]);
+    put(&s[last..]);
 }
 
 #[cfg(test)]

@@ -42,20 +42,13 @@ pub fn check(profile: &Profile) -> Vec<Warning> {
         out.push(Warning { kind, message })
     };
     let functions = profile.functions();
-    let listed: Vec<FuncId> = (0..functions.len() as FuncId)
-        .filter(|&f| profile.function(f).listed)
-        .collect();
-    if listed.is_empty() {
+    if !functions.iter().any(|f| f.listed) {
         return out;
     }
+    let t = Tally::of(profile);
 
     // Zero total: nothing to draw.
-    let total: f64 = listed
-        .iter()
-        .map(|&f| profile.function(f).stats.tt)
-        .filter(|t| t.is_finite() && *t > 0.0)
-        .sum();
-    if total <= 0.0 {
+    if t.total <= 0.0 {
         warn(
             "zero-total",
             "the total own time (sum of tottime) is zero: the pictures are empty; \
@@ -65,91 +58,49 @@ pub fn check(profile: &Profile) -> Vec<Warning> {
     }
 
     // Negative, NaN or infinite times.
-    let bad = listed
-        .iter()
-        .filter(|&&f| {
-            let s = &profile.function(f).stats;
-            bad_time(s.tt) || bad_time(s.ct)
-        })
-        .count();
-    if bad > 0 {
+    if t.bad > 0 {
         warn(
             "bad-times",
             format!(
                 "{} negative, NaN or infinite times (a timer running backwards, or \
                  profile's bias set too high); they count as zero in the pictures",
-                plural(bad, "function has", "functions have")
+                plural(t.bad, "function has", "functions have")
             ),
         );
     }
 
     // Own time above cumulative time (both sane): impossible for one stack.
-    let over = listed
-        .iter()
-        .filter(|&&f| {
-            let s = &profile.function(f).stats;
-            !bad_time(s.tt) && !bad_time(s.ct) && s.tt > s.ct * (1.0 + 1e-6) + 1e-12
-        })
-        .count();
-    if over > 0 {
+    if t.over > 0 {
         warn(
             "tottime-over-cumtime",
             format!(
                 "{} more own time than cumulative time (cProfile on Python 3.12+ mixes \
                  the stacks of several threads); widths under them are estimates",
-                plural(over, "function has", "functions have")
+                plural(t.over, "function has", "functions have")
             ),
         );
     }
 
     // More primitive calls than calls.
-    let swapped = listed
-        .iter()
-        .filter(|&&f| {
-            let s = &profile.function(f).stats;
-            s.nc >= 0 && s.cc > s.nc
-        })
-        .count();
-    if swapped > 0 {
+    if t.swapped > 0 {
         warn(
             "calls-swapped",
             format!(
                 "{} more primitive calls than calls (yappi writes the two swapped); \
                  shown as read, as pstats does",
-                plural(swapped, "function has", "functions have")
+                plural(t.swapped, "function has", "functions have")
             ),
         );
     }
 
     // Recursive calls recorded for a function on no cycle of the call graph.
-    let components = profile.components();
-    // Component ids are numbered from 0, at most one per function.
-    let mut size = vec![0u32; components.len()];
-    for &c in components {
-        size[c as usize] += 1;
-    }
-    let phantom = listed
-        .iter()
-        .filter(|&&f| {
-            let s = &profile.function(f).stats;
-            let callers = profile.callers_of(f);
-            s.cc >= 0
-                && s.nc > s.cc
-                && !callers.is_empty()
-                && callers
-                    .iter()
-                    .all(|e| matches!(e.stats, EdgeStats::Timed(_)))
-                && !callers.iter().any(|e| e.caller == f)
-                && size[components[f as usize] as usize] == 1
-        })
-        .count();
-    if phantom > 0 {
+    if t.phantom > 0 {
         warn(
             "phantom-recursion",
             format!(
                 "{} recursive calls but no cycle in the call graph (cProfile on \
                  Python 3.12+ with several threads); recursion there is not drawn",
-                plural(phantom, "function records", "functions record")
+                plural(t.phantom, "function records", "functions record")
             ),
         );
     }
@@ -173,7 +124,7 @@ pub fn check(profile: &Profile) -> Vec<Warning> {
             e.caller == f || !(c.ct.is_finite() && c.ct > 0.0)
         }) || s.nc > covered
     });
-    if total > 0.0 && !has_root {
+    if t.total > 0.0 && !has_root {
         warn(
             "no-root",
             "no clean root: every function with time is called by another function \
@@ -184,48 +135,21 @@ pub fn check(profile: &Profile) -> Vec<Warning> {
     }
 
     // yappi: builtins keyed by their module, e.g. ('time', 0, 'sleep').
-    let yappi: Vec<FuncId> = listed
-        .iter()
-        .copied()
-        .filter(|&f| {
-            let k = &profile.function(f).key;
-            let file = k.file.as_str();
-            k.line == 0
-                && !file.is_empty()
-                && !matches!(file, "~" | "profile")
-                && !file.contains(['/', '\\', '<', ' '])
-                && !file.ends_with(".py")
-        })
-        .collect();
-    if let Some(&first) = yappi.first() {
+    if let Some(first) = t.first_yappi {
         warn(
             "yappi",
             format!(
                 "looks like a yappi profile ({} keyed by module, e.g. {}): unless it \
                  was saved for one thread (get_func_stats(ctx_id=...)), the threads are \
                  merged: their stacks mixed and their times summed",
-                plural(yappi.len(), "builtin", "builtins"),
+                plural(t.yappi, "builtin", "builtins"),
                 profile.function(first).key.display()
             ),
         );
     }
 
     // Several threads merged: threading's run() with no caller, called more than once.
-    let thread_runs: i128 = listed
-        .iter()
-        .filter(|&&f| {
-            let fun = profile.function(f);
-            let name = fun.key.name.as_str();
-            fun.key.file.as_str().ends_with("threading.py")
-                && matches!(
-                    name,
-                    "run" | "Thread.run" | "_bootstrap_inner" | "Thread._bootstrap_inner"
-                )
-                && profile.callers_of(f).is_empty()
-        })
-        .map(|&f| profile.function(f).stats.nc.max(0))
-        .max()
-        .unwrap_or(0);
+    let thread_runs = t.thread_runs;
     if thread_runs > 1 {
         warn(
             "merged-threads",
@@ -241,7 +165,11 @@ pub fn check(profile: &Profile) -> Vec<Warning> {
     // by hash first (hashed piece by piece as they would be written, never rendered, and
     // met in an open-addressing table rather than sorted); only labels whose hashes meet
     // are rendered and compared whole.
-    let hashes: Vec<u64> = functions.iter().map(|f| label_hash(&f.key)).collect();
+    let mut scratch = Vec::new();
+    let hashes: Vec<u64> = functions
+        .iter()
+        .map(|f| label_hash(&f.key, &mut scratch))
+        .collect();
     let mut shared: Vec<String> = Vec::new();
     for group in equal_hashes(&hashes) {
         let mut labels: Vec<String> = group
@@ -270,15 +198,127 @@ pub fn check(profile: &Profile) -> Vec<Warning> {
     out
 }
 
-/// FNV-1a over the bytes of a function's label: deterministic, and cheap next to
-/// rendering the label. Collisions only cost an exact comparison.
-fn label_hash(key: &FuncKey) -> u64 {
-    let mut h = 0xcbf2_9ce4_8422_2325u64;
-    key.display_pieces(|piece| {
-        for b in piece.bytes() {
-            h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+/// The per-function checks, counted in one pass over the listed functions (a pass
+/// each cost more than the tests themselves).
+struct Tally {
+    /// Sum of the positive, finite own times.
+    total: f64,
+    /// Functions with a negative, NaN or infinite time.
+    bad: usize,
+    /// Functions with more own time than cumulative time (both sane).
+    over: usize,
+    /// Functions with more primitive calls than calls.
+    swapped: usize,
+    /// Functions recording recursive calls while on no cycle.
+    phantom: usize,
+    /// Builtins keyed by their module as yappi writes them, and the first of them.
+    yappi: usize,
+    first_yappi: Option<FuncId>,
+    /// Calls of the most called threading `run()` that has no caller (0 if none).
+    thread_runs: i128,
+}
+
+impl Tally {
+    fn of(profile: &Profile) -> Tally {
+        let components = profile.components();
+        // Component ids are numbered from 0, at most one per function.
+        let mut size = vec![0u32; components.len()];
+        for &c in components {
+            size[c as usize] += 1;
         }
-    });
+        let mut t = Tally {
+            total: 0.0,
+            bad: 0,
+            over: 0,
+            swapped: 0,
+            phantom: 0,
+            yappi: 0,
+            first_yappi: None,
+            thread_runs: 0,
+        };
+        let listed = (profile.functions().iter().enumerate()).filter(|(_, fun)| fun.listed);
+        for (f, fun) in listed {
+            let f = f as FuncId;
+            let s = &fun.stats;
+            if s.tt.is_finite() && s.tt > 0.0 {
+                t.total += s.tt;
+            }
+            let sane = !bad_time(s.tt) && !bad_time(s.ct);
+            t.bad += usize::from(!sane);
+            t.over += usize::from(sane && s.tt > s.ct * (1.0 + 1e-6) + 1e-12);
+            t.swapped += usize::from(s.nc >= 0 && s.cc > s.nc);
+            let phantom = s.cc >= 0 && s.nc > s.cc && {
+                let callers = profile.callers_of(f);
+                !callers.is_empty()
+                    && callers
+                        .iter()
+                        .all(|e| matches!(e.stats, EdgeStats::Timed(_)))
+                    && !callers.iter().any(|e| e.caller == f)
+                    && size[components[f as usize] as usize] == 1
+            };
+            t.phantom += usize::from(phantom);
+            if keyed_by_module(&fun.key) {
+                t.yappi += 1;
+                t.first_yappi.get_or_insert(f);
+            }
+            if runs_a_thread(&fun.key) && profile.callers_of(f).is_empty() {
+                t.thread_runs = t.thread_runs.max(s.nc.max(0));
+            }
+        }
+        t
+    }
+}
+
+/// A builtin keyed by its module, as yappi writes them: ('time', 0, 'sleep').
+fn keyed_by_module(k: &FuncKey) -> bool {
+    let file = k.file.as_str();
+    k.line == 0
+        && !file.is_empty()
+        && !matches!(file, "~" | "profile")
+        && !file.contains(['/', '\\', '<', ' '])
+        && !file.ends_with(".py")
+}
+
+/// threading's `Thread.run()` or `_bootstrap_inner()`.
+fn runs_a_thread(k: &FuncKey) -> bool {
+    k.file.as_str().ends_with("threading.py")
+        && matches!(
+            k.name.as_str(),
+            "run" | "Thread.run" | "_bootstrap_inner" | "Thread._bootstrap_inner"
+        )
+}
+
+/// The hash of a function's label: its pieces are gathered in `scratch` (equal labels
+/// can be cut into pieces differently) and hashed a word at a time. Deterministic, and
+/// cheap next to rendering the label. Collisions only cost an exact comparison.
+fn label_hash(key: &FuncKey, scratch: &mut Vec<u8>) -> u64 {
+    scratch.clear();
+    key.display_pieces(|piece| scratch.extend_from_slice(piece.as_bytes()));
+    word_hash(scratch)
+}
+
+/// A multiply-and-fold hash over the 8-byte words of `bytes` (the last one padded
+/// with zeros, the length mixed in first): a few instructions per word where FNV-1a
+/// takes a few per byte.
+fn word_hash(bytes: &[u8]) -> u64 {
+    const K: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mix = |h: u64, word: u64| {
+        let m = u128::from(h ^ word) * u128::from(K);
+        (m as u64) ^ ((m >> 64) as u64)
+    };
+    let mut h = mix(0x243F_6A88_85A3_08D3, bytes.len() as u64);
+    let mut words = bytes.chunks_exact(8);
+    for word in &mut words {
+        h = mix(h, u64::from_le_bytes(word.try_into().unwrap_or_default()));
+    }
+    let rest = words.remainder();
+    if !rest.is_empty() {
+        let mut last = [0u8; 8];
+        for (to, &from) in last.iter_mut().zip(rest) {
+            *to = from;
+        }
+        h = mix(h, u64::from_le_bytes(last));
+    }
     h
 }
 
@@ -365,19 +405,22 @@ mod tests {
 
     #[test]
     fn label_hashes_are_the_hashes_of_the_labels() {
+        let mut scratch = Vec::new();
         for key in [
             FuncKey::new("a/b.py", -12, "f"),
             FuncKey::new("~", 0, "<built-in method len>"),
             FuncKey::new("~", 0, "len"),
+            FuncKey::new("/a/rather/long/path/to/a/module.py", 1234, "function_name"),
         ] {
-            let fnv = key
-                .display()
-                .bytes()
-                .fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-                    (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-                });
-            assert_eq!(label_hash(&key), fnv, "{key:?}");
+            let want = word_hash(key.display().as_bytes());
+            assert_eq!(label_hash(&key, &mut scratch), want, "{key:?}");
         }
+        // One label cut into pieces in two ways.
+        let (a, b) = (FuncKey::new("x:1(y", 2, "z"), FuncKey::new("x", 1, "y:2(z"));
+        assert_eq!(a.display(), b.display());
+        assert_eq!(label_hash(&a, &mut scratch), label_hash(&b, &mut scratch));
+        // Padding does not make labels of different lengths meet.
+        assert_ne!(word_hash(b"abc"), word_hash(b"abc\0"));
     }
 
     #[test]

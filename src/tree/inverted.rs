@@ -42,12 +42,18 @@ pub fn build(profile: &Profile, options: &TreeOptions) -> CallTree {
         queue.push(Queued { width, frame });
     }
 
-    // Edge numbers computed once (edges are sorted by callee: `callers_of` is a run).
-    let numbers: Vec<EdgeNumbers> = profile
-        .edges()
-        .iter()
-        .map(|e| edge_numbers(profile, e))
-        .collect();
+    // Edge numbers, computed once per callee the first time one of its frames is
+    // expanded: most functions never are (edges are sorted by callee, so `callers_of`
+    // is a run of `numbers`).
+    let unset = EdgeNumbers {
+        nc: 0.0,
+        cc: 0.0,
+        tt: 0.0,
+        ct: 0.0,
+        timed: false,
+    };
+    let mut numbers = vec![unset; profile.edges().len()];
+    let mut numbered = vec![false; functions.len()];
     let mut first_caller = vec![0usize; functions.len() + 1];
     for e in profile.edges() {
         first_caller[e.callee as usize + 1] += 1;
@@ -64,6 +70,16 @@ pub fn build(profile: &Profile, options: &TreeOptions) -> CallTree {
         let depth = parent.depth as usize + 1;
         let first_level = parent.parent == ROOT;
         let edges = first_caller[func as usize]..first_caller[func as usize + 1];
+        if !numbered[func as usize] {
+            numbered[func as usize] = true;
+            for (e, n) in profile
+                .callers_of(func)
+                .iter()
+                .zip(&mut numbers[edges.clone()])
+            {
+                *n = edge_numbers(profile, e);
+            }
+        }
         callers.clear();
         callers.extend(
             profile
