@@ -81,6 +81,7 @@ pub fn build(profile: &Profile, options: &TreeOptions) -> CallTree {
     let min_width = options.min_width(total);
     let slots = Slots::new(profile);
     let facts = function_facts(profile, &slots);
+    let imports = imports(profile, &slots, &facts);
     let mut pool: Vec<f64> = slots.slots.iter().map(|s| s.n.ct).collect();
     // Estimated own time of each frame, indexed by builder frame id.
     let mut own: Vec<f64> = vec![0.0];
@@ -90,6 +91,9 @@ pub fn build(profile: &Profile, options: &TreeOptions) -> CallTree {
     let mut inner: Vec<f64> = vec![0.0];
     // The module run each frame stands for, where the one-call-one-run pattern holds.
     let mut run: Vec<u32> = vec![NO_RUN];
+    // The body nearest below each frame on its stack (see `NearBody`), kept
+    // as frames are pushed so that no frame walks its stack to find it.
+    let mut near_body: Vec<Option<NearBody>> = vec![None];
 
     let mut queue = BinaryHeap::new();
     for (func, width, calls, exact) in roots(profile, total) {
@@ -111,13 +115,13 @@ pub fn build(profile: &Profile, options: &TreeOptions) -> CallTree {
         level.push(0);
         inner.push(inner_w);
         run.push(NO_RUN);
+        near_body.push(imports.near_body(None, func, 1));
         own.push(own_time(fact, width, calls, None, 0, inner_w));
         queue.push(Queued { width, frame });
     }
 
     let budget = options.frame_budget(profile);
     let mut lists = Lists::new(&slots, &facts, &pool);
-    let imports = imports(profile, &slots, &facts);
     let bodies = &imports.bodies;
     let runs = dispatch_plan(profile, &slots, &facts);
     let mut body_parent = nesting::assign_parents(bodies);
@@ -169,6 +173,7 @@ pub fn build(profile: &Profile, options: &TreeOptions) -> CallTree {
             share,
             whole,
             run[frame as usize],
+            near_body[frame as usize],
             &mut root_runs_drawn,
             &mut demand,
             &mut lists,
@@ -242,6 +247,7 @@ pub fn build(profile: &Profile, options: &TreeOptions) -> CallTree {
                 }
                 _ => NO_RUN,
             });
+            near_body.push(imports.near_body(near_body[frame as usize], callee, depth as u32));
             own.push(own_time(
                 callee_fact,
                 c.width,
@@ -471,29 +477,6 @@ impl Plan<'_> {
         (pool[i] > 0.0 || cyclic) && (!cyclic || reentry_allowed(tree, frame, callee))
     }
 
-    /// The body nearest above `frame` (itself included), if any within LOOKBACK, and
-    /// whether the path from it down to `frame` starts with an import (an entry into
-    /// the import machinery).
-    fn nearest_body(&self, tree: &TreeBuilder, frame: u32) -> Option<(FuncId, bool)> {
-        let mut at = frame;
-        let mut below = None;
-        for _ in 0..LOOKBACK {
-            if at == ROOT {
-                return None;
-            }
-            let f = tree.frame(at);
-            if let Some(func) = f.func {
-                if self.imports.bodies[func as usize].body_ct.is_some() {
-                    let importing = below.is_some_and(|b: FuncId| self.imports.entry[b as usize]);
-                    return Some((func, importing));
-                }
-                below = Some(func);
-            }
-            at = f.parent;
-        }
-        None
-    }
-
     /// An edge that is still one whole single call: placed as an atom.
     fn is_atom(&self, pool: &[f64], i: usize) -> bool {
         let n = &self.slots.slots[i].n;
@@ -513,6 +496,7 @@ fn plan_children(
     share: f64,
     whole: bool,
     run: u32,
+    near_body: Option<NearBody>,
     root_runs_drawn: &mut usize,
     demand: &mut [f64],
     lists: &mut Lists,
@@ -659,8 +643,11 @@ fn plan_children(
         f64::INFINITY
     };
     let slack = 0.02 * parent.total;
-    // The body this frame runs under, looked up once if an atom needs it.
-    let mut importer: Option<Option<(FuncId, bool)>> = None;
+    // The body this frame runs under, if any within LOOKBACK frames down its stack,
+    // and whether the path from it up to this frame starts with an import.
+    let importer = near_body
+        .filter(|b| parent.depth - b.depth < LOOKBACK as u32)
+        .map(|b| (b.body, b.importing));
     // A slot stops being an atom for good once part of its pool is spent (pools only
     // shrink): such slots are dropped from the function's list as they are met, so
     // later frames do not walk past them again. The order of the rest is kept.
@@ -685,8 +672,7 @@ fn plan_children(
         // there is room, whatever the call estimate; others are placed by fit.
         let nested = match plan.body_parent[slots[i].callee as usize] {
             Some(p) => {
-                let here = *importer.get_or_insert_with(|| plan.nearest_body(tree, frame));
-                if here.map(|h| h.0) != Some(p) {
+                if importer.map(|h| h.0) != Some(p) {
                     continue;
                 }
                 true
@@ -797,21 +783,21 @@ fn plan_children(
     // Bodies imported by the body above, still to draw, are reached through the
     // cycle: the widest edge back into it carries their time down to the dispatcher
     // (otherwise each level of import machinery would shrink them by its share).
-    if has_cycle && budget > 0.0 && plan.imports.cycle[fact.scc as usize] {
-        let here = *importer.get_or_insert_with(|| plan.nearest_body(tree, frame));
-        if let Some((p, true)) = here
-            && demand[p as usize] > 0.0
-            && let Some(k) = (0..divisible.len())
-                .filter(|&k| cyclic[k])
-                .max_by(|&a, &b| {
-                    let ct = |k: usize| slots[divisible[k]].n.ct;
-                    ct(a).total_cmp(&ct(b)).then(b.cmp(&a))
-                })
-        {
-            let width = demand[p as usize].min(budget);
-            widths[k] = width;
-            budget -= width;
-        }
+    if has_cycle
+        && budget > 0.0
+        && plan.imports.cycle[fact.scc as usize]
+        && let Some((p, true)) = importer
+        && demand[p as usize] > 0.0
+        && let Some(k) = (0..divisible.len())
+            .filter(|&k| cyclic[k])
+            .max_by(|&a, &b| {
+                let ct = |k: usize| slots[divisible[k]].n.ct;
+                ct(a).total_cmp(&ct(b)).then(b.cmp(&a))
+            })
+    {
+        let width = demand[p as usize].min(budget);
+        widths[k] = width;
+        budget -= width;
     }
     for pass in [Pass::CyclePools, Pass::Others, Pass::CycleFill] {
         if budget <= 0.0 {
@@ -1026,6 +1012,39 @@ struct Imports {
     /// called by two bodies or more: `_find_and_load`, `_handle_fromlist`), as
     /// opposed to a function a single body calls (`main()`).
     entry: Vec<bool>,
+}
+
+/// The body nearest below a frame on its stack, the frame itself included.
+#[derive(Clone, Copy)]
+struct NearBody {
+    body: FuncId,
+    /// Depth of the body's frame.
+    depth: u32,
+    /// Whether the path from the body up to the frame starts with an import: the
+    /// frame just above the body is an entry into the import machinery.
+    importing: bool,
+}
+
+impl Imports {
+    /// The nearest body of a new frame of `func` at `depth`, pushed on a frame whose
+    /// nearest body is `below`: derived from the parent's, so no frame walks its stack.
+    fn near_body(&self, below: Option<NearBody>, func: FuncId, depth: u32) -> Option<NearBody> {
+        if self.bodies[func as usize].body_ct.is_some() {
+            return Some(NearBody {
+                body: func,
+                depth,
+                importing: false,
+            });
+        }
+        match below {
+            // The parent is the body: this frame is the first step of the path.
+            Some(b) if b.depth + 1 == depth => Some(NearBody {
+                importing: self.entry[func as usize],
+                ..b
+            }),
+            _ => below,
+        }
+    }
 }
 
 /// Finds the bodies (functions whose only caller is a dispatcher, calling them once),
