@@ -121,7 +121,7 @@ pub fn build(profile: &Profile, options: &TreeOptions) -> CallTree {
     }
 
     let budget = options.frame_budget(profile);
-    let mut lists = Lists::new(&slots, &facts, &pool);
+    let mut lists = Lists::new(&slots, &pool);
     let bodies = &imports.bodies;
     let runs = dispatch_plan(profile, &slots, &facts);
     let mut body_parent = nesting::assign_parents(bodies);
@@ -182,11 +182,11 @@ pub fn build(profile: &Profile, options: &TreeOptions) -> CallTree {
         );
 
         for c in children.drain(..) {
-            let Slot { callee, n } = &slots.slots[c.edge];
+            let Slot { callee, n, .. } = &slots.slots[c.edge];
             let callee = *callee;
             let before = pool[c.edge];
             pool[c.edge] -= c.width;
-            lists.spent(&slots, &facts, &pool, func, c.edge, before);
+            lists.spent(&slots, &pool, func, c.edge, before);
             if c.width < min_width || !options.depth_allowed(depth) {
                 tree.cut(frame, c.width);
                 continue;
@@ -289,12 +289,16 @@ struct Slots {
 struct Slot {
     callee: FuncId,
     n: EdgeNumbers,
+    /// The edge goes back into its caller's cycle: caller and callee are distinct
+    /// functions of one strongly connected component.
+    cyclic: bool,
 }
 
 impl Slots {
     fn new(profile: &Profile) -> Slots {
         let mut start = Vec::with_capacity(profile.functions().len() + 1);
         let mut slots = Vec::with_capacity(profile.edges().len());
+        let scc = profile.components();
         for func in 0..profile.functions().len() {
             start.push(slots.len() as u32);
             slots.extend(profile.callee_edge_ids(func as FuncId).iter().map(|&i| {
@@ -302,6 +306,7 @@ impl Slots {
                 Slot {
                     callee: e.callee,
                     n: edge_numbers(profile, e),
+                    cyclic: e.callee != func as FuncId && scc[e.callee as usize] == scc[func],
                 }
             }));
         }
@@ -373,7 +378,7 @@ struct Lists {
 }
 
 impl Lists {
-    fn new(slots: &Slots, facts: &[FunctionFacts], pool: &[f64]) -> Lists {
+    fn new(slots: &Slots, pool: &[f64]) -> Lists {
         let funcs = slots.start.len() - 1;
         let n = |k: u32| &slots.slots[k as usize].n;
         let atoms = SlotLists::build(funcs, |func, out| {
@@ -398,22 +403,14 @@ impl Lists {
         };
         for func in 0..funcs as FuncId {
             for k in slots.of(func) {
-                lists.spent(slots, facts, pool, func, k, f64::NAN);
+                lists.spent(slots, pool, func, k, f64::NAN);
             }
         }
         lists
     }
 
     /// Notes that the pool of slot `k` of `func` went from `before` to `pool[k]`.
-    fn spent(
-        &mut self,
-        slots: &Slots,
-        facts: &[FunctionFacts],
-        pool: &[f64],
-        func: FuncId,
-        k: usize,
-        before: f64,
-    ) {
+    fn spent(&mut self, slots: &Slots, pool: &[f64], func: FuncId, k: usize, before: f64) {
         let slot = &slots.slots[k];
         if slot.n.nc != 1.0 {
             return;
@@ -422,7 +419,7 @@ impl Lists {
         let is_spent = |x: f64| x <= 0.0;
         let is_whole = |x: f64| x == ct && ct > 0.0;
         let is_partial = |x: f64| !(is_whole(x) || is_spent(x));
-        if is_spent(now) && !is_spent(before) && in_cycle(facts, func, slot.callee) {
+        if is_spent(now) && !is_spent(before) && slot.cyclic {
             self.spent_cyclic[func as usize].push(k as u32);
         }
         if is_partial(now) && !is_partial(before) {
@@ -437,10 +434,18 @@ impl Lists {
 /// Buffers reused by every call of [`plan_children`].
 #[derive(Default)]
 struct Scratch {
-    divisible: Vec<usize>,
-    cyclic: Vec<bool>,
-    want: Vec<f64>,
-    widths: Vec<f64>,
+    divisible: Vec<Divisible>,
+}
+
+/// An edge a frame's divisible time may go to (see [`plan_children`]).
+struct Divisible {
+    /// Index into [`Slots::slots`].
+    slot: usize,
+    cyclic: bool,
+    /// What the edge would give this context: its `ct` in proportion, within its pool.
+    want: f64,
+    /// What it gets.
+    width: f64,
 }
 
 /// What [`plan_children`] reads: the profile and the facts derived from it once.
@@ -467,11 +472,10 @@ impl Plan<'_> {
         pool: &[f64],
         i: usize,
     ) -> bool {
-        let callee = self.slots.slots[i].callee;
+        let Slot { callee, cyclic, .. } = self.slots.slots[i];
         if callee == func {
             return false;
         }
-        let cyclic = in_cycle(self.facts, func, callee);
         // A callee outside this function's cycle cannot be one of its ancestors:
         // skip the ancestor walk (it costs up to LOOKBACK steps on deep stacks).
         (pool[i] > 0.0 || cyclic) && (!cyclic || reentry_allowed(tree, frame, callee))
@@ -583,9 +587,7 @@ fn plan_children(
             if !plan.is_candidate(tree, frame, func, pool, i) {
                 continue;
             }
-            let exact = slots[i].n.timed
-                && pool[i] == slots[i].n.ct
-                && !in_cycle(facts, func, slots[i].callee);
+            let exact = slots[i].n.timed && pool[i] == slots[i].n.ct && !slots[i].cyclic;
             out.push(Child {
                 edge: i,
                 width: pool[i],
@@ -721,12 +723,7 @@ fn plan_children(
     //    this context, bounded by their pools;
     // 3. time still unexplained goes back into the cycle (re-entry deeper down, where
     //    the pools, counted at the outermost entry only, have nothing left).
-    let Scratch {
-        divisible,
-        cyclic,
-        want,
-        widths,
-    } = scratch;
+    let divisible = &mut scratch.divisible;
     // Edges that can give this frame nothing (an empty pool, and no re-entry to fill)
     // are left out; they matter only in telling whether a cycle pass comes last.
     let mut idle_cycle_edge = false;
@@ -748,31 +745,21 @@ fn plan_children(
         if skip == Some(i) {
             continue;
         }
-        let n = &slots[i].n;
+        let Slot { n, cyclic, .. } = &slots[i];
         let idle = pool[i] <= 0.0 && !(n.nc > 1.0 && n.ct * share > 0.0);
         if idle {
-            idle_cycle_edge = idle_cycle_edge
-                || (in_cycle(facts, func, slots[i].callee)
-                    && plan.is_candidate(tree, frame, func, pool, i));
+            idle_cycle_edge =
+                idle_cycle_edge || (*cyclic && plan.is_candidate(tree, frame, func, pool, i));
         } else if plan.is_candidate(tree, frame, func, pool, i) {
-            divisible.push(i);
+            divisible.push(Divisible {
+                slot: i,
+                cyclic: *cyclic,
+                want: (n.ct * share).min(pool[i].max(0.0)),
+                width: 0.0,
+            });
         }
     }
-    cyclic.clear();
-    cyclic.extend(
-        divisible
-            .iter()
-            .map(|&i| in_cycle(facts, func, slots[i].callee)),
-    );
-    want.clear();
-    want.extend(
-        divisible
-            .iter()
-            .map(|&i| (slots[i].n.ct * share).min(pool[i].max(0.0))),
-    );
-    widths.clear();
-    widths.resize(divisible.len(), 0.0);
-    let mut has_cycle = idle_cycle_edge || cyclic.iter().any(|&c| c);
+    let mut has_cycle = idle_cycle_edge || divisible.iter().any(|d| d.cyclic);
     if !has_cycle {
         // The spent single calls left out above, if one of them goes back into the cycle.
         has_cycle = lists.spent_cyclic[func as usize].iter().any(|&i| {
@@ -789,30 +776,28 @@ fn plan_children(
         && let Some((p, true)) = importer
         && demand[p as usize] > 0.0
         && let Some(k) = (0..divisible.len())
-            .filter(|&k| cyclic[k])
+            .filter(|&k| divisible[k].cyclic)
             .max_by(|&a, &b| {
-                let ct = |k: usize| slots[divisible[k]].n.ct;
+                let ct = |k: usize| slots[divisible[k].slot].n.ct;
                 ct(a).total_cmp(&ct(b)).then(b.cmp(&a))
             })
     {
         let width = demand[p as usize].min(budget);
-        widths[k] = width;
+        divisible[k].width = width;
         budget -= width;
     }
     for pass in [Pass::CyclePools, Pass::Others, Pass::CycleFill] {
         if budget <= 0.0 {
             break;
         }
-        let weight = |k: usize| match pass {
-            Pass::CyclePools if cyclic[k] => want[k],
-            Pass::Others if !cyclic[k] => want[k],
+        let weight = |d: &Divisible| match pass {
+            Pass::CyclePools if d.cyclic => d.want,
+            Pass::Others if !d.cyclic => d.want,
             // A single call is placed once (as an atom), never again.
-            Pass::CycleFill if cyclic[k] && slots[divisible[k]].n.nc > 1.0 => {
-                slots[divisible[k]].n.ct * share
-            }
+            Pass::CycleFill if d.cyclic && slots[d.slot].n.nc > 1.0 => slots[d.slot].n.ct * share,
             _ => 0.0,
         };
-        let asked: f64 = (0..divisible.len()).map(weight).sum();
+        let asked: f64 = divisible.iter().map(weight).sum();
         if asked <= 0.0 {
             continue;
         }
@@ -821,26 +806,26 @@ fn plan_children(
         let fills = matches!(pass, Pass::CycleFill) || (matches!(pass, Pass::Others) && !has_cycle);
         let available = budget;
         let fraction = (available / asked).min(1.0);
-        for k in 0..divisible.len() {
+        for d in divisible.iter_mut() {
             // Share of the budget first: stays finite when the weights are denormal.
             let mut width = if fills {
-                available * (weight(k) / asked)
+                available * (weight(d) / asked)
             } else {
-                weight(k) * fraction
+                weight(d) * fraction
             };
             if !matches!(pass, Pass::CycleFill) {
-                width = width.min(pool[divisible[k]].max(0.0) - widths[k]).max(0.0);
+                width = width.min(pool[d.slot].max(0.0) - d.width).max(0.0);
             }
-            widths[k] += width;
+            d.width += width;
             budget -= width;
         }
         budget = budget.max(0.0);
     }
-    for (&i, &width) in divisible.iter().zip(widths.iter()) {
-        if width > 0.0 {
+    for d in divisible.iter() {
+        if d.width > 0.0 {
             out.push(Child {
-                edge: i,
-                width,
+                edge: d.slot,
+                width: d.width,
                 exact: false,
                 run: NO_RUN,
             });
@@ -854,10 +839,6 @@ enum Pass {
     CyclePools,
     Others,
     CycleFill,
-}
-
-fn in_cycle(facts: &[FunctionFacts], caller: FuncId, callee: FuncId) -> bool {
-    caller != callee && facts[caller as usize].scc == facts[callee as usize].scc
 }
 
 /// Re-entry through a cycle is allowed a bounded number of times per stack.
@@ -1433,9 +1414,8 @@ mod tests {
             ],
         );
         let slots = Slots::new(&p);
-        let facts = function_facts(&p, &slots);
         let mut pool: Vec<f64> = slots.slots.iter().map(|s| s.n.ct).collect();
-        let mut lists = Lists::new(&slots, &facts, &pool);
+        let mut lists = Lists::new(&slots, &pool);
         let f = p.find(&key("f")).unwrap();
         let g_slot = slots
             .of(f)
@@ -1447,16 +1427,16 @@ mod tests {
         assert!(lists.partial[f as usize].is_empty());
         // Part of g's call spent: partial.
         pool[g_slot] -= 1.0;
-        lists.spent(&slots, &facts, &pool, f, g_slot, 4.0);
+        lists.spent(&slots, &pool, f, g_slot, 4.0);
         assert_eq!(lists.partial[f as usize], [g_slot as u32]);
         assert!(lists.spent_cyclic[f as usize].is_empty());
         // The rest spent: spent, and listed as a way back into f's cycle.
         pool[g_slot] -= 3.0;
-        lists.spent(&slots, &facts, &pool, f, g_slot, 3.0);
+        lists.spent(&slots, &pool, f, g_slot, 3.0);
         assert_eq!(lists.spent_cyclic[f as usize], [g_slot as u32]);
         // Calls of more than one call are never tracked.
         pool[h_slot] = 0.0;
-        lists.spent(&slots, &facts, &pool, f, h_slot, 2.0);
+        lists.spent(&slots, &pool, f, h_slot, 2.0);
         assert_eq!(lists.spent_cyclic[f as usize], [g_slot as u32]);
     }
 
