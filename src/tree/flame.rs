@@ -34,6 +34,7 @@
 //!   [`MAX_REENTRY`] times per stack; edges inside such a cycle are not bounded by
 //!   their pools, because cProfile counts their `ct` for the outermost call only.
 
+use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
 use super::arena::{CallTree, Frame, ROOT, TreeBuilder};
@@ -389,24 +390,33 @@ impl Lists {
                     .map(|k| k as u32)
                     .filter(|&k| n(k).nc == 1.0 && n(k).ct > 0.0),
             );
-            // Ties in slot order, which is the edges' order within one caller.
-            out[first..].sort_by(|&a, &b| n(b).ct.total_cmp(&n(a).ct).then(a.cmp(&b)));
+            // Ties in slot order, which is the edges' order within one caller. The keys
+            // are unique, so an unstable sort gives that one order; a `ct` here is
+            // positive and finite, so its bits order as its value does.
+            out[first..].sort_unstable_by_key(|&k| (Reverse(n(k).ct.to_bits()), k));
         });
         let multi = SlotLists::build(funcs, |func, out| {
             out.extend(slots.of(func).map(|k| k as u32).filter(|&k| n(k).nc != 1.0));
         });
-        let mut lists = Lists {
+        // No pool is partial yet; single calls with an empty pool are spent already.
+        let spent_cyclic = (0..funcs as FuncId)
+            .map(|func| {
+                slots
+                    .of(func)
+                    .filter(|&k| {
+                        let slot = &slots.slots[k];
+                        slot.n.nc == 1.0 && slot.cyclic && pool[k] <= 0.0
+                    })
+                    .map(|k| k as u32)
+                    .collect()
+            })
+            .collect();
+        Lists {
             atoms,
             multi,
             partial: vec![Vec::new(); funcs],
-            spent_cyclic: vec![Vec::new(); funcs],
-        };
-        for func in 0..funcs as FuncId {
-            for k in slots.of(func) {
-                lists.spent(slots, pool, func, k, f64::NAN);
-            }
+            spent_cyclic,
         }
-        lists
     }
 
     /// Notes that the pool of slot `k` of `func` went from `before` to `pool[k]`.
