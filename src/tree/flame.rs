@@ -473,7 +473,9 @@ struct Plan<'a> {
 impl Plan<'_> {
     /// Whether `frame` (of `func`) may take time from edge `i` at all: not its own
     /// recursion (drawn as a chain), a pool with time left or an edge inside a cycle,
-    /// and re-entry through a cycle within bounds.
+    /// and re-entry through a cycle within bounds. Always inlined: it runs for every
+    /// edge a frame's expansion walks, and out of line the call costs as much as the test.
+    #[inline(always)]
     fn is_candidate(
         &self,
         tree: &TreeBuilder,
