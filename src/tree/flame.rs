@@ -118,7 +118,7 @@ pub fn build(profile: &Profile, options: &TreeOptions) -> CallTree {
         run.push(NO_RUN);
         near_body.push(imports.near_body(None, func, 1));
         own.push(own_time(fact, width, calls, None, 0, inner_w));
-        queue.push(Queued { width, frame });
+        queue.push(Queued::new(width, frame));
     }
 
     let budget = options.frame_budget(profile);
@@ -260,10 +260,7 @@ pub fn build(profile: &Profile, options: &TreeOptions) -> CallTree {
             if slots.of(callee).is_empty() {
                 continue;
             }
-            queue.push(Queued {
-                width: c.width,
-                frame: child,
-            });
+            queue.push(Queued::new(c.width, child));
         }
     }
     tree.finish()
