@@ -346,7 +346,7 @@ impl TreeBuilder {
             self.unexpanded = 1 + queue.len() as u64;
             return None;
         }
-        Some(next.frame)
+        Some(next.frame())
     }
 
     /// Records that a child of `parent` of width `width` was not drawn.

@@ -34,6 +34,7 @@
 //!   [`MAX_REENTRY`] times per stack; edges inside such a cycle are not bounded by
 //!   their pools, because cProfile counts their `ct` for the outermost call only.
 
+use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
 use super::arena::{CallTree, Frame, ROOT, TreeBuilder};
@@ -81,6 +82,7 @@ pub fn build(profile: &Profile, options: &TreeOptions) -> CallTree {
     let min_width = options.min_width(total);
     let slots = Slots::new(profile);
     let facts = function_facts(profile, &slots);
+    let imports = imports(profile, &slots, &facts);
     let mut pool: Vec<f64> = slots.slots.iter().map(|s| s.n.ct).collect();
     // Estimated own time of each frame, indexed by builder frame id.
     let mut own: Vec<f64> = vec![0.0];
@@ -90,6 +92,9 @@ pub fn build(profile: &Profile, options: &TreeOptions) -> CallTree {
     let mut inner: Vec<f64> = vec![0.0];
     // The module run each frame stands for, where the one-call-one-run pattern holds.
     let mut run: Vec<u32> = vec![NO_RUN];
+    // The body nearest below each frame on its stack (see `NearBody`), kept
+    // as frames are pushed so that no frame walks its stack to find it.
+    let mut near_body: Vec<Option<NearBody>> = vec![None];
 
     let mut queue = BinaryHeap::new();
     for (func, width, calls, exact) in roots(profile, total) {
@@ -111,13 +116,13 @@ pub fn build(profile: &Profile, options: &TreeOptions) -> CallTree {
         level.push(0);
         inner.push(inner_w);
         run.push(NO_RUN);
+        near_body.push(imports.near_body(None, func, 1));
         own.push(own_time(fact, width, calls, None, 0, inner_w));
-        queue.push(Queued { width, frame });
+        queue.push(Queued::new(width, frame));
     }
 
     let budget = options.frame_budget(profile);
-    let mut lists = Lists::new(&slots, &facts, &pool);
-    let imports = imports(profile, &slots, &facts);
+    let mut lists = Lists::new(&slots, &pool);
     let bodies = &imports.bodies;
     let runs = dispatch_plan(profile, &slots, &facts);
     let mut body_parent = nesting::assign_parents(bodies);
@@ -169,6 +174,7 @@ pub fn build(profile: &Profile, options: &TreeOptions) -> CallTree {
             share,
             whole,
             run[frame as usize],
+            near_body[frame as usize],
             &mut root_runs_drawn,
             &mut demand,
             &mut lists,
@@ -177,11 +183,11 @@ pub fn build(profile: &Profile, options: &TreeOptions) -> CallTree {
         );
 
         for c in children.drain(..) {
-            let Slot { callee, n } = &slots.slots[c.edge];
+            let Slot { callee, n, .. } = &slots.slots[c.edge];
             let callee = *callee;
             let before = pool[c.edge];
             pool[c.edge] -= c.width;
-            lists.spent(&slots, &facts, &pool, func, c.edge, before);
+            lists.spent(&slots, &pool, func, c.edge, before);
             if c.width < min_width || !options.depth_allowed(depth) {
                 tree.cut(frame, c.width);
                 continue;
@@ -242,6 +248,7 @@ pub fn build(profile: &Profile, options: &TreeOptions) -> CallTree {
                 }
                 _ => NO_RUN,
             });
+            near_body.push(imports.near_body(near_body[frame as usize], callee, depth as u32));
             own.push(own_time(
                 callee_fact,
                 c.width,
@@ -253,10 +260,7 @@ pub fn build(profile: &Profile, options: &TreeOptions) -> CallTree {
             if slots.of(callee).is_empty() {
                 continue;
             }
-            queue.push(Queued {
-                width: c.width,
-                frame: child,
-            });
+            queue.push(Queued::new(c.width, child));
         }
     }
     tree.finish()
@@ -283,12 +287,16 @@ struct Slots {
 struct Slot {
     callee: FuncId,
     n: EdgeNumbers,
+    /// The edge goes back into its caller's cycle: caller and callee are distinct
+    /// functions of one strongly connected component.
+    cyclic: bool,
 }
 
 impl Slots {
     fn new(profile: &Profile) -> Slots {
         let mut start = Vec::with_capacity(profile.functions().len() + 1);
         let mut slots = Vec::with_capacity(profile.edges().len());
+        let scc = profile.components();
         for func in 0..profile.functions().len() {
             start.push(slots.len() as u32);
             slots.extend(profile.callee_edge_ids(func as FuncId).iter().map(|&i| {
@@ -296,6 +304,7 @@ impl Slots {
                 Slot {
                     callee: e.callee,
                     n: edge_numbers(profile, e),
+                    cyclic: e.callee != func as FuncId && scc[e.callee as usize] == scc[func],
                 }
             }));
         }
@@ -367,7 +376,7 @@ struct Lists {
 }
 
 impl Lists {
-    fn new(slots: &Slots, facts: &[FunctionFacts], pool: &[f64]) -> Lists {
+    fn new(slots: &Slots, pool: &[f64]) -> Lists {
         let funcs = slots.start.len() - 1;
         let n = |k: u32| &slots.slots[k as usize].n;
         let atoms = SlotLists::build(funcs, |func, out| {
@@ -378,36 +387,37 @@ impl Lists {
                     .map(|k| k as u32)
                     .filter(|&k| n(k).nc == 1.0 && n(k).ct > 0.0),
             );
-            // Ties in slot order, which is the edges' order within one caller.
-            out[first..].sort_by(|&a, &b| n(b).ct.total_cmp(&n(a).ct).then(a.cmp(&b)));
+            // Ties in slot order, which is the edges' order within one caller. The keys
+            // are unique, so an unstable sort gives that one order; a `ct` here is
+            // positive and finite, so its bits order as its value does.
+            out[first..].sort_unstable_by_key(|&k| (Reverse(n(k).ct.to_bits()), k));
         });
         let multi = SlotLists::build(funcs, |func, out| {
             out.extend(slots.of(func).map(|k| k as u32).filter(|&k| n(k).nc != 1.0));
         });
-        let mut lists = Lists {
+        // No pool is partial yet; single calls with an empty pool are spent already.
+        let spent_cyclic = (0..funcs as FuncId)
+            .map(|func| {
+                slots
+                    .of(func)
+                    .filter(|&k| {
+                        let slot = &slots.slots[k];
+                        slot.n.nc == 1.0 && slot.cyclic && pool[k] <= 0.0
+                    })
+                    .map(|k| k as u32)
+                    .collect()
+            })
+            .collect();
+        Lists {
             atoms,
             multi,
             partial: vec![Vec::new(); funcs],
-            spent_cyclic: vec![Vec::new(); funcs],
-        };
-        for func in 0..funcs as FuncId {
-            for k in slots.of(func) {
-                lists.spent(slots, facts, pool, func, k, f64::NAN);
-            }
+            spent_cyclic,
         }
-        lists
     }
 
     /// Notes that the pool of slot `k` of `func` went from `before` to `pool[k]`.
-    fn spent(
-        &mut self,
-        slots: &Slots,
-        facts: &[FunctionFacts],
-        pool: &[f64],
-        func: FuncId,
-        k: usize,
-        before: f64,
-    ) {
+    fn spent(&mut self, slots: &Slots, pool: &[f64], func: FuncId, k: usize, before: f64) {
         let slot = &slots.slots[k];
         if slot.n.nc != 1.0 {
             return;
@@ -416,7 +426,7 @@ impl Lists {
         let is_spent = |x: f64| x <= 0.0;
         let is_whole = |x: f64| x == ct && ct > 0.0;
         let is_partial = |x: f64| !(is_whole(x) || is_spent(x));
-        if is_spent(now) && !is_spent(before) && in_cycle(facts, func, slot.callee) {
+        if is_spent(now) && !is_spent(before) && slot.cyclic {
             self.spent_cyclic[func as usize].push(k as u32);
         }
         if is_partial(now) && !is_partial(before) {
@@ -431,10 +441,18 @@ impl Lists {
 /// Buffers reused by every call of [`plan_children`].
 #[derive(Default)]
 struct Scratch {
-    divisible: Vec<usize>,
-    cyclic: Vec<bool>,
-    want: Vec<f64>,
-    widths: Vec<f64>,
+    divisible: Vec<Divisible>,
+}
+
+/// An edge a frame's divisible time may go to (see [`plan_children`]).
+struct Divisible {
+    /// Index into [`Slots::slots`].
+    slot: usize,
+    cyclic: bool,
+    /// What the edge would give this context: its `ct` in proportion, within its pool.
+    want: f64,
+    /// What it gets.
+    width: f64,
 }
 
 /// What [`plan_children`] reads: the profile and the facts derived from it once.
@@ -452,7 +470,9 @@ struct Plan<'a> {
 impl Plan<'_> {
     /// Whether `frame` (of `func`) may take time from edge `i` at all: not its own
     /// recursion (drawn as a chain), a pool with time left or an edge inside a cycle,
-    /// and re-entry through a cycle within bounds.
+    /// and re-entry through a cycle within bounds. Always inlined: it runs for every
+    /// edge a frame's expansion walks, and out of line the call costs as much as the test.
+    #[inline(always)]
     fn is_candidate(
         &self,
         tree: &TreeBuilder,
@@ -461,37 +481,13 @@ impl Plan<'_> {
         pool: &[f64],
         i: usize,
     ) -> bool {
-        let callee = self.slots.slots[i].callee;
+        let Slot { callee, cyclic, .. } = self.slots.slots[i];
         if callee == func {
             return false;
         }
-        let cyclic = in_cycle(self.facts, func, callee);
         // A callee outside this function's cycle cannot be one of its ancestors:
         // skip the ancestor walk (it costs up to LOOKBACK steps on deep stacks).
         (pool[i] > 0.0 || cyclic) && (!cyclic || reentry_allowed(tree, frame, callee))
-    }
-
-    /// The body nearest above `frame` (itself included), if any within LOOKBACK, and
-    /// whether the path from it down to `frame` starts with an import (an entry into
-    /// the import machinery).
-    fn nearest_body(&self, tree: &TreeBuilder, frame: u32) -> Option<(FuncId, bool)> {
-        let mut at = frame;
-        let mut below = None;
-        for _ in 0..LOOKBACK {
-            if at == ROOT {
-                return None;
-            }
-            let f = tree.frame(at);
-            if let Some(func) = f.func {
-                if self.imports.bodies[func as usize].body_ct.is_some() {
-                    let importing = below.is_some_and(|b: FuncId| self.imports.entry[b as usize]);
-                    return Some((func, importing));
-                }
-                below = Some(func);
-            }
-            at = f.parent;
-        }
-        None
     }
 
     /// An edge that is still one whole single call: placed as an atom.
@@ -513,6 +509,7 @@ fn plan_children(
     share: f64,
     whole: bool,
     run: u32,
+    near_body: Option<NearBody>,
     root_runs_drawn: &mut usize,
     demand: &mut [f64],
     lists: &mut Lists,
@@ -599,9 +596,7 @@ fn plan_children(
             if !plan.is_candidate(tree, frame, func, pool, i) {
                 continue;
             }
-            let exact = slots[i].n.timed
-                && pool[i] == slots[i].n.ct
-                && !in_cycle(facts, func, slots[i].callee);
+            let exact = slots[i].n.timed && pool[i] == slots[i].n.ct && !slots[i].cyclic;
             out.push(Child {
                 edge: i,
                 width: pool[i],
@@ -659,8 +654,11 @@ fn plan_children(
         f64::INFINITY
     };
     let slack = 0.02 * parent.total;
-    // The body this frame runs under, looked up once if an atom needs it.
-    let mut importer: Option<Option<(FuncId, bool)>> = None;
+    // The body this frame runs under, if any within LOOKBACK frames down its stack,
+    // and whether the path from it up to this frame starts with an import.
+    let importer = near_body
+        .filter(|b| parent.depth - b.depth < LOOKBACK as u32)
+        .map(|b| (b.body, b.importing));
     // A slot stops being an atom for good once part of its pool is spent (pools only
     // shrink): such slots are dropped from the function's list as they are met, so
     // later frames do not walk past them again. The order of the rest is kept.
@@ -685,8 +683,7 @@ fn plan_children(
         // there is room, whatever the call estimate; others are placed by fit.
         let nested = match plan.body_parent[slots[i].callee as usize] {
             Some(p) => {
-                let here = *importer.get_or_insert_with(|| plan.nearest_body(tree, frame));
-                if here.map(|h| h.0) != Some(p) {
+                if importer.map(|h| h.0) != Some(p) {
                     continue;
                 }
                 true
@@ -735,12 +732,7 @@ fn plan_children(
     //    this context, bounded by their pools;
     // 3. time still unexplained goes back into the cycle (re-entry deeper down, where
     //    the pools, counted at the outermost entry only, have nothing left).
-    let Scratch {
-        divisible,
-        cyclic,
-        want,
-        widths,
-    } = scratch;
+    let divisible = &mut scratch.divisible;
     // Edges that can give this frame nothing (an empty pool, and no re-entry to fill)
     // are left out; they matter only in telling whether a cycle pass comes last.
     let mut idle_cycle_edge = false;
@@ -762,31 +754,21 @@ fn plan_children(
         if skip == Some(i) {
             continue;
         }
-        let n = &slots[i].n;
+        let Slot { n, cyclic, .. } = &slots[i];
         let idle = pool[i] <= 0.0 && !(n.nc > 1.0 && n.ct * share > 0.0);
         if idle {
-            idle_cycle_edge = idle_cycle_edge
-                || (in_cycle(facts, func, slots[i].callee)
-                    && plan.is_candidate(tree, frame, func, pool, i));
+            idle_cycle_edge =
+                idle_cycle_edge || (*cyclic && plan.is_candidate(tree, frame, func, pool, i));
         } else if plan.is_candidate(tree, frame, func, pool, i) {
-            divisible.push(i);
+            divisible.push(Divisible {
+                slot: i,
+                cyclic: *cyclic,
+                want: (n.ct * share).min(pool[i].max(0.0)),
+                width: 0.0,
+            });
         }
     }
-    cyclic.clear();
-    cyclic.extend(
-        divisible
-            .iter()
-            .map(|&i| in_cycle(facts, func, slots[i].callee)),
-    );
-    want.clear();
-    want.extend(
-        divisible
-            .iter()
-            .map(|&i| (slots[i].n.ct * share).min(pool[i].max(0.0))),
-    );
-    widths.clear();
-    widths.resize(divisible.len(), 0.0);
-    let mut has_cycle = idle_cycle_edge || cyclic.iter().any(|&c| c);
+    let mut has_cycle = idle_cycle_edge || divisible.iter().any(|d| d.cyclic);
     if !has_cycle {
         // The spent single calls left out above, if one of them goes back into the cycle.
         has_cycle = lists.spent_cyclic[func as usize].iter().any(|&i| {
@@ -797,36 +779,34 @@ fn plan_children(
     // Bodies imported by the body above, still to draw, are reached through the
     // cycle: the widest edge back into it carries their time down to the dispatcher
     // (otherwise each level of import machinery would shrink them by its share).
-    if has_cycle && budget > 0.0 && plan.imports.cycle[fact.scc as usize] {
-        let here = *importer.get_or_insert_with(|| plan.nearest_body(tree, frame));
-        if let Some((p, true)) = here
-            && demand[p as usize] > 0.0
-            && let Some(k) = (0..divisible.len())
-                .filter(|&k| cyclic[k])
-                .max_by(|&a, &b| {
-                    let ct = |k: usize| slots[divisible[k]].n.ct;
-                    ct(a).total_cmp(&ct(b)).then(b.cmp(&a))
-                })
-        {
-            let width = demand[p as usize].min(budget);
-            widths[k] = width;
-            budget -= width;
-        }
+    if has_cycle
+        && budget > 0.0
+        && plan.imports.cycle[fact.scc as usize]
+        && let Some((p, true)) = importer
+        && demand[p as usize] > 0.0
+        && let Some(k) = (0..divisible.len())
+            .filter(|&k| divisible[k].cyclic)
+            .max_by(|&a, &b| {
+                let ct = |k: usize| slots[divisible[k].slot].n.ct;
+                ct(a).total_cmp(&ct(b)).then(b.cmp(&a))
+            })
+    {
+        let width = demand[p as usize].min(budget);
+        divisible[k].width = width;
+        budget -= width;
     }
     for pass in [Pass::CyclePools, Pass::Others, Pass::CycleFill] {
         if budget <= 0.0 {
             break;
         }
-        let weight = |k: usize| match pass {
-            Pass::CyclePools if cyclic[k] => want[k],
-            Pass::Others if !cyclic[k] => want[k],
+        let weight = |d: &Divisible| match pass {
+            Pass::CyclePools if d.cyclic => d.want,
+            Pass::Others if !d.cyclic => d.want,
             // A single call is placed once (as an atom), never again.
-            Pass::CycleFill if cyclic[k] && slots[divisible[k]].n.nc > 1.0 => {
-                slots[divisible[k]].n.ct * share
-            }
+            Pass::CycleFill if d.cyclic && slots[d.slot].n.nc > 1.0 => slots[d.slot].n.ct * share,
             _ => 0.0,
         };
-        let asked: f64 = (0..divisible.len()).map(weight).sum();
+        let asked: f64 = divisible.iter().map(weight).sum();
         if asked <= 0.0 {
             continue;
         }
@@ -835,26 +815,26 @@ fn plan_children(
         let fills = matches!(pass, Pass::CycleFill) || (matches!(pass, Pass::Others) && !has_cycle);
         let available = budget;
         let fraction = (available / asked).min(1.0);
-        for k in 0..divisible.len() {
+        for d in divisible.iter_mut() {
             // Share of the budget first: stays finite when the weights are denormal.
             let mut width = if fills {
-                available * (weight(k) / asked)
+                available * (weight(d) / asked)
             } else {
-                weight(k) * fraction
+                weight(d) * fraction
             };
             if !matches!(pass, Pass::CycleFill) {
-                width = width.min(pool[divisible[k]].max(0.0) - widths[k]).max(0.0);
+                width = width.min(pool[d.slot].max(0.0) - d.width).max(0.0);
             }
-            widths[k] += width;
+            d.width += width;
             budget -= width;
         }
         budget = budget.max(0.0);
     }
-    for (&i, &width) in divisible.iter().zip(widths.iter()) {
-        if width > 0.0 {
+    for d in divisible.iter() {
+        if d.width > 0.0 {
             out.push(Child {
-                edge: i,
-                width,
+                edge: d.slot,
+                width: d.width,
                 exact: false,
                 run: NO_RUN,
             });
@@ -868,10 +848,6 @@ enum Pass {
     CyclePools,
     Others,
     CycleFill,
-}
-
-fn in_cycle(facts: &[FunctionFacts], caller: FuncId, callee: FuncId) -> bool {
-    caller != callee && facts[caller as usize].scc == facts[callee as usize].scc
 }
 
 /// Re-entry through a cycle is allowed a bounded number of times per stack.
@@ -1026,6 +1002,39 @@ struct Imports {
     /// called by two bodies or more: `_find_and_load`, `_handle_fromlist`), as
     /// opposed to a function a single body calls (`main()`).
     entry: Vec<bool>,
+}
+
+/// The body nearest below a frame on its stack, the frame itself included.
+#[derive(Clone, Copy)]
+struct NearBody {
+    body: FuncId,
+    /// Depth of the body's frame.
+    depth: u32,
+    /// Whether the path from the body up to the frame starts with an import: the
+    /// frame just above the body is an entry into the import machinery.
+    importing: bool,
+}
+
+impl Imports {
+    /// The nearest body of a new frame of `func` at `depth`, pushed on a frame whose
+    /// nearest body is `below`: derived from the parent's, so no frame walks its stack.
+    fn near_body(&self, below: Option<NearBody>, func: FuncId, depth: u32) -> Option<NearBody> {
+        if self.bodies[func as usize].body_ct.is_some() {
+            return Some(NearBody {
+                body: func,
+                depth,
+                importing: false,
+            });
+        }
+        match below {
+            // The parent is the body: this frame is the first step of the path.
+            Some(b) if b.depth + 1 == depth => Some(NearBody {
+                importing: self.entry[func as usize],
+                ..b
+            }),
+            _ => below,
+        }
+    }
 }
 
 /// Finds the bodies (functions whose only caller is a dispatcher, calling them once),
@@ -1414,9 +1423,8 @@ mod tests {
             ],
         );
         let slots = Slots::new(&p);
-        let facts = function_facts(&p, &slots);
         let mut pool: Vec<f64> = slots.slots.iter().map(|s| s.n.ct).collect();
-        let mut lists = Lists::new(&slots, &facts, &pool);
+        let mut lists = Lists::new(&slots, &pool);
         let f = p.find(&key("f")).unwrap();
         let g_slot = slots
             .of(f)
@@ -1428,16 +1436,16 @@ mod tests {
         assert!(lists.partial[f as usize].is_empty());
         // Part of g's call spent: partial.
         pool[g_slot] -= 1.0;
-        lists.spent(&slots, &facts, &pool, f, g_slot, 4.0);
+        lists.spent(&slots, &pool, f, g_slot, 4.0);
         assert_eq!(lists.partial[f as usize], [g_slot as u32]);
         assert!(lists.spent_cyclic[f as usize].is_empty());
         // The rest spent: spent, and listed as a way back into f's cycle.
         pool[g_slot] -= 3.0;
-        lists.spent(&slots, &facts, &pool, f, g_slot, 3.0);
+        lists.spent(&slots, &pool, f, g_slot, 3.0);
         assert_eq!(lists.spent_cyclic[f as usize], [g_slot as u32]);
         // Calls of more than one call are never tracked.
         pool[h_slot] = 0.0;
-        lists.spent(&slots, &facts, &pool, f, h_slot, 2.0);
+        lists.spent(&slots, &pool, f, h_slot, 2.0);
         assert_eq!(lists.spent_cyclic[f as usize], [g_slot as u32]);
     }
 

@@ -39,7 +39,7 @@ pub fn build(profile: &Profile, options: &TreeOptions) -> CallTree {
             calls: count_f64(f.stats.nc.max(0)),
             ..Frame::root(width)
         });
-        queue.push(Queued { width, frame });
+        queue.push(Queued::new(width, frame));
     }
 
     // Edge numbers, computed once per callee the first time one of its frames is
@@ -140,10 +140,7 @@ pub fn build(profile: &Profile, options: &TreeOptions) -> CallTree {
                 max_total: if exact { width } else { parent.total },
                 ..Frame::root(width)
             });
-            queue.push(Queued {
-                width,
-                frame: child,
-            });
+            queue.push(Queued::new(width, child));
         }
     }
     tree.finish()

@@ -17,7 +17,7 @@ mod nesting;
 
 pub use arena::{CallTree, Frame, ROOT};
 
-use std::cmp::Ordering;
+use std::cmp::Reverse;
 
 use crate::model::{Edge, EdgeStats, Profile, count_f64};
 
@@ -146,28 +146,26 @@ pub(crate) fn edge_numbers(profile: &Profile, edge: &Edge) -> EdgeNumbers {
     }
 }
 
-/// A frame waiting to be expanded; the widest comes out of a `BinaryHeap` first.
+/// A frame waiting to be expanded; the widest comes out of a `BinaryHeap` first, and
+/// among equals the earlier frame (deterministic).
+#[derive(PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) struct Queued {
-    pub width: f64,
-    pub frame: u32,
+    /// The width as an integer ordered as [`f64::total_cmp`] orders widths (computed
+    /// once, not at every comparison of the heap), then the frame, reversed.
+    key: (i64, Reverse<u32>),
 }
 
-impl PartialEq for Queued {
-    fn eq(&self, other: &Self) -> bool {
-        self.cmp(other) == Ordering::Equal
+impl Queued {
+    pub fn new(width: f64, frame: u32) -> Queued {
+        // `f64::total_cmp`'s own mapping: negative values have their other bits flipped.
+        let bits = width.to_bits() as i64;
+        let ordered = bits ^ (((bits >> 63) as u64) >> 1) as i64;
+        Queued {
+            key: (ordered, Reverse(frame)),
+        }
     }
-}
-impl Eq for Queued {}
-impl PartialOrd for Queued {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl Ord for Queued {
-    fn cmp(&self, other: &Self) -> Ordering {
-        // Widest first; among equals, the earlier frame first (deterministic).
-        self.width
-            .total_cmp(&other.width)
-            .then_with(|| other.frame.cmp(&self.frame))
+
+    pub fn frame(&self) -> u32 {
+        self.key.1.0
     }
 }
