@@ -396,7 +396,9 @@ impl<T> PartialEq for Derived<T> {
 /// Collects functions and edges in any order; `finish` sorts and indexes them.
 ///
 /// Edges are appended to a flat list (no hashing per edge) and summed per
-/// `(caller, callee)` pair in `finish`, in the order they were added.
+/// `(caller, callee)` pair in `finish`, in the order they were added. Runs of edges
+/// into one callee (a stats row's callers dict) are noted as they are added, so that
+/// `finish` orders the edges by callee one run at a time.
 #[derive(Default)]
 pub struct ProfileBuilder {
     index: KeyIndex,
@@ -406,6 +408,9 @@ pub struct ProfileBuilder {
     /// Per function: edges into it added before this position were cleared by
     /// [`ProfileBuilder::clear_callers`] (0 = none).
     cleared_before: Vec<u32>,
+    /// `(callee, start)` of each run of edges into one callee, by start; a run ends
+    /// where the next starts. A run never spans a clearing of its callee's edges.
+    runs: Vec<(u32, u32)>,
 }
 
 /// A function's index in a [`ProfileBuilder`] (not its final [`FuncId`]).
@@ -529,6 +534,11 @@ impl ProfileBuilder {
 
     /// [`ProfileBuilder::add_edge`] by index.
     pub fn add_edge_ids(&mut self, caller: BuilderId, callee: BuilderId, stats: EdgeStats) {
+        let at = self.edges.len() as u32;
+        match self.runs.last() {
+            Some(&(c, start)) if c == callee as u32 && start >= self.cleared_before[callee] => {}
+            _ => self.runs.push((callee as u32, at)),
+        }
         self.edges.push(Edge {
             caller: caller as u32,
             callee: callee as u32,
@@ -542,6 +552,7 @@ impl ProfileBuilder {
         self.index.reserve(functions);
         let _ = self.functions.try_reserve(functions);
         let _ = self.cleared_before.try_reserve(functions);
+        let _ = self.runs.try_reserve(functions);
         let _ = self.edges.try_reserve(edges);
     }
 
@@ -564,6 +575,7 @@ impl ProfileBuilder {
             mut functions,
             mut edges,
             cleared_before,
+            runs,
         } = self;
         drop(index);
         let mut order = sorted_order(&functions);
@@ -574,38 +586,39 @@ impl ProfileBuilder {
         permute(&mut functions, &mut order);
         drop(order);
 
-        // Drop cleared edges and renumber, keeping insertion order, and note the runs
-        // of edges with one callee: (callee, start, end) in file order. A run is a
-        // stats row's callers dict, or a merged profile's edges into one function.
-        let mut runs: Vec<(u32, u32, u32)> = Vec::new();
-        let (mut seq, mut kept) = (0u32, 0u32);
-        edges.retain_mut(|e| {
-            let keep = seq >= cleared_before[e.callee as usize];
-            seq += 1;
-            if keep {
+        // The runs as (callee, start, end), renumbered, without those cleared: a run
+        // is wholly kept or wholly cleared.
+        let mut ends = runs.iter().skip(1).map(|r| r.1).chain([edges.len() as u32]);
+        let mut runs: Vec<(u32, u32, u32)> = runs
+            .iter()
+            .map(|&(callee, start)| (callee, start, ends.next().unwrap_or(start)))
+            .filter(|&(callee, start, _)| start >= cleared_before[callee as usize])
+            .map(|(callee, start, end)| (new_id[callee as usize], start, end))
+            .collect();
+        drop(cleared_before);
+        let kept: usize = runs.iter().map(|r| (r.2 - r.1) as usize).sum();
+
+        // Order by callee, renumbering: the runs are sorted by (callee, position) and
+        // copied whole, which keeps insertion order within each callee; in place if
+        // they already are in that order and none was cleared.
+        if kept == edges.len() && runs.windows(2).all(|w| w[0].0 < w[1].0) {
+            for e in &mut edges {
                 e.caller = new_id[e.caller as usize];
                 e.callee = new_id[e.callee as usize];
-                match runs.last_mut() {
-                    Some(run) if run.0 == e.callee => run.2 = kept + 1,
-                    _ => runs.push((e.callee, kept, kept + 1)),
-                }
-                kept += 1;
             }
-            keep
-        });
-        drop(cleared_before);
-        drop(new_id);
-
-        // Order by callee: the runs are sorted by (callee, position) and copied whole,
-        // which keeps insertion order within each callee.
-        if !runs.windows(2).all(|w| w[0].0 < w[1].0) {
+        } else {
             runs = runs_by_callee(runs, functions.len());
-            let mut sorted: Vec<Edge> = Vec::with_capacity(edges.len());
-            for &(_, start, end) in &runs {
-                sorted.extend_from_slice(&edges[start as usize..end as usize]);
+            let mut sorted: Vec<Edge> = Vec::with_capacity(kept);
+            for &(callee, start, end) in &runs {
+                sorted.extend(edges[start as usize..end as usize].iter().map(|e| Edge {
+                    caller: new_id[e.caller as usize],
+                    callee,
+                    stats: e.stats,
+                }));
             }
             edges = sorted;
         }
+        drop(new_id);
         // Then, per callee, by caller (a stable sort: duplicates of a pair are summed
         // in the order they were added), summing duplicates as the edges move down.
         let mut write = 0usize;
@@ -1187,6 +1200,28 @@ mod tests {
         let mut want = runs.clone();
         want.sort_unstable();
         assert_eq!(runs_by_callee(runs, 61), want);
+    }
+
+    #[test]
+    fn clearing_a_callee_mid_run_keeps_only_its_later_edges() {
+        let key = |name: &str| FuncKey::new("f.py", 1, name);
+        let count = |n: Count| EdgeStats::Count(n.into());
+        let mut b = ProfileBuilder::new();
+        b.add_edge(key("y"), key("x"), count(1));
+        b.add_edge(key("z"), key("x"), count(8));
+        b.clear_callers(&key("x"));
+        b.add_edge(key("z"), key("x"), count(2));
+        b.add_edge(key("x"), key("w"), count(16));
+        b.add_edge(key("y"), key("x"), count(4));
+        let p = b.finish();
+        let x = p.find(&key("x")).expect("x");
+        let callers: Vec<(String, Count)> = p
+            .callers_of(x)
+            .iter()
+            .map(|e| (p.function(e.caller).key.name.to_string(), e.stats.calls()))
+            .collect();
+        assert_eq!(callers, [("y".to_string(), 4), ("z".to_string(), 2)]);
+        assert_eq!(p.edges().len(), 3);
     }
 
     #[test]
