@@ -364,17 +364,23 @@ impl Reader<'_> {
         id
     }
 
-    /// A string in a key: a reference to a kept one, or a flagged short ASCII string
-    /// (`z`/`Z`, as cProfile writes every name and file name the first time), inline.
+    /// A string in a key: a reference to a kept one, the most common case, read inline;
+    /// anything else is read by [`Reader::new_key_text`], out of line (a call that
+    /// saves and restores registers only when a string is new).
     #[inline]
     fn key_text(&mut self) -> Option<Item> {
+        if let Some(Slot::Text(t)) = self.peek_ref() {
+            self.pos += 5;
+            return Some(Item::TextAt(t));
+        }
+        self.new_key_text()
+    }
+
+    /// [`Reader::key_text`] past a reference: a flagged short ASCII string (`z`/`Z`, as
+    /// cProfile writes every name and file name the first time) inline, else any text.
+    #[inline(never)]
+    fn new_key_text(&mut self) -> Option<Item> {
         match self.data.get(self.pos..self.pos + 2) {
-            Some(&[b'r', _]) => {
-                if let Some(Slot::Text(t)) = self.peek_ref() {
-                    self.pos += 5;
-                    return Some(Item::TextAt(t));
-                }
-            }
             Some(&[code, n]) if code == b'z' | FLAG_REF || code == b'Z' | FLAG_REF => {
                 let start = self.pos + 2;
                 if self.data.len() >= start + usize::from(n) {
@@ -416,6 +422,9 @@ impl Reader<'_> {
     }
 
     /// A `(file, line, name)` key, or the NULL that ends the dict (`Ok(None)`).
+    /// Inline, as most keys are a reference to a key tuple read before, or the end; a
+    /// key tuple is read by [`Reader::new_key`], out of line.
+    #[inline]
     fn key_or_end(&mut self) -> Option<Option<BuilderId>> {
         match self.data.get(self.pos..self.pos + 2) {
             Some(&[b'r', _]) => {
@@ -430,6 +439,12 @@ impl Reader<'_> {
             }
             _ => {}
         }
+        self.new_key()
+    }
+
+    /// [`Reader::key_or_end`] past its usual cases: mostly a key tuple.
+    #[inline(never)]
+    fn new_key(&mut self) -> Option<Option<BuilderId>> {
         let slot = match self.item_or_small_tuple(3)? {
             Item::Null => return Some(None),
             Item::Key(id) => return Some(Some(id)),
