@@ -1078,7 +1078,10 @@ impl Profile {
     /// The strongly connected component of every function in the call graph
     /// (Tarjan's algorithm, iterative): two functions share a component when each
     /// reaches the other through caller→callee edges.
-    /// Computed once per profile.
+    /// Computed once per profile, on the reversed graph (callee→caller), which has the
+    /// same components: a function's callers are one run of [`Profile::edges`], read in
+    /// order, where its callees are scattered over it. Component numbers only name
+    /// components; nothing may depend on their order.
     pub fn components(&self) -> &[u32] {
         self.components.0.get_or_init(|| self.compute_components())
     }
@@ -1110,9 +1113,9 @@ impl Profile {
                     stack.push(v);
                     on_stack[vi] = true;
                 }
-                let callees = profile.callee_edge_ids(v);
-                if *pos < callees.len() {
-                    let w = profile.edges()[callees[*pos] as usize].callee;
+                let callers = profile.callers_of(v);
+                if *pos < callers.len() {
+                    let w = callers[*pos].caller;
                     *pos += 1;
                     let wi = w as usize;
                     if index[wi] == UNSEEN {
@@ -1325,6 +1328,46 @@ mod tests {
         let k = FuncKey::new("~", 0, "<built-in method builtins.exec>");
         assert_eq!(k.display(), "{built-in method builtins.exec}");
         assert_eq!(FuncKey::new("a.py", 3, "f").display(), "a.py:3(f)");
+    }
+
+    #[test]
+    fn functions_share_a_component_exactly_when_each_reaches_the_other() {
+        let mut next = crate::rng::xorshift(0x5eed);
+        for case in 0..300 {
+            let n = 1 + case % 9;
+            let mut b = ProfileBuilder::new();
+            let name = |i: usize| FuncKey::new("m.py", i as i64, format!("f{i}").as_str());
+            for i in 0..n {
+                b.add_function(name(i), st(1, 1, 1.0, 1.0));
+            }
+            let mut reach = vec![vec![false; n]; n];
+            for _ in 0..(next() % (2 * n as u64 + 1)) {
+                let (from, to) = ((next() % n as u64) as usize, (next() % n as u64) as usize);
+                b.add_edge(name(from), name(to), EdgeStats::Timed(st(1, 1, 1.0, 1.0)));
+                reach[from][to] = true;
+            }
+            for k in 0..n {
+                for i in 0..n {
+                    for j in 0..n {
+                        reach[i][j] |= reach[i][k] && reach[k][j];
+                    }
+                }
+            }
+            let p = b.finish();
+            let comp = p.components();
+            // Functions are sorted by key: `f{i}` sits at line `i`.
+            let id = |i: usize| p.find(&name(i)).expect("added") as usize;
+            for i in 0..n {
+                for j in 0..n {
+                    let mutual = i == j || (reach[i][j] && reach[j][i]);
+                    assert_eq!(
+                        comp[id(i)] == comp[id(j)],
+                        mutual,
+                        "case {case}: f{i}, f{j}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]

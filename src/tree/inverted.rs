@@ -43,24 +43,12 @@ pub fn build(profile: &Profile, options: &TreeOptions) -> CallTree {
     }
 
     // Edge numbers, computed once per callee the first time one of its frames is
-    // expanded: most functions never are (edges are sorted by callee, so `callers_of`
-    // is a run of `numbers`).
-    let unset = EdgeNumbers {
-        nc: 0.0,
-        cc: 0.0,
-        tt: 0.0,
-        ct: 0.0,
-        timed: false,
-    };
-    let mut numbers = vec![unset; profile.edges().len()];
-    let mut numbered = vec![false; functions.len()];
-    let mut first_caller = vec![0usize; functions.len() + 1];
-    for e in profile.edges() {
-        first_caller[e.callee as usize + 1] += 1;
-    }
-    for i in 0..functions.len() {
-        first_caller[i + 1] += first_caller[i];
-    }
+    // expanded: most functions never are. `numbers` holds them callee after callee, in
+    // the order of `callers_of`, from `numbered_at[callee]` on; nothing is computed (or
+    // allocated) per edge of a callee never expanded.
+    const UNSET: usize = usize::MAX;
+    let mut numbers: Vec<EdgeNumbers> = Vec::new();
+    let mut numbered_at = vec![UNSET; functions.len()];
     let mut callers: Vec<(FuncId, usize)> = Vec::new();
 
     let budget = options.frame_budget(profile);
@@ -69,17 +57,17 @@ pub fn build(profile: &Profile, options: &TreeOptions) -> CallTree {
         let Some(func) = parent.func else { continue };
         let depth = parent.depth as usize + 1;
         let first_level = parent.parent == ROOT;
-        let edges = first_caller[func as usize]..first_caller[func as usize + 1];
-        if !numbered[func as usize] {
-            numbered[func as usize] = true;
-            for (e, n) in profile
-                .callers_of(func)
-                .iter()
-                .zip(&mut numbers[edges.clone()])
-            {
-                *n = edge_numbers(profile, e);
-            }
+        if numbered_at[func as usize] == UNSET {
+            numbered_at[func as usize] = numbers.len();
+            numbers.extend(
+                profile
+                    .callers_of(func)
+                    .iter()
+                    .map(|e| edge_numbers(profile, e)),
+            );
         }
+        let first = numbered_at[func as usize];
+        let edges = first..first + profile.callers_of(func).len();
         callers.clear();
         callers.extend(
             profile
