@@ -293,22 +293,43 @@ struct Slot {
 }
 
 impl Slots {
+    /// Reads the edges once, in their own (callee) order, and writes each to its
+    /// place in caller order: gathering them in caller order instead would read the
+    /// whole edge table at random, one cache miss an edge on a large profile.
     fn new(profile: &Profile) -> Slots {
-        let mut start = Vec::with_capacity(profile.functions().len() + 1);
-        let mut slots = Vec::with_capacity(profile.edges().len());
+        let funcs = profile.functions().len();
+        let mut start = Vec::with_capacity(funcs + 1);
+        let mut at = 0u32;
+        for func in 0..funcs {
+            start.push(at);
+            at += profile.callee_edge_ids(func as FuncId).len() as u32;
+        }
+        start.push(at);
+        let edges = profile.edges();
         let scc = profile.components();
-        for func in 0..profile.functions().len() {
-            start.push(slots.len() as u32);
-            slots.extend(profile.callee_edge_ids(func as FuncId).iter().map(|&i| {
-                let e = &profile.edges()[i as usize];
-                Slot {
+        let mut slots: Vec<Slot> = Vec::with_capacity(edges.len());
+        let mut next = start.clone();
+        {
+            let room = &mut slots.spare_capacity_mut()[..edges.len()];
+            // Edges are sorted by (callee, caller): each caller's slots come out
+            // sorted by callee, the order of `callee_edge_ids`.
+            for e in edges {
+                let place = &mut next[e.caller as usize];
+                room[*place as usize].write(Slot {
                     callee: e.callee,
                     n: edge_numbers(profile, e),
-                    cyclic: e.callee != func as FuncId && scc[e.callee as usize] == scc[func],
-                }
-            }));
+                    cyclic: e.callee != e.caller
+                        && scc[e.callee as usize] == scc[e.caller as usize],
+                });
+                *place += 1;
+            }
         }
-        start.push(slots.len() as u32);
+        // Each caller's cursor went through its range exactly once.
+        assert!(next[..funcs] == start[1..], "every slot written once");
+        // SAFETY: the capacity is `edges.len()`, and the ranges `start[f]..start[f + 1]`
+        // tile `0..edges.len()`; the assertion shows each cursor wrote its whole range,
+        // once an edge of its caller, so every slot below `edges.len()` is initialized.
+        unsafe { slots.set_len(edges.len()) };
         Slots { start, slots }
     }
 
