@@ -183,8 +183,8 @@ pub fn build(profile: &Profile, options: &TreeOptions) -> CallTree {
         );
 
         for c in children.drain(..) {
-            let Slot { callee, n, .. } = &slots.slots[c.edge];
-            let callee = *callee;
+            let callee = slots.slots[c.edge].callee;
+            let n = &slots.numbers(profile, c.edge);
             let before = pool[c.edge];
             pool[c.edge] -= c.width;
             lists.spent(&slots, &pool, func, c.edge, before);
@@ -286,10 +286,24 @@ struct Slots {
 
 struct Slot {
     callee: FuncId,
-    n: EdgeNumbers,
+    /// Index into [`Profile::edges`], for the numbers a slot does not keep.
+    edge: u32,
+    n: SlotNumbers,
+    /// The times were measured, not derived from a count (`EdgeNumbers::timed`).
+    timed: bool,
     /// The edge goes back into its caller's cycle: caller and callee are distinct
     /// functions of one strongly connected component.
     cyclic: bool,
+}
+
+const _: () = assert!(std::mem::size_of::<Slot>() == 32);
+
+/// The edge numbers every pass over the slots reads; the rest ([`Slots::numbers`]) are
+/// read where a frame is placed. Keeping a slot to 32 bytes keeps the table a large
+/// profile scatters into caller order two thirds the size.
+struct SlotNumbers {
+    nc: f64,
+    ct: f64,
 }
 
 impl Slots {
@@ -313,11 +327,14 @@ impl Slots {
             let room = &mut slots.spare_capacity_mut()[..edges.len()];
             // Edges are sorted by (callee, caller): each caller's slots come out
             // sorted by callee, the order of `callee_edge_ids`.
-            for e in edges {
+            for (i, e) in edges.iter().enumerate() {
                 let place = &mut next[e.caller as usize];
+                let n = edge_numbers(profile, e);
                 room[*place as usize].write(Slot {
                     callee: e.callee,
-                    n: edge_numbers(profile, e),
+                    edge: i as u32,
+                    n: SlotNumbers { nc: n.nc, ct: n.ct },
+                    timed: n.timed,
                     cyclic: e.callee != e.caller
                         && scc[e.callee as usize] == scc[e.caller as usize],
                 });
@@ -331,6 +348,11 @@ impl Slots {
         // once an edge of its caller, so every slot below `edges.len()` is initialized.
         unsafe { slots.set_len(edges.len()) };
         Slots { start, slots }
+    }
+
+    /// All the numbers of slot `k`'s edge.
+    fn numbers(&self, profile: &Profile, k: usize) -> EdgeNumbers {
+        edge_numbers(profile, &profile.edges()[self.slots[k].edge as usize])
     }
 
     /// The slots of `func`'s callee edges.
@@ -579,14 +601,14 @@ fn plan_children(
             for &r in list {
                 let col = dp.module[r as usize] as usize;
                 let i = dp.col_slot[col];
-                let n = &slots[i].n;
+                let (n, timed) = (&slots[i].n, slots[i].timed);
                 let scale = if once(r) { fixed_scale } else { flex_scale };
                 let width = dp.width[r as usize] * scale;
                 out.push(Child {
                     edge: i,
                     width,
                     // A module run once: its width is its `ct`, wherever it is placed.
-                    exact: n.nc == 1.0 && n.timed && (n.ct - width).abs() <= n.ct * EXACT_TOLERANCE,
+                    exact: n.nc == 1.0 && timed && (n.ct - width).abs() <= n.ct * EXACT_TOLERANCE,
                     run: r,
                 });
             }
@@ -617,7 +639,7 @@ fn plan_children(
             if !plan.is_candidate(tree, frame, func, pool, i) {
                 continue;
             }
-            let exact = slots[i].n.timed && pool[i] == slots[i].n.ct && !slots[i].cyclic;
+            let exact = slots[i].timed && pool[i] == slots[i].n.ct && !slots[i].cyclic;
             out.push(Child {
                 edge: i,
                 width: pool[i],
@@ -728,7 +750,7 @@ fn plan_children(
             out.push(Child {
                 edge: i,
                 width,
-                exact: slots[i].n.timed && ct - width <= ct * EXACT_TOLERANCE,
+                exact: slots[i].timed && ct - width <= ct * EXACT_TOLERANCE,
                 run: NO_RUN,
             });
             placed += width;
@@ -975,7 +997,7 @@ fn function_facts(profile: &Profile, slots: &Slots) -> Vec<FunctionFacts> {
             let nc = count_f64(f.stats.nc.max(0));
             let out_calls: f64 = slots.of(id).map(|k| slots.slots[k].n.nc).sum();
             let self_edge = slots.of(id).find(|&k| slots.slots[k].callee == id);
-            let numbers = |k: usize| &slots.slots[k].n;
+            let numbers = |k: usize| slots.numbers(profile, k);
             let ct = clean(f.stats.ct);
             let outer = count_f64(f.stats.cc.max(1));
             let in_cycle = size[scc[id as usize] as usize] > 1;
@@ -1173,7 +1195,7 @@ fn dispatch_plan(
         let df = &facts[d as usize];
         if d == w
             || !df.dispatcher
-            || !ws.n.timed
+            || !ws.timed
             || ws.n.nc != facts[w as usize].nc
             || !whole(ws.n.nc)
         {
@@ -1188,7 +1210,7 @@ fn dispatch_plan(
             let s = &slots.slots[k];
             if s.callee == w
                 || s.callee == d
-                || !s.n.timed
+                || !s.timed
                 || !whole(s.n.nc)
                 || !only_caller(s.callee, d)
             {
