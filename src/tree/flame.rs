@@ -1409,6 +1409,44 @@ mod tests {
         b.add_edge(key(from), key(to), EdgeStats::Timed(st(nc, nc, tt, ct)));
     }
 
+    #[test]
+    fn slots_list_each_caller_s_edges_as_the_profile_orders_them() {
+        let mut next = crate::rng::xorshift(0xc0ffee);
+        for case in 0..200 {
+            let n = 1 + case % 12;
+            let mut b = ProfileBuilder::new();
+            let name = |i: u64| format!("f{i}");
+            for _ in 0..next() % 40 {
+                let (from, to) = (next() % n as u64, next() % n as u64);
+                let nc = 1 + (next() % 3) as i128;
+                edge(
+                    &mut b,
+                    &name(from),
+                    &name(to),
+                    nc,
+                    0.5,
+                    1.0 + (next() % 7) as f64,
+                );
+            }
+            let p = b.finish();
+            let slots = Slots::new(&p);
+            let scc = p.components();
+            for f in 0..p.functions().len() as FuncId {
+                let ids = p.callee_edge_ids(f);
+                let range = slots.of(f);
+                assert_eq!(range.len(), ids.len(), "case {case}");
+                for (k, &id) in range.zip(ids) {
+                    let (slot, e) = (&slots.slots[k], &p.edges()[id as usize]);
+                    let n = edge_numbers(&p, e);
+                    assert_eq!((slot.edge, slot.callee), (id, e.callee), "case {case}");
+                    assert_eq!((slot.n.nc, slot.n.ct, slot.timed), (n.nc, n.ct, n.timed));
+                    let cyclic = e.callee != f && scc[e.callee as usize] == scc[f as usize];
+                    assert_eq!(slot.cyclic, cyclic, "case {case}");
+                }
+            }
+        }
+    }
+
     /// A profile from two tables: functions `(name, cc, nc, tt, ct)` and timed edges
     /// `(caller, callee, calls, tt, ct)` (all calls primitive).
     fn profile(
