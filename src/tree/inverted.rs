@@ -45,9 +45,10 @@ pub fn build(profile: &Profile, options: &TreeOptions) -> CallTree {
     // Edge numbers, computed once per callee the first time one of its frames is
     // expanded: most functions never are. `numbers` holds them callee after callee, in
     // the order of `callers_of`, from `numbered_at[callee]` on; nothing is computed (or
-    // allocated) per edge of a callee never expanded.
+    // touched) per edge of a callee never expanded. Room for every edge is reserved
+    // once, so that the table never moves: memory reserved is only paid for where used.
     const UNSET: usize = usize::MAX;
-    let mut numbers: Vec<EdgeNumbers> = Vec::new();
+    let mut numbers: Vec<EdgeNumbers> = Vec::with_capacity(profile.edges().len());
     let mut numbered_at = vec![UNSET; functions.len()];
     let mut callers: Vec<(FuncId, usize)> = Vec::new();
 
