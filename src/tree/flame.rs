@@ -184,7 +184,6 @@ pub fn build(profile: &Profile, options: &TreeOptions) -> CallTree {
 
         for c in children.drain(..) {
             let callee = slots.slots[c.edge].callee;
-            let n = &slots.numbers(profile, c.edge);
             let before = pool[c.edge];
             pool[c.edge] -= c.width;
             lists.spent(&slots, &pool, func, c.edge, before);
@@ -192,6 +191,8 @@ pub fn build(profile: &Profile, options: &TreeOptions) -> CallTree {
                 tree.cut(frame, c.width);
                 continue;
             }
+            // All the edge's numbers, for the frame it gets (a child cut above needs none).
+            let n = &slots.numbers(profile, c.edge);
             let part = if n.ct > 0.0 {
                 (c.width / n.ct).min(1.0)
             } else {
