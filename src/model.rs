@@ -1332,17 +1332,15 @@ mod tests {
 
     #[test]
     fn functions_share_a_component_exactly_when_each_reaches_the_other() {
-        let mut next = crate::rng::xorshift(0x5eed);
-        for case in 0..300 {
-            let n = 1 + case % 9;
+        let graphs = crate::rng::call_graphs(0x5eed, 300, 9, |n| 2 * n as u64);
+        for (case, (n, calls, _)) in graphs.enumerate() {
             let mut b = ProfileBuilder::new();
             let name = |i: usize| FuncKey::new("m.py", i as i64, format!("f{i}").as_str());
             for i in 0..n {
                 b.add_function(name(i), st(1, 1, 1.0, 1.0));
             }
             let mut reach = vec![vec![false; n]; n];
-            for _ in 0..(next() % (2 * n as u64 + 1)) {
-                let (from, to) = ((next() % n as u64) as usize, (next() % n as u64) as usize);
+            for (from, to) in calls {
                 b.add_edge(name(from), name(to), EdgeStats::Timed(st(1, 1, 1.0, 1.0)));
                 reach[from][to] = true;
             }

@@ -12,6 +12,27 @@ pub(crate) fn xorshift(mut seed: u64) -> impl FnMut() -> u64 {
     }
 }
 
+/// Test cases: `cases` random call graphs from `seed`, the `i`-th on `1 + i % max_functions`
+/// functions, each given as its function count and its `(caller, callee)` calls (up to
+/// `max_calls(functions)` of them, self-calls and repeats included), and the generator,
+/// for whatever else a case draws.
+#[cfg(test)]
+pub(crate) fn call_graphs(
+    seed: u64,
+    cases: usize,
+    max_functions: usize,
+    max_calls: impl Fn(usize) -> u64,
+) -> impl Iterator<Item = (usize, Vec<(usize, usize)>, impl FnMut() -> u64)> {
+    let mut next = xorshift(seed);
+    (0..cases).map(move |case| {
+        let n = 1 + case % max_functions;
+        let calls = (0..next() % (max_calls(n) + 1))
+            .map(|_| ((next() % n as u64) as usize, (next() % n as u64) as usize))
+            .collect();
+        (n, calls, xorshift(next() | 1))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -1412,22 +1412,13 @@ mod tests {
 
     #[test]
     fn slots_list_each_caller_s_edges_as_the_profile_orders_them() {
-        let mut next = crate::rng::xorshift(0xc0ffee);
-        for case in 0..200 {
-            let n = 1 + case % 12;
+        let graphs = crate::rng::call_graphs(0xc0ffee, 200, 12, |_| 40);
+        for (case, (_, calls, mut next)) in graphs.enumerate() {
             let mut b = ProfileBuilder::new();
-            let name = |i: u64| format!("f{i}");
-            for _ in 0..next() % 40 {
-                let (from, to) = (next() % n as u64, next() % n as u64);
+            for (from, to) in calls {
                 let nc = 1 + (next() % 3) as i128;
-                edge(
-                    &mut b,
-                    &name(from),
-                    &name(to),
-                    nc,
-                    0.5,
-                    1.0 + (next() % 7) as f64,
-                );
+                let ct = 1.0 + (next() % 7) as f64;
+                edge(&mut b, &format!("f{from}"), &format!("f{to}"), nc, 0.5, ct);
             }
             let p = b.finish();
             let slots = Slots::new(&p);
