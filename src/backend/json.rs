@@ -13,7 +13,7 @@
 use std::io::{self, Write};
 
 use super::output::Output;
-use super::{Backend, Job, StringTable};
+use super::{Backend, Job, StringTable, Trees};
 use crate::model::{EdgeStats, FuncId, Profile};
 use crate::tree::{CallTree, ROOT};
 
@@ -23,6 +23,7 @@ inventory::submit! {
         about: "the profile, its flame and inverted trees and the pstats table as JSON (for jq)",
         extension: "json",
         render,
+        trees: |_| Trees::BOTH,
     }
 }
 

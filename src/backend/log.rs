@@ -9,7 +9,7 @@
 use std::io::{self, Write};
 
 use super::output::{Output, push_i64};
-use super::{Backend, Job};
+use super::{Backend, Job, Trees};
 use crate::model::FuncKey;
 use crate::tree::ROOT;
 
@@ -19,6 +19,7 @@ inventory::submit! {
         about: "folded stacks (file:line:name;... value) for flamegraph.pl, inferno, speedscope",
         extension: "folded",
         render,
+        trees: |_| Trees::FLAME,
     }
 }
 

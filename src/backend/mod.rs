@@ -1,7 +1,10 @@
 //! Output formats. Each backend is one module that registers a [`Backend`] with
 //! `inventory::submit!`; the registry is sorted by name, checked for duplicates and
 //! cached. A backend gets a [`Job`] (the profile, its trees on demand, the options)
-//! and streams into any `io::Write`; it never opens files or stdout.
+//! and streams into any `io::Write`; it never opens files or stdout. It also says
+//! which trees it will read ([`Trees`]), so that a caller with a second core may
+//! build one while the backend builds the other (a [`Job`] is `Sync`: whichever
+//! thread asks first builds a tree, once).
 
 mod json;
 mod log;
@@ -10,7 +13,6 @@ pub mod stats;
 mod svg;
 mod text;
 
-use std::cell::OnceCell;
 use std::io;
 use std::sync::OnceLock;
 
@@ -26,6 +28,38 @@ pub struct Backend {
     /// The usual file extension of the output, without the dot.
     pub extension: &'static str,
     pub render: fn(&Job<'_>, &mut dyn io::Write) -> io::Result<()>,
+    /// The trees `render` reads with these options.
+    pub trees: fn(&RenderOptions) -> Trees,
+}
+
+/// Which trees of a [`Job`] a backend reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Trees {
+    pub flame: bool,
+    pub inverted: bool,
+}
+
+impl Trees {
+    pub const NONE: Trees = Trees {
+        flame: false,
+        inverted: false,
+    };
+    pub const FLAME: Trees = Trees {
+        flame: true,
+        inverted: false,
+    };
+    pub const BOTH: Trees = Trees {
+        flame: true,
+        inverted: true,
+    };
+
+    /// The trees a picture of `graphs` draws.
+    pub fn drawn(graphs: Graphs) -> Trees {
+        Trees {
+            flame: graphs != Graphs::InvertedOnly,
+            inverted: graphs != Graphs::FlameOnly,
+        }
+    }
 }
 
 inventory::collect!(Backend);
@@ -114,8 +148,8 @@ impl Default for RenderOptions {
 pub struct Job<'a> {
     pub profile: &'a Profile,
     pub options: &'a RenderOptions,
-    flame: OnceCell<CallTree>,
-    inverted: OnceCell<CallTree>,
+    flame: OnceLock<CallTree>,
+    inverted: OnceLock<CallTree>,
 }
 
 impl<'a> Job<'a> {
@@ -123,8 +157,8 @@ impl<'a> Job<'a> {
         Job {
             profile,
             options,
-            flame: OnceCell::new(),
-            inverted: OnceCell::new(),
+            flame: OnceLock::new(),
+            inverted: OnceLock::new(),
         }
     }
 
@@ -134,7 +168,8 @@ impl<'a> Job<'a> {
             .get_or_init(|| tree::flame_tree(self.profile, &self.options.tree))
     }
 
-    /// The inverted tree (self time, callers beneath).
+    /// The inverted tree (self time, callers beneath). If another thread is building
+    /// it, waits for that one.
     pub fn inverted(&self) -> &CallTree {
         self.inverted
             .get_or_init(|| tree::inverted_tree(self.profile, &self.options.tree))

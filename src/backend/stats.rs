@@ -18,7 +18,7 @@ use std::cmp::Ordering;
 use std::io::{self, Write};
 
 use super::output::Output;
-use super::{Backend, Job, StringTable};
+use super::{Backend, Job, StringTable, Trees};
 use crate::model::{EdgeStats, FuncId, Function, Profile};
 
 inventory::submit! {
@@ -27,6 +27,7 @@ inventory::submit! {
         about: "the table python -m pstats prints (--sort, --callers, --callees)",
         extension: "txt",
         render,
+        trees: |_| Trees::NONE,
     }
 }
 

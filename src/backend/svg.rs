@@ -13,7 +13,7 @@
 use std::io::{self, Write};
 
 use super::output::{Output, round_u64};
-use super::{Backend, Graphs, Job, StringTable};
+use super::{Backend, Graphs, Job, StringTable, Trees};
 use crate::model::{FuncId, FuncKey};
 use crate::tree::{CallTree, Frame, ROOT};
 
@@ -23,6 +23,7 @@ inventory::submit! {
         about: "interactive flame graph and inverted self-time graph in one SVG (the default)",
         extension: "svg",
         render,
+        trees: |o| Trees::drawn(o.graphs),
     }
 }
 

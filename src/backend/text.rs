@@ -12,7 +12,7 @@
 use std::io::{self, Write};
 
 use super::output::Output;
-use super::{Backend, Job, StringTable};
+use super::{Backend, Job, StringTable, Trees};
 use crate::model::FuncId;
 use crate::tree::{CallTree, ROOT};
 
@@ -22,6 +22,7 @@ inventory::submit! {
         about: "the flame tree as an indented call tree for the terminal",
         extension: "txt",
         render,
+        trees: |_| Trees::FLAME,
     }
 }
 
