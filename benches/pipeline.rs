@@ -96,6 +96,14 @@ fn stages(c: &mut Criterion) {
         let profile = input::load("bench", data.clone()).unwrap().profile;
         let options = RenderOptions::default();
 
+        // The data checks the CLI runs before rendering (components cached, as the
+        // trees compute them too).
+        let mut g = group(c, "checks", &data);
+        g.bench_function(&name, |b| {
+            b.iter(|| input::checks::check(black_box(&profile)))
+        });
+        g.finish();
+
         let mut g = group(c, "flame", &data);
         g.bench_function(&name, |b| {
             b.iter(|| tree::flame_tree(black_box(&profile), &options.tree))
