@@ -1,6 +1,7 @@
 //! The command line: clap arguments, validated into options, then the pipeline
-//! (read every input, merge, render with the chosen backend into the sink). Owns exit
-//! codes and the one place errors and warnings are printed.
+//! (read every input, merge, render with the chosen backend into the sink, on a large
+//! profile with the checks and the inverted tree on a second thread). Owns exit codes
+//! and the one place errors and warnings are printed.
 
 use std::fmt;
 use std::io::{self, IsTerminal, Write};
