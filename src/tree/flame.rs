@@ -372,15 +372,9 @@ struct SlotLists {
 }
 
 impl SlotLists {
-    /// `fill(func, out)` appends the list of `func`.
-    fn build(funcs: usize, mut fill: impl FnMut(FuncId, &mut Vec<u32>)) -> SlotLists {
-        let mut start = Vec::with_capacity(funcs + 1);
-        let mut slots = Vec::new();
-        for func in 0..funcs {
-            start.push(slots.len() as u32);
-            fill(func as FuncId, &mut slots);
-        }
-        start.push(slots.len() as u32);
+    /// The lists laid end to end in `slots`, function `f`'s from `start[f]` to
+    /// `start[f + 1]`.
+    fn from_parts(start: Vec<u32>, slots: Vec<u32>) -> SlotLists {
         let live = start.windows(2).map(|w| w[1] - w[0]).collect();
         SlotLists { start, slots, live }
     }
@@ -420,41 +414,45 @@ struct Lists {
 }
 
 impl Lists {
+    /// Sorts every slot into its lists in one pass over the slots.
     fn new(slots: &Slots, pool: &[f64]) -> Lists {
         let funcs = slots.start.len() - 1;
-        let n = |k: u32| &slots.slots[k as usize].n;
-        let atoms = SlotLists::build(funcs, |func, out| {
-            let first = out.len();
-            out.extend(
-                slots
-                    .of(func)
-                    .map(|k| k as u32)
-                    .filter(|&k| n(k).nc == 1.0 && n(k).ct > 0.0),
-            );
+        let mut atom_start = Vec::with_capacity(funcs + 1);
+        let mut atoms = Vec::with_capacity(slots.slots.len());
+        let mut multi_start = Vec::with_capacity(funcs + 1);
+        let mut multi = Vec::with_capacity(slots.slots.len());
+        let mut spent_cyclic = Vec::with_capacity(funcs);
+        for func in 0..funcs as FuncId {
+            atom_start.push(atoms.len() as u32);
+            multi_start.push(multi.len() as u32);
+            let first = atoms.len();
+            // No pool is partial yet; single calls with an empty pool are spent already.
+            let mut spent = Vec::new();
+            for k in slots.of(func) {
+                let slot = &slots.slots[k];
+                if slot.n.nc == 1.0 {
+                    if slot.n.ct > 0.0 {
+                        atoms.push(k as u32);
+                    }
+                    if slot.cyclic && pool[k] <= 0.0 {
+                        spent.push(k as u32);
+                    }
+                } else {
+                    multi.push(k as u32);
+                }
+            }
             // Ties in slot order, which is the edges' order within one caller. The keys
             // are unique, so an unstable sort gives that one order; a `ct` here is
             // positive and finite, so its bits order as its value does.
-            out[first..].sort_unstable_by_key(|&k| (Reverse(n(k).ct.to_bits()), k));
-        });
-        let multi = SlotLists::build(funcs, |func, out| {
-            out.extend(slots.of(func).map(|k| k as u32).filter(|&k| n(k).nc != 1.0));
-        });
-        // No pool is partial yet; single calls with an empty pool are spent already.
-        let spent_cyclic = (0..funcs as FuncId)
-            .map(|func| {
-                slots
-                    .of(func)
-                    .filter(|&k| {
-                        let slot = &slots.slots[k];
-                        slot.n.nc == 1.0 && slot.cyclic && pool[k] <= 0.0
-                    })
-                    .map(|k| k as u32)
-                    .collect()
-            })
-            .collect();
+            let n = |k: u32| &slots.slots[k as usize].n;
+            atoms[first..].sort_unstable_by_key(|&k| (Reverse(n(k).ct.to_bits()), k));
+            spent_cyclic.push(spent);
+        }
+        atom_start.push(atoms.len() as u32);
+        multi_start.push(multi.len() as u32);
         Lists {
-            atoms,
-            multi,
+            atoms: SlotLists::from_parts(atom_start, atoms),
+            multi: SlotLists::from_parts(multi_start, multi),
             partial: vec![Vec::new(); funcs],
             spent_cyclic,
         }
