@@ -59,14 +59,14 @@ mod glibc {
     unsafe impl std::alloc::GlobalAlloc for HugeBlocks {
         unsafe fn alloc(&self, layout: std::alloc::Layout) -> *mut u8 {
             // SAFETY: the caller's contract is `System`'s.
-            let p = unsafe { std::alloc::System.alloc(layout) };
+            let p = or_relaxed(|| unsafe { std::alloc::System.alloc(layout) });
             advise(p, layout.size());
             p
         }
 
         unsafe fn alloc_zeroed(&self, layout: std::alloc::Layout) -> *mut u8 {
             // SAFETY: as above.
-            let p = unsafe { std::alloc::System.alloc_zeroed(layout) };
+            let p = or_relaxed(|| unsafe { std::alloc::System.alloc_zeroed(layout) });
             advise(p, layout.size());
             p
         }
@@ -93,8 +93,33 @@ mod glibc {
                     return q;
                 }
             }
-            // SAFETY: as above.
-            unsafe { std::alloc::System.realloc(p, layout, size) }
+            // SAFETY: as above (a failed `realloc` leaves `p` as it was).
+            or_relaxed(|| unsafe { std::alloc::System.realloc(p, layout, size) })
+        }
+    }
+
+    /// `alloc()`, and once more with glibc's own policy if it failed: the policy's
+    /// steps (PAD at a time, no block mapped on its own) can be refused where a
+    /// smaller request would not be, under a data limit (`ulimit -d`) or near the end
+    /// of memory. Without this, `ulimit -d 30000` made every run fail, however small
+    /// its profile.
+    fn or_relaxed(alloc: impl Fn() -> *mut u8) -> *mut u8 {
+        let p = alloc();
+        if !p.is_null() {
+            return p;
+        }
+        relax();
+        alloc()
+    }
+
+    /// Back to glibc's defaults (mallopt(3)): the heap grows by what is asked plus
+    /// 128 KiB, and big blocks get mappings of their own.
+    fn relax() {
+        // SAFETY: `mallopt` only changes glibc's policy numbers; it takes the
+        // allocator's own lock, which no caller of `or_relaxed` holds.
+        unsafe {
+            libc::mallopt(libc::M_TOP_PAD, 128 << 10);
+            libc::mallopt(libc::M_MMAP_MAX, 65536);
         }
     }
 
@@ -134,6 +159,7 @@ mod glibc {
             // A block larger than what the initial heap holds makes it grow by PAD now.
             let probe = libc::malloc(256 << 10);
             if probe.is_null() {
+                relax();
                 return;
             }
             let start = probe as usize;

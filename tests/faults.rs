@@ -246,3 +246,46 @@ fn read_errors_name_the_file() {
         assert_eq!(r.stderr().lines().count(), 1, "{}", r.describe());
     }
 }
+
+/// A data limit (`ulimit -d`) below the heap's first step (`flameprof::heap` grows it
+/// 32 MiB at a time): the allocator falls back to glibc's own policy, and the run
+/// gives the same output as without a limit. Before that fallback, every run under
+/// `ulimit -d 30000` aborted with "memory allocation of … bytes failed".
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[test]
+fn a_data_limit_below_the_heap_step_still_renders() {
+    use std::os::unix::process::CommandExt;
+    let input = data("real/pip_list.prof");
+    let unlimited = bin().arg(&input).output().expect("run");
+    assert!(unlimited.status.success());
+    for limit_mb in [16u64, 24] {
+        let mut cmd = bin();
+        cmd.arg(&input);
+        let bytes = limit_mb << 20;
+        // SAFETY: between fork and exec the closure only calls setrlimit, which is
+        // async-signal-safe, on memory of its own.
+        unsafe {
+            cmd.pre_exec(move || {
+                let lim = libc::rlimit {
+                    rlim_cur: bytes,
+                    rlim_max: bytes,
+                };
+                if libc::setrlimit(libc::RLIMIT_DATA, &lim) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        let limited = cmd.output().expect("run");
+        assert!(
+            limited.status.success(),
+            "under a {limit_mb} MB data limit: {:?}\n{}",
+            limited.status,
+            String::from_utf8_lossy(&limited.stderr)
+        );
+        assert!(
+            limited.stdout == unlimited.stdout,
+            "{limit_mb} MB: output differs"
+        );
+    }
+}
