@@ -11,6 +11,7 @@ pub mod commands;
 pub mod heap;
 pub mod input;
 pub mod model;
+pub mod printable;
 mod rng;
 pub mod runner;
 pub mod tree;
