@@ -93,6 +93,28 @@ impl Text {
         }
     }
 
+    /// `data[range]` if it is valid UTF-8 (inline if short, else sliced), else `None`.
+    pub fn from_utf8_in(data: &Bytes, range: std::ops::Range<usize>) -> Option<Text> {
+        let bytes = &data[range.clone()];
+        std::str::from_utf8(bytes).ok()?;
+        Some(Text::valid(bytes, || data.slice(range)))
+    }
+
+    /// Length in bytes.
+    pub fn len(&self) -> usize {
+        self.as_bytes().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The text cut to at most `max` bytes by eliding its middle (`head…tail`, on
+    /// character boundaries), or `None` if it is no longer than `max` already.
+    pub fn shortened(&self, max: usize) -> Option<Text> {
+        shortened_str(self.as_str(), max).map(Text::from)
+    }
+
     fn as_bytes(&self) -> &[u8] {
         match &self.0 {
             Repr::Inline { len, bytes } => &bytes[..usize::from(*len)],
@@ -108,6 +130,32 @@ impl Text {
         // on every call cost ~5 % of a run.
         unsafe { std::str::from_utf8_unchecked(self.as_bytes()) }
     }
+}
+
+/// The mark that stands for the elided middle of a [`Text::shortened`] text.
+pub const ELISION: &str = "…";
+
+/// `s` cut to at most `max` bytes by eliding its middle, or `None` if it fits. The head
+/// keeps about two thirds of the room (a path's directories or a qualified name's
+/// outer parts say most), the tail the rest (the file or the innermost name).
+pub fn shortened_str(s: &str, max: usize) -> Option<String> {
+    if s.len() <= max {
+        return None;
+    }
+    let room = max.saturating_sub(ELISION.len());
+    let mut head = room * 2 / 3;
+    while !s.is_char_boundary(head) {
+        head -= 1;
+    }
+    let mut tail = s.len() - (room - head);
+    while !s.is_char_boundary(tail) {
+        tail += 1;
+    }
+    let mut out = String::with_capacity(max);
+    out.push_str(&s[..head]);
+    out.push_str(ELISION);
+    out.push_str(&s[tail..]);
+    Some(out)
 }
 
 // Texts compare, order and hash as their strings, however they are kept.
@@ -417,6 +465,16 @@ pub struct ProfileBuilder {
 pub type BuilderId = usize;
 
 impl ProfileBuilder {
+    /// The key of the function interned as `id`.
+    pub fn key(&self, id: BuilderId) -> &FuncKey {
+        &self.functions[id].key
+    }
+
+    /// How many distinct functions have been interned so far.
+    pub fn function_count(&self) -> usize {
+        self.functions.len()
+    }
+
     pub fn new() -> ProfileBuilder {
         ProfileBuilder::default()
     }

@@ -103,3 +103,94 @@ fn nested_containers_declaring_every_remaining_byte_are_refused() {
     let e = input::load("nested", Bytes::from(file)).expect_err("refused");
     assert!(e.message.contains("file ends"), "{e}");
 }
+
+/// The first occurrence of `s` as a flagged `u` string (ref 0), every later one a
+/// reference to it, as `marshal.dumps` writes a string used twice.
+fn shared_text(i: i32, s: &str) -> Vec<u8> {
+    if i == 0 {
+        let mut v = vec![b'u' | 0x80];
+        v.extend_from_slice(&(s.len() as i32).to_le_bytes());
+        v.extend_from_slice(s.as_bytes());
+        v
+    } else {
+        let mut v = vec![b'r'];
+        v.extend_from_slice(&0i32.to_le_bytes());
+        v
+    }
+}
+
+/// 2,000 functions sharing one 200 KB name in a 250 KB file: every format used to copy
+/// the name per function (or per frame), 400 MB and more; now the name is shortened
+/// once, with a warning, and no format writes more than a small multiple of the input.
+#[test]
+fn a_name_shared_by_every_key_costs_no_more_than_the_file() {
+    let name = "n".repeat(200_000);
+    let mut file = vec![b'{'];
+    for i in 0..2000 {
+        file.extend([b')', 3]);
+        file.extend(z(&format!("f{i}.py")));
+        file.extend(int(i));
+        file.extend(shared_text(i, &name));
+        file.extend([b')', 5]);
+        file.extend(int(1));
+        file.extend(int(1));
+        file.extend(b"g");
+        file.extend(0.001f64.to_le_bytes());
+        file.extend(b"g");
+        file.extend(0.001f64.to_le_bytes());
+        file.extend(b"{0");
+    }
+    file.push(b'0');
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("shared_name.prof");
+    std::fs::write(&path, &file).unwrap();
+    for format in ["svg", "log", "json", "text", "stats"] {
+        let r = crate::util::run(&["-f", format, "--threshold", "0", path.to_str().unwrap()]);
+        assert_eq!(r.code(), 0, "{format}: {}", r.describe());
+        assert!(
+            r.stdout().len() <= 64 * file.len(),
+            "{format}: {} bytes out of {} in",
+            r.stdout().len(),
+            file.len()
+        );
+        assert!(
+            r.stderr()
+                .contains("2000 functions have a file or function name over 1024 bytes"),
+            "{format}: {}",
+            r.stderr()
+        );
+    }
+}
+
+/// An endless input that is not a stats file (`/dev/zero`) is refused from its first
+/// bytes, not read until memory runs out.
+#[test]
+fn an_endless_input_that_is_not_stats_is_refused_promptly() {
+    use std::time::{Duration, Instant};
+    let mut child = crate::util::bin()
+        .arg("/dev/zero")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break Some(status);
+        }
+        if start.elapsed() > Duration::from_secs(30) {
+            child.kill().unwrap();
+            child.wait().unwrap();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert_eq!(status.and_then(|s| s.code()), Some(1), "{stderr}");
+    assert_eq!(
+        stderr,
+        "flameprof: cannot read '/dev/zero': not a valid marshal stats file: \
+         unknown type code 0x00 at byte 0\n"
+    );
+}

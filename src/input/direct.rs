@@ -5,8 +5,9 @@
 //! keys and `(cc, nc, tt, ct, callers)` values, whose callers dicts map such keys to
 //! `(nc, cc, tt, ct)` tuples or int counts, written with the codes real writers use
 //! (`{ 0 ( ) i I l g s t R u a A z Z r T F`, with or without FLAG_REF). At anything else
-//! — another type code or shape, anything that would give a reader warning or an error,
-//! a reference to a value it did not keep — it gives up and returns `None`, and
+//! — another type code or shape, anything that would give a reader warning or an error
+//! (a string that is not valid UTF-8 or longer than [`MAX_TEXT_BYTES`], labels over the
+//! [`label_budget`]), a reference to a value it did not keep — it gives up and returns `None`, and
 //! [`super::pstats::load`] reads the file again with the general decoder
 //! ([`super::marshal`]), which owns every policy and message.
 //!
@@ -29,6 +30,7 @@
 use bytes::Bytes;
 
 use super::marshal::long_value;
+use super::pstats::{MAX_TEXT_BYTES, label_budget};
 use crate::model::{BuilderId, Count, EdgeStats, FuncKey, ProfileBuilder, Stats, Text};
 
 const FLAG_REF: u8 = 0x80;
@@ -37,6 +39,7 @@ const FLAG_REF: u8 = 0x80;
 /// after the dict, or `None` if the file needs the general decoder.
 pub fn read(data: &Bytes, edge_budget: usize) -> Option<(ProfileBuilder, usize)> {
     let mut r = Reader {
+        label_bytes_left: label_budget(data.len()),
         data,
         pos: 0,
         refs: Vec::new(),
@@ -112,6 +115,8 @@ struct Reader<'a> {
     last_key: Vec<Option<(u32, i64, u32)>>,
     /// Caller entries still allowed by the edge budget.
     edges_left: usize,
+    /// Bytes of file and function names the functions interned so far may still add.
+    label_bytes_left: usize,
 }
 
 impl Reader<'_> {
@@ -137,6 +142,12 @@ impl Reader<'_> {
     }
 
     /// A non-negative i32 length.
+    /// The length of a string, if it is not over [`MAX_TEXT_BYTES`] (longer names are
+    /// the general path's to shorten and warn about; a `z` string never is).
+    fn text_len(&mut self) -> Option<usize> {
+        self.len().filter(|&n| n <= MAX_TEXT_BYTES)
+    }
+
     fn len(&mut self) -> Option<usize> {
         usize::try_from(self.i32()?).ok()
     }
@@ -208,8 +219,8 @@ impl Reader<'_> {
             }
             code @ (b'u' | b't' | b's') => {
                 // `s` (py2 str, py3 bytes) is text wherever a stats dict holds a string.
-                let n = self.len()?;
-                let t = Text::from_utf8_lossy_in(self.data, self.span(n)?);
+                let n = self.text_len()?;
+                let t = Text::from_utf8_in(self.data, self.span(n)?)?;
                 if code == b't' {
                     let i = self.keep_text(flag, t);
                     self.interned.push(i);
@@ -222,7 +233,7 @@ impl Reader<'_> {
             }
             code @ (b'a' | b'A' | b'z' | b'Z') => {
                 let n = if code == b'a' || code == b'A' {
-                    self.len()?
+                    self.text_len()?
                 } else {
                     usize::from(self.u8()?)
                 };
@@ -455,6 +466,7 @@ impl Reader<'_> {
         let line = self.int()?;
         let name = self.key_text()?;
         let line = i64::try_from(line).unwrap_or(if line < 0 { i64::MIN } else { i64::MAX });
+        let known = self.builder.function_count();
         let id = match (file, name) {
             (Item::TextAt(f), Item::TextAt(n)) => self.intern_kept(f, line, n),
             (file, name) => {
@@ -466,6 +478,11 @@ impl Reader<'_> {
                 self.builder.intern(key)
             }
         };
+        if self.builder.function_count() > known {
+            let key = self.builder.key(id);
+            let cost = key.file.len() + key.name.len();
+            self.label_bytes_left = self.label_bytes_left.checked_sub(cost)?;
+        }
         if let Some(s) = slot {
             self.refs[s] = Slot::Key(id as u32);
         }

@@ -11,7 +11,8 @@
 //! Decoding is lenient where the data is text: strings that are not valid UTF-8 (lone
 //! surrogates written with `surrogatepass`, raw Latin-1 bytes in Python 2 names, or
 //! plain garbage) become U+FFFD replacement characters instead of failing, because real
-//! profiles contain such file names. Integers beyond `i128` saturate.
+//! profiles contain such file names; their handles are listed in [`Decoded::lossy`], so
+//! that the reader can say which names were affected. Integers beyond `i128` saturate.
 
 use std::fmt;
 
@@ -139,6 +140,8 @@ pub struct Decoded {
     /// Offset just after the top-level object (bytes after it are ignored).
     pub end: usize,
     pub warnings: Vec<String>,
+    /// The `Str` values (by handle, ascending) whose bytes were not valid UTF-8.
+    pub lossy: Vec<Handle>,
 }
 
 impl Decoded {
@@ -153,6 +156,11 @@ impl Decoded {
             Value::Bytes(b) => Some(Text::from_utf8_lossy(b.clone())),
             _ => None,
         }
+    }
+
+    /// Whether the value is a `Str` decoded with replacement characters.
+    pub fn is_lossy(&self, h: Handle) -> bool {
+        self.lossy.binary_search(&h).is_ok()
     }
 
     /// The value as an integer (`bool` counts as 0/1, as in Python).
@@ -186,8 +194,8 @@ impl Decoded {
     pub fn repr(&self, h: Handle) -> String {
         let mut out = String::new();
         self.repr_into(h, 3, &mut out);
-        if out.len() > 200 {
-            let mut cut = 200;
+        if out.len() > REPR_MAX {
+            let mut cut = REPR_MAX;
             while !out.is_char_boundary(cut) {
                 cut -= 1;
             }
@@ -199,7 +207,7 @@ impl Decoded {
 
     fn repr_into(&self, h: Handle, depth: u32, out: &mut String) {
         use std::fmt::Write;
-        if out.len() > 200 {
+        if out.len() > REPR_MAX {
             return;
         }
         let seq = |this: &Self, open: &str, close: &str, items: &[Handle], out: &mut String| {
@@ -238,11 +246,14 @@ impl Decoded {
             Value::Complex(a, b) => {
                 let _ = write!(out, "({a:?}+{b:?}j)");
             }
+            // Only what can be shown is formatted: a long string shared by many keys
+            // would otherwise cost its whole length for each.
             Value::Bytes(b) => {
-                let _ = write!(out, "b{:?}", Text::from_utf8_lossy(b.clone()).as_str());
+                let b = b.slice(..b.len().min(REPR_MAX + 1));
+                let _ = write!(out, "b{:?}", Text::from_utf8_lossy(b).as_str());
             }
             Value::Str(t) => {
-                let _ = write!(out, "{:?}", t.as_str());
+                let _ = write!(out, "{:?}", prefix(t.as_str(), REPR_MAX + 1));
             }
             Value::Tuple(items) => seq(self, "(", ")", items, out),
             Value::List(items) => seq(self, "[", "]", items, out),
@@ -251,11 +262,27 @@ impl Decoded {
             Value::Dict(pairs) => {
                 let _ = write!(out, "{{…{} items}}", pairs.len());
             }
-            Value::Code(c) => out.push_str(&code_repr(c)),
+            Value::Code(c) => out.push_str(&code_repr(&Code {
+                name: Text::from(prefix(c.name.as_str(), REPR_MAX + 1)),
+                file: Text::from(prefix(c.file.as_str(), REPR_MAX + 1)),
+                firstlineno: c.firstlineno,
+            })),
             Value::Slice(..) => out.push_str("slice(…)"),
             Value::Pending => out.push('…'),
         }
     }
+}
+
+/// The longest [`Decoded::repr`], in bytes (then `…`).
+const REPR_MAX: usize = 200;
+
+/// The longest prefix of `s` of at most `n` bytes.
+fn prefix(s: &str, n: usize) -> &str {
+    let mut cut = n.min(s.len());
+    while !s.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    &s[..cut]
 }
 
 /// How a code object is shown in a key: Python's `repr` without the memory address,
@@ -346,6 +373,7 @@ struct Saved {
     refs: usize,
     interned: usize,
     warnings: usize,
+    lossy: usize,
 }
 
 enum Start {
@@ -367,6 +395,7 @@ struct Decoder<'a> {
     interned: Vec<Handle>,
     stack: Vec<Frame>,
     warnings: Vec<String>,
+    lossy: Vec<Handle>,
     /// The layout index that last worked, tried first next time.
     last_layout: usize,
     retries: u32,
@@ -395,6 +424,7 @@ impl<'a> Decoder<'a> {
             interned: Vec::new(),
             stack: Vec::new(),
             warnings: Vec::new(),
+            lossy: Vec::new(),
             last_layout: 0,
             retries: 0,
         }
@@ -483,23 +513,30 @@ impl<'a> Decoder<'a> {
             refs: self.refs.len(),
             interned: self.interned.len(),
             warnings: self.warnings.len(),
+            lossy: self.lossy.len(),
         }
     }
 
     fn run(mut self) -> Result<Decoded, Error> {
-        let root = loop {
-            match self.step() {
-                Ok(Some(root)) => break root,
-                Ok(None) => {}
-                Err(e) => self.recover(e)?,
-            }
-        };
+        let root = self.root()?;
         Ok(Decoded {
             arena: self.arena,
             root,
             end: self.pos,
             warnings: self.warnings,
+            lossy: self.lossy,
         })
+    }
+
+    /// Reads the top-level object, retrying code object layouts as needed.
+    fn root(&mut self) -> Result<Handle, Error> {
+        loop {
+            match self.step() {
+                Ok(Some(root)) => return Ok(root),
+                Ok(None) => {}
+                Err(e) => self.recover(e)?,
+            }
+        }
     }
 
     /// On an error inside a code object, re-reads the innermost one that has a layout
@@ -529,6 +566,7 @@ impl<'a> Decoder<'a> {
             self.refs.truncate(s.refs);
             self.interned.truncate(s.interned);
             self.warnings.truncate(s.warnings);
+            self.lossy.truncate(s.lossy);
             match self.read_code_ints() {
                 Ok(()) => return Ok(()),
                 Err(next) => e = next,
@@ -722,7 +760,11 @@ impl<'a> Decoder<'a> {
             b't' | b'u' => {
                 let n = self.len("a string")?;
                 let b = self.payload(n, at, "a string")?;
+                let lossy = std::str::from_utf8(&b).is_err();
                 let h = self.scalar(Value::Str(Text::from_utf8_lossy(b)), flag);
+                if lossy {
+                    self.lossy.push(h);
+                }
                 if code == b't' {
                     self.interned.push(h);
                 }

@@ -9,7 +9,7 @@ pub mod marshal;
 pub mod pstats;
 
 use std::fmt;
-use std::io::{IsTerminal, Read};
+use std::io::{self, IsTerminal, Read};
 use std::path::Path;
 
 use bytes::Bytes;
@@ -43,17 +43,33 @@ pub struct Loaded {
 /// The name used for standard input in messages.
 pub const STDIN_NAME: &str = "<stdin>";
 
-/// Reads a whole input: a file, or standard input when `path` is `None` or `-`.
+/// The most bytes read from one input: handles and offsets in the model are 32-bit.
+pub const MAX_INPUT_BYTES: u64 = u32::MAX as u64;
+
+/// The most bytes read from an input that does not start as a stats dict does: enough
+/// for the decoder to say what it is, never a whole device (`/dev/zero`) or disk image.
+pub const NOT_STATS_READ_BYTES: u64 = 16 << 20;
+
+/// Reads a whole input: a file, or standard input when `path` is `None` or `-`. The
+/// first bytes decide how much more is read (see [`read_limited`]).
 pub fn read_bytes(path: Option<&Path>) -> Result<(String, Bytes), InputError> {
     match path {
         Some(p) if p.as_os_str() != "-" => {
             let name = p.display().to_string();
-            std::fs::read(p)
+            let fail = |message: String| InputError {
+                file: name.clone(),
+                message,
+            };
+            let mut file = std::fs::File::open(p).map_err(|e| fail(io_message(&e)))?;
+            let size = file
+                .metadata()
+                .ok()
+                .filter(|m| m.is_file())
+                .map(|m| m.len());
+            read_limited(&mut file, size)
+                .map_err(|e| fail(io_message(&e)))?
                 .map(|v| (name.clone(), Bytes::from(v)))
-                .map_err(|e| InputError {
-                    file: name,
-                    message: io_message(&e),
-                })
+                .map_err(fail)
         }
         _ => {
             let stdin = std::io::stdin();
@@ -65,17 +81,57 @@ pub fn read_bytes(path: Option<&Path>) -> Result<(String, Bytes), InputError> {
                         .into(),
                 });
             }
-            let mut buf = Vec::new();
-            stdin
-                .lock()
-                .read_to_end(&mut buf)
-                .map(|_| (STDIN_NAME.to_string(), Bytes::from(buf)))
-                .map_err(|e| InputError {
-                    file: STDIN_NAME.into(),
-                    message: io_message(&e),
-                })
+            let fail = |message: String| InputError {
+                file: STDIN_NAME.into(),
+                message,
+            };
+            read_limited(&mut stdin.lock(), None)
+                .map_err(|e| fail(io_message(&e)))?
+                .map(|v| (STDIN_NAME.to_string(), Bytes::from(v)))
+                .map_err(fail)
         }
     }
+}
+
+/// Reads `r` to its end, within bounds: an input whose first byte is not a dict's type
+/// code (a stats file's always is) is read to at most [`NOT_STATS_READ_BYTES`], enough
+/// for the decoder to say what it is, and no input beyond [`MAX_INPUT_BYTES`]. `size`
+/// (a regular file's length) sizes the buffer and refuses an oversized file unread.
+/// The inner error is the message for an input over the bound.
+pub fn read_limited(r: &mut dyn Read, size: Option<u64>) -> io::Result<Result<Vec<u8>, String>> {
+    let too_big = || {
+        Err(format!(
+            "larger than {} bytes, the most flameprof reads",
+            MAX_INPUT_BYTES
+        ))
+    };
+    if size.is_some_and(|n| n > MAX_INPUT_BYTES) {
+        return Ok(too_big());
+    }
+    let mut buf = Vec::with_capacity(size.map_or(1 << 16, |n| n as usize + 1));
+    let mut first = [0u8; 1];
+    let n = loop {
+        match r.read(&mut first) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            other => break other?,
+        }
+    };
+    buf.extend_from_slice(&first[..n]);
+    let stats_like = n == 1 && first[0] & 0x7F == b'{';
+    let limit = if stats_like {
+        MAX_INPUT_BYTES
+    } else {
+        NOT_STATS_READ_BYTES
+    };
+    // One byte past the bound tells an input at the bound from one beyond it.
+    r.take(limit + 1 - n as u64).read_to_end(&mut buf)?;
+    if buf.len() as u64 > limit {
+        if stats_like {
+            return Ok(too_big());
+        }
+        buf.truncate(limit as usize);
+    }
+    Ok(Ok(buf))
 }
 
 fn io_message(e: &std::io::Error) -> String {
@@ -96,4 +152,35 @@ pub fn load(file: &str, data: Bytes) -> Result<Loaded, InputError> {
         file: file.to_string(),
         message,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_input_that_does_not_start_as_a_dict_is_read_only_so_far() {
+        let endless = io::repeat(0).take(4 * NOT_STATS_READ_BYTES);
+        let got = read_limited(&mut { endless }, None).unwrap().unwrap();
+        assert_eq!(got.len() as u64, NOT_STATS_READ_BYTES);
+        let err = load("zeros", Bytes::from(got)).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "cannot read 'zeros': not a valid marshal stats file: unknown type code 0x00 at byte 0"
+        );
+    }
+
+    #[test]
+    fn a_stats_file_is_read_whole_and_an_oversized_one_refused_unread() {
+        let data = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/data/real/pygments.prof"
+        ))
+        .unwrap();
+        let got = read_limited(&mut &data[..], Some(data.len() as u64)).unwrap();
+        assert_eq!(got.unwrap(), data);
+        let mut unread = io::repeat(b'{');
+        let refused = read_limited(&mut unread, Some(MAX_INPUT_BYTES + 1)).unwrap();
+        assert!(refused.unwrap_err().contains("the most flameprof reads"));
+    }
 }

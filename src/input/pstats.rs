@@ -15,13 +15,36 @@
 //! - Counts are read as pstats reads them (`cc` first, then `nc`), yappi files included:
 //!   yappi swaps the two, and pstats shows them swapped; so do we.
 //! - A duplicate key keeps the last value and its callers, as a Python dict does.
+//! - **Names** are bounded, since marshal lets one string be shared by any number of
+//!   keys (`marshal.dumps` writes a string used twice once, then refers to it): a file
+//!   or function name over [`MAX_TEXT_BYTES`] is shortened (its middle elided), once per
+//!   string, and once the names of the functions read add up to the [`label_budget`],
+//!   later functions' names are cut to [`SHORT_TEXT_BYTES`]. Each gives one warning;
+//!   real profiles are far from both (names under 100 bytes, labels about half the
+//!   file's size). Names that are not valid UTF-8 are read with U+FFFD and warned about.
+
+use std::collections::HashMap;
 
 use bytes::Bytes;
 
 use super::Loaded;
 use super::direct;
-use super::marshal::{self, Decoded, Handle, Value};
+use super::marshal::{self, Code, Decoded, Handle, Value};
 use crate::model::{BuilderId, Count, EdgeStats, FuncKey, ProfileBuilder, Stats, Text};
+
+/// File and function names longer than this (in UTF-8 bytes) are shortened.
+pub const MAX_TEXT_BYTES: usize = 1024;
+
+/// What names are cut to once the label budget is spent.
+pub const SHORT_TEXT_BYTES: usize = 64;
+
+/// How many bytes of file and function names (summed over distinct functions) a file
+/// of `len` bytes may give before later names are cut to [`SHORT_TEXT_BYTES`]: four
+/// times the file, and 1 MiB at least. Every output writes each function's label at
+/// least once, so this bounds what any format can be made to write per input byte.
+pub fn label_budget(len: usize) -> usize {
+    len.saturating_mul(4).saturating_add(1 << 20)
+}
 
 /// The file name given to rows whose key is not a `(file, line, name)` tuple.
 pub const MALFORMED_KEY_FILE: &str = "<malformed key>";
@@ -66,7 +89,15 @@ fn load_general(data: &Bytes) -> Result<Loaded, String> {
         return Err(format!("not a stats dict: the top-level object is {what}"));
     };
     let mut warnings = decoded.warnings.clone();
-    let builder = build(&decoded, pairs, edge_budget(data.len()), &mut warnings)?;
+    let mut labels = Labels::new(label_budget(data.len()));
+    let builder = build(
+        &decoded,
+        pairs,
+        edge_budget(data.len()),
+        &mut labels,
+        &mut warnings,
+    )?;
+    labels.warn(&mut warnings);
     let trailing = data.len().saturating_sub(decoded.end);
     // The decoded arena is dead once the rows are read: free it before `finish`
     // allocates the sorted tables (lowers the peak on large files).
@@ -162,6 +193,7 @@ fn build(
     d: &Decoded,
     pairs: &[(Handle, Handle)],
     edge_budget: usize,
+    labels: &mut Labels,
     warnings: &mut Vec<String>,
 ) -> Result<ProfileBuilder, String> {
     let mut b = ProfileBuilder::new();
@@ -178,7 +210,7 @@ fn build(
         let entry = index + 1;
         let (stats, callers) =
             row_value(d, vh).map_err(|why| format!("entry {entry} ({}): {why}", d.repr(kh)))?;
-        let id = match ids.get(d, kh, &mut b) {
+        let id = match ids.get(d, kh, labels, &mut b) {
             Some(id) => id,
             None => {
                 malformed_keys += 1;
@@ -201,7 +233,7 @@ fn build(
         for &(ck, cv) in callers {
             // A caller is only interned when its edge is kept.
             let edge = edge_value(d, cv);
-            if !ids.is_valid(d, ck) {
+            if !ids.is_valid(d, ck, labels) {
                 skipped.bad_caller_key += 1;
                 continue;
             }
@@ -209,7 +241,7 @@ fn build(
                 skipped.bad_caller_value += 1;
                 continue;
             };
-            let caller = ids.get(d, ck, &mut b).expect("checked valid");
+            let caller = ids.get(d, ck, labels, &mut b).expect("checked valid");
             b.add_edge_ids(caller, id, edge);
         }
     }
@@ -264,11 +296,11 @@ impl KeyIds {
     }
 
     /// Whether the key at `kh` is a valid `(file, line, name)` key (nothing interned).
-    fn is_valid(&mut self, d: &Decoded, kh: Handle) -> bool {
+    fn is_valid(&mut self, d: &Decoded, kh: Handle, labels: &mut Labels) -> bool {
         match self.0.get(kh as usize).copied() {
             Some(Self::MALFORMED) => false,
             Some(Self::UNSEEN) | None => {
-                let ok = func_key(d, kh).is_some();
+                let ok = labels.key(d, kh).is_some();
                 if !ok && let Some(slot) = self.0.get_mut(kh as usize) {
                     *slot = Self::MALFORMED;
                 }
@@ -279,11 +311,17 @@ impl KeyIds {
     }
 
     /// The builder index of the key at `kh`, or `None` if it is not a valid key.
-    fn get(&mut self, d: &Decoded, kh: Handle, b: &mut ProfileBuilder) -> Option<BuilderId> {
+    fn get(
+        &mut self,
+        d: &Decoded,
+        kh: Handle,
+        labels: &mut Labels,
+        b: &mut ProfileBuilder,
+    ) -> Option<BuilderId> {
         match self.0.get(kh as usize).copied() {
             Some(Self::MALFORMED) => None,
             Some(Self::UNSEEN) | None => {
-                let id = func_key(d, kh).map(|k| b.intern(k));
+                let id = labels.key(d, kh).map(|k| labels.intern(k, b));
                 if let Some(slot) = self.0.get_mut(kh as usize) {
                     *slot = id.map_or(Self::MALFORMED, |i| i as u32);
                 }
@@ -299,20 +337,201 @@ fn is_sampled_marker(d: &Decoded, kh: Handle) -> bool {
     matches!(d.tuple(kh), Some(&[only]) if d.text(only).is_some_and(|t| t.as_str() == "__sampled__"))
 }
 
-/// A `(file, line, name)` key. File and name may be str or bytes (py2 `str` is bytes);
-/// the name may also be a code object (`python -m profile` files).
-fn func_key(d: &Decoded, kh: Handle) -> Option<FuncKey> {
-    let &[f, l, n] = d.tuple(kh)? else {
-        return None;
-    };
-    let file = d.text(f)?;
-    let line = d.int(l)?;
-    let name = match d.get(n) {
-        Value::Code(c) => Text::from(marshal::code_repr(c)),
-        _ => d.text(n)?,
-    };
-    let line = i64::try_from(line).unwrap_or(if line < 0 { i64::MIN } else { i64::MAX });
-    Some(FuncKey { file, line, name })
+/// A name as a key holds it, with what reading it took.
+#[derive(Clone)]
+struct Name {
+    text: Text,
+    /// Over [`MAX_TEXT_BYTES`], and shortened.
+    shortened: bool,
+    /// Not valid UTF-8, and read with U+FFFD.
+    lossy: bool,
+}
+
+/// A key as read, before interning: its names tell what reading them took.
+struct ReadKey {
+    file: Name,
+    line: i64,
+    name: Name,
+}
+
+/// The names of the keys: each string shortened once however many keys share it, the
+/// label budget, and what to warn about.
+struct Labels {
+    /// Names that cost work to make (long, bytes, code objects), by handle.
+    made: HashMap<Handle, Name>,
+    budget_left: usize,
+    /// Functions with a name over [`MAX_TEXT_BYTES`], and the first one's label.
+    shortened: (usize, Option<String>),
+    /// Functions whose names were cut to [`SHORT_TEXT_BYTES`] by the budget.
+    squeezed: (usize, Option<String>),
+    /// Functions with a name that is not valid UTF-8.
+    lossy: (usize, Option<String>),
+}
+
+impl Labels {
+    fn new(budget: usize) -> Labels {
+        Labels {
+            made: HashMap::new(),
+            budget_left: budget,
+            shortened: (0, None),
+            squeezed: (0, None),
+            lossy: (0, None),
+        }
+    }
+
+    /// A `(file, line, name)` key. File and name may be str or bytes (py2 `str` is
+    /// bytes); the name may also be a code object (`python -m profile` files).
+    fn key(&mut self, d: &Decoded, kh: Handle) -> Option<ReadKey> {
+        let &[f, l, n] = d.tuple(kh)? else {
+            return None;
+        };
+        let file = self.name(d, f)?;
+        let line = d.int(l)?;
+        let name = self.name(d, n)?;
+        let line = i64::try_from(line).unwrap_or(if line < 0 { i64::MIN } else { i64::MAX });
+        Some(ReadKey { file, line, name })
+    }
+
+    /// The name at `h`, shortened if it is over [`MAX_TEXT_BYTES`].
+    fn name(&mut self, d: &Decoded, h: Handle) -> Option<Name> {
+        let plain = |text: Text| Name {
+            text,
+            shortened: false,
+            lossy: d.is_lossy(h),
+        };
+        match d.get(h) {
+            Value::Str(t) if t.len() <= MAX_TEXT_BYTES => return Some(plain(t.clone())),
+            Value::Str(_) | Value::Bytes(_) | Value::Code(_) => {}
+            _ => return None,
+        }
+        if let Some(made) = self.made.get(&h) {
+            return Some(made.clone());
+        }
+        let made = match d.get(h) {
+            Value::Str(t) => shortened(plain(t.clone())),
+            Value::Bytes(b) => {
+                // Cut before decoding, so that a long string costs its cut length only.
+                let keep = MAX_TEXT_BYTES + 4;
+                let cut = if b.len() > 2 * keep {
+                    [&b[..keep], &b[b.len() - keep..]].concat()
+                } else {
+                    b.to_vec()
+                };
+                let lossy = std::str::from_utf8(&cut).is_err();
+                let text = Text::from_utf8_lossy(Bytes::from(cut));
+                let mut name = shortened(Name {
+                    text,
+                    shortened: false,
+                    lossy,
+                });
+                name.shortened |= b.len() > MAX_TEXT_BYTES;
+                name
+            }
+            Value::Code(c) => {
+                let text = Text::from(marshal::code_repr(&Code {
+                    name: shortened_text(&c.name),
+                    file: shortened_text(&c.file),
+                    firstlineno: c.firstlineno,
+                }));
+                shortened(Name {
+                    text,
+                    shortened: c.name.len() > MAX_TEXT_BYTES || c.file.len() > MAX_TEXT_BYTES,
+                    lossy: false,
+                })
+            }
+            _ => return None,
+        };
+        self.made.insert(h, made.clone());
+        Some(made)
+    }
+
+    /// Interns `key`, counting what its names took if it is a new function, and cutting
+    /// its names to [`SHORT_TEXT_BYTES`] if the budget is spent.
+    fn intern(&mut self, key: ReadKey, b: &mut ProfileBuilder) -> BuilderId {
+        let known = b.function_count();
+        let mut cost = key.file.text.len() + key.name.text.len();
+        let mut out = FuncKey {
+            file: key.file.text,
+            line: key.line,
+            name: key.name.text,
+        };
+        let squeezed = cost > self.budget_left;
+        if squeezed {
+            let cut = |t: &Text| t.shortened(SHORT_TEXT_BYTES).unwrap_or_else(|| t.clone());
+            out = FuncKey {
+                file: cut(&out.file),
+                line: out.line,
+                name: cut(&out.name),
+            };
+            cost = out.file.len() + out.name.len();
+        }
+        let id = b.intern(out);
+        if b.function_count() > known {
+            self.budget_left = self.budget_left.saturating_sub(cost);
+            let label = || short_label(b.key(id));
+            for (hit, tally) in [
+                (
+                    key.file.shortened || key.name.shortened,
+                    &mut self.shortened,
+                ),
+                (squeezed, &mut self.squeezed),
+                (key.file.lossy || key.name.lossy, &mut self.lossy),
+            ] {
+                if hit {
+                    tally.0 += 1;
+                    tally.1.get_or_insert_with(label);
+                }
+            }
+        }
+        id
+    }
+
+    fn warn(&self, warnings: &mut Vec<String>) {
+        let first = |t: &(usize, Option<String>)| t.1.clone().unwrap_or_default();
+        if self.shortened.0 > 0 {
+            warnings.push(format!(
+                "{} functions have a file or function name over {MAX_TEXT_BYTES} bytes, \
+                 shortened with its middle elided (first: {})",
+                self.shortened.0,
+                first(&self.shortened)
+            ));
+        }
+        if self.squeezed.0 > 0 {
+            warnings.push(format!(
+                "{} functions' names cut to {SHORT_TEXT_BYTES} bytes: the names of the \
+                 functions before them already add up to 4 times the file's size \
+                 (first: {})",
+                self.squeezed.0,
+                first(&self.squeezed)
+            ));
+        }
+        if self.lossy.0 > 0 {
+            warnings.push(format!(
+                "{} functions have a file or function name that is not valid UTF-8, \
+                 shown with U+FFFD (first: {})",
+                self.lossy.0,
+                first(&self.lossy)
+            ));
+        }
+    }
+}
+
+fn shortened(mut name: Name) -> Name {
+    if let Some(t) = name.text.shortened(MAX_TEXT_BYTES) {
+        name.text = t;
+        name.shortened = true;
+    }
+    name
+}
+
+fn shortened_text(t: &Text) -> Text {
+    t.shortened(MAX_TEXT_BYTES).unwrap_or_else(|| t.clone())
+}
+
+/// A function's label cut for a warning line.
+fn short_label(key: &FuncKey) -> String {
+    let label = key.display();
+    crate::model::shortened_str(&label, 120).unwrap_or(label)
 }
 
 /// `(cc, nc, tt, ct, callers)`; returns the stats and the callers handle.
@@ -457,5 +676,188 @@ mod tests {
         }
         eprintln!("{fast} of 4000 mutated files took the fast path");
         assert!(fast > 100, "only {fast} mutated files took the fast path");
+    }
+
+    /// Marshal bytes for the tests below.
+    fn z(s: &str) -> Vec<u8> {
+        let mut v = vec![b'z', s.len() as u8];
+        v.extend_from_slice(s.as_bytes());
+        v
+    }
+
+    fn sized(code: u8, payload: &[u8]) -> Vec<u8> {
+        let mut v = vec![code];
+        v.extend_from_slice(&(payload.len() as i32).to_le_bytes());
+        v.extend_from_slice(payload);
+        v
+    }
+
+    fn int(n: i32) -> Vec<u8> {
+        let mut v = vec![b'i'];
+        v.extend_from_slice(&n.to_le_bytes());
+        v
+    }
+
+    /// `(1, 1, 0.001, 0.001, {})`
+    fn row() -> Vec<u8> {
+        let mut v = vec![b')', 5];
+        v.extend(int(1));
+        v.extend(int(1));
+        for _ in 0..2 {
+            v.push(b'g');
+            v.extend_from_slice(&0.001f64.to_le_bytes());
+        }
+        v.extend(b"{0");
+        v
+    }
+
+    /// A stats dict of `n` rows keyed `(file(i), i, name(i))`.
+    fn stats(n: i32, file: impl Fn(i32) -> Vec<u8>, name: impl Fn(i32) -> Vec<u8>) -> Bytes {
+        let mut v = vec![b'{'];
+        for i in 0..n {
+            v.extend(b")\x03");
+            v.extend(file(i));
+            v.extend(int(i));
+            v.extend(name(i));
+            v.extend(row());
+        }
+        v.push(b'0');
+        Bytes::from(v)
+    }
+
+    /// The first occurrence flagged (ref 0), every later one a reference to it, as
+    /// `marshal.dumps` writes a string used twice.
+    fn shared(i: i32, first: &[u8]) -> Vec<u8> {
+        if i == 0 {
+            let mut v = first.to_vec();
+            v[0] |= 0x80;
+            v
+        } else {
+            let mut v = vec![b'r'];
+            v.extend_from_slice(&0i32.to_le_bytes());
+            v
+        }
+    }
+
+    fn label_bytes(l: &Loaded) -> usize {
+        let f = l.profile.functions();
+        f.iter().map(|f| f.key.file.len() + f.key.name.len()).sum()
+    }
+
+    #[test]
+    fn a_long_name_shared_by_many_keys_is_shortened_once_with_a_warning() {
+        let name = sized(b'u', "n".repeat(100_000).as_bytes());
+        let data = stats(1000, |i| z(&format!("f{i}.py")), |i| shared(i, &name));
+        let l = load(data).expect("loads");
+        assert_eq!(l.profile.functions().len(), 1000);
+        for f in l.profile.functions() {
+            assert!(f.key.name.len() <= MAX_TEXT_BYTES, "{}", f.key.name.len());
+            assert!(f.key.name.as_str().starts_with("nnn") && f.key.name.as_str().ends_with("nnn"));
+            assert!(f.key.name.as_str().contains(crate::model::ELISION));
+        }
+        assert_eq!(l.warnings.len(), 1, "{:?}", l.warnings);
+        assert!(
+            l.warnings[0].starts_with("1000 functions have a file or function name over 1024"),
+            "{:?}",
+            l.warnings
+        );
+    }
+
+    #[test]
+    fn names_that_add_up_past_the_budget_are_cut_short() {
+        // A 1000-byte file name (not over the limit by itself) shared by 6000 keys: 6 MB
+        // of labels from a file of under 300 KB.
+        let file = sized(b'u', "d/".repeat(500).as_bytes());
+        let data = stats(6000, |i| shared(i, &file), |i| z(&format!("g{i}")));
+        let len = data.len();
+        let l = load(data).expect("loads");
+        assert_eq!(l.profile.functions().len(), 6000);
+        let slack = 6000 * 2 * SHORT_TEXT_BYTES;
+        assert!(
+            label_bytes(&l) <= label_budget(len) + slack,
+            "{}",
+            label_bytes(&l)
+        );
+        assert!(label_bytes(&l) > label_budget(len) / 2);
+        assert_eq!(l.warnings.len(), 1, "{:?}", l.warnings);
+        assert!(
+            l.warnings[0].contains("cut to 64 bytes"),
+            "{:?}",
+            l.warnings
+        );
+    }
+
+    #[test]
+    fn real_sized_names_are_kept_whole_on_the_fast_path() {
+        let data = stats(
+            2000,
+            |_| z("pkg/module.py"),
+            |i| z(&format!("function_{i}")),
+        );
+        let (took, fast, general) = both_paths(&data);
+        assert!(took);
+        assert_eq!(fast, general);
+        assert!(load(data).expect("loads").warnings.is_empty());
+    }
+
+    #[test]
+    fn names_that_are_not_utf8_are_read_with_a_warning_naming_the_function() {
+        // `u` (CPython's own marshal refuses these) and py2 `s` (raw bytes).
+        let data = stats(
+            3,
+            |i| {
+                if i == 2 {
+                    sized(b's', b"x\xff.py")
+                } else {
+                    z("a.py")
+                }
+            },
+            |i| {
+                if i == 1 {
+                    sized(b'u', b"caf\xe9")
+                } else {
+                    z("ok")
+                }
+            },
+        );
+        let l = load(data).expect("loads");
+        let names: Vec<String> = l
+            .profile
+            .functions()
+            .iter()
+            .map(|f| f.key.display())
+            .collect();
+        assert!(
+            names.contains(&"a.py:1(caf\u{FFFD})".to_string()),
+            "{names:?}"
+        );
+        assert!(
+            names.contains(&"x\u{FFFD}.py:2(ok)".to_string()),
+            "{names:?}"
+        );
+        assert_eq!(l.warnings.len(), 1, "{:?}", l.warnings);
+        assert!(
+            l.warnings[0]
+                .starts_with("2 functions have a file or function name that is not valid UTF-8")
+                && l.warnings[0].contains("(first: a.py:1(caf\u{FFFD}))"),
+            "{:?}",
+            l.warnings
+        );
+    }
+
+    #[test]
+    fn a_malformed_key_with_a_long_string_gets_a_short_placeholder() {
+        let name = sized(b'u', "m".repeat(50_000).as_bytes());
+        let mut v = vec![b'{'];
+        for i in 0..100 {
+            v.extend(b")\x01");
+            v.extend(shared(i, &name));
+            v.extend(row());
+        }
+        v.push(b'0');
+        let l = load(Bytes::from(v)).expect("loads");
+        for f in l.profile.functions() {
+            assert!(f.key.name.len() < 300, "{}", f.key.name.len());
+        }
     }
 }
