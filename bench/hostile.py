@@ -104,4 +104,37 @@ write("complete_graph_300.prof", marshal.dumps(stats))
 # 7. Deep nesting just under and over the cap, and a long string.
 write("deep_99.prof", b"{" + b")\x03" + z("a") + b"i" + i32(0) + b")\x01" * 99 + b"N" + b"N0")
 write("long_name.prof", marshal.dumps({("a.py", 1, "x" * (LIMIT - 200)): (1, 1, 1.0, 1.0, {})}))
+# 8. Amplification through shared strings: plain marshal.dumps writes a string used
+#    twice once and refers back to it, so one long string can name every function.
+def shared_chain(n, name, file="c.py"):
+    stats, prev = {}, None
+    for i in range(n):
+        k = (file, i, name)
+        t = 0.001 * (n - i)
+        stats[k] = (1, 1, 0.001, t, {prev: (1, 1, 0.001, t)} if prev else {})
+        prev = k
+    return stats
+
+
+name = "a" * 500_000
+write("amp_keys_shared_name.prof", marshal.dumps({("f%d.py" % i, i, name): (1, 1, 0.001, 0.001, {}) for i in range(4000)}))
+path = "/" + "e" * 500_000
+write("amp_keys_shared_file.prof", marshal.dumps({(path, i, "g"): (1, 1, 0.001, 0.001, {}) for i in range(12000)}))
+write("amp_chain_shared_name.prof", marshal.dumps(shared_chain(8000, "b" * 400_000)))
+write("amp_chain_shared_100k.prof", marshal.dumps(shared_chain(2000, "d" * 100_000)))
+# Names just under the per-name limit, shared: only the label budget bounds these.
+write("amp_budget_1k_names.prof", marshal.dumps({("/" + "p" * 1000, i, "n" * 1000): (1, 1, 0.001, 0.001, {}) for i in range(20000)}))
+# A 10,000-deep call chain: folded stacks repeat whole stacks.
+write("deep_chain_10k.prof", marshal.dumps(shared_chain(10000, "f")))
+# Terminal escapes, invalid UTF-8 and overflowing times.
+esc = "\x1b]0;owned\x07\x1b[2J\x1b[31mred\r\nforged line\x9b"
+write("escapes_in_names.prof", marshal.dumps({(esc + ".py", 1, esc): (1, 1, 1.0, 1.0, {}), ("a.py", 2, "main"): (1, 1, 1.0, 2.0, {})}))
+write("times_overflow.prof", marshal.dumps({("a.py", i, "f%d" % i): (1, 1, 1e308, 1e308, {}) for i in range(3)}))
+key = b")\x03" + z("a.py") + b"i" + i32(1) + b"u" + i32(4) + b"caf\xe9"
+write("invalid_utf8_name.prof", b"{" + key + b")\x05" + b"i" + i32(1) + b"i" + i32(1) + b"g" + struct.pack("<d", 1.0) + b"g" + struct.pack("<d", 1.0) + b"{0" + b"0")
+# Five code objects nested in each other's constants, each after 190 KB of bytecode.
+code = b"c" + i32(0) * 6 + b"N"
+for level in range(5):
+    code = b"c" + i32(0) * 6 + b"s" + i32(190_000) + b"x" * 190_000 + b")\x01" + code
+write("nested_code_filler.prof", b"{" + b")\x03" + z("a") + b"i" + i32(0) + code + b"N0")
 print(OUT)

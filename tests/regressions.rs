@@ -155,7 +155,7 @@ fn a_name_shared_by_every_key_costs_no_more_than_the_file() {
         );
         assert!(
             r.stderr()
-                .contains("2000 functions have a file or function name over 1024 bytes"),
+                .contains("2000 functions have a file or function name over 512 bytes"),
             "{format}: {}",
             r.stderr()
         );

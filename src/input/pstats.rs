@@ -33,7 +33,7 @@ use super::marshal::{self, Code, Decoded, Handle, Value};
 use crate::model::{BuilderId, Count, EdgeStats, FuncKey, ProfileBuilder, Stats, Text};
 
 /// File and function names longer than this (in UTF-8 bytes) are shortened.
-pub const MAX_TEXT_BYTES: usize = 1024;
+pub const MAX_TEXT_BYTES: usize = 512;
 
 /// What names are cut to once the label budget is spent.
 pub const SHORT_TEXT_BYTES: usize = 64;
@@ -757,7 +757,7 @@ mod tests {
         }
         assert_eq!(l.warnings.len(), 1, "{:?}", l.warnings);
         assert!(
-            l.warnings[0].starts_with("1000 functions have a file or function name over 1024"),
+            l.warnings[0].starts_with("1000 functions have a file or function name over 512"),
             "{:?}",
             l.warnings
         );
@@ -765,14 +765,14 @@ mod tests {
 
     #[test]
     fn names_that_add_up_past_the_budget_are_cut_short() {
-        // A 1000-byte file name (not over the limit by itself) shared by 6000 keys: 6 MB
-        // of labels from a file of under 300 KB.
-        let file = sized(b'u', "d/".repeat(500).as_bytes());
-        let data = stats(6000, |i| shared(i, &file), |i| z(&format!("g{i}")));
+        // A 500-byte file name (not over the limit by itself) shared by 12,000 keys:
+        // 6 MB of labels from a file of about 500 KB.
+        let file = sized(b'u', "d/".repeat(250).as_bytes());
+        let data = stats(12_000, |i| shared(i, &file), |i| z(&format!("g{i}")));
         let len = data.len();
         let l = load(data).expect("loads");
-        assert_eq!(l.profile.functions().len(), 6000);
-        let slack = 6000 * 2 * SHORT_TEXT_BYTES;
+        assert_eq!(l.profile.functions().len(), 12_000);
+        let slack = 12_000 * 2 * SHORT_TEXT_BYTES;
         assert!(
             label_bytes(&l) <= label_budget(len) + slack,
             "{}",
