@@ -7,6 +7,7 @@ use std::fmt;
 use std::io::{self, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use clap::builder::PossibleValuesParser;
 use clap::{CommandFactory, FromArgMatches, Parser};
@@ -15,6 +16,7 @@ use crate::backend::stats::{SortKey, StatsView};
 use crate::backend::{self, Backend, Graphs, Job, RenderOptions};
 use crate::input::{self, InputError};
 use crate::model::Profile;
+use crate::printable;
 use crate::tree::TreeOptions;
 
 /// Turn Python profile stats (python -m cProfile -o x.prof ...) into flame graphs.
@@ -291,24 +293,51 @@ pub fn main() -> ExitCode {
     } else {
         args.into_options().and_then(|o| run(&o))
     };
-    match result {
+    let code = match result {
         Ok(code) => code,
         Err(AppError::Write { error, .. }) if error.kind() == io::ErrorKind::BrokenPipe => {
             ExitCode::SUCCESS
         }
         Err(e) => {
-            eprintln!("flameprof: {e}");
+            report("", &e.to_string());
             ExitCode::from(match e {
                 AppError::Usage(_) => 2,
                 AppError::Program { code, .. } => code,
                 _ => 1,
             })
         }
+    };
+    if code == ExitCode::SUCCESS && UNREPORTED.load(Ordering::Relaxed) {
+        ExitCode::FAILURE
+    } else {
+        code
     }
 }
 
+/// Set when a warning or error could not be written to standard error: a run that
+/// otherwise succeeded then exits 1, so that the loss is not silent.
+static UNREPORTED: AtomicBool = AtomicBool::new(false);
+
 pub fn warn(message: &str) {
-    eprintln!("flameprof: warning: {message}");
+    report("warning: ", message);
+}
+
+/// Writes `flameprof: {kind}{message}` as one line on standard error, with control
+/// characters escaped (messages carry function and file names from the user's data).
+/// Never panics: a closed pipe is ignored as it is on standard output, any other
+/// failure sets [`UNREPORTED`].
+fn report(kind: &str, message: &str) {
+    let mut line = String::with_capacity(12 + kind.len() + message.len());
+    line.push_str("flameprof: ");
+    line.push_str(kind);
+    printable::push_escaped(&mut line, message);
+    line.push('\n');
+    match io::stderr().lock().write_all(line.as_bytes()) {
+        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => {
+            UNREPORTED.store(true, Ordering::Relaxed)
+        }
+        _ => {}
+    }
 }
 
 /// Reads every input and merges them.
