@@ -16,6 +16,7 @@ use crate::backend::stats::{SortKey, StatsView};
 use crate::backend::{self, Backend, Graphs, Job, RenderOptions};
 use crate::input::{self, InputError};
 use crate::model::Profile;
+use crate::output_file;
 use crate::printable;
 use crate::tree::TreeOptions;
 
@@ -448,8 +449,8 @@ fn list_formats(out: &mut dyn Write) -> io::Result<()> {
     Ok(())
 }
 
-/// Runs `render` into standard output, or into `path` through a temporary file in the
-/// same directory that is renamed over `path` only when everything was written.
+/// Runs `render` into standard output, or into the file at `path` (see [`output_file`]:
+/// atomically, through a temporary renamed over it only when everything was written).
 pub fn write_output(
     path: Option<&Path>,
     render: impl FnOnce(&mut dyn Write) -> io::Result<()>,
@@ -465,118 +466,10 @@ pub fn write_output(
                     error,
                 })
         }
-        Some(path) => {
-            let target = path.display().to_string();
-            let err = |error| AppError::Write {
-                target: target.clone(),
-                error,
-            };
-            // A device or a FIFO (`-o /dev/stdout`, `-o /dev/null`, a named pipe) is
-            // written in place: renaming a temporary over it would replace it.
-            if std::fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir()) {
-                let file = std::fs::OpenOptions::new()
-                    .write(true)
-                    .open(path)
-                    .map_err(err)?;
-                let mut out = io::BufWriter::with_capacity(1 << 16, file);
-                return render(&mut out).and_then(|_| out.flush()).map_err(err);
-            }
-            let dir = match path.parent() {
-                Some(d) if !d.as_os_str().is_empty() => d,
-                _ => Path::new("."),
-            };
-            // Linux: an unnamed file (O_TMPFILE) that gets a name only once complete,
-            // so even SIGKILL or a crash mid-write leaves no temporary behind.
-            #[cfg(target_os = "linux")]
-            if let Some(file) = unnamed::create(dir) {
-                let mut out = io::BufWriter::with_capacity(1 << 16, file);
-                render(&mut out).and_then(|_| out.flush()).map_err(err)?;
-                let file = out.into_inner().map_err(|e| err(e.into_error()))?;
-                set_default_permissions(&file, path);
-                file.sync_all().map_err(err)?;
-                return unnamed::publish(&file, dir, path).map_err(err);
-            }
-            let file = tempfile::Builder::new()
-                .prefix(".flameprof-")
-                .suffix(".tmp")
-                .tempfile_in(dir)
-                .map_err(err)?;
-            let mut out = io::BufWriter::with_capacity(1 << 16, file);
-            render(&mut out).and_then(|_| out.flush()).map_err(err)?;
-            let file = out.into_inner().map_err(|e| err(e.into_error()))?;
-            set_default_permissions(file.as_file(), path);
-            file.as_file().sync_all().map_err(err)?;
-            file.persist(path).map_err(|e| err(e.error))?;
-            Ok(())
-        }
-    }
-}
-
-/// Temporary files are private (0600); the output gets the mode of the file it
-/// replaces, or the usual 0644.
-#[cfg(unix)]
-fn set_default_permissions(file: &std::fs::File, path: &Path) {
-    use std::os::unix::fs::PermissionsExt;
-    let mode = std::fs::metadata(path)
-        .map(|m| m.permissions().mode() & 0o7777)
-        .unwrap_or(0o644);
-    let _ = file.set_permissions(std::fs::Permissions::from_mode(mode));
-}
-
-#[cfg(not(unix))]
-fn set_default_permissions(_file: &std::fs::File, _path: &Path) {}
-
-/// Unnamed temporary files (Linux `O_TMPFILE`): written in the output's directory,
-/// linked under a temporary name only when complete, then renamed over the output.
-#[cfg(target_os = "linux")]
-mod unnamed {
-    use std::ffi::CString;
-    use std::fs::File;
-    use std::io;
-    use std::os::unix::ffi::OsStrExt;
-    use std::os::unix::fs::OpenOptionsExt;
-    use std::os::unix::io::AsRawFd;
-    use std::path::Path;
-
-    /// `None` when the file system or kernel cannot (then a named temporary is used).
-    pub fn create(dir: &Path) -> Option<File> {
-        if !Path::new("/proc/self/fd").is_dir() {
-            return None;
-        }
-        std::fs::OpenOptions::new()
-            .write(true)
-            .mode(0o600)
-            .custom_flags(libc::O_TMPFILE)
-            .open(dir)
-            .ok()
-    }
-
-    pub fn publish(file: &File, dir: &Path, path: &Path) -> io::Result<()> {
-        let from = CString::new(format!("/proc/self/fd/{}", file.as_raw_fd()))?;
-        for attempt in 0..100 {
-            let name = dir.join(format!(".flameprof-{}-{attempt}.tmp", std::process::id()));
-            let to = CString::new(name.as_os_str().as_bytes())?;
-            // SAFETY: two valid NUL-terminated paths; linkat does not keep them.
-            let r = unsafe {
-                libc::linkat(
-                    libc::AT_FDCWD,
-                    from.as_ptr(),
-                    libc::AT_FDCWD,
-                    to.as_ptr(),
-                    libc::AT_SYMLINK_FOLLOW,
-                )
-            };
-            if r == 0 {
-                return std::fs::rename(&name, path).inspect_err(|_| {
-                    let _ = std::fs::remove_file(&name);
-                });
-            }
-            let e = io::Error::last_os_error();
-            if e.kind() != io::ErrorKind::AlreadyExists {
-                return Err(e);
-            }
-        }
-        Err(io::Error::other("no free temporary name"))
+        Some(path) => output_file::write_file(path, render).map_err(|error| AppError::Write {
+            target: path.display().to_string(),
+            error,
+        }),
     }
 }
 
