@@ -172,11 +172,15 @@ fn replace(
         return unnamed::publish(&file, dir, path);
     }
     let watch = cleanup::Watch::new();
-    let mut builder = temporary();
-    #[cfg(unix)]
-    builder.permissions(new_file_permissions(mode));
-    let temp = builder.tempfile_in(dir)?;
-    watch.set(temp.path());
+    let temp = temporary().make_in(dir, |name| {
+        // Watched before it exists: a signal right after it is created must find it.
+        watch.set(name);
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, new_file_mode(mode));
+        options.open(name).inspect_err(|_| watch.clear())
+    })?;
     let mut out = io::BufWriter::with_capacity(1 << 16, temp);
     render(&mut out)?;
     out.flush()?;
@@ -202,9 +206,8 @@ fn temporary() -> tempfile::Builder<'static, 'static> {
 /// when it will replace a file, whose bits it gets once written, so that the contents
 /// are never more exposed than the file's.
 #[cfg(unix)]
-fn new_file_permissions(replacing: Option<u32>) -> std::fs::Permissions {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::Permissions::from_mode(if replacing.is_some() { 0o600 } else { 0o666 })
+fn new_file_mode(replacing: Option<u32>) -> u32 {
+    if replacing.is_some() { 0o600 } else { 0o666 }
 }
 
 #[cfg(unix)]
@@ -368,6 +371,11 @@ mod cleanup {
                 free(TEMPORARY.swap(c.into_raw(), Ordering::SeqCst));
             }
         }
+
+        /// Forgets the path (a name that turned out to be taken is not ours).
+        pub fn clear(&self) {
+            free(TEMPORARY.swap(ptr::null_mut(), Ordering::SeqCst));
+        }
     }
 
     fn free(path: *mut libc::c_char) {
@@ -380,7 +388,7 @@ mod cleanup {
 
     impl Drop for Watch {
         fn drop(&mut self) {
-            free(TEMPORARY.swap(ptr::null_mut(), Ordering::SeqCst));
+            self.clear();
             for (signal, old) in self.previous.drain(..) {
                 // SAFETY: restores the disposition saved in `new`.
                 unsafe {
@@ -399,6 +407,7 @@ mod cleanup {
             Watch
         }
         pub fn set(&self, _path: &std::path::Path) {}
+        pub fn clear(&self) {}
     }
 }
 
@@ -438,6 +447,7 @@ mod unnamed {
         let watch = super::cleanup::Watch::new();
         let linked = super::temporary().make_in(dir, |name| {
             let to = CString::new(name.as_os_str().as_bytes())?;
+            watch.set(name);
             // SAFETY: two valid NUL-terminated paths; linkat does not keep them.
             let r = unsafe {
                 libc::linkat(
@@ -451,10 +461,11 @@ mod unnamed {
             if r == 0 {
                 Ok(())
             } else {
-                Err(io::Error::last_os_error())
+                let e = io::Error::last_os_error();
+                watch.clear();
+                Err(e)
             }
         })?;
-        watch.set(linked.path());
         linked.persist(path).map_err(|e| e.error)
     }
 }
