@@ -7,6 +7,7 @@ use std::fmt;
 use std::io::{self, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use clap::builder::PossibleValuesParser;
 use clap::{CommandFactory, FromArgMatches, Parser};
@@ -15,6 +16,8 @@ use crate::backend::stats::{SortKey, StatsView};
 use crate::backend::{self, Backend, Graphs, Job, RenderOptions};
 use crate::input::{self, InputError};
 use crate::model::Profile;
+use crate::output_file;
+use crate::printable;
 use crate::tree::TreeOptions;
 
 /// Turn Python profile stats (python -m cProfile -o x.prof ...) into flame graphs.
@@ -291,24 +294,51 @@ pub fn main() -> ExitCode {
     } else {
         args.into_options().and_then(|o| run(&o))
     };
-    match result {
+    let code = match result {
         Ok(code) => code,
         Err(AppError::Write { error, .. }) if error.kind() == io::ErrorKind::BrokenPipe => {
             ExitCode::SUCCESS
         }
         Err(e) => {
-            eprintln!("flameprof: {e}");
+            report("", &e.to_string());
             ExitCode::from(match e {
                 AppError::Usage(_) => 2,
                 AppError::Program { code, .. } => code,
                 _ => 1,
             })
         }
+    };
+    if code == ExitCode::SUCCESS && UNREPORTED.load(Ordering::Relaxed) {
+        ExitCode::FAILURE
+    } else {
+        code
     }
 }
 
+/// Set when a warning or error could not be written to standard error: a run that
+/// otherwise succeeded then exits 1, so that the loss is not silent.
+static UNREPORTED: AtomicBool = AtomicBool::new(false);
+
 pub fn warn(message: &str) {
-    eprintln!("flameprof: warning: {message}");
+    report("warning: ", message);
+}
+
+/// Writes `flameprof: {kind}{message}` as one line on standard error, with control
+/// characters escaped (messages carry function and file names from the user's data).
+/// Never panics: a closed pipe is ignored as it is on standard output, any other
+/// failure sets [`UNREPORTED`].
+fn report(kind: &str, message: &str) {
+    let mut line = String::with_capacity(12 + kind.len() + message.len());
+    line.push_str("flameprof: ");
+    line.push_str(kind);
+    printable::push_escaped(&mut line, message);
+    line.push('\n');
+    match io::stderr().lock().write_all(line.as_bytes()) {
+        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => {
+            UNREPORTED.store(true, Ordering::Relaxed)
+        }
+        _ => {}
+    }
 }
 
 /// Reads every input and merges them.
@@ -419,8 +449,8 @@ fn list_formats(out: &mut dyn Write) -> io::Result<()> {
     Ok(())
 }
 
-/// Runs `render` into standard output, or into `path` through a temporary file in the
-/// same directory that is renamed over `path` only when everything was written.
+/// Runs `render` into standard output, or into the file at `path` (see [`output_file`]:
+/// atomically, through a temporary renamed over it only when everything was written).
 pub fn write_output(
     path: Option<&Path>,
     render: impl FnOnce(&mut dyn Write) -> io::Result<()>,
@@ -436,118 +466,10 @@ pub fn write_output(
                     error,
                 })
         }
-        Some(path) => {
-            let target = path.display().to_string();
-            let err = |error| AppError::Write {
-                target: target.clone(),
-                error,
-            };
-            // A device or a FIFO (`-o /dev/stdout`, `-o /dev/null`, a named pipe) is
-            // written in place: renaming a temporary over it would replace it.
-            if std::fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir()) {
-                let file = std::fs::OpenOptions::new()
-                    .write(true)
-                    .open(path)
-                    .map_err(err)?;
-                let mut out = io::BufWriter::with_capacity(1 << 16, file);
-                return render(&mut out).and_then(|_| out.flush()).map_err(err);
-            }
-            let dir = match path.parent() {
-                Some(d) if !d.as_os_str().is_empty() => d,
-                _ => Path::new("."),
-            };
-            // Linux: an unnamed file (O_TMPFILE) that gets a name only once complete,
-            // so even SIGKILL or a crash mid-write leaves no temporary behind.
-            #[cfg(target_os = "linux")]
-            if let Some(file) = unnamed::create(dir) {
-                let mut out = io::BufWriter::with_capacity(1 << 16, file);
-                render(&mut out).and_then(|_| out.flush()).map_err(err)?;
-                let file = out.into_inner().map_err(|e| err(e.into_error()))?;
-                set_default_permissions(&file, path);
-                file.sync_all().map_err(err)?;
-                return unnamed::publish(&file, dir, path).map_err(err);
-            }
-            let file = tempfile::Builder::new()
-                .prefix(".flameprof-")
-                .suffix(".tmp")
-                .tempfile_in(dir)
-                .map_err(err)?;
-            let mut out = io::BufWriter::with_capacity(1 << 16, file);
-            render(&mut out).and_then(|_| out.flush()).map_err(err)?;
-            let file = out.into_inner().map_err(|e| err(e.into_error()))?;
-            set_default_permissions(file.as_file(), path);
-            file.as_file().sync_all().map_err(err)?;
-            file.persist(path).map_err(|e| err(e.error))?;
-            Ok(())
-        }
-    }
-}
-
-/// Temporary files are private (0600); the output gets the mode of the file it
-/// replaces, or the usual 0644.
-#[cfg(unix)]
-fn set_default_permissions(file: &std::fs::File, path: &Path) {
-    use std::os::unix::fs::PermissionsExt;
-    let mode = std::fs::metadata(path)
-        .map(|m| m.permissions().mode() & 0o7777)
-        .unwrap_or(0o644);
-    let _ = file.set_permissions(std::fs::Permissions::from_mode(mode));
-}
-
-#[cfg(not(unix))]
-fn set_default_permissions(_file: &std::fs::File, _path: &Path) {}
-
-/// Unnamed temporary files (Linux `O_TMPFILE`): written in the output's directory,
-/// linked under a temporary name only when complete, then renamed over the output.
-#[cfg(target_os = "linux")]
-mod unnamed {
-    use std::ffi::CString;
-    use std::fs::File;
-    use std::io;
-    use std::os::unix::ffi::OsStrExt;
-    use std::os::unix::fs::OpenOptionsExt;
-    use std::os::unix::io::AsRawFd;
-    use std::path::Path;
-
-    /// `None` when the file system or kernel cannot (then a named temporary is used).
-    pub fn create(dir: &Path) -> Option<File> {
-        if !Path::new("/proc/self/fd").is_dir() {
-            return None;
-        }
-        std::fs::OpenOptions::new()
-            .write(true)
-            .mode(0o600)
-            .custom_flags(libc::O_TMPFILE)
-            .open(dir)
-            .ok()
-    }
-
-    pub fn publish(file: &File, dir: &Path, path: &Path) -> io::Result<()> {
-        let from = CString::new(format!("/proc/self/fd/{}", file.as_raw_fd()))?;
-        for attempt in 0..100 {
-            let name = dir.join(format!(".flameprof-{}-{attempt}.tmp", std::process::id()));
-            let to = CString::new(name.as_os_str().as_bytes())?;
-            // SAFETY: two valid NUL-terminated paths; linkat does not keep them.
-            let r = unsafe {
-                libc::linkat(
-                    libc::AT_FDCWD,
-                    from.as_ptr(),
-                    libc::AT_FDCWD,
-                    to.as_ptr(),
-                    libc::AT_SYMLINK_FOLLOW,
-                )
-            };
-            if r == 0 {
-                return std::fs::rename(&name, path).inspect_err(|_| {
-                    let _ = std::fs::remove_file(&name);
-                });
-            }
-            let e = io::Error::last_os_error();
-            if e.kind() != io::ErrorKind::AlreadyExists {
-                return Err(e);
-            }
-        }
-        Err(io::Error::other("no free temporary name"))
+        Some(path) => output_file::write_file(path, render).map_err(|error| AppError::Write {
+            target: path.display().to_string(),
+            error,
+        }),
     }
 }
 

@@ -7,6 +7,7 @@ mod cli;
 mod faults;
 mod formats;
 mod manifest;
+mod output_file;
 mod properties;
 mod regressions;
 mod run;
