@@ -10,5 +10,6 @@ mod manifest;
 mod properties;
 mod regressions;
 mod run;
+mod run_hardening;
 mod stats;
 mod util;
