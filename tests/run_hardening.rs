@@ -142,3 +142,115 @@ fn a_closed_output_pipe_does_not_hide_the_program_s_status() {
         }
     }
 }
+
+/// A program whose child, forked with os.fork, ends through the bootstrap after the
+/// parent wrote its profile (`return`: falls off the end of the script; `exit`:
+/// sys.exit(0); `late`: after the parent has exited), or one that starts a
+/// multiprocessing child with the fork start method (`mp`).
+const FORKING: &str = r#"
+import atexit, os, sys
+
+def child_work():
+    return sum(i * i for i in range(200000))
+
+def parent_work():
+    return sum(i for i in range(100000))
+
+def main(how):
+    if how == "mp":
+        import multiprocessing
+        p = multiprocessing.get_context("fork").Process(target=child_work)
+        p.start()
+        p.join()
+        parent_work()
+        return
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(w)
+        child_work()
+        os.read(r, 1)  # until the parent has written its profile, or exited
+        if how == "exit":
+            sys.exit(0)
+        return
+    os.close(r)
+    parent_work()
+
+    def release():
+        # atexit runs after the bootstrap has written the parent's profile.
+        if how != "late":
+            os.write(w, b"x")
+            os.waitpid(pid, 0)
+
+    atexit.register(release)
+
+main(sys.argv[1])
+"#;
+
+#[test]
+fn forked_children_do_not_write_the_profile() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("forking.py"), FORKING).unwrap();
+    // The functions and their call counts, in -f stats: the same on every run, unlike
+    // timings.
+    let calls = |python: &str, how: &str| {
+        let out = format!("{how}.txt");
+        let _ = std::fs::remove_file(dir.path().join(&out));
+        let child = bin()
+            .args(["run", "--python", python, "-f", "stats", "-o", &out])
+            .args(["forking.py", how])
+            .current_dir(dir.path())
+            .env_remove("VIRTUAL_ENV")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let end = wait_bounded(child);
+        let what = format!("{python} forking.py {how}");
+        assert_eq!(end.status.code(), Some(0), "{what}\n{}", end.describe());
+        assert!(
+            end.stderr.is_empty(),
+            "{what}: a child wrote on stderr\n{}",
+            end.describe()
+        );
+        let table = std::fs::read_to_string(dir.path().join(&out)).unwrap();
+        assert!(
+            table.contains("(parent_work)") && !table.contains("(child_work)"),
+            "{what}: not the parent's profile\n{table}\n{}",
+            end.describe()
+        );
+        let mut calls: Vec<String> = table
+            .lines()
+            .filter(|l| l.trim_start().starts_with(|c: char| c.is_ascii_digit()))
+            .map(|l| {
+                let words: Vec<&str> = l.split_whitespace().collect();
+                let mut name = words.get(5..).unwrap_or_default().join(" ");
+                // `{built-in method __new__ of type object at 0x7f...}`: an address.
+                if let Some(at) = name.find(" at 0x") {
+                    name.truncate(at);
+                }
+                format!("{} {name}", words[0])
+            })
+            .collect();
+        calls.sort();
+        calls
+    };
+    for p in pythons() {
+        let python = py(&p);
+        let first = calls(&python, "return");
+        let second = calls(&python, "return");
+        let only = |a: &[String], b: &[String]| -> Vec<String> {
+            a.iter().filter(|x| !b.contains(x)).cloned().collect()
+        };
+        assert!(
+            first == second,
+            "{p:?}: the same functions and calls on every run; only in the first: {:?}; only in the second: {:?}",
+            only(&first, &second),
+            only(&second, &first)
+        );
+        for how in ["exit", "late", "mp"] {
+            calls(&python, how);
+        }
+    }
+}
