@@ -207,10 +207,16 @@ fn profile_and_render(
     // Validate the render options before running anything.
     let options = args.into_options()?;
 
-    let outcome = runner::profile(&program).map_err(|e| AppError::Program {
-        code: e.exit_code(),
-        message: e.to_string(),
-    })?;
+    let outcome = match runner::profile(&program) {
+        Ok(outcome) => outcome,
+        Err(runner::RunError::Signalled(sig)) => runner::die_of(sig),
+        Err(e) => {
+            return Err(AppError::Program {
+                code: e.exit_code(),
+                message: e.to_string(),
+            });
+        }
+    };
     let code = runner::exit_code(outcome.status);
     let Some(stats) = outcome.stats else {
         return Err(AppError::Program {

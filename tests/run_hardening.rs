@@ -95,7 +95,11 @@ fn run_dirs(tmp: &Path) -> Vec<PathBuf> {
     let mut found: Vec<PathBuf> = std::fs::read_dir(tmp)
         .unwrap()
         .flatten()
-        .filter(|e| e.file_name().to_string_lossy().starts_with("flameprof-run-"))
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with("flameprof-run-")
+        })
         .map(|e| e.path())
         .collect();
     found.sort();
@@ -253,4 +257,195 @@ fn forked_children_do_not_write_the_profile() {
             calls(&python, how);
         }
     }
+}
+
+/// Writes its pid to the file named by its first argument, then waits to be stopped.
+#[cfg(target_os = "linux")]
+const SLEEPER: &str = r#"
+import os, sys, time
+
+def wait():
+    while True:
+        time.sleep(0.02)
+
+with open(sys.argv[1] + ".part", "w") as f:
+    f.write(str(os.getpid()))
+os.rename(sys.argv[1] + ".part", sys.argv[1])
+wait()
+"#;
+
+/// Whether process `pid` has ended (a zombie waiting for its new parent counts).
+#[cfg(target_os = "linux")]
+fn gone(pid: i32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Err(_) => true,
+        Ok(stat) => stat
+            .rsplit_once(')')
+            .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z')),
+    }
+}
+
+/// flameprof running [`SLEEPER`], and the program's pid: whatever a failing test
+/// leaves running is killed.
+#[cfg(target_os = "linux")]
+struct Sleeper {
+    flameprof: Option<Child>,
+    program: i32,
+    tmp: PathBuf,
+}
+
+#[cfg(target_os = "linux")]
+impl Drop for Sleeper {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.flameprof.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        if self.program > 0 && !gone(self.program) {
+            // SAFETY: plain kill(2) of the test's own grandchild.
+            unsafe {
+                libc::kill(self.program, libc::SIGKILL);
+            }
+        }
+    }
+}
+
+/// Starts `flameprof run` on [`SLEEPER`] with TMPDIR under `dir`, and waits until the
+/// program runs; flameprof's temporary directory must then be private.
+#[cfg(target_os = "linux")]
+fn start_sleeper(dir: &Path) -> Sleeper {
+    std::fs::write(dir.join("sleeper.py"), SLEEPER).unwrap();
+    let tmp = dir.join("tmp");
+    std::fs::create_dir_all(&tmp).unwrap();
+    let pid_file = dir.join("pid");
+    let _ = std::fs::remove_file(&pid_file);
+    let child = bin()
+        .args(["run", "--python", &python3(), "-f", "log", "sleeper.py"])
+        .arg(&pid_file)
+        .current_dir(dir)
+        .env_remove("VIRTUAL_ENV")
+        .env("TMPDIR", &tmp)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut sleeper = Sleeper {
+        flameprof: Some(child),
+        program: 0,
+        tmp,
+    };
+    eventually("the program has started", || {
+        sleeper.program = std::fs::read_to_string(&pid_file)
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(0);
+        sleeper.program > 0
+    });
+    let dirs = run_dirs(&sleeper.tmp);
+    assert_eq!(dirs.len(), 1, "{dirs:?}");
+    assert_private(&dirs[0], 0o700);
+    sleeper
+}
+
+#[cfg(unix)]
+fn assert_private(path: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    let actual = std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(actual, mode, "{}: mode {actual:o}", path.display());
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn sigterm_and_sighup_stop_the_program_and_remove_the_temporary_directory() {
+    use std::os::unix::process::ExitStatusExt;
+    for sig in [libc::SIGTERM, libc::SIGHUP] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut sleeper = start_sleeper(dir.path());
+        let flameprof = sleeper.flameprof.take().unwrap();
+        // SAFETY: kill(2) of the flameprof this test started.
+        assert_eq!(unsafe { libc::kill(flameprof.id() as i32, sig) }, 0);
+        let end = wait_bounded(flameprof);
+        assert!(
+            end.status.signal() == Some(sig) || end.status.code() == Some(128 + sig),
+            "signal {sig}\n{}",
+            end.describe()
+        );
+        assert!(gone(sleeper.program), "signal {sig}: the program runs on");
+        assert_eq!(
+            run_dirs(&sleeper.tmp),
+            Vec::<PathBuf>::new(),
+            "signal {sig}"
+        );
+    }
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn sigkill_of_flameprof_does_not_leave_the_program_running() {
+    use std::os::unix::process::ExitStatusExt;
+    let dir = tempfile::tempdir().unwrap();
+    let mut sleeper = start_sleeper(dir.path());
+    let mut flameprof = sleeper.flameprof.take().unwrap();
+    flameprof.kill().unwrap();
+    assert_eq!(flameprof.wait().unwrap().signal(), Some(libc::SIGKILL));
+    eventually("the program has ended", || gone(sleeper.program));
+    // What SIGKILL leaves behind: the private directory, with no profile in it.
+    for d in run_dirs(&sleeper.tmp) {
+        assert_private(&d, 0o700);
+        assert!(!d.join("profile.prof").exists());
+    }
+}
+
+/// The profile on its way to flameprof is the user's only; and a program that cannot
+/// be started leaves no directory behind.
+#[cfg(unix)]
+#[test]
+fn the_profile_is_kept_private() {
+    let dir = tempfile::tempdir().unwrap();
+    let tmp = dir.path().join("tmp");
+    std::fs::create_dir_all(&tmp).unwrap();
+    // atexit runs after the bootstrap has written the profile.
+    let script = r#"
+import atexit, glob, os, stat
+
+def show():
+    for d in glob.glob(os.path.join(os.environ["TMPDIR"], "flameprof-run-*")):
+        for p in [d] + glob.glob(os.path.join(d, "*")):
+            print("%s %o" % (os.path.basename(p).split("-")[0], stat.S_IMODE(os.stat(p).st_mode)))
+
+atexit.register(show)
+"#;
+    std::fs::write(dir.path().join("show.py"), script).unwrap();
+    let python = python3();
+    let run = |python: &str| {
+        let child = bin()
+            .args([
+                "run", "--python", python, "-f", "log", "-o", "x.log", "show.py",
+            ])
+            .current_dir(dir.path())
+            .env_remove("VIRTUAL_ENV")
+            .env("TMPDIR", &tmp)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        wait_bounded(child)
+    };
+    let end = run(&python);
+    assert_eq!(end.status.code(), Some(0), "{}", end.describe());
+    let mut lines: Vec<&str> = end.stdout.lines().collect();
+    lines.sort();
+    assert_eq!(
+        lines,
+        ["flameprof 700", "profile.prof 600"],
+        "{}",
+        end.describe()
+    );
+    assert_eq!(run_dirs(&tmp), Vec::<PathBuf>::new());
+
+    let end = run("/no/such/python");
+    assert_eq!(end.status.code(), Some(127), "{}", end.describe());
+    assert_eq!(run_dirs(&tmp), Vec::<PathBuf>::new());
 }
