@@ -31,6 +31,8 @@ pub enum Command {
     ///
     /// flameprof exits with the program's status (128+N if it was killed by signal N);
     /// the profile is rendered even when the program fails or is stopped with Ctrl-C.
+    /// SIGTERM and SIGHUP are passed on to the program, after which flameprof ends
+    /// without rendering.
     #[command(override_usage = "flameprof run [OPTIONS] [-m] TARGET [ARGS]...")]
     Run(RunArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
