@@ -31,6 +31,8 @@ pub enum Command {
     ///
     /// flameprof exits with the program's status (128+N if it was killed by signal N);
     /// the profile is rendered even when the program fails or is stopped with Ctrl-C.
+    /// SIGTERM and SIGHUP are passed on to the program, after which flameprof ends
+    /// without rendering.
     #[command(override_usage = "flameprof run [OPTIONS] [-m] TARGET [ARGS]...")]
     Run(RunArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
@@ -207,10 +209,16 @@ fn profile_and_render(
     // Validate the render options before running anything.
     let options = args.into_options()?;
 
-    let outcome = runner::profile(&program).map_err(|e| AppError::Program {
-        code: e.exit_code(),
-        message: e.to_string(),
-    })?;
+    let outcome = match runner::profile(&program) {
+        Ok(outcome) => outcome,
+        Err(runner::RunError::Signalled(sig)) => runner::die_of(sig),
+        Err(e) => {
+            return Err(AppError::Program {
+                code: e.exit_code(),
+                message: e.to_string(),
+            });
+        }
+    };
     let code = runner::exit_code(outcome.status);
     let Some(stats) = outcome.stats else {
         return Err(AppError::Program {
@@ -218,15 +226,32 @@ fn profile_and_render(
             message: format!("{shown}: no profile was written (exit status {code})"),
         });
     };
-    if let Some(path) = &save {
-        cli::write_output(Some(path), |w| w.write_all(&stats))?;
+    let rendered = (|| {
+        if let Some(path) = &save {
+            cli::write_output(Some(path), |w| w.write_all(&stats))?;
+        }
+        let loaded = input::load(&format!("profile of {shown}"), stats.into())?;
+        for w in &loaded.warnings {
+            cli::warn(&format!("profile of {shown}: {w}"));
+        }
+        cli::render(&options, &loaded.profile)
+    })();
+    match rendered {
+        Ok(()) => Ok(ExitCode::from(code)),
+        // The reader of our output left (`flameprof run x.py | head`): silent, as for
+        // the plain render, and the program's status still decides, so that a failing
+        // program never looks successful in a pipeline.
+        Err(AppError::Write { error, .. }) if error.kind() == std::io::ErrorKind::BrokenPipe => {
+            Ok(ExitCode::from(code))
+        }
+        // Any other failure to keep or render the profile is reported; a failing
+        // program's status is kept over flameprof's own 1.
+        Err(e) if code != 0 => Err(AppError::Program {
+            code,
+            message: e.to_string(),
+        }),
+        Err(e) => Err(e),
     }
-    let loaded = input::load(&format!("profile of {shown}"), stats.into())?;
-    for w in &loaded.warnings {
-        cli::warn(&format!("profile of {shown}: {w}"));
-    }
-    cli::render(&options, &loaded.profile)?;
-    Ok(ExitCode::from(code))
 }
 
 /// The program as shown in the title and messages: `script.py a b` or `-m pytest a`,

@@ -1,6 +1,8 @@
 //! Profiling a Python program directly: runs a script or a module under cProfile
 //! through a small bootstrap (`runner/bootstrap.py`), with the program's stdin,
 //! stdout and stderr passed through, and hands back its exit status and the stats.
+//! Owns the program's life as a process: the private temporary directory, the
+//! signals passed on to it, and its death with flameprof's.
 //!
 //! Knows nothing of the command line, trees or output formats.
 
@@ -55,6 +57,10 @@ pub enum RunError {
     Spawn { python: OsString, error: io::Error },
     /// The temporary directory for the stats could not be made or read.
     Temp(io::Error),
+    /// flameprof was sent this signal (SIGTERM, SIGHUP) while the program ran: the
+    /// program got it too and has ended, the temporary directory is gone, and
+    /// flameprof should end the same way ([`die_of`]).
+    Signalled(i32),
 }
 
 impl fmt::Display for RunError {
@@ -73,6 +79,7 @@ impl fmt::Display for RunError {
                 )
             }
             RunError::Temp(e) => write!(f, "cannot make a temporary file for the stats: {e}"),
+            RunError::Signalled(sig) => write!(f, "stopped by signal {sig}"),
         }
     }
 }
@@ -86,6 +93,7 @@ impl RunError {
             RunError::Spawn { error, .. } if error.kind() == io::ErrorKind::NotFound => 127,
             RunError::Spawn { .. } => 126,
             RunError::Temp(_) => 1,
+            RunError::Signalled(sig) => (128 + sig).clamp(0, 255) as u8,
         }
     }
 }
@@ -130,30 +138,108 @@ pub fn command(program: &Program, out: &OsStr) -> Command {
 
 /// Runs `program` to completion with inherited stdin, stdout and stderr. Ctrl-C goes
 /// to the program (which writes what it collected); flameprof itself survives it.
+///
+/// The stats go through a directory only the user can read (0700, made so
+/// atomically). SIGTERM or SIGHUP sent to flameprof is passed on to the program;
+/// once it has ended the directory is removed and [`RunError::Signalled`] returned.
+/// On Linux the program is also killed if flameprof dies of SIGKILL, which can leave
+/// only the private directory behind. That comes from the calling thread: call this
+/// from a thread that outlives the program (the main thread), and for one program at
+/// a time (the signal handlers are per process).
 pub fn profile(program: &Program) -> Result<Outcome, RunError> {
-    let dir = tempfile::Builder::new()
-        .prefix("flameprof-run-")
-        .tempdir()
-        .map_err(RunError::Temp)?;
+    // Before anything exists to clean up, so that no signal finds it unhandled.
+    let signals = signals::Forward::install();
+    let dir = private_dir().map_err(RunError::Temp)?;
     let out = dir.path().join("profile.prof");
     // Installed before the spawn, so that no Ctrl-C can fall between the two.
     let guard = interrupt::Deferred::new();
-    let mut child = command(program, out.as_os_str())
-        .spawn()
-        .map_err(|error| RunError::Spawn {
-            python: program.python.clone(),
-            error,
-        })?;
-    let status = child.wait().map_err(RunError::Temp)?;
-    drop(guard);
-    let stats = match std::fs::read(&out) {
-        Ok(bytes) if !bytes.is_empty() => Some(bytes),
-        Ok(_) => None,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => None,
-        Err(e) => return Err(RunError::Temp(e)),
+    let mut cmd = command(program, out.as_os_str());
+    die_with_parent(&mut cmd);
+    let mut child = match cmd.spawn() {
+        Ok(child) => child,
+        Err(error) => {
+            drop(guard);
+            return Err(match signals.finish() {
+                Some(sig) => RunError::Signalled(sig),
+                None => RunError::Spawn {
+                    python: program.python.clone(),
+                    error,
+                },
+            });
+        }
     };
-    dir.close().map_err(RunError::Temp)?;
-    Ok(Outcome { status, stats })
+    let status = signals.wait(&mut child).map_err(RunError::Temp);
+    drop(guard);
+    let stats = status.and_then(|status| {
+        let stats = match std::fs::read(&out) {
+            Ok(bytes) if !bytes.is_empty() => Some(bytes),
+            Ok(_) => None,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+            Err(e) => return Err(RunError::Temp(e)),
+        };
+        Ok(Outcome { status, stats })
+    });
+    let closed = dir.close();
+    if let Some(sig) = signals.finish() {
+        return Err(RunError::Signalled(sig));
+    }
+    let outcome = stats?;
+    closed.map_err(RunError::Temp)?;
+    Ok(outcome)
+}
+
+/// A new directory for the stats, readable by the user only: made with mode 0700,
+/// never widened afterwards.
+fn private_dir() -> io::Result<tempfile::TempDir> {
+    let mut builder = tempfile::Builder::new();
+    builder.prefix("flameprof-run-");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        builder.permissions(std::fs::Permissions::from_mode(0o700));
+    }
+    builder.tempdir()
+}
+
+/// Linux: the program gets SIGKILL when the thread that started it ends, so that
+/// flameprof killed with SIGKILL does not leave it running unobserved.
+#[cfg(target_os = "linux")]
+fn die_with_parent(cmd: &mut Command) {
+    use std::os::unix::process::CommandExt;
+    let parent = std::process::id() as libc::pid_t;
+    // SAFETY: prctl, getppid and raise are async-signal-safe system calls, and the
+    // closure allocates nothing.
+    unsafe {
+        cmd.pre_exec(move || {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong) != 0 {
+                return Err(io::Error::last_os_error());
+            }
+            // flameprof may have died before the prctl: then nobody would send it.
+            if libc::getppid() != parent {
+                libc::raise(libc::SIGKILL);
+            }
+            Ok(())
+        });
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn die_with_parent(_cmd: &mut Command) {}
+
+/// Ends flameprof the way `sig` would have, had it not been caught: the parent sees
+/// "killed by SIGTERM", and a shell reports 128 + the signal.
+pub fn die_of(sig: i32) -> ! {
+    #[cfg(unix)]
+    // SAFETY: restores the default action of `sig`, unblocks it and raises it.
+    unsafe {
+        libc::signal(sig, libc::SIG_DFL);
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, sig);
+        libc::pthread_sigmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut());
+        libc::raise(sig);
+    }
+    std::process::exit((128 + sig).clamp(0, 255))
 }
 
 /// Our exit code for a program's status: its own code, or 128 + the signal that
@@ -231,6 +317,200 @@ mod interrupt {
     impl Deferred {
         pub fn new() -> Deferred {
             Deferred
+        }
+    }
+}
+
+/// While a program runs, SIGTERM and SIGHUP sent to flameprof are passed on to it,
+/// and flameprof, instead of dying at once, waits for it and cleans up. The handler
+/// only stores the signal and calls kill(2), both async-signal-safe. A signal that was
+/// ignored when flameprof started (nohup) stays ignored, and the program inherits that.
+mod signals {
+    #[cfg(unix)]
+    use std::sync::atomic::{AtomicI32, Ordering};
+
+    #[cfg(unix)]
+    const FORWARDED: [libc::c_int; 2] = [libc::SIGTERM, libc::SIGHUP];
+
+    /// The program's pid while it may be signalled; 0 before the spawn and once it has
+    /// ended (while not yet reaped, so that its pid cannot be reused meanwhile).
+    #[cfg(unix)]
+    static CHILD: AtomicI32 = AtomicI32::new(0);
+    /// The last forwarded signal received, 0 for none.
+    #[cfg(unix)]
+    static RECEIVED: AtomicI32 = AtomicI32::new(0);
+
+    #[cfg(unix)]
+    extern "C" fn forward(sig: libc::c_int) {
+        let saved = errno::get();
+        RECEIVED.store(sig, Ordering::SeqCst);
+        let pid = CHILD.load(Ordering::SeqCst);
+        if pid > 0 {
+            // SAFETY: kill is async-signal-safe; `pid` is our unreaped child.
+            unsafe {
+                libc::kill(pid, sig);
+            }
+        }
+        errno::set(saved);
+    }
+
+    #[cfg(all(unix, any(target_os = "linux", target_os = "android")))]
+    mod errno {
+        pub fn get() -> libc::c_int {
+            // SAFETY: the calling thread's errno.
+            unsafe { *libc::__errno_location() }
+        }
+        pub fn set(v: libc::c_int) {
+            // SAFETY: as above.
+            unsafe { *libc::__errno_location() = v }
+        }
+    }
+
+    #[cfg(all(
+        unix,
+        any(target_os = "macos", target_os = "ios", target_os = "freebsd")
+    ))]
+    mod errno {
+        pub fn get() -> libc::c_int {
+            // SAFETY: the calling thread's errno.
+            unsafe { *libc::__error() }
+        }
+        pub fn set(v: libc::c_int) {
+            // SAFETY: as above.
+            unsafe { *libc::__error() = v }
+        }
+    }
+
+    #[cfg(all(
+        unix,
+        not(any(
+            target_os = "linux",
+            target_os = "android",
+            target_os = "macos",
+            target_os = "ios",
+            target_os = "freebsd"
+        ))
+    ))]
+    mod errno {
+        pub fn get() -> libc::c_int {
+            0
+        }
+        pub fn set(_v: libc::c_int) {}
+    }
+
+    pub struct Forward {
+        #[cfg(unix)]
+        previous: Vec<(libc::c_int, libc::sigaction)>,
+    }
+
+    #[cfg(unix)]
+    impl Forward {
+        pub fn install() -> Forward {
+            RECEIVED.store(0, Ordering::SeqCst);
+            CHILD.store(0, Ordering::SeqCst);
+            let mut previous = Vec::new();
+            for sig in FORWARDED {
+                // SAFETY: sigaction with zero-initialised structs; `forward` is
+                // async-signal-safe.
+                unsafe {
+                    let mut old: libc::sigaction = std::mem::zeroed();
+                    if libc::sigaction(sig, std::ptr::null(), &mut old) != 0
+                        || old.sa_sigaction == libc::SIG_IGN
+                    {
+                        continue;
+                    }
+                    let mut new: libc::sigaction = std::mem::zeroed();
+                    new.sa_sigaction = forward as extern "C" fn(libc::c_int) as libc::sighandler_t;
+                    new.sa_flags = libc::SA_RESTART;
+                    libc::sigemptyset(&mut new.sa_mask);
+                    for other in FORWARDED {
+                        libc::sigaddset(&mut new.sa_mask, other);
+                    }
+                    if libc::sigaction(sig, &new, std::ptr::null_mut()) == 0 {
+                        previous.push((sig, old));
+                    }
+                }
+            }
+            Forward { previous }
+        }
+
+        /// Waits for `child`, passing on the signals received meanwhile (including one
+        /// received before it existed).
+        pub fn wait(
+            &self,
+            child: &mut std::process::Child,
+        ) -> std::io::Result<std::process::ExitStatus> {
+            let pid = child.id() as libc::pid_t;
+            CHILD.store(pid, Ordering::SeqCst);
+            let early = RECEIVED.load(Ordering::SeqCst);
+            if early != 0 {
+                // SAFETY: our child, not yet reaped.
+                unsafe {
+                    libc::kill(pid, early);
+                }
+            }
+            // Waits without reaping, so that the pid stays ours until CHILD is cleared.
+            loop {
+                // SAFETY: waitid with a zeroed siginfo_t to fill.
+                let r = unsafe {
+                    let mut info: libc::siginfo_t = std::mem::zeroed();
+                    libc::waitid(
+                        libc::P_PID,
+                        pid as libc::id_t,
+                        &mut info,
+                        libc::WEXITED | libc::WNOWAIT,
+                    )
+                };
+                if r == 0 {
+                    break;
+                }
+                let e = std::io::Error::last_os_error();
+                if e.kind() != std::io::ErrorKind::Interrupted {
+                    break; // child.wait below reports what is wrong
+                }
+            }
+            CHILD.store(0, Ordering::SeqCst);
+            child.wait()
+        }
+
+        /// Restores the previous handlers; the signal received, if any.
+        pub fn finish(self) -> Option<i32> {
+            drop(self);
+            match RECEIVED.swap(0, Ordering::SeqCst) {
+                0 => None,
+                sig => Some(sig),
+            }
+        }
+    }
+
+    #[cfg(unix)]
+    impl Drop for Forward {
+        fn drop(&mut self) {
+            CHILD.store(0, Ordering::SeqCst);
+            for (sig, old) in self.previous.drain(..) {
+                // SAFETY: restores the disposition saved in `install`.
+                unsafe {
+                    libc::sigaction(sig, &old, std::ptr::null_mut());
+                }
+            }
+        }
+    }
+
+    #[cfg(not(unix))]
+    impl Forward {
+        pub fn install() -> Forward {
+            Forward {}
+        }
+
+        pub fn wait(
+            &self,
+            child: &mut std::process::Child,
+        ) -> std::io::Result<std::process::ExitStatus> {
+            child.wait()
+        }
+
+        pub fn finish(self) -> Option<i32> {
+            None
         }
     }
 }

@@ -41,13 +41,13 @@ print("module args=" + repr(sys.argv[1:]))
 
 /// A Python 3 interpreter found on this machine, with its version for messages.
 #[derive(Clone, Debug)]
-struct Python {
-    path: PathBuf,
-    version: (u32, u32),
+pub struct Python {
+    pub path: PathBuf,
+    pub version: (u32, u32),
 }
 
 /// `python3` from PATH (required), plus every pyenv-installed Python 3, one per version.
-fn pythons() -> Vec<Python> {
+pub fn pythons() -> Vec<Python> {
     let mut candidates = vec![PathBuf::from("python3")];
     let roots = [
         std::env::var_os("PYENV_ROOT").map(PathBuf::from),
@@ -114,7 +114,7 @@ fn fp_env(dir: &Path, args: &[&str], stdin: Option<&[u8]>, env: &[(&str, &str)])
     run_with_env(dir, args, stdin, &vars)
 }
 
-fn py(p: &Python) -> String {
+pub fn py(p: &Python) -> String {
     p.path.display().to_string()
 }
 

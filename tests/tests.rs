@@ -11,5 +11,6 @@ mod output_file;
 mod properties;
 mod regressions;
 mod run;
+mod run_hardening;
 mod stats;
 mod util;

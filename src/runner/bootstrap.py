@@ -7,14 +7,38 @@
 # SystemExit), and CPU=1 measures process CPU time (time.process_time) instead of
 # wall-clock time.
 #
+# Only this process writes OUT: a child the program forks (os.fork, multiprocessing's
+# fork start method) runs this same code when it returns or exits, and must neither
+# overwrite the parent's stats nor fail on a directory flameprof has already removed.
+# OUT appears whole or not at all (written beside it, then renamed), readable by the
+# owner only.
+#
 # Kept compatible with every Python 3 (tested from 3.6) and 2.7; no f-strings.
 import sys
+
+
+def _flameprof_save(prof, out, owner):
+    import os
+    import marshal
+
+    if os.getpid() != owner:
+        return
+    prof.create_stats()
+    data = marshal.dumps(prof.stats)
+    part = "%s.%d.part" % (out, owner)
+    f = os.fdopen(os.open(part, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb")
+    try:
+        f.write(data)
+    finally:
+        f.close()
+    getattr(os, "replace", os.rename)(part, out)
 
 
 def _flameprof_main():
     import os
     import cProfile
 
+    owner = os.getpid()
     out, cpu, mode, target = sys.argv[1:5]
     args = sys.argv[5:]
 
@@ -81,6 +105,11 @@ def _flameprof_main():
         sys.argv[:] = [target] + args
         sys.path[0] = os.path.dirname(os.path.abspath(target))
 
+    register_at_fork = getattr(os, "register_at_fork", None)  # Python 3.7+
+    if register_at_fork is not None:
+        # A forked child is not profiled: nothing of it would be kept.
+        register_at_fork(after_in_child=prof.disable)
+
     prof.enable()
     try:
         if code is not None:
@@ -94,7 +123,7 @@ def _flameprof_main():
         # bootstrap's frame) through sys.excepthook, then status 1.
         prof.disable()
         kind, value, tb = sys.exc_info()
-        prof.dump_stats(out)
+        _flameprof_save(prof, out, owner)
         out = None
         tb = tb.tb_next if tb is not None else None
         if hasattr(value, "with_traceback"):  # Python 3 prints value.__traceback__
@@ -102,10 +131,11 @@ def _flameprof_main():
         sys.excepthook(kind, value, tb)
         sys.exit(1)
     finally:
-        bootstrap = None
+        # Saved while this bootstrap's module, whose globals the save needs, is alive.
         if out is not None:
             prof.disable()
-            prof.dump_stats(out)
+            _flameprof_save(prof, out, owner)
+        bootstrap = None
 
 
 _flameprof_main()
