@@ -7,6 +7,7 @@ mod cli;
 mod faults;
 mod formats;
 mod manifest;
+mod output_hygiene;
 mod properties;
 mod regressions;
 mod run;

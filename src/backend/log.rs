@@ -11,6 +11,7 @@ use std::io::{self, Write};
 use super::output::{Output, push_i64};
 use super::{Backend, Job, Trees};
 use crate::model::FuncKey;
+use crate::printable;
 use crate::tree::ROOT;
 
 inventory::submit! {
@@ -23,21 +24,31 @@ inventory::submit! {
     }
 }
 
-/// Writes a frame label, replacing the two characters that would break the line
-/// format (`;` separates frames, a newline ends the line).
-pub(crate) fn write_frame(out: &mut Vec<u8>, key: &FuncKey) {
+/// Writes a frame label so that it cannot break the line format: `;` (which
+/// separates frames) becomes `,`, and control characters (a line break would end the
+/// line, an escape sequence would reach a terminal) are escaped as `\n`, `\x1b`, ….
+pub(crate) fn write_frame(out: &mut Vec<u8>, key: &FuncKey, scratch: &mut String) {
     let start = out.len();
-    out.extend_from_slice(key.file.as_str().as_bytes());
+    push_part(out, key.file.as_str(), scratch);
     out.push(b':');
     push_i64(out, key.line);
     out.push(b':');
-    out.extend_from_slice(key.name.as_str().as_bytes());
+    push_part(out, key.name.as_str(), scratch);
     for b in &mut out[start..] {
-        match *b {
-            b';' => *b = b',',
-            b'\n' | b'\r' => *b = b' ',
-            _ => {}
+        if *b == b';' {
+            *b = b',';
         }
+    }
+}
+
+/// Appends `s` with its control characters escaped.
+fn push_part(out: &mut Vec<u8>, s: &str, scratch: &mut String) {
+    if s.chars().any(printable::is_unsafe) {
+        scratch.clear();
+        printable::push_escaped(scratch, s);
+        out.extend_from_slice(scratch.as_bytes());
+    } else {
+        out.extend_from_slice(s.as_bytes());
     }
 }
 
@@ -49,6 +60,7 @@ fn render(job: &Job<'_>, out: &mut dyn Write) -> io::Result<()> {
     let mut path: Vec<u8> = Vec::with_capacity(4096);
     let mut ends: Vec<usize> = vec![0];
     let mut carry = 0.0;
+    let mut scratch = String::new();
     for (i, frame) in tree.frames().iter().enumerate() {
         if i as u32 == ROOT {
             continue;
@@ -60,7 +72,7 @@ fn render(job: &Job<'_>, out: &mut dyn Write) -> io::Result<()> {
             path.push(b';');
         }
         if let Some(key) = job.key(frame.func) {
-            write_frame(&mut path, key);
+            write_frame(&mut path, key, &mut scratch);
         }
         ends.push(path.len());
         // Rounding error is carried from line to line, so the values add up to the

@@ -1,0 +1,180 @@
+//! What reaches a terminal or a downstream tool from hostile or absurd profiles: names
+//! carrying escape sequences and line breaks, times whose sum overflows, and call
+//! chains deep enough to multiply the size of folded output.
+
+use crate::util::{Run, run_in};
+
+/// A pstats file (a marshalled dict) built from rows.
+struct Prof(Vec<u8>, usize);
+
+/// One caller→callee record: the caller's key and `(cc, nc, tt, ct)`.
+type Caller<'a> = ((&'a str, i32, &'a str), (i32, i32, f64, f64));
+
+impl Prof {
+    fn new() -> Prof {
+        Prof(vec![b'{'], 0)
+    }
+
+    fn str(&mut self, s: &str) {
+        // Marshal's `u` (UTF-8, 32-bit length).
+        self.0.push(b'u');
+        self.0.extend_from_slice(&(s.len() as u32).to_le_bytes());
+        self.0.extend_from_slice(s.as_bytes());
+    }
+
+    fn int(&mut self, n: i32) {
+        self.0.push(b'i');
+        self.0.extend_from_slice(&n.to_le_bytes());
+    }
+
+    fn float(&mut self, x: f64) {
+        self.0.push(b'g');
+        self.0.extend_from_slice(&x.to_le_bytes());
+    }
+
+    fn key(&mut self, (file, line, name): (&str, i32, &str)) {
+        self.0.extend([b')', 3]);
+        self.str(file);
+        self.int(line);
+        self.str(name);
+    }
+
+    fn numbers(&mut self, (cc, nc, tt, ct): (i32, i32, f64, f64)) {
+        self.int(cc);
+        self.int(nc);
+        self.float(tt);
+        self.float(ct);
+    }
+
+    /// Adds the row of `key`: `(cc, nc, tt, ct)` and its callers.
+    fn row(
+        &mut self,
+        key: (&str, i32, &str),
+        stats: (i32, i32, f64, f64),
+        callers: &[Caller<'_>],
+    ) -> &mut Prof {
+        self.key(key);
+        self.0.extend([b')', 5]);
+        self.numbers(stats);
+        self.0.push(b'{');
+        for &(k, s) in callers {
+            self.key(k);
+            self.0.extend([b')', 4]);
+            self.numbers(s);
+        }
+        self.0.push(b'0');
+        self.1 += 1;
+        self
+    }
+
+    fn bytes(&self) -> Vec<u8> {
+        let mut v = self.0.clone();
+        v.push(b'0');
+        v
+    }
+}
+
+fn flameprof(args: &[&str], profile: &Prof) -> Run {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    run_in(dir, args, Some(profile.bytes())).ok()
+}
+
+/// Characters that act on a terminal: C0 controls other than the line feed ending
+/// each line, DEL, and C1 controls.
+fn terminal_controls(text: &str) -> Vec<char> {
+    text.chars()
+        .filter(|&c| c != '\n' && c.is_control())
+        .collect()
+}
+
+const HOSTILE: &str = "evil\u{1b}]0;pwned\u{7}\u{1b}[2J\u{9b}31m\r\nforged 1;x\t\u{7f}";
+
+fn hostile_profile() -> Prof {
+    let mut p = Prof::new();
+    p.row(("a.py", 1, "main"), (1, 1, 0.25, 1.0), &[]);
+    p.row(
+        ("a.py", 2, HOSTILE),
+        (1, 1, 0.5, 0.5),
+        &[(("a.py", 1, "main"), (1, 1, 0.5, 0.5))],
+    );
+    p.row(
+        ("b\u{1b}[1m.py", 3, "ok"),
+        (1, 1, 0.25, 0.25),
+        &[(("a.py", 1, "main"), (1, 1, 0.25, 0.25))],
+    );
+    p
+}
+
+/// Every `\` of `text` starts a whole escape (`\xNN`, `\n`, `\r`, `\t`): a middle cut
+/// never leaves half of one.
+fn assert_whole_escapes(text: &str) {
+    let b = text.as_bytes();
+    for (i, _) in text.match_indices('\\') {
+        let whole = match b.get(i + 1) {
+            Some(b'n' | b'r' | b't') => true,
+            Some(b'x') => b.len() >= i + 4 && b[i + 2..i + 4].iter().all(u8::is_ascii_hexdigit),
+            _ => false,
+        };
+        assert!(whole, "cut escape at byte {i} of {text:?}");
+    }
+}
+
+#[test]
+fn names_with_escape_sequences_reach_a_terminal_escaped() {
+    let p = hostile_profile();
+    for format in ["text", "log", "stats"] {
+        for view in [&[][..], &["--callers"][..], &["--callees"][..]] {
+            if format != "stats" && !view.is_empty() {
+                continue;
+            }
+            let mut args = vec!["-f", format];
+            args.extend_from_slice(view);
+            let out = flameprof(&args, &p).stdout_text();
+            assert_eq!(terminal_controls(&out), [], "-f {format} {view:?}:\n{out}");
+            assert!(out.contains("b\\x1b[1m.py"), "{out}");
+            if format == "stats" {
+                assert!(
+                    out.contains(
+                        "(evil\\x1b]0;pwned\\x07\\x1b[2J\\x9b31m\\r\\nforged 1;x\\t\\x7f)"
+                    ),
+                    "{out}"
+                );
+            }
+            assert_whole_escapes(&out);
+        }
+    }
+    // Folded stacks: one line per stack, `;` only between frames.
+    let log = flameprof(&["-f", "log"], &p).stdout_text();
+    assert_eq!(log.lines().count(), 3, "{log}");
+    assert!(
+        log.contains("a.py:1:main;a.py:2:evil\\x1b]0,pwned\\x07\\x1b[2J\\x9b31m\\r\\nforged 1,x\\t\\x7f 500000\n"),
+        "{log}"
+    );
+    assert!(log.contains("b\\x1b[1m.py:3:ok 250000\n"), "{log}");
+}
+
+#[test]
+fn names_cut_to_the_line_width_never_split_an_escape() {
+    // A name of escapes only: wherever the middle cut falls, it falls between them.
+    let name = "\u{1b}".repeat(60);
+    for columns in 80..=92 {
+        let mut p = Prof::new();
+        p.row(("a.py", 1, &name), (1, 1, 1.0, 1.0), &[]);
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let run = crate::util::run_with_env(
+            dir,
+            &["-f", "text"],
+            Some(&p.bytes()),
+            &[("COLUMNS", Some(&columns.to_string())), ("NO_COLOR", None)],
+        )
+        .ok();
+        let out = run.stdout_text();
+        assert_eq!(terminal_controls(&out), []);
+        assert_whole_escapes(&out);
+        for line in out.lines() {
+            assert!(line.chars().count() <= columns, "{columns}: {line:?}");
+        }
+        assert!(out.contains("(\\x1b\\x1b"), "{out}");
+        assert!(out.contains("\\x1b…\\x1b"), "{out}");
+    }
+}
