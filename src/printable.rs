@@ -61,7 +61,12 @@ mod tests {
 
     #[test]
     fn ordinary_names_are_borrowed_unchanged() {
-        for s in ["", "pkg/mod.py:12(f)", "{built-in method builtins.exec}", "é\\x1b"] {
+        for s in [
+            "",
+            "pkg/mod.py:12(f)",
+            "{built-in method builtins.exec}",
+            "é\\x1b",
+        ] {
             assert!(matches!(escaped(s), Cow::Borrowed(b) if b == s));
         }
     }
