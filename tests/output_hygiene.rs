@@ -178,3 +178,56 @@ fn names_cut_to_the_line_width_never_split_an_escape() {
         assert!(out.contains("\\x1b…\\x1b"), "{out}");
     }
 }
+
+/// The chain of the report: function i called by function i-1, 22,000 deep, one
+/// millisecond of its own each. Folded stacks repeat every stack whole: 2.2 GB.
+fn deep_chain(n: i32) -> Prof {
+    let mut p = Prof::new();
+    for i in 0..n {
+        let ct = 0.001 * f64::from(n - i);
+        let callers: Vec<Caller<'_>> = if i == 0 {
+            vec![]
+        } else {
+            vec![(("c.py", i - 1, "f"), (1, 1, 0.001, ct))]
+        };
+        p.row(("c.py", i, "f"), (1, 1, 0.001, ct), &callers);
+    }
+    p
+}
+
+#[test]
+fn folded_stacks_of_a_very_deep_chain_stay_bounded() {
+    let p = deep_chain(22_000);
+    let input = p.bytes().len();
+    let run = flameprof(&["-f", "log"], &p);
+    let out = run.stdout_text();
+    assert!(
+        out.len() < 8 * input,
+        "{} bytes of folded stacks from {input}",
+        out.len()
+    );
+    let deepest = out.lines().map(|l| l.split(';').count()).max().unwrap();
+    assert_eq!(deepest, 1_000);
+    // Every millisecond is still there, on the frame at the cut.
+    let sum = crate::util::folded_sum(&out);
+    assert!((sum - 22_000_000.0).abs() <= 1.0, "{sum}");
+    let stderr = run.stderr();
+    assert!(
+        stderr.contains("-f log: stacks cut at 1000 frames"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn folded_values_past_the_largest_integer_are_warned_about() {
+    let mut p = Prof::new();
+    p.row(("a.py", 1, "f"), (1, 1, 1e15, 1e15), &[]);
+    p.row(("a.py", 2, "g"), (1, 1, 1e13, 1e13), &[]);
+    let run = flameprof(&["-f", "log"], &p);
+    assert_eq!(
+        run.stdout_text(),
+        format!("a.py:1:f {}\na.py:2:g 10000000000000000000\n", u64::MAX)
+    );
+    let stderr = run.stderr();
+    assert!(stderr.contains("1 values above 2^64-1"), "{stderr}");
+}
