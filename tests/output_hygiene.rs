@@ -5,13 +5,13 @@
 use crate::util::{Run, run_in};
 
 /// A pstats file (a marshalled dict) built from rows.
-struct Prof(Vec<u8>, usize);
+pub(crate) struct Prof(Vec<u8>, usize);
 
 /// One caller→callee record: the caller's key and `(cc, nc, tt, ct)`.
-type Caller<'a> = ((&'a str, i32, &'a str), (i32, i32, f64, f64));
+pub(crate) type Caller<'a> = ((&'a str, i32, &'a str), (i32, i32, f64, f64));
 
 impl Prof {
-    fn new() -> Prof {
+    pub(crate) fn new() -> Prof {
         Prof(vec![b'{'], 0)
     }
 
@@ -47,7 +47,7 @@ impl Prof {
     }
 
     /// Adds the row of `key`: `(cc, nc, tt, ct)` and its callers.
-    fn row(
+    pub(crate) fn row(
         &mut self,
         key: (&str, i32, &str),
         stats: (i32, i32, f64, f64),
@@ -67,7 +67,7 @@ impl Prof {
         self
     }
 
-    fn bytes(&self) -> Vec<u8> {
+    pub(crate) fn bytes(&self) -> Vec<u8> {
         let mut v = self.0.clone();
         v.push(b'0');
         v
