@@ -231,3 +231,42 @@ fn folded_values_past_the_largest_integer_are_warned_about() {
     let stderr = run.stderr();
     assert!(stderr.contains("1 values above 2^64-1"), "{stderr}");
 }
+
+/// Three rows of 1e308 seconds: Σ tottime is infinite. The trees divide every time by
+/// a power of two, so each format still draws three equal frames, with no NaN.
+#[test]
+fn times_adding_up_past_the_largest_float_still_draw_with_a_warning() {
+    let mut p = Prof::new();
+    for i in 0..3 {
+        p.row(("a.py", i, "huge"), (1, 1, 1e308, 1e308), &[]);
+    }
+    for format in ["text", "log", "json", "svg", "stats"] {
+        let run = flameprof(&["-f", format], &p);
+        let out = run.stdout_text();
+        assert!(
+            !out.to_lowercase().contains("nan"),
+            "-f {format} writes NaN:\n{}",
+            &out[..out.len().min(2000)]
+        );
+        let stderr = run.stderr();
+        assert!(
+            stderr.contains("the times are too large to add up") && stderr.contains("2^"),
+            "-f {format}: {stderr}"
+        );
+        match format {
+            "text" => {
+                let shares: Vec<&str> = out.lines().skip(1).map(|l| &l[..6]).collect();
+                assert_eq!(shares, ["100.0%", " 33.3%", " 33.3%", " 33.3%"], "{out}");
+            }
+            "log" => assert_eq!(out.lines().count(), 3, "{out}"),
+            "json" => assert_eq!(out.matches("\"share\":0.3333333333333333").count(), 6),
+            "svg" => {
+                // Three frames of a third each in both graphs.
+                assert_eq!(out.matches("aria-label=\"huge (a.py:").count(), 6, "{out}");
+                assert_eq!(out.matches(" width=\"333333\"").count(), 4, "{out}");
+                assert!(!out.contains("Infinity"), "{out}");
+            }
+            _ => {}
+        }
+    }
+}
