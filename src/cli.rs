@@ -429,6 +429,9 @@ fn render_on(
         warn(&w.message);
     }
     written?;
+    for w in job.warnings() {
+        warn(&w);
+    }
     for (name, tree) in job.built_trees() {
         if tree.truncated {
             warn(&format!(

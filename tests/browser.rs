@@ -455,3 +455,72 @@ fn labels_are_refitted_for_a_narrow_window_and_fit_their_frames() {
         );
     }
 }
+
+/// Runs headless Chromium's `--dump-dom` on `url`, killed after `limit`; `None` when
+/// it did not finish in time (a page whose script never returns).
+fn dump_dom_within(chrome: &Path, url: &str, limit: std::time::Duration) -> Option<String> {
+    let profile = tempfile::tempdir().unwrap();
+    let mut child = Command::new(chrome)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--no-first-run",
+            "--disable-sync",
+            "--dump-dom",
+        ])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .arg(url)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("run chromium");
+    let start = std::time::Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            return None;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let out = child.wait_with_output().unwrap();
+    Some(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// A search from a shared link must not hang the page: `(a+)+$` backtracks for
+/// minutes over a label of forty `a`s and a `!`. It is searched as plain text.
+#[test]
+fn a_catastrophic_search_in_the_url_does_not_hang_the_page() {
+    let Some(chrome) = chromium() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let name = format!("{}!", "a".repeat(40));
+    let mut p = crate::output_hygiene::Prof::new();
+    p.row(("x.py", 1, &name), (1, 1, 1.0, 1.0), &[]);
+    p.row(("x.py", 2, "(a+)+$"), (1, 1, 1.0, 1.0), &[]);
+    let input = dir.path().join("x.prof");
+    std::fs::write(&input, p.bytes()).unwrap();
+    let svg = dir.path().join("x.svg");
+    run(&["-o", svg.to_str().unwrap(), input.to_str().unwrap()]).ok();
+    let url = format!("file://{}", svg.display());
+    let limit = std::time::Duration::from_secs(20);
+    let dom = dump_dom_within(&chrome, &format!("{url}#s=(a%2B)%2B%24"), limit)
+        .expect("the page hung on the search from its URL");
+    assert_loaded(&dom);
+    assert_eq!(root_attr(&dom, "data-search").as_deref(), Some("(a+)+$"));
+    assert_eq!(root_attr(&dom, "data-search-literal").as_deref(), Some("1"));
+    // As plain text, the pattern is the name of the second function: half the time.
+    assert_eq!(
+        root_attr(&dom, "data-matched-flame").as_deref(),
+        Some("50.00")
+    );
+    // A safe pattern is still a regular expression.
+    let dom = dump_dom_within(&chrome, &format!("{url}#s=a%2B"), limit).unwrap();
+    assert_eq!(root_attr(&dom, "data-search-literal"), None);
+    assert_eq!(
+        root_attr(&dom, "data-matched-flame").as_deref(),
+        Some("100.00")
+    );
+}

@@ -8,6 +8,7 @@ mod faults;
 mod formats;
 mod manifest;
 mod output_file;
+mod output_hygiene;
 mod properties;
 mod regressions;
 mod run;

@@ -14,7 +14,7 @@ mod svg;
 mod text;
 
 use std::io;
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 
 use crate::model::{FuncKey, Profile};
 use crate::tree::{self, CallTree, TreeOptions};
@@ -150,6 +150,8 @@ pub struct Job<'a> {
     pub options: &'a RenderOptions,
     flame: OnceLock<CallTree>,
     inverted: OnceLock<CallTree>,
+    /// What the backend had to change or drop to write its output (see [`Job::warn`]).
+    warnings: Mutex<Vec<String>>,
 }
 
 impl<'a> Job<'a> {
@@ -159,7 +161,25 @@ impl<'a> Job<'a> {
             options,
             flame: OnceLock::new(),
             inverted: OnceLock::new(),
+            warnings: Mutex::new(Vec::new()),
         }
+    }
+
+    /// Notes that the output differs from what the data says (a value clamped, stacks
+    /// cut): the caller prints these after rendering, like the data checks' warnings.
+    pub fn warn(&self, message: String) {
+        self.warnings
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(message);
+    }
+
+    /// The backend's warnings, in the order they were given.
+    pub fn warnings(&self) -> Vec<String> {
+        self.warnings
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// The flame tree (roots at the bottom, callees above).

@@ -20,6 +20,7 @@ use std::io::{self, Write};
 use super::output::Output;
 use super::{Backend, Job, StringTable, Trees};
 use crate::model::{EdgeStats, FuncId, Function, Profile};
+use crate::printable;
 
 inventory::submit! {
     Backend {
@@ -214,25 +215,38 @@ fn cmp_f64(a: f64, b: f64) -> Ordering {
     }
 }
 
-/// Every function's `func_std_string` (its `display`), made once, with its length as
-/// Python counts it (code points).
+/// Every function's `func_std_string` (its `display`), made once, as printed (control
+/// characters escaped) with its printed length as Python counts it (code points); and
+/// as read, for sorting as pstats sorts.
 struct Names {
-    text: StringTable,
+    raw: StringTable,
+    /// The printed names, when some name needs escaping (else the raw ones are printed).
+    shown: Option<StringTable>,
     chars: Vec<usize>,
 }
 
 impl Names {
     fn of(profile: &Profile) -> Names {
         let n = profile.functions().len();
-        let text = StringTable::build(n, |id, buf| {
+        let raw = StringTable::build(n, |id, buf| {
             profile.function(id as FuncId).key.write_display(buf);
         });
-        let chars = (0..n).map(|id| text.get(id).chars().count()).collect();
-        Names { text, chars }
+        let shown = (0..n)
+            .any(|id| raw.get(id).chars().any(printable::is_unsafe))
+            .then(|| StringTable::build(n, |id, buf| printable::push_escaped(buf, raw.get(id))));
+        let printed = shown.as_ref().unwrap_or(&raw);
+        let chars = (0..n).map(|id| printed.get(id).chars().count()).collect();
+        Names { raw, shown, chars }
     }
 
+    /// The name as printed.
     fn get(&self, id: FuncId) -> &str {
-        self.text.get(id as usize)
+        self.shown.as_ref().unwrap_or(&self.raw).get(id as usize)
+    }
+
+    /// The name as read, for sorting.
+    fn raw(&self, id: FuncId) -> &str {
+        self.raw.get(id as usize)
     }
 }
 
@@ -266,7 +280,7 @@ fn sorted_functions(profile: &Profile, names: &Names, key: SortKey) -> Vec<FuncI
                 Field::File => fa.key.file.cmp(&fb.key.file),
                 Field::Line => fa.key.line.cmp(&fb.key.line),
                 Field::Name => fa.key.name.cmp(&fb.key.name),
-                Field::StdName => names.get(*a).cmp(names.get(*b)),
+                Field::StdName => names.raw(*a).cmp(names.raw(*b)),
             };
             if o != Ordering::Equal {
                 return o;
@@ -384,7 +398,7 @@ fn write_totals(profile: &Profile, listed: &[&Function], out: &mut Output<'_>) -
             .iter()
             .any(|e| jprofile[e.caller as usize]);
         if top && f.listed {
-            writeln!(out, "         {}", f.key.name)?;
+            writeln!(out, "         {}", printable::escaped(f.key.name.as_str()))?;
         }
     }
     write!(out, "         {nc} function calls ")?;

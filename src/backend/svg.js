@@ -274,24 +274,120 @@
     writeState();
   }
 
+  // ---------- search ----------
+  // A search may come from a shared link, so a pattern must not be able to hang the
+  // page: backtracking makes `(a+)+$` take exponential time on one short label, which no
+  // time check between labels can interrupt. A pattern runs as a regular expression only
+  // when it cannot backtrack without bound: no backreference, no repeated group that
+  // holds a quantifier or an alternation, at most two repeating quantifiers (each one
+  // more multiplies the worst case by the label's length). Anything else is searched
+  // as plain text. Returns why a pattern is unsafe, or '' when it is safe.
+  function unsafePattern(p) {
+    var repeats = 0;
+    // Per open group: whether it holds a quantifier or an alternation.
+    var groups = [];
+    var inClass = false;
+    var last = '';  // what the next quantifier applies to: 'group', 'atom' or ''
+    var lastGroupBusy = false;
+    for (var i = 0; i < p.length; i++) {
+      var c = p[i];
+      if (c === '\\') {
+        var n = p[i + 1] || '';
+        if (!inClass && (/[1-9]/.test(n) || n === 'k')) return 'a backreference';
+        i++;
+        last = inClass ? last : 'atom';
+        continue;
+      }
+      if (inClass) {
+        if (c === ']') { inClass = false; last = 'atom'; }
+        continue;
+      }
+      var quant = '';
+      if (c === '*' || c === '+') quant = 'many';
+      else if (c === '?') quant = last ? 'once' : '';
+      else if (c === '{') {
+        var m = /^\{(\d*)(,?)(\d*)\}/.exec(p.slice(i));
+        if (m) {
+          quant = m[2] && m[3] !== '1' || (!m[2] && m[1] !== '0' && m[1] !== '1') ? 'many' : 'once';
+          i += m[0].length - 1;
+        } else {
+          last = 'atom';
+          continue;
+        }
+      }
+      if (quant) {
+        if (!last) continue;  // a lazy `?` after a quantifier, or a group's `(?`
+        if (quant === 'many') {
+          if (last === 'group' && lastGroupBusy) return 'a repeated group holding a quantifier or |';
+          if (++repeats > 2) return 'more than two repeating quantifiers';
+        }
+        if (groups.length) groups[groups.length - 1] = true;
+        last = '';
+        continue;
+      }
+      if (c === '[') { inClass = true; continue; }
+      if (c === '(') { groups.push(false); last = ''; continue; }
+      if (c === ')') {
+        lastGroupBusy = groups.length ? groups.pop() : false;
+        if (lastGroupBusy && groups.length) groups[groups.length - 1] = true;
+        last = 'group';
+        continue;
+      }
+      if (c === '|') {
+        if (groups.length) groups[groups.length - 1] = true;
+        last = '';
+        continue;
+      }
+      last = (c === '^' || c === '$') ? '' : 'atom';
+    }
+    return '';
+  }
+
+  // Searching stops being a regular expression after this long (a safe pattern can
+  // still be slow over many long labels) and starts again as plain text.
+  var SEARCH_BUDGET_MS = 500;
+
   function setSearch(text, cs) {
     search.text = text || '';
     search.cs = !!cs;
     search.re = null;
     var hit = null;
+    var note = '';
+    var flags = search.cs ? '' : 'i';
+    var literal = new RegExp(search.text.replace(/[\\^$.*+?()[\]{}|\/-]/g, '\\$&'), flags);
     if (search.text) {
-      try {
-        search.re = new RegExp(search.text, search.cs ? '' : 'i');
-      } catch (e) {
-        details.textContent = 'Invalid regular expression: ' + e.message;
+      var why = unsafePattern(search.text);
+      if (why) {
+        search.re = literal;
+        note = 'Searched as plain text: as a regular expression, ' + why + ' could take too long';
+      } else {
+        try {
+          search.re = new RegExp(search.text, flags);
+        } catch (e) {
+          details.textContent = 'Invalid regular expression: ' + e.message;
+        }
       }
     }
     if (search.re) {
-      hit = D.fn.map(function (fn) { return search.re.test(fn[0]) || search.re.test(fn[1]); });
+      var start = Date.now();
+      hit = [];
+      for (var k = 0; k < D.fn.length; k++) {
+        var fn = D.fn[k];
+        hit.push(search.re.test(fn[0]) || search.re.test(fn[1]));
+        if ((k & 63) === 63 && search.re !== literal && Date.now() - start > SEARCH_BUDGET_MS) {
+          search.re = literal;
+          note = 'Searched as plain text: the regular expression was too slow';
+          k = -1;
+          hit = [];
+        }
+      }
     }
+    if (note) details.textContent = note;
     document.getElementById('search').textContent = search.re ? 'Clear' : 'Search';
     document.getElementById('case').setAttribute('aria-pressed', String(search.cs));
     root.setAttribute('data-search', search.re ? search.text : '');
+    if (search.re === literal && search.text) root.setAttribute('data-search-literal', '1');
+    else root.removeAttribute('data-search-literal');
     views.forEach(function (v) { v.search(hit); });
     writeState();
   }

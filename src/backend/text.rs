@@ -14,6 +14,7 @@ use std::io::{self, Write};
 use super::output::Output;
 use super::{Backend, Job, StringTable, Trees};
 use crate::model::FuncId;
+use crate::printable;
 use crate::tree::{CallTree, ROOT};
 
 inventory::submit! {
@@ -66,21 +67,40 @@ fn write_time(out: &mut Output<'_>, t: f64) {
     }
 }
 
-/// Cuts `s` to at most `max` characters by replacing its middle with `…`.
+/// Cuts `s` to at most `max` characters by replacing its middle with `…`, control
+/// characters escaped.
 #[cfg(test)]
 fn middle_truncate(s: &str, max: usize) -> String {
     let mut v = Vec::new();
     let mut out = Output::new(&mut v);
-    write_middle_truncated(&mut out, s, s.chars().count(), max);
+    write_middle_truncated(&mut out, s, shown_width(s), max);
     let _ = out.finish();
     String::from_utf8(v).unwrap_or_default()
 }
 
-/// Writes `s` (`n` characters long) cut to at most `max` characters by replacing
-/// its middle with `…`.
+/// How many characters `c` takes once escaped for the terminal.
+fn unit_width(c: char) -> usize {
+    if !printable::is_unsafe(c) {
+        1
+    } else if matches!(c, '\t' | '\n' | '\r') {
+        2
+    } else {
+        4
+    }
+}
+
+/// How many characters `s` takes once escaped for the terminal.
+fn shown_width(s: &str) -> usize {
+    s.chars().map(unit_width).sum()
+}
+
+/// Writes `s` with its control characters escaped (`n` is [`shown_width`] of `s`),
+/// cut to at most `max` characters by replacing its middle with `…`. The cut falls
+/// between characters of `s`, never inside an escape, so a line may come out a few
+/// characters short of `max`.
 fn write_middle_truncated(out: &mut Output<'_>, s: &str, n: usize, max: usize) {
     if n <= max {
-        out.str(s);
+        out.str(&printable::escaped(s));
         return;
     }
     if max == 0 {
@@ -91,12 +111,31 @@ fn write_middle_truncated(out: &mut Output<'_>, s: &str, n: usize, max: usize) {
         return;
     }
     let keep = max - 1;
-    let head = keep.div_ceil(2);
-    let tail = keep - head;
-    let nth = |k: usize| s.char_indices().nth(k).map_or(s.len(), |(i, _)| i);
-    out.str(&s[..nth(head)]);
-    out.str("…");
-    out.str(&s[nth(n - tail)..]);
+    let head_room = keep.div_ceil(2);
+    let tail_room = keep - head_room;
+    // The longest prefix and suffix whose escapes fit their room.
+    let mut used = 0;
+    let head = s
+        .char_indices()
+        .find(|&(_, c)| {
+            used += unit_width(c);
+            used > head_room
+        })
+        .map_or(s.len(), |(i, _)| i);
+    used = 0;
+    let tail = s
+        .char_indices()
+        .rev()
+        .find(|&(_, c)| {
+            used += unit_width(c);
+            used > tail_room
+        })
+        .map_or(0, |(i, c)| i + c.len_utf8());
+    let mut buf = String::with_capacity(max + 8);
+    printable::push_escaped(&mut buf, &s[..head]);
+    buf.push('…');
+    printable::push_escaped(&mut buf, &s[tail.max(head)..]);
+    out.str(&buf);
 }
 
 enum Item {
@@ -122,7 +161,7 @@ fn write_tree(job: &Job<'_>, tree: &CallTree, out: &mut Output<'_>) -> io::Resul
         "total%", "total", "self", "calls"
     );
     out.str(dim);
-    write_middle_truncated(out, &header, header.chars().count(), columns);
+    write_middle_truncated(out, &header, shown_width(&header), columns);
     out.str(reset);
     out.byte(b'\n');
     // Each function's name, made once; and the root's.
@@ -130,7 +169,7 @@ fn write_tree(job: &Job<'_>, tree: &CallTree, out: &mut Output<'_>) -> io::Resul
         job.profile.function(id as FuncId).key.write_display(buf);
     });
     let name_chars: Vec<usize> = (0..job.profile.functions().len())
-        .map(|id| names.get(id).chars().count())
+        .map(|id| shown_width(names.get(id)))
         .collect();
     let root_name = format!("all ({} functions)", job.profile.listed_count());
     // Guides (marker and branch included) take at most half of the room right of the
@@ -187,7 +226,7 @@ fn write_tree(job: &Job<'_>, tree: &CallTree, out: &mut Output<'_>) -> io::Resul
                     // Rare: the summary is cut, from a copy.
                     let what = what.into_owned();
                     out.raw().truncate(start);
-                    write_middle_truncated(out, &what, chars, room);
+                    write_middle_truncated(out, &what, shown_width(&what), room);
                 }
                 out.str(reset);
                 out.byte(b'\n');
@@ -242,9 +281,7 @@ fn write_tree(job: &Job<'_>, tree: &CallTree, out: &mut Output<'_>) -> io::Resul
                         let id = id as usize;
                         write_middle_truncated(out, names.get(id), name_chars[id], room);
                     }
-                    None => {
-                        write_middle_truncated(out, &root_name, root_name.chars().count(), room)
-                    }
+                    None => write_middle_truncated(out, &root_name, shown_width(&root_name), room),
                 }
                 out.byte(b'\n');
                 // Children heaviest first; the stack pops the last pushed, so push the
@@ -290,6 +327,23 @@ mod tests {
         assert_eq!(middle_truncate("abc", 5), "abc");
         assert_eq!(middle_truncate("日本語のテキスト", 4), "日本…ト");
         assert_eq!(middle_truncate("abc", 0), "");
+    }
+
+    #[test]
+    fn names_are_escaped_and_cut_between_escapes() {
+        assert_eq!(middle_truncate("a\u{1b}[2Jb", 20), "a\\x1b[2Jb");
+        // Cut on characters, an escape would lose its tail (`\x1` or `x1b`).
+        assert_eq!(
+            middle_truncate("\u{1b}\u{1b}\u{1b}\u{1b}\u{1b}\u{1b}", 9),
+            "\\x1b…\\x1b"
+        );
+        assert_eq!(middle_truncate("ab\u{1b}\u{1b}\u{1b}\u{1b}cd", 9), "ab…cd");
+        assert_eq!(middle_truncate("ab\u{1b}\u{1b}cdef", 13), "ab\\x1b…cdef");
+        assert_eq!(middle_truncate("a\nb\r\u{7}", 5), "a…");
+        for c in (0..=0x10ffu32).filter_map(char::from_u32) {
+            let shown = printable::escaped(&c.to_string()).chars().count();
+            assert_eq!(unit_width(c), shown, "{c:?}");
+        }
     }
 
     #[test]

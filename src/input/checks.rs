@@ -1,7 +1,8 @@
 //! Checks on data that is valid but odd: a profile that reads fine yet would give a
 //! misleading picture. Each check gives at most one counted, one-line [`Warning`];
 //! the command line prints them like the reader's warnings. Nothing here changes the
-//! profile. The list, with the fixture that shows each one, is in
+//! profile (times too large to add up are divided by the trees, see
+//! [`crate::tree::time_scale`]; the check only says so). The list, with the fixture that shows each one, is in
 //! `formats/pstats/README.md`.
 
 use crate::model::{EdgeStats, FuncId, FuncKey, Profile};
@@ -17,6 +18,7 @@ pub struct Warning {
 pub const KINDS: &[&str] = &[
     "zero-total",
     "bad-times",
+    "time-overflow",
     "tottime-over-cumtime",
     "calls-swapped",
     "phantom-recursion",
@@ -65,6 +67,24 @@ pub fn check(profile: &Profile) -> Vec<Warning> {
                 "{} negative, NaN or infinite times (a timer running backwards, or \
                  profile's bias set too high); they count as zero in the pictures",
                 plural(t.bad, "function has", "functions have")
+            ),
+        );
+    }
+
+    // Times so large that their sums overflow: the trees divide them all.
+    let scale = crate::tree::time_scale(profile);
+    if scale > 0 {
+        warn(
+            "time-overflow",
+            format!(
+                "the times are too large to add up (Σ tottime {} the largest float): \
+                 the trees (text, json, svg, log) divide every time by 2^{scale}, which \
+                 keeps their proportions; the times they show are that much smaller",
+                if t.total.is_finite() {
+                    "nears"
+                } else {
+                    "passes"
+                }
             ),
         );
     }
@@ -463,6 +483,17 @@ mod tests {
         b.add_edge(f.clone(), g.clone(), EdgeStats::Timed(st(1, 2, 2.0, 3.0)));
         b.add_edge(g, f, EdgeStats::Timed(st(1, 2, 1.0, 3.0)));
         assert_eq!(kinds(&b.finish()), ["no-root"]);
+    }
+
+    #[test]
+    fn times_too_large_to_add_up_are_warned_about() {
+        let mut b = ProfileBuilder::new();
+        for i in 0..3 {
+            b.add_function(FuncKey::new("a.py", i, "f"), st(1, 1, 1e308, 1e308));
+        }
+        let p = b.finish();
+        assert_eq!(kinds(&p), ["time-overflow"]);
+        assert!(check(&p)[0].message.contains("by 2^"), "{:?}", check(&p));
     }
 
     #[test]

@@ -224,7 +224,7 @@ impl TreeBuilder {
 
     /// An empty tree as wide as the profile's total time (Σ own time, odd times counted
     /// as zero), with that total; or, when there is no time to draw, or so much that
-    /// widths would overflow (absurd data, warned about when read), the finished empty
+    /// widths would overflow (absurd data the callers divide first: see `time_scale`), the finished empty
     /// tree.
     pub fn for_profile(profile: &Profile) -> Result<(TreeBuilder, f64), CallTree> {
         let total: f64 = profile.functions().iter().map(|f| clean(f.stats.tt)).sum();

@@ -19,7 +19,7 @@ pub use arena::{CallTree, Frame, ROOT};
 
 use std::cmp::Reverse;
 
-use crate::model::{Edge, EdgeStats, Profile, count_f64};
+use crate::model::{Edge, EdgeStats, Profile, ProfileBuilder, Stats, count_f64};
 
 /// What shapes a reconstructed tree.
 #[derive(Clone, Debug)]
@@ -75,13 +75,85 @@ impl TreeOptions {
 
 /// Builds the flame tree (roots at the bottom, callees above).
 pub fn flame_tree(profile: &Profile, options: &TreeOptions) -> CallTree {
-    apply_focus(profile, options, flame::build(profile, options))
+    match time_scale(profile) {
+        0 => apply_focus(profile, options, flame::build(profile, options)),
+        k => {
+            let scaled = scaled(profile, k);
+            apply_focus(&scaled, options, flame::build(&scaled, options))
+        }
+    }
 }
 
 /// Builds the inverted tree: each function at the width of its self time, its callers
 /// beneath it.
 pub fn inverted_tree(profile: &Profile, options: &TreeOptions) -> CallTree {
-    apply_focus(profile, options, inverted::build(profile, options))
+    match time_scale(profile) {
+        0 => apply_focus(profile, options, inverted::build(profile, options)),
+        k => {
+            let scaled = scaled(profile, k);
+            apply_focus(&scaled, options, inverted::build(&scaled, options))
+        }
+    }
+}
+
+/// The power of two the trees divide every time by: 0 for any real profile; for
+/// absurd ones (own times adding up past the largest `f64`), the least `k` that keeps
+/// Σ tottime plus the largest tottime or cumtime below 2^1020, so that the sums a tree
+/// makes (a total, a frame and its children) stay finite. Edge times are not read (a
+/// pass over the edges would cost more than the rest of this on every profile): the
+/// trees clamp them to the widths of the functions they lead to. Dividing by a power of two keeps
+/// every ratio, so the picture is the one the data describes.
+pub fn time_scale(profile: &Profile) -> i32 {
+    // Summed pre-divided by 2^128, so the sum itself cannot overflow.
+    const PRE: f64 = 1.0 / (1u128 << 127) as f64 / 2.0;
+    let (mut sum, mut max) = (0.0f64, 0.0f64);
+    for f in profile.functions() {
+        sum += clean(f.stats.tt) * PRE;
+        max = max.max(clean(f.stats.ct)).max(clean(f.stats.tt));
+    }
+    let need = sum + max * PRE;
+    // need × 2^128 ≤ 2^1020, i.e. need ≤ 2^892.
+    let limit = 2f64.powi(892);
+    if need <= limit {
+        return 0;
+    }
+    let mut k = (need / limit).log2().ceil().max(1.0) as i32;
+    while need * 2f64.powi(-k) > limit {
+        k += 1;
+    }
+    k
+}
+
+/// `profile` with every time divided by 2^`k`: the same functions in the same order
+/// (so the same ids), the same edges.
+fn scaled(profile: &Profile, k: i32) -> Profile {
+    let by = 2f64.powi(-k);
+    let scale = |s: Stats| Stats {
+        tt: s.tt * by,
+        ct: s.ct * by,
+        ..s
+    };
+    let mut b = ProfileBuilder::new();
+    let functions = profile.functions();
+    b.reserve(functions.len(), profile.edges().len());
+    for f in functions {
+        if f.listed {
+            b.add_function(f.key.clone(), scale(f.stats));
+        } else {
+            b.intern(f.key.clone());
+        }
+    }
+    for e in profile.edges() {
+        let stats = match e.stats {
+            EdgeStats::Timed(s) => EdgeStats::Timed(scale(s)),
+            count => count,
+        };
+        let key = |id: u32| functions[id as usize].key.clone();
+        b.add_edge(key(e.caller), key(e.callee), stats);
+    }
+    let out = b.finish();
+    debug_assert_eq!(out.functions().len(), functions.len());
+    out
 }
 
 fn apply_focus(profile: &Profile, options: &TreeOptions, tree: CallTree) -> CallTree {

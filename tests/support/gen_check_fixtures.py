@@ -37,3 +37,8 @@ dump("synth_check_label_collision.prof", {
     ("~", 0, "<len>"): (3, 3, 0.4, 0.4, {main: (3, 3, 0.4, 0.4)}),
     ("~", 0, "{len}"): (2, 2, 0.5, 0.5, {main: (2, 2, 0.5, 0.5)}),
 })
+
+# Own times that add up past the largest float: 3 x 1e308 (the sum is inf).
+dump("synth_check_time_overflow.prof", {
+    ("app.py", 40 + i, "huge"): (1, 1, 1e308, 1e308, {}) for i in range(3)
+})
