@@ -30,21 +30,24 @@ fn chromium() -> Option<PathBuf> {
     }
 }
 
+/// The flags every headless Chromium run here takes: no sandbox (tests run as root),
+/// nothing fetched or synced.
+const HEADLESS: [&str; 7] = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+];
+
 /// Runs headless Chromium on `url` with extra `args`; returns stdout.
 fn browse(chrome: &Path, args: &[&str], url: &str) -> String {
     let profile = tempfile::tempdir().unwrap();
     let out = Command::new(chrome)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--no-first-run",
-            "--disable-sync",
-            "--hide-scrollbars",
-            "--window-size=1280,900",
-        ])
+        .args(HEADLESS)
+        .args(["--hide-scrollbars", "--window-size=1280,900"])
         .arg(format!("--user-data-dir={}", profile.path().display()))
         .args(args)
         .arg(url)
@@ -461,16 +464,8 @@ fn labels_are_refitted_for_a_narrow_window_and_fit_their_frames() {
 fn dump_dom_within(chrome: &Path, url: &str, limit: std::time::Duration) -> Option<String> {
     let profile = tempfile::tempdir().unwrap();
     let mut child = Command::new(chrome)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--no-first-run",
-            "--disable-sync",
-            "--dump-dom",
-        ])
+        .args(HEADLESS)
+        .arg("--dump-dom")
         .arg(format!("--user-data-dir={}", profile.path().display()))
         .arg(url)
         .stdout(std::process::Stdio::piped())

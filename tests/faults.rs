@@ -6,20 +6,11 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use crate::util::{bin, data, run_in};
+use crate::util::{bin, data, entries, run_in};
 
 /// A profile that takes a while to render (`-f log --threshold 0`, debug build).
 fn slow_input() -> std::path::PathBuf {
     data("real/pylint.prof")
-}
-
-fn entries(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .expect("read dir")
-        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
 }
 
 #[test]

@@ -10,7 +10,7 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::util::{bin, data};
+use crate::util::{bin, data, entries};
 
 /// A profile that gives a warning (yappi's builtins keyed by module).
 fn warns() -> String {
@@ -128,15 +128,6 @@ fn warnings_and_errors_show_control_characters_escaped() {
         String::from_utf8_lossy(&out.stderr),
         "flameprof: cannot read 'no\\x1b[2Jpe\\n.prof': no such file\n"
     );
-}
-
-fn entries(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .expect("read dir")
-        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
 }
 
 fn mode(path: &Path) -> u32 {

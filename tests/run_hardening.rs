@@ -106,6 +106,29 @@ fn run_dirs(tmp: &Path) -> Vec<PathBuf> {
     found
 }
 
+/// `flameprof run ARGS` in `dir`, outside any virtual environment, its output piped.
+fn spawn_run(dir: &Path, args: &[&str]) -> Child {
+    run_command(dir, args).spawn().unwrap()
+}
+
+/// [`spawn_run`] with `TMPDIR` set to `tmp`.
+fn spawn_run_with_tmp(dir: &Path, args: &[&str], tmp: &Path) -> Child {
+    run_command(dir, args).env("TMPDIR", tmp).spawn().unwrap()
+}
+
+fn run_command(dir: &Path, args: &[&str]) -> std::process::Command {
+    let mut command = bin();
+    command
+        .arg("run")
+        .args(args)
+        .current_dir(dir)
+        .env_remove("VIRTUAL_ENV")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    command
+}
+
 #[test]
 fn a_closed_output_pipe_does_not_hide_the_program_s_status() {
     let dir = tempfile::tempdir().unwrap();
@@ -119,15 +142,7 @@ fn a_closed_output_pipe_does_not_hide_the_program_s_status() {
         let script = format!("p{i}.py");
         std::fs::write(dir.path().join(&script), source).unwrap();
         for format in ["log", "svg"] {
-            let mut child = bin()
-                .args(["run", "--python", &python, "-f", format, &script])
-                .current_dir(dir.path())
-                .env_remove("VIRTUAL_ENV")
-                .stdin(Stdio::null())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .unwrap();
+            let mut child = spawn_run(dir.path(), &["--python", &python, "-f", format, &script]);
             // The reader is gone before anything is written, like `| true`, or `| head
             // -c1` on an output longer than a pipe holds.
             drop(child.stdout.take());
@@ -200,16 +215,17 @@ fn forked_children_do_not_write_the_profile() {
     let calls = |python: &str, how: &str| {
         let out = format!("{how}.txt");
         let _ = std::fs::remove_file(dir.path().join(&out));
-        let child = bin()
-            .args(["run", "--python", python, "-f", "stats", "-o", &out])
-            .args(["forking.py", how])
-            .current_dir(dir.path())
-            .env_remove("VIRTUAL_ENV")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
+        let args = [
+            "--python",
+            python,
+            "-f",
+            "stats",
+            "-o",
+            &out,
+            "forking.py",
+            how,
+        ];
+        let child = spawn_run(dir.path(), &args);
         let end = wait_bounded(child);
         let what = format!("{python} forking.py {how}");
         assert_eq!(end.status.code(), Some(0), "{what}\n{}", end.describe());
@@ -319,17 +335,10 @@ fn start_sleeper(dir: &Path) -> Sleeper {
     std::fs::create_dir_all(&tmp).unwrap();
     let pid_file = dir.join("pid");
     let _ = std::fs::remove_file(&pid_file);
-    let child = bin()
-        .args(["run", "--python", &python3(), "-f", "log", "sleeper.py"])
-        .arg(&pid_file)
-        .current_dir(dir)
-        .env_remove("VIRTUAL_ENV")
-        .env("TMPDIR", &tmp)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let python = python3();
+    let pid_arg = pid_file.to_str().unwrap();
+    let args = ["--python", &python, "-f", "log", "sleeper.py", pid_arg];
+    let child = spawn_run_with_tmp(dir, &args, &tmp);
     let mut sleeper = Sleeper {
         flameprof: Some(child),
         program: 0,
@@ -419,18 +428,8 @@ atexit.register(show)
     std::fs::write(dir.path().join("show.py"), script).unwrap();
     let python = python3();
     let run = |python: &str| {
-        let child = bin()
-            .args([
-                "run", "--python", python, "-f", "log", "-o", "x.log", "show.py",
-            ])
-            .current_dir(dir.path())
-            .env_remove("VIRTUAL_ENV")
-            .env("TMPDIR", &tmp)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
+        let args = ["--python", python, "-f", "log", "-o", "x.log", "show.py"];
+        let child = spawn_run_with_tmp(dir.path(), &args, &tmp);
         wait_bounded(child)
     };
     let end = run(&python);
