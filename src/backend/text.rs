@@ -38,7 +38,9 @@ const HOT: &str = "\x1b[1;31m";
 const WARM: &str = "\x1b[33m";
 
 /// A time with a unit that keeps about four significant digits: `1.234s`, `12.30ms`,
-/// `456.0µs`, `0` for nothing; `nan` and `inf` spelled out.
+/// `456.0µs`, `0` for nothing, `1.563e305s` from a billion seconds on (no real run
+/// lasts that long, but a file can say so, and 300 digits help nobody); `nan` and
+/// `inf` spelled out.
 #[cfg(test)]
 fn time(t: f64) -> String {
     let mut v = Vec::new();
@@ -55,6 +57,8 @@ fn write_time(out: &mut Output<'_>, t: f64) {
         let _ = write!(out, "{t}");
     } else if a == 0.0 {
         out.byte(b'0');
+    } else if a >= 1e9 {
+        let _ = write!(out, "{t:.3e}s");
     } else if a >= 1.0 {
         out.fixed(t, 3);
         out.byte(b's');
@@ -353,5 +357,7 @@ mod tests {
         assert_eq!(time(0.0000456), "45.6µs");
         assert_eq!(time(0.0), "0");
         assert_eq!(time(f64::NAN), "NaN");
+        assert_eq!(time(999_999_999.0), "999999999.000s");
+        assert_eq!(time(1.5625e305), "1.562e305s");
     }
 }
