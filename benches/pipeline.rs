@@ -18,9 +18,9 @@ use std::path::{Path, PathBuf};
 use bytes::Bytes;
 use criterion::measurement::WallTime;
 use criterion::{BatchSize, BenchmarkGroup, Criterion, Throughput, criterion_group};
+use flameprof::__private::input::{self, marshal};
+use flameprof::__private::tree;
 use flameprof::backend::{self, Job, RenderOptions};
-use flameprof::input::{self, marshal};
-use flameprof::tree;
 
 /// The profiles benched: every real profile in `tests/data/real/` (all stages for
 /// pip_list, reading only for the others) and the large generated one (all stages).

@@ -22,14 +22,6 @@ pub enum Target {
     Module(OsString),
 }
 
-impl Target {
-    pub fn name(&self) -> &OsStr {
-        match self {
-            Target::Script(s) | Target::Module(s) => s,
-        }
-    }
-}
-
 /// A program to profile.
 #[derive(Debug, Clone)]
 pub struct Program {

@@ -10,7 +10,7 @@ const SMALL: &str = "pstats/real_cprofile_small_py311.prof";
 
 fn total_tt(rel: &str) -> f64 {
     let bytes = std::fs::read(data(rel)).unwrap();
-    let loaded = flameprof::input::load(rel, bytes.into()).unwrap();
+    let loaded = flameprof::__private::input::load(rel, bytes.into()).unwrap();
     loaded
         .profile
         .functions()

@@ -1,4 +1,4 @@
-//! Every fixture in `tests/data/pstats/MANIFEST.md` read through `flameprof::input::load`
+//! Every fixture in `tests/data/pstats/MANIFEST.md` read through `flameprof::__private::input::load`
 //! and checked against what the manifest says pstats reports (or that it must be
 //! refused), plus the large real profiles in `tests/data/real/`.
 
@@ -100,9 +100,11 @@ fn close(a: f64, b: f64) -> bool {
     (a.is_nan() && b.is_nan()) || a == b || (a - b).abs() <= 1e-9 * a.abs().max(b.abs())
 }
 
-fn load(path: &Path) -> Result<flameprof::input::Loaded, flameprof::input::InputError> {
+fn load(
+    path: &Path,
+) -> Result<flameprof::__private::input::Loaded, flameprof::__private::input::InputError> {
     let data = std::fs::read(path).expect("read fixture");
-    flameprof::input::load(&path.display().to_string(), Bytes::from(data))
+    flameprof::__private::input::load(&path.display().to_string(), Bytes::from(data))
 }
 
 #[test]
@@ -159,7 +161,7 @@ fn every_manifest_row_reads_as_expected() {
                 // Real files warn only of names that are not valid UTF-8, and those
                 // with such names (raw Latin-1 bytes, lone surrogates) must say so.
                 let non_utf8 = row.file.contains("latin1") || row.file.contains("surrogate");
-                let said = |w: &String| w.contains("not valid UTF-8");
+                let said = |w: &flameprof::Warning| w.message().contains("not valid UTF-8");
                 if row.file.starts_with("real_")
                     && (l.warnings.iter().any(|w| !said(w))
                         || non_utf8 != l.warnings.iter().any(said))
@@ -244,6 +246,9 @@ fn warnings(file: &str) -> Vec<String> {
     load(&data_dir().join("pstats").join(file))
         .expect(file)
         .warnings
+        .iter()
+        .map(|w| w.message().to_string())
+        .collect()
 }
 
 #[test]
@@ -348,7 +353,7 @@ fn expected_check_warnings() -> Vec<(String, Vec<String>)> {
 fn every_fixture_raises_the_data_warnings_the_format_readme_lists() {
     let table = expected_check_warnings();
     assert!(table.len() >= 10, "only {} rows parsed", table.len());
-    let known = flameprof::input::checks::KINDS;
+    let known = flameprof::__private::input::checks::KINDS;
     let mut failures = Vec::new();
     for (file, kinds) in &table {
         if !data_dir().join("pstats").join(file).exists() {
@@ -364,7 +369,7 @@ fn every_fixture_raises_the_data_warnings_the_format_readme_lists() {
         let Ok(loaded) = load(&data_dir().join("pstats").join(&row.file)) else {
             continue;
         };
-        let got: Vec<&str> = flameprof::input::checks::check(&loaded.profile)
+        let got: Vec<&str> = flameprof::__private::input::checks::check(&loaded.profile)
             .iter()
             .map(|w| {
                 assert!(!w.message.contains('\n'), "{}: {:?}", row.file, w.message);

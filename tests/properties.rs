@@ -9,9 +9,11 @@ use std::collections::HashSet;
 use std::process::Command;
 
 use bytes::Bytes;
+use flameprof::__private::input;
+use flameprof::__private::model::{
+    Count, EdgeStats, FuncKey, Profile, ProfileBuilder, Stats, Text,
+};
 use flameprof::backend::{self, Job, RenderOptions};
-use flameprof::input;
-use flameprof::model::{Count, EdgeStats, FuncKey, Profile, ProfileBuilder, Stats, Text};
 
 #[path = "support/marshal_writer.rs"]
 mod marshal_writer;
@@ -255,7 +257,7 @@ fn random_stats_dicts_read_back_and_render_deterministically() {
             loaded
                 .warnings
                 .iter()
-                .all(|w| replaced && w.contains("not valid UTF-8")),
+                .all(|w| replaced && w.message().contains("not valid UTF-8")),
             "{context}: {:?}",
             loaded.warnings
         );
@@ -397,15 +399,18 @@ for seed in range(40):
 /// no range; the frames under the root add up to at most the profile's total.
 fn assert_trees_are_consistent(profile: &Profile, context: &str) {
     for threshold in [0.0, 0.001] {
-        let options = flameprof::tree::TreeOptions {
+        let options = flameprof::__private::tree::TreeOptions {
             threshold,
             ..Default::default()
         };
         for (name, tree) in [
-            ("flame", flameprof::tree::flame_tree(profile, &options)),
+            (
+                "flame",
+                flameprof::__private::tree::flame_tree(profile, &options),
+            ),
             (
                 "inverted",
-                flameprof::tree::inverted_tree(profile, &options),
+                flameprof::__private::tree::inverted_tree(profile, &options),
             ),
         ] {
             let total = tree.total();

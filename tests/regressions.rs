@@ -2,7 +2,7 @@
 //! `bench/hostile.py` that once cost far more than their size.
 
 use bytes::Bytes;
-use flameprof::input;
+use flameprof::__private::input;
 
 fn z(s: &str) -> Vec<u8> {
     let mut v = vec![b'z', s.len() as u8];
@@ -66,7 +66,7 @@ fn a_callers_dict_shared_by_reference_does_not_multiply_edges() {
         loaded
             .warnings
             .iter()
-            .any(|w| w.contains("caller entries ignored")),
+            .any(|w| w.message().contains("caller entries ignored")),
         "{:?}",
         loaded.warnings
     );

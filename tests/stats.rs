@@ -4,8 +4,8 @@
 use std::collections::BTreeMap;
 use std::process::Command;
 
-use flameprof::backend::stats::{SortKey, StatsView, write_report};
-use flameprof::model::Profile;
+use flameprof::__private::model::Profile;
+use flameprof::__private::stats::{SortKey, StatsView, write_report};
 
 use crate::util::{data, repo, run};
 
@@ -13,7 +13,7 @@ use crate::util::{data, repo, run};
 /// one run of the binary below checks that the CLI prints the same.
 fn load(path: &str) -> Profile {
     let bytes = std::fs::read(path).unwrap();
-    flameprof::input::load(path, bytes.into())
+    flameprof::__private::input::load(path, bytes.into())
         .unwrap_or_else(|e| panic!("{e}"))
         .profile
 }

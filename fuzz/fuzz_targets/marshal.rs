@@ -4,7 +4,7 @@
 #![no_main]
 
 use bytes::Bytes;
-use flameprof::input::marshal;
+use flameprof::__private::input::marshal;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -5,7 +5,7 @@
 
 use bytes::Bytes;
 use flameprof::backend::{self, Job, RenderOptions};
-use flameprof::input;
+use flameprof::__private::input;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -9,6 +9,7 @@
 mod json;
 mod log;
 mod output;
+#[doc(hidden)]
 pub mod stats;
 mod svg;
 mod text;

@@ -15,6 +15,7 @@ use std::path::Path;
 use bytes::Bytes;
 
 use crate::model::Profile;
+use crate::warning::Warning;
 
 /// Why an input could not be read. Displays as one line naming the file.
 #[derive(Debug, Clone, PartialEq)]
@@ -32,12 +33,13 @@ impl fmt::Display for InputError {
 
 impl std::error::Error for InputError {}
 
-/// A profile read from one input, with the warnings its reading produced
-/// (each warning is one line, already counted, e.g. "skipped 3 malformed entries").
+/// A profile read from one input, with the warnings its reading produced (each one
+/// line, already counted, e.g. "skipped 3 malformed entries", of kind
+/// [`WarningKind::Read`](crate::WarningKind::Read)).
 #[derive(Debug)]
 pub struct Loaded {
     pub profile: Profile,
-    pub warnings: Vec<String>,
+    pub warnings: Vec<Warning>,
 }
 
 /// The name used for standard input in messages.
@@ -146,12 +148,29 @@ fn io_message(e: &std::io::Error) -> String {
     }
 }
 
-/// Decodes one stats file already in memory.
+/// Decodes one stats file already in memory. `file` names it in the error and the
+/// warnings.
 pub fn load(file: &str, data: Bytes) -> Result<Loaded, InputError> {
-    pstats::load(data).map_err(|message| InputError {
-        file: file.to_string(),
-        message,
-    })
+    match pstats::load(data) {
+        Ok(read) => Ok(Loaded {
+            profile: read.profile,
+            warnings: read
+                .warnings
+                .into_iter()
+                .map(|message| Warning::read(file, message))
+                .collect(),
+        }),
+        Err(message) => Err(InputError {
+            file: file.to_string(),
+            message,
+        }),
+    }
+}
+
+/// Reads and decodes the stats file at `path` (`-`: standard input).
+pub fn load_file(path: &Path) -> Result<Loaded, InputError> {
+    let (name, data) = read_bytes(Some(path))?;
+    load(&name, data)
 }
 
 #[cfg(test)]

@@ -27,10 +27,9 @@ use std::collections::HashMap;
 
 use bytes::Bytes;
 
-use super::Loaded;
 use super::direct;
 use super::marshal::{self, Code, Decoded, Handle, Value};
-use crate::model::{BuilderId, Count, EdgeStats, FuncKey, ProfileBuilder, Stats, Text};
+use crate::model::{BuilderId, Count, EdgeStats, FuncKey, Profile, ProfileBuilder, Stats, Text};
 
 /// File and function names longer than this (in UTF-8 bytes) are shortened.
 pub const MAX_TEXT_BYTES: usize = 512;
@@ -49,8 +48,16 @@ pub fn label_budget(len: usize) -> usize {
 /// The file name given to rows whose key is not a `(file, line, name)` tuple.
 pub const MALFORMED_KEY_FILE: &str = "<malformed key>";
 
+/// A decoded profile and what reading it skipped or changed, one line each (the
+/// caller names the file: see [`super::load`]).
+#[derive(Debug)]
+pub struct ReadProfile {
+    pub profile: Profile,
+    pub warnings: Vec<String>,
+}
+
 /// Decodes a whole stats file.
-pub fn load(data: Bytes) -> Result<Loaded, String> {
+pub fn load(data: Bytes) -> Result<ReadProfile, String> {
     if let Some(problem) = sniff(&data) {
         return Err(problem);
     }
@@ -59,7 +66,7 @@ pub fn load(data: Bytes) -> Result<Loaded, String> {
     if let Some((builder, end)) = direct::read(&data, edge_budget(data.len())) {
         let mut warnings = Vec::new();
         push_trailing(&mut warnings, data.len().saturating_sub(end));
-        return Ok(Loaded {
+        return Ok(ReadProfile {
             profile: builder.finish(),
             warnings,
         });
@@ -68,7 +75,7 @@ pub fn load(data: Bytes) -> Result<Loaded, String> {
 }
 
 /// Decodes a whole stats file with the general decoder (what [`load`] falls back to).
-fn load_general(data: &Bytes) -> Result<Loaded, String> {
+fn load_general(data: &Bytes) -> Result<ReadProfile, String> {
     let decoded = match marshal::decode(data) {
         Ok(d) => d,
         Err(e) => {
@@ -104,7 +111,7 @@ fn load_general(data: &Bytes) -> Result<Loaded, String> {
     drop(decoded);
     let profile = builder.finish();
     push_trailing(&mut warnings, trailing);
-    Ok(Loaded { profile, warnings })
+    Ok(ReadProfile { profile, warnings })
 }
 
 fn push_trailing(warnings: &mut Vec<String>, trailing: usize) {
@@ -582,7 +589,7 @@ mod tests {
     use super::*;
 
     /// A profile and its warnings as text (NaN times compare equal this way).
-    fn shown(r: Result<Loaded, String>) -> String {
+    fn shown(r: Result<ReadProfile, String>) -> String {
         match r {
             Ok(l) => format!("{:?}\n{:?}", l.profile, l.warnings),
             Err(e) => format!("error: {e}"),
@@ -593,7 +600,7 @@ mod tests {
         let fast = direct::read(data, edge_budget(data.len())).map(|(b, end)| {
             let mut warnings = Vec::new();
             push_trailing(&mut warnings, data.len().saturating_sub(end));
-            Loaded {
+            ReadProfile {
                 profile: b.finish(),
                 warnings,
             }
@@ -739,7 +746,7 @@ mod tests {
         }
     }
 
-    fn label_bytes(l: &Loaded) -> usize {
+    fn label_bytes(l: &ReadProfile) -> usize {
         let f = l.profile.functions();
         f.iter().map(|f| f.key.file.len() + f.key.name.len()).sum()
     }

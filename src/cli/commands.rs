@@ -1,100 +1,46 @@
-//! The subcommands (`run`, `completions`, `man`) and flameprof 0.4's `-r`/`-m`
-//! spellings: their clap arguments, and how each is carried out with the render
-//! pipeline of [`cli`](crate::cli).
-//!
-//! Subcommand names are only recognised as the first word that is not an option:
-//! `flameprof run x.py` runs a program, while a stats file literally named `run` is
-//! read as `flameprof ./run`. Every render option of the main command is also
-//! accepted by `run` (see `cli::command`).
+//! What the command line carries out: the plain render (read the inputs, render them
+//! into standard output or `-o FILE`, print the warnings), the subcommands (`run`,
+//! `completions`, `man`) and flameprof 0.4's `-r`/`-m` spellings of `run`.
 
 use std::ffi::OsString;
+use std::io::{self, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Args as ClapArgs, Subcommand};
-
-use crate::cli::{self, AppError, Args};
+use super::args::{self, Args, Command, Options};
+use super::report::{self, AppError, write_output};
+use crate::backend;
 use crate::input;
+use crate::model::Profile;
+use crate::pipeline;
 use crate::runner::{self, Program, Target};
 
-#[derive(Subcommand, Debug)]
-pub enum Command {
-    /// Profile a Python script (or -m module) and render the profile
-    ///
-    /// Runs `PYTHON TARGET ARGS...` (or `PYTHON -m TARGET ARGS...`) under cProfile, with
-    /// its standard input, output and error passed through, then renders the stats with
-    /// the usual options. Everything after TARGET goes to the program.
-    ///
-    /// Without -o the rendering is written to standard output after the program has
-    /// ended, following whatever the program printed there: use -o FILE to keep them
-    /// apart.
-    ///
-    /// flameprof exits with the program's status (128+N if it was killed by signal N);
-    /// the profile is rendered even when the program fails or is stopped with Ctrl-C.
-    /// SIGTERM and SIGHUP are passed on to the program, after which flameprof ends
-    /// without rendering.
-    #[command(override_usage = "flameprof run [OPTIONS] [-m] TARGET [ARGS]...")]
-    Run(RunArgs),
-    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
-    Completions {
-        #[arg(value_enum)]
-        shell: clap_complete::Shell,
-    },
-    /// Print the man page (roff), e.g. flameprof man > flameprof.1
-    Man,
-}
-
-/// The arguments of `flameprof run`.
-#[derive(ClapArgs, Debug)]
-pub struct RunArgs {
-    /// Run TARGET as a module, like python -m (e.g. flameprof run -m pytest tests/).
-    #[arg(short = 'm', long = "module")]
-    pub module: bool,
-
-    /// The script (or module with -m), then its arguments. Options after TARGET are the
-    /// program's.
-    #[arg(value_name = "TARGET", required = true, num_args = 1.., trailing_var_arg = true)]
-    pub command: Vec<OsString>,
-}
-
-/// Options for running a program, on the main command (with 0.4's `-r`/`-m`) and,
-/// being global, on `flameprof run`.
-#[derive(ClapArgs, Debug, Default)]
-pub struct ProgramArgs {
-    /// flameprof 0.4: run the first INPUT as a Python script, the other INPUTs being its
-    /// arguments (use `--` before arguments that start with `-`). Same as flameprof run.
-    #[arg(short = 'r', long = "run", conflicts_with = "run_module")]
-    pub run_script: bool,
-
-    /// flameprof 0.4: run the first INPUT as a Python module (python -m), the other
-    /// INPUTs being its arguments. Same as flameprof run -m.
-    #[arg(short = 'm', long = "run-module")]
-    pub run_module: bool,
-
-    /// With run, -r or -m: the Python interpreter [default: $VIRTUAL_ENV/bin/python if
-    /// a virtual environment is active, else python3].
-    #[arg(long, value_name = "PATH", global = true)]
-    pub python: Option<OsString>,
-
-    /// With run, -r or -m: measure process CPU time (time.process_time) instead of
-    /// wall-clock time, so time spent waiting (I/O, sleep) does not count.
-    #[arg(long, global = true)]
-    pub cpu: bool,
-
-    /// With run, -r or -m: also keep the profile stats in FILE (a cProfile file that
-    /// flameprof, pstats or snakeviz can read later).
-    #[arg(long, value_name = "FILE", visible_alias = "pstat", global = true)]
-    pub save_prof: Option<PathBuf>,
-}
-
-impl ProgramArgs {
-    fn any(&self) -> bool {
-        self.run_script
-            || self.run_module
-            || self.python.is_some()
-            || self.cpu
-            || self.save_prof.is_some()
+/// The plain render: `--list-formats`, or every input read, merged and rendered.
+pub fn render_inputs(options: &Options) -> Result<ExitCode, AppError> {
+    if options.list_formats {
+        return write_output(None, list_formats).map(|_| ExitCode::SUCCESS);
     }
+    let profile = pipeline::read_all(&options.inputs, &mut |w| report::warn(w))?;
+    render(options, &profile)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn list_formats(out: &mut dyn Write) -> io::Result<()> {
+    for b in backend::registry() {
+        writeln!(out, "{:<8} {}", b.name, b.about)?;
+    }
+    Ok(())
+}
+
+/// Renders `profile` with the chosen backend into the sink, then prints the warnings.
+fn render(options: &Options, profile: &Profile) -> Result<(), AppError> {
+    pipeline::render_with(
+        profile,
+        options.backend,
+        &options.render,
+        |render| write_output(options.out.as_deref(), render),
+        &mut |w| report::warn(w),
+    )
 }
 
 /// Whether `args` asks for something [`run`] carries out rather than the plain render.
@@ -108,8 +54,8 @@ pub fn run(mut args: Args) -> Result<ExitCode, AppError> {
         Some(Command::Completions { shell }) => {
             no_inputs(&args, "completions")?;
             let out = args.out.clone();
-            cli::write_output(out.as_deref(), |w| {
-                clap_complete::generate(shell, &mut cli::command(), "flameprof", w);
+            write_output(out.as_deref(), |w| {
+                clap_complete::generate(shell, &mut args::command(), "flameprof", w);
                 Ok(())
             })?;
             Ok(ExitCode::SUCCESS)
@@ -117,8 +63,8 @@ pub fn run(mut args: Args) -> Result<ExitCode, AppError> {
         Some(Command::Man) => {
             no_inputs(&args, "man")?;
             let out = args.out.clone();
-            cli::write_output(out.as_deref(), |w| {
-                clap_mangen::Man::new(cli::command()).render(w)
+            write_output(out.as_deref(), |w| {
+                clap_mangen::Man::new(args::command()).render(w)
             })?;
             Ok(ExitCode::SUCCESS)
         }
@@ -228,13 +174,13 @@ fn profile_and_render(
     };
     let rendered = (|| {
         if let Some(path) = &save {
-            cli::write_output(Some(path), |w| w.write_all(&stats))?;
+            write_output(Some(path), |w| w.write_all(&stats))?;
         }
         let loaded = input::load(&format!("profile of {shown}"), stats.into())?;
         for w in &loaded.warnings {
-            cli::warn(&format!("profile of {shown}: {w}"));
+            report::warn(&format!("profile of {shown}: {w}"));
         }
-        cli::render(&options, &loaded.profile)
+        render(&options, &loaded.profile)
     })();
     match rendered {
         Ok(()) => Ok(ExitCode::from(code)),
@@ -276,10 +222,10 @@ fn describe(target: &Target, args: &[OsString]) -> String {
 mod tests {
     use super::*;
 
-    /// Options added to the main command later are `run`'s too (`cli::command`).
+    /// Options added to the main command later are `run`'s too (`args::command`).
     #[test]
     fn run_takes_every_render_option_of_the_main_command() {
-        let mut cmd = cli::command();
+        let mut cmd = args::command();
         cmd.build();
         let run = cmd.find_subcommand("run").expect("run subcommand");
         let own = [

@@ -1,0 +1,322 @@
+//! The command line's arguments: the clap definitions of the main command and its
+//! subcommands, and their validation into [`Options`], free of clap types. Reads
+//! nothing and writes nothing (the terminal's width and colour aside).
+
+use std::ffi::OsString;
+use std::io::{self, IsTerminal};
+use std::path::PathBuf;
+
+use clap::builder::PossibleValuesParser;
+use clap::{Args as ClapArgs, CommandFactory, Parser, Subcommand};
+
+use super::report::AppError;
+use crate::backend::stats::{SortKey, StatsView};
+use crate::backend::{self, Backend, Graphs, RenderOptions};
+use crate::input;
+use crate::pipeline::display_name;
+use crate::tree::TreeOptions;
+
+/// Turn Python profile stats (python -m cProfile -o x.prof ...) into flame graphs.
+///
+/// Reads one or more stats files, or standard input when none is given (or `-`),
+/// merges them as pstats.Stats.add does, and writes the format chosen by --format
+/// to standard output or to --out.
+#[derive(Parser, Debug)]
+#[command(name = "flameprof", version, about, long_about)]
+pub struct Args {
+    /// Stats files to read (`-` or nothing: standard input). Several are merged.
+    #[arg(value_name = "INPUT")]
+    pub inputs: Vec<PathBuf>,
+
+    /// Output format (see --list-formats).
+    #[arg(short = 'f', long, default_value = "svg", value_parser = format_names())]
+    pub format: String,
+
+    /// Write to FILE (atomically: a failed run leaves any existing FILE untouched).
+    #[arg(short = 'o', long = "out", value_name = "FILE")]
+    pub out: Option<PathBuf>,
+
+    /// List the output formats and exit.
+    #[arg(long)]
+    pub list_formats: bool,
+
+    /// Hide frames narrower than this percentage of the total time (their time is
+    /// added to the parent's self time).
+    #[arg(long, default_value_t = 0.1, value_name = "PERCENT")]
+    pub threshold: f64,
+
+    /// Do not draw frames deeper than this (0: no limit).
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub max_depth: usize,
+
+    /// Image width in pixels (default: fluid, the SVG fills the window).
+    #[arg(long, value_name = "PX")]
+    pub width: Option<u32>,
+
+    /// Height of one row of frames, in pixels.
+    #[arg(long, default_value_t = 24, value_name = "PX")]
+    pub row_height: u32,
+
+    /// Font size of the labels, in pixels.
+    #[arg(long, default_value_t = 12, value_name = "PX")]
+    pub font_size: u32,
+
+    /// Title drawn at the top of the image.
+    #[arg(long)]
+    pub title: Option<String>,
+
+    /// Second line under the title.
+    #[arg(long)]
+    pub subtitle: Option<String>,
+
+    /// Draw only the flame graph (svg).
+    #[arg(long, conflicts_with = "inverted_only")]
+    pub flame_only: bool,
+
+    /// Draw only the inverted (self time, callers beneath) graph (svg).
+    #[arg(long)]
+    pub inverted_only: bool,
+
+    /// Leave the interactive script out of the SVG (for readable golden files).
+    #[arg(long, hide = true)]
+    pub no_script: bool,
+
+    /// Multiplier from self seconds to the integer values of -f log.
+    #[arg(long, default_value_t = 1_000_000.0, value_name = "X")]
+    pub log_mult: f64,
+
+    /// Keep only the stacks through functions whose name `file:line(function)`
+    /// contains TEXT (a plain substring, case-sensitive; not a regular expression).
+    #[arg(long, value_name = "TEXT")]
+    pub focus: Option<String>,
+
+    /// Sort key of -f stats, as pstats' sort_stats takes it (calls, cumulative,
+    /// cumtime, filename, line, module, name, ncalls, nfl, pcalls, stdname, time,
+    /// tottime, or an abbreviation pstats accepts, like `file` or `tot`).
+    #[arg(long, default_value = "cumulative", value_name = "KEY")]
+    pub sort: String,
+
+    /// With -f stats: print pstats' print_callers() view instead of the table.
+    #[arg(long, conflicts_with = "callees")]
+    pub callers: bool,
+
+    /// With -f stats: print pstats' print_callees() view instead of the table.
+    #[arg(long)]
+    pub callees: bool,
+
+    /// Running a program (0.4's -r/-m, --python, --cpu, --save-prof): see `commands`.
+    #[command(flatten)]
+    pub program: ProgramArgs,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// The main command's options that `flameprof run` does not take.
+const NOT_FOR_SUBCOMMANDS: &[&str] = &["list_formats", "run_script", "run_module"];
+
+/// The clap command: [`Args`], with every option made global so that `flameprof run`
+/// takes all the render options, including ones added later.
+pub fn command() -> clap::Command {
+    Args::command()
+        .mut_args(|a| {
+            if a.is_positional() || NOT_FOR_SUBCOMMANDS.contains(&a.get_id().as_str()) {
+                a
+            } else {
+                a.global(true)
+            }
+        })
+        .override_usage(
+            "flameprof [OPTIONS] [INPUT]...\n       \
+             flameprof run [OPTIONS] [-m] TARGET [ARGS]...\n       \
+             flameprof completions SHELL | flameprof man",
+        )
+        .disable_help_subcommand(true)
+}
+
+fn format_names() -> PossibleValuesParser {
+    PossibleValuesParser::new(backend::registry().iter().map(|b| b.name))
+}
+
+/// Validated options: what the pipeline needs, free of clap types.
+pub struct Options {
+    pub inputs: Vec<PathBuf>,
+    pub backend: &'static Backend,
+    pub out: Option<PathBuf>,
+    pub list_formats: bool,
+    pub render: RenderOptions,
+}
+
+impl Args {
+    pub fn into_options(self) -> Result<Options, AppError> {
+        if !(self.threshold.is_finite() && (0.0..=100.0).contains(&self.threshold)) {
+            return Err(AppError::Usage(format!(
+                "--threshold must be a percentage between 0 and 100, not {}",
+                self.threshold
+            )));
+        }
+        if !(self.log_mult.is_finite() && self.log_mult > 0.0) {
+            return Err(AppError::Usage(format!(
+                "--log-mult must be a positive number, not {}",
+                self.log_mult
+            )));
+        }
+        let sort = SortKey::parse(&self.sort).ok_or_else(|| {
+            AppError::Usage(format!(
+                "--sort: unknown key '{}' (one of: {})",
+                self.sort,
+                SortKey::words().collect::<Vec<_>>().join(", ")
+            ))
+        })?;
+        let stats_view = if self.callers {
+            StatsView::Callers
+        } else if self.callees {
+            StatsView::Callees
+        } else {
+            StatsView::Table
+        };
+        let (columns, color) = terminal();
+        let backend = backend::find(&self.format)
+            .ok_or_else(|| AppError::Usage(format!("unknown format '{}'", self.format)))?;
+        let names: Vec<String> = if self.inputs.is_empty() {
+            vec![input::STDIN_NAME.to_string()]
+        } else {
+            self.inputs.iter().map(|p| display_name(p)).collect()
+        };
+        let title = self
+            .title
+            .unwrap_or_else(|| format!("Flame graph of {}", names.join(", ")));
+        Ok(Options {
+            inputs: self.inputs,
+            backend,
+            out: self.out,
+            list_formats: self.list_formats,
+            render: RenderOptions {
+                tree: TreeOptions {
+                    threshold: self.threshold / 100.0,
+                    max_depth: self.max_depth,
+                    focus: self.focus.filter(|f| !f.is_empty()),
+                    ..TreeOptions::default()
+                },
+                width: self.width,
+                row_height: self.row_height,
+                font_size: self.font_size,
+                title,
+                subtitle: self.subtitle,
+                log_mult: self.log_mult,
+                columns,
+                color,
+                sort,
+                stats_view,
+                graphs: match (self.flame_only, self.inverted_only) {
+                    (true, _) => Graphs::FlameOnly,
+                    (_, true) => Graphs::InvertedOnly,
+                    _ => Graphs::Both,
+                },
+                script: !self.no_script,
+            },
+        })
+    }
+}
+
+/// The width and colour of text output: `COLUMNS` if set, else the terminal's width
+/// when stdout is a terminal, else 100; colour when stdout is a terminal and
+/// `NO_COLOR` is unset or empty (https://no-color.org).
+fn terminal() -> (usize, bool) {
+    let tty = io::stdout().is_terminal();
+    let from_env = std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.trim().parse::<usize>().ok())
+        .filter(|&c| c > 0);
+    let columns = from_env
+        .or_else(|| {
+            if tty {
+                terminal_size::terminal_size().map(|(w, _)| usize::from(w.0))
+            } else {
+                None
+            }
+        })
+        .unwrap_or(100);
+    let color = tty && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    (columns, color)
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Profile a Python script (or -m module) and render the profile
+    ///
+    /// Runs `PYTHON TARGET ARGS...` (or `PYTHON -m TARGET ARGS...`) under cProfile, with
+    /// its standard input, output and error passed through, then renders the stats with
+    /// the usual options. Everything after TARGET goes to the program.
+    ///
+    /// Without -o the rendering is written to standard output after the program has
+    /// ended, following whatever the program printed there: use -o FILE to keep them
+    /// apart.
+    ///
+    /// flameprof exits with the program's status (128+N if it was killed by signal N);
+    /// the profile is rendered even when the program fails or is stopped with Ctrl-C.
+    /// SIGTERM and SIGHUP are passed on to the program, after which flameprof ends
+    /// without rendering.
+    #[command(override_usage = "flameprof run [OPTIONS] [-m] TARGET [ARGS]...")]
+    Run(RunArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff), e.g. flameprof man > flameprof.1
+    Man,
+}
+
+/// The arguments of `flameprof run`.
+#[derive(ClapArgs, Debug)]
+pub struct RunArgs {
+    /// Run TARGET as a module, like python -m (e.g. flameprof run -m pytest tests/).
+    #[arg(short = 'm', long = "module")]
+    pub module: bool,
+
+    /// The script (or module with -m), then its arguments. Options after TARGET are the
+    /// program's.
+    #[arg(value_name = "TARGET", required = true, num_args = 1.., trailing_var_arg = true)]
+    pub command: Vec<OsString>,
+}
+
+/// Options for running a program, on the main command (with 0.4's `-r`/`-m`) and,
+/// being global, on `flameprof run`.
+#[derive(ClapArgs, Debug, Default)]
+pub struct ProgramArgs {
+    /// flameprof 0.4: run the first INPUT as a Python script, the other INPUTs being its
+    /// arguments (use `--` before arguments that start with `-`). Same as flameprof run.
+    #[arg(short = 'r', long = "run", conflicts_with = "run_module")]
+    pub run_script: bool,
+
+    /// flameprof 0.4: run the first INPUT as a Python module (python -m), the other
+    /// INPUTs being its arguments. Same as flameprof run -m.
+    #[arg(short = 'm', long = "run-module")]
+    pub run_module: bool,
+
+    /// With run, -r or -m: the Python interpreter [default: $VIRTUAL_ENV/bin/python if
+    /// a virtual environment is active, else python3].
+    #[arg(long, value_name = "PATH", global = true)]
+    pub python: Option<OsString>,
+
+    /// With run, -r or -m: measure process CPU time (time.process_time) instead of
+    /// wall-clock time, so time spent waiting (I/O, sleep) does not count.
+    #[arg(long, global = true)]
+    pub cpu: bool,
+
+    /// With run, -r or -m: also keep the profile stats in FILE (a cProfile file that
+    /// flameprof, pstats or snakeviz can read later).
+    #[arg(long, value_name = "FILE", visible_alias = "pstat", global = true)]
+    pub save_prof: Option<PathBuf>,
+}
+
+impl ProgramArgs {
+    pub fn any(&self) -> bool {
+        self.run_script
+            || self.run_module
+            || self.python.is_some()
+            || self.cpu
+            || self.save_prof.is_some()
+    }
+}
