@@ -24,6 +24,7 @@ inventory::submit! {
         extension: "json",
         render,
         trees: |_| Trees::BOTH,
+        options: &[],
     }
 }
 

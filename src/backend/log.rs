@@ -13,7 +13,7 @@
 use std::io::{self, Write};
 
 use super::output::{Output, push_i64};
-use super::{Backend, Job, StringTable, Trees};
+use super::{Backend, FormatOption, Job, StringTable, Trees};
 use crate::model::{FuncId, FuncKey, Profile};
 use crate::printable;
 use crate::tree::{CallTree, ROOT};
@@ -25,6 +25,20 @@ inventory::submit! {
         extension: "folded",
         render,
         trees: |_| Trees::FLAME,
+        options: &[FormatOption {
+            name: "log-mult",
+            check: |v| mult(v).map(drop),
+        }],
+    }
+}
+
+/// The `log-mult` option: the multiplier from self seconds to the integer values
+/// written, a positive number (default 1,000,000: microseconds).
+fn mult(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(x) if x.is_finite() && x > 0.0 => Ok(x),
+        Ok(x) => Err(format!("--log-mult must be a positive number, not {x}")),
+        Err(_) => Err(format!("--log-mult must be a positive number, not {text}")),
     }
 }
 
@@ -134,7 +148,10 @@ fn render(job: &Job<'_>, out: &mut dyn Write) -> io::Result<()> {
 fn write_within(job: &Job<'_>, out: &mut dyn Write, budget: u64) -> io::Result<()> {
     let mut out = Output::new(out);
     let tree = job.flame();
-    let mult = job.options.log_mult;
+    let mult = match job.options.format.get("log-mult") {
+        Some(text) => mult(text).map_err(super::refused)?,
+        None => 1_000_000.0,
+    };
     let labels = StringTable::build(job.profile.functions().len(), |id, buf| {
         write_frame(buf, &job.profile.function(id as FuncId).key);
     });
@@ -259,14 +276,14 @@ mod tests {
     }
 
     fn folded(profile: &Profile, budget: u64) -> (String, Vec<String>) {
-        let options = RenderOptions {
+        let mut options = RenderOptions {
             tree: TreeOptions {
                 threshold: 0.0,
                 ..TreeOptions::default()
             },
-            log_mult: 1.0,
             ..RenderOptions::default()
         };
+        options.format.set("log-mult", "1");
         let job = Job::new(profile, &options);
         let mut out = Vec::new();
         write_within(&job, &mut out, budget).unwrap();

@@ -5,6 +5,12 @@
 //! which trees it will read ([`Trees`]), so that a caller with a second core may
 //! build one while the backend builds the other (a [`Job`] is `Sync`: whichever
 //! thread asks first builds a tree, once).
+//!
+//! Options every picture or text shares (title, sizes, threshold...) are fields of
+//! [`RenderOptions`]; a format's own options are named entries of [`FormatOptions`]
+//! that the backend declares, checks and parses itself, so a new format is one module
+//! here (plus its specification under `formats/NAME/`) and the command line passes
+//! the options on without naming any format.
 
 mod json;
 mod log;
@@ -14,6 +20,7 @@ pub mod stats;
 mod svg;
 mod text;
 
+use std::collections::BTreeMap;
 use std::io;
 use std::sync::{Mutex, OnceLock};
 
@@ -31,6 +38,60 @@ pub struct Backend {
     pub render: fn(&Job<'_>, &mut dyn io::Write) -> io::Result<()>,
     /// The trees `render` reads with these options.
     pub trees: fn(&RenderOptions) -> Trees,
+    /// The [`FormatOptions`] this format reads, each with what it accepts.
+    pub options: &'static [FormatOption],
+}
+
+/// One option of a format: its name in [`FormatOptions`] (the long command-line
+/// option, without dashes) and the check of a value, which gives the message shown to
+/// the user when the value is refused.
+pub struct FormatOption {
+    pub name: &'static str,
+    pub check: fn(&str) -> Result<(), String>,
+}
+
+/// The options that belong to one format or another (the sort key of `stats`, the
+/// multiplier of `log`), by name, as text: the command line passes them on without
+/// knowing which format reads them, and each backend parses its own. Check them with
+/// [`check_options`] before rendering; a value that is unset takes the format's
+/// default.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FormatOptions(BTreeMap<String, String>);
+
+impl FormatOptions {
+    pub fn set(&mut self, name: &str, value: impl Into<String>) -> &mut FormatOptions {
+        self.0.insert(name.to_string(), value.into());
+        self
+    }
+
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0.get(name).map(String::as_str)
+    }
+}
+
+/// Checks every format option against the formats that read it (whichever format is
+/// chosen, so that a mistake is caught before any input is read), in name order: the
+/// first refusal's message, or one naming an option no format reads.
+pub fn check_options(options: &FormatOptions) -> Result<(), String> {
+    for (name, value) in &options.0 {
+        let mut owners = registry()
+            .iter()
+            .flat_map(|b| b.options)
+            .filter(|o| o.name == name)
+            .peekable();
+        if owners.peek().is_none() {
+            return Err(format!("no format has an option '{name}'"));
+        }
+        for option in owners {
+            (option.check)(value)?;
+        }
+    }
+    Ok(())
+}
+
+/// A format option's value that [`check_options`] would refuse, met while rendering.
+pub(crate) fn refused(message: String) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidInput, message)
 }
 
 /// Which trees of a [`Job`] a backend reads.
@@ -88,7 +149,7 @@ pub fn find(name: &str) -> Option<&'static Backend> {
     registry().iter().copied().find(|b| b.name == name)
 }
 
-/// Options every backend may read. Built from the command line by `cli`.
+/// Options every backend may read, and each format's own ([`FormatOptions`]).
 #[derive(Clone, Debug)]
 pub struct RenderOptions {
     pub tree: TreeOptions,
@@ -98,21 +159,17 @@ pub struct RenderOptions {
     pub font_size: u32,
     pub title: String,
     pub subtitle: Option<String>,
-    /// Folded-stack values are self seconds × this multiplier.
-    pub log_mult: f64,
     /// Width of the terminal in columns, for text output.
     pub columns: usize,
     /// Whether text output may use ANSI colours.
     pub color: bool,
-    /// The `sort_stats` key of `-f stats`.
-    pub sort: stats::SortKey,
-    /// Which pstats report `-f stats` prints.
-    pub stats_view: stats::StatsView,
     /// Which graphs a picture shows (`--flame-only`, `--inverted-only`).
     pub graphs: Graphs,
     /// Embed the interactive script (zoom, search, tooltips) in pictures that have one.
     /// Off only for readable golden files (`--no-script`, hidden).
     pub script: bool,
+    /// The options of one format or another.
+    pub format: FormatOptions,
 }
 
 /// The graphs a picture format draws.
@@ -134,13 +191,11 @@ impl Default for RenderOptions {
             font_size: 12,
             title: "Flame graph".into(),
             subtitle: None,
-            log_mult: 1_000_000.0,
             columns: 100,
             color: false,
-            sort: stats::SortKey::default(),
-            stats_view: stats::StatsView::Table,
             graphs: Graphs::Both,
             script: true,
+            format: FormatOptions::default(),
         }
     }
 }
@@ -256,6 +311,20 @@ mod tests {
             assert_eq!(b.name, b.name.to_lowercase());
             assert!(!b.about.is_empty() && !b.about.contains('\n'));
         }
+    }
+
+    /// Each option is checked by the format that reads it, whichever format renders;
+    /// an option no format reads is refused rather than ignored.
+    #[test]
+    fn format_options_are_checked_by_their_formats() {
+        let mut options = FormatOptions::default();
+        options.set("sort", "tottime").set("view", "callers");
+        assert_eq!(check_options(&options), Ok(()));
+        options.set("log-mult", "0");
+        assert!(check_options(&options).unwrap_err().contains("--log-mult"));
+        let mut unknown = FormatOptions::default();
+        unknown.set("colour", "red");
+        assert!(check_options(&unknown).unwrap_err().contains("'colour'"));
     }
 
     /// A call chain 5,000 functions deep: every backend walks it without recursion

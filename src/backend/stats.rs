@@ -18,7 +18,7 @@ use std::cmp::Ordering;
 use std::io::{self, Write};
 
 use super::output::Output;
-use super::{Backend, Job, StringTable, Trees};
+use super::{Backend, FormatOption, Job, StringTable, Trees};
 use crate::model::{EdgeStats, FuncId, Function, Profile};
 use crate::printable;
 
@@ -29,6 +29,38 @@ inventory::submit! {
         extension: "txt",
         render,
         trees: |_| Trees::NONE,
+        options: &[
+            FormatOption {
+                name: "sort",
+                check: |v| sort_key(v).map(drop),
+            },
+            FormatOption {
+                name: "view",
+                check: |v| view(v).map(drop),
+            },
+        ],
+    }
+}
+
+/// The `sort` option: a `sort_stats` key (default `cumulative`).
+fn sort_key(word: &str) -> Result<SortKey, String> {
+    SortKey::parse(word).ok_or_else(|| {
+        format!(
+            "--sort: unknown key '{word}' (one of: {})",
+            SortKey::words().collect::<Vec<_>>().join(", ")
+        )
+    })
+}
+
+/// The `view` option: which report, `table` (the default), `callers` or `callees`.
+fn view(word: &str) -> Result<StatsView, String> {
+    match word {
+        "table" => Ok(StatsView::Table),
+        "callers" => Ok(StatsView::Callers),
+        "callees" => Ok(StatsView::Callees),
+        _ => Err(format!(
+            "view: unknown report '{word}' (one of: table, callers, callees)"
+        )),
     }
 }
 
@@ -293,7 +325,15 @@ fn sorted_functions(profile: &Profile, names: &Names, key: SortKey) -> Vec<FuncI
 }
 
 fn render(job: &Job<'_>, out: &mut dyn Write) -> io::Result<()> {
-    write_report(job.profile, job.options.sort, job.options.stats_view, out)
+    let options = &job.options.format;
+    let sort = options.get("sort").map_or(Ok(SortKey::default()), sort_key);
+    let report = options.get("view").map_or(Ok(StatsView::Table), view);
+    write_report(
+        job.profile,
+        sort.map_err(super::refused)?,
+        report.map_err(super::refused)?,
+        out,
+    )
 }
 
 /// Writes the report for `profile`. Public for the tests and for other backends.

@@ -24,6 +24,7 @@ inventory::submit! {
         extension: "svg",
         render,
         trees: |o| Trees::drawn(o.graphs),
+        options: &[],
     }
 }
 

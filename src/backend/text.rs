@@ -24,6 +24,7 @@ inventory::submit! {
         extension: "txt",
         render,
         trees: |_| Trees::FLAME,
+        options: &[],
     }
 }
 

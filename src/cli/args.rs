@@ -10,8 +10,7 @@ use clap::builder::PossibleValuesParser;
 use clap::{Args as ClapArgs, CommandFactory, Parser, Subcommand};
 
 use super::report::AppError;
-use crate::backend::stats::{SortKey, StatsView};
-use crate::backend::{self, Backend, Graphs, RenderOptions};
+use crate::backend::{self, Backend, FormatOptions, Graphs, RenderOptions};
 use crate::input;
 use crate::pipeline::display_name;
 use crate::tree::TreeOptions;
@@ -155,26 +154,21 @@ impl Args {
                 self.threshold
             )));
         }
-        if !(self.log_mult.is_finite() && self.log_mult > 0.0) {
-            return Err(AppError::Usage(format!(
-                "--log-mult must be a positive number, not {}",
-                self.log_mult
-            )));
-        }
-        let sort = SortKey::parse(&self.sort).ok_or_else(|| {
-            AppError::Usage(format!(
-                "--sort: unknown key '{}' (one of: {})",
-                self.sort,
-                SortKey::words().collect::<Vec<_>>().join(", ")
-            ))
-        })?;
-        let stats_view = if self.callers {
-            StatsView::Callers
-        } else if self.callees {
-            StatsView::Callees
-        } else {
-            StatsView::Table
-        };
+        // The options of one format or another: checked by the formats that read them.
+        let mut format = FormatOptions::default();
+        format.set("log-mult", self.log_mult.to_string());
+        format.set("sort", self.sort);
+        format.set(
+            "view",
+            if self.callers {
+                "callers"
+            } else if self.callees {
+                "callees"
+            } else {
+                "table"
+            },
+        );
+        backend::check_options(&format).map_err(AppError::Usage)?;
         let (columns, color) = terminal();
         let backend = backend::find(&self.format)
             .ok_or_else(|| AppError::Usage(format!("unknown format '{}'", self.format)))?;
@@ -203,17 +197,15 @@ impl Args {
                 font_size: self.font_size,
                 title,
                 subtitle: self.subtitle,
-                log_mult: self.log_mult,
                 columns,
                 color,
-                sort,
-                stats_view,
                 graphs: match (self.flame_only, self.inverted_only) {
                     (true, _) => Graphs::FlameOnly,
                     (_, true) => Graphs::InvertedOnly,
                     _ => Graphs::Both,
                 },
                 script: !self.no_script,
+                format,
             },
         })
     }
