@@ -10,10 +10,13 @@
 
 mod arena;
 mod dispatch;
+mod facts;
 pub mod flame;
 pub mod inverted;
 mod levels;
 mod nesting;
+mod place;
+mod slots;
 
 pub use arena::{CallTree, Frame, ROOT};
 
