@@ -350,7 +350,21 @@ impl Search<'_> {
     fn evaluate(&mut self, parent: &[u32]) -> Option<f64> {
         let n = parent.len();
         self.work += (n + self.rows.len() + self.cols.len()) as u64;
-        // Children lists (counting sort by parent).
+        self.child_lists(parent)?;
+        self.post_order(n)?;
+        self.widths(n);
+        let mut s = 0.0;
+        for (row, imp) in self.rows.iter().enumerate() {
+            let d = self.pred[row] - imp.time;
+            s += d * d / (self.pvar[row] + self.floor(row));
+        }
+        Some(s)
+    }
+
+    /// The children of every run in `self.kids`, from `self.start[r]` (a counting sort
+    /// by parent); `None` if a parent is not a run.
+    fn child_lists(&mut self, parent: &[u32]) -> Option<()> {
+        let n = parent.len();
         self.start.clear();
         self.start.resize(n + 1, 0);
         for &p in &parent[1..] {
@@ -369,12 +383,14 @@ impl Search<'_> {
             self.kids[fill[p as usize] as usize] = r as u32;
             fill[p as usize] += 1;
         }
-        // Depth-first from the root, modules on the current path marked.
+        Some(())
+    }
+
+    /// The runs in post-order in `self.order`, depth-first from the root with the
+    /// modules on the current path marked; `None` if a module runs inside itself or a
+    /// run is not reached from the root.
+    fn post_order(&mut self, n: usize) -> Option<()> {
         self.order.clear();
-        self.ct.clear();
-        self.ct.resize(n, 0.0);
-        self.var.clear();
-        self.var.resize(n, 0.0);
         let mut stack: Vec<(u32, bool)> = vec![(0, false)];
         let mut ok = true;
         while let Some((r, done)) = stack.pop() {
@@ -406,7 +422,16 @@ impl Search<'_> {
         if self.order.len() != n {
             return None;
         }
-        // Widths bottom-up (post-order), then each importer's prediction.
+        Some(())
+    }
+
+    /// Each run's width and its uncertainty bottom-up (post-order), and each importer's
+    /// predicted import time from the runs it was given.
+    fn widths(&mut self, n: usize) {
+        self.ct.clear();
+        self.ct.resize(n, 0.0);
+        self.var.clear();
+        self.var.resize(n, 0.0);
         self.pred.iter_mut().for_each(|p| *p = 0.0);
         self.pvar.iter_mut().for_each(|p| *p = 0.0);
         for i in 0..n {
@@ -440,12 +465,6 @@ impl Search<'_> {
                 self.var[r] = (SPREAD * own).powi(2) + var;
             }
         }
-        let mut s = 0.0;
-        for (row, imp) in self.rows.iter().enumerate() {
-            let d = self.pred[row] - imp.time;
-            s += d * d / (self.pvar[row] + self.floor(row));
-        }
-        Some(s)
     }
 
     /// Local search and kicks (see the module comment), within the work cap.
@@ -834,99 +853,4 @@ impl Pattern {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn row(calls: u32, time: f64, module: Option<u32>) -> Importer {
-        Importer {
-            calls,
-            time,
-            module,
-        }
-    }
-
-    fn col(runs: u32, time: f64, importer: Option<u32>) -> Module {
-        Module {
-            runs,
-            time,
-            importer,
-        }
-    }
-
-    #[test]
-    fn runs_go_to_the_importers_whose_times_they_fit() {
-        // Modules main (0), a (1), b (2), c (3, run twice at 5 a run). The root runs
-        // main; main imports a, b and c (30 + 20 + 5); a imports c (5).
-        let rows = [
-            row(1, 100.0, None),
-            row(3, 55.0, Some(0)),
-            row(1, 5.0, Some(1)),
-        ];
-        let cols = [
-            col(1, 100.0, Some(1)),
-            col(1, 30.0, Some(2)),
-            col(1, 20.0, None),
-            col(2, 10.0, None),
-        ];
-        let runs = solve(&rows, &cols).unwrap();
-        assert_eq!(runs.module, [NONE, 0, 1, 2, 3, 3]);
-        // main under the root, a and b under main, one run of c under each of main and a.
-        assert_eq!(runs.parent[1], 0);
-        assert_eq!(runs.parent[2], 1);
-        assert_eq!(runs.parent[3], 1);
-        let mut c_parents = [runs.parent[4], runs.parent[5]];
-        c_parents.sort();
-        assert_eq!(c_parents, [1, 2]);
-        assert!(runs.objective < 1e-9, "{runs:?}");
-        assert_eq!(runs.width[4], 5.0);
-    }
-
-    #[test]
-    fn no_module_runs_inside_itself() {
-        // a (run twice, 2 + 8) imports one module; by time alone a's import would
-        // be its own run of 2, but it can only be b.
-        let rows = [row(2, 10.0, None), row(1, 2.0, Some(0))];
-        let cols = [col(2, 10.0, Some(1)), col(1, 2.0, None)];
-        let runs = solve(&rows, &cols).unwrap();
-        assert_eq!(runs.module, [NONE, 0, 0, 1]);
-        assert_eq!(&runs.parent[1..3], [0, 0]);
-        assert!(runs.parent[3] == 1 || runs.parent[3] == 2, "{runs:?}");
-    }
-
-    #[test]
-    fn counts_that_do_not_add_up_are_refused() {
-        let rows = [row(2, 20.0, None)];
-        let cols = [col(1, 20.0, None)];
-        assert!(solve(&rows, &cols).is_none());
-        let cols = [col(2, f64::NAN, None)];
-        assert!(solve(&rows, &cols).is_none());
-    }
-
-    #[test]
-    fn the_search_is_bounded_and_deterministic_on_large_problems() {
-        // n single-run modules, each imported by the one n/2 before it or by the root.
-        let problem = |n: u32| {
-            let mut next = xorshift(7);
-            let times: Vec<f64> = (0..n).map(|_| 1.0 + (next() % 1000) as f64).collect();
-            let mut rows = vec![row(n / 2, times.iter().sum::<f64>() / 2.0, None)];
-            let mut cols: Vec<Module> = times.iter().map(|&t| col(1, t, None)).collect();
-            for c in 0..n / 2 {
-                cols[c as usize].importer = Some(rows.len() as u32);
-                rows.push(row(1, times[(c + n / 2) as usize], Some(c)));
-            }
-            (rows, cols)
-        };
-        // Within the cap: a tree, the same every time.
-        let (rows, cols) = problem(300);
-        let a = solve(&rows, &cols).unwrap();
-        assert_eq!(solve(&rows, &cols), Some(a));
-        // Near the largest problem counted: the work cap ends the search, the same way
-        // every time.
-        let (rows, cols) = problem(2_800);
-        let a = solve(&rows, &cols);
-        assert_eq!(solve(&rows, &cols), a);
-        // Too many pairs to count: refused before any work.
-        let (rows, cols) = problem(20_000);
-        assert_eq!(solve(&rows, &cols), None);
-    }
-}
+mod tests;
