@@ -702,7 +702,7 @@ mod tests {
     #[test]
     fn the_run_matching_stays_off_when_a_call_can_run_several_bodies() {
         // As real imports: bodies call a finder, which calls the wrapper, which calls
-        // more than the dispatcher. No run plan; the tree is drawn as before.
+        // more than the dispatcher. No run plan; the tree is drawn without one.
         let p = profile(
             &[
                 ("exec", 1, 3, 0.0, 10.0),
