@@ -227,7 +227,7 @@ impl<'a> Placer<'a> {
                 room.budget -= width;
             }
         }
-        // Direct recursion (see `inner_width`): the inner call takes its share first.
+        // Direct recursion (see `facts::inner_width`): the inner call takes its share first.
         if let Some(e) = self.plan.facts[func as usize].self_edge
             && at.inner > 0.0
         {
