@@ -34,7 +34,16 @@
 //! the size. A greedy pass that does not fit in the cap gives up (`None`): the profile is
 //! then drawn as without this fit, as it is when there are more than [`MAX_CELLS`]
 //! (importer, module) pairs to keep counts for.
+//!
+//! [`DispatchPlan::find`] recognises the pattern in a profile, builds the importers and
+//! modules [`solve`] matches, and turns the runs it returns into what the flame
+//! estimator draws: the runs each run imported, widest first, and the width of each
+//! run's imports.
 
+use super::edge_numbers;
+use super::facts::FunctionFacts;
+use super::slots::Slots;
+use crate::model::{FuncId, Profile};
 use crate::rng::xorshift;
 
 /// Most work units (see the module comment) the search may spend. 4 chains of 25 kicks
@@ -341,7 +350,21 @@ impl Search<'_> {
     fn evaluate(&mut self, parent: &[u32]) -> Option<f64> {
         let n = parent.len();
         self.work += (n + self.rows.len() + self.cols.len()) as u64;
-        // Children lists (counting sort by parent).
+        self.child_lists(parent)?;
+        self.post_order(n)?;
+        self.widths(n);
+        let mut s = 0.0;
+        for (row, imp) in self.rows.iter().enumerate() {
+            let d = self.pred[row] - imp.time;
+            s += d * d / (self.pvar[row] + self.floor(row));
+        }
+        Some(s)
+    }
+
+    /// The children of every run in `self.kids`, from `self.start[r]` (a counting sort
+    /// by parent); `None` if a parent is not a run.
+    fn child_lists(&mut self, parent: &[u32]) -> Option<()> {
+        let n = parent.len();
         self.start.clear();
         self.start.resize(n + 1, 0);
         for &p in &parent[1..] {
@@ -360,12 +383,14 @@ impl Search<'_> {
             self.kids[fill[p as usize] as usize] = r as u32;
             fill[p as usize] += 1;
         }
-        // Depth-first from the root, modules on the current path marked.
+        Some(())
+    }
+
+    /// The runs in post-order in `self.order`, depth-first from the root with the
+    /// modules on the current path marked; `None` if a module runs inside itself or a
+    /// run is not reached from the root.
+    fn post_order(&mut self, n: usize) -> Option<()> {
         self.order.clear();
-        self.ct.clear();
-        self.ct.resize(n, 0.0);
-        self.var.clear();
-        self.var.resize(n, 0.0);
         let mut stack: Vec<(u32, bool)> = vec![(0, false)];
         let mut ok = true;
         while let Some((r, done)) = stack.pop() {
@@ -397,7 +422,16 @@ impl Search<'_> {
         if self.order.len() != n {
             return None;
         }
-        // Widths bottom-up (post-order), then each importer's prediction.
+        Some(())
+    }
+
+    /// Each run's width and its uncertainty bottom-up (post-order), and each importer's
+    /// predicted import time from the runs it was given.
+    fn widths(&mut self, n: usize) {
+        self.ct.clear();
+        self.ct.resize(n, 0.0);
+        self.var.clear();
+        self.var.resize(n, 0.0);
         self.pred.iter_mut().for_each(|p| *p = 0.0);
         self.pvar.iter_mut().for_each(|p| *p = 0.0);
         for i in 0..n {
@@ -431,12 +465,6 @@ impl Search<'_> {
                 self.var[r] = (SPREAD * own).powi(2) + var;
             }
         }
-        let mut s = 0.0;
-        for (row, imp) in self.rows.iter().enumerate() {
-            let d = self.pred[row] - imp.time;
-            s += d * d / (self.pvar[row] + self.floor(row));
-        }
-        Some(s)
     }
 
     /// Local search and kicks (see the module comment), within the work cap.
@@ -559,100 +587,270 @@ impl Search<'_> {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+/// Where every call of a wrapper around the dispatcher is one module run: which module
+/// run each frame of the pattern stands for (see the module comment).
+pub(super) struct DispatchPlan {
+    /// The wrapper (`_call_with_frames_removed`) and the dispatcher (`exec`).
+    pub(super) wrapper: FuncId,
+    pub(super) dispatcher: FuncId,
+    /// Per module (column): the slot of the edge dispatcher -> module, and of the edge
+    /// module -> wrapper if it imports.
+    pub(super) col_slot: Vec<usize>,
+    pub(super) wrap_slot: Vec<Option<usize>>,
+    /// Per function: its column, or `NO_RUN`.
+    pub(super) col_of: Vec<u32>,
+    /// Per run: its module (run 0 is the root), children (widest first), estimated
+    /// width and the width of its imports.
+    pub(super) module: Vec<u32>,
+    kid_start: Vec<u32>,
+    kids: Vec<u32>,
+    pub(super) width: Vec<f64>,
+    pub(super) import_width: Vec<f64>,
+}
 
-    fn row(calls: u32, time: f64, module: Option<u32>) -> Importer {
-        Importer {
-            calls,
-            time,
-            module,
+/// No run: a frame outside the pattern.
+pub(super) const NO_RUN: u32 = u32::MAX;
+
+/// The pattern as found in the profile, before its runs are matched.
+struct Pattern {
+    wrapper: FuncId,
+    dispatcher: FuncId,
+    rows: Vec<Importer>,
+    cols: Vec<Module>,
+    col_slot: Vec<usize>,
+    wrap_slot: Vec<Option<usize>>,
+    col_of: Vec<u32>,
+}
+
+impl DispatchPlan {
+    /// The runs `run` imported, widest first.
+    pub(super) fn kids(&self, run: u32) -> &[u32] {
+        let (a, b) = (
+            self.kid_start[run as usize] as usize,
+            self.kid_start[run as usize + 1] as usize,
+        );
+        &self.kids[a..b]
+    }
+
+    /// Finds the one-call-one-run pattern and matches its runs to their importers
+    /// ([`solve`]). It holds when a function (the wrapper) has a single callee edge, to
+    /// a dispatcher, with as many calls as the wrapper has; every caller of the wrapper
+    /// is run by that dispatcher; every callee of the dispatcher has it as its only
+    /// caller (a module body); and every other caller of the dispatcher is outside the
+    /// dispatcher's cycle (so its calls are the outermost runs). All edges must be timed.
+    pub(super) fn find(
+        profile: &Profile,
+        slots: &Slots,
+        facts: &[FunctionFacts],
+    ) -> Option<DispatchPlan> {
+        for w in 0..profile.functions().len() as FuncId {
+            let Some(pattern) = Pattern::find(profile, slots, facts, w) else {
+                continue;
+            };
+            let runs = solve(&pattern.rows, &pattern.cols)?;
+            return Some(DispatchPlan::new(pattern, runs));
         }
+        None
     }
 
-    fn col(runs: u32, time: f64, importer: Option<u32>) -> Module {
-        Module {
-            runs,
-            time,
-            importer,
+    /// The plan of the runs `solve` matched: children of each run widest first, and
+    /// each module's import time shared between its runs as their imports' widths.
+    fn new(pattern: Pattern, runs: Runs) -> DispatchPlan {
+        let (kid_start, kids) = children(&runs);
+        let m = runs.module.len();
+        let imported: Vec<f64> = (0..m)
+            .map(|r| {
+                kids[kid_start[r] as usize..kid_start[r + 1] as usize]
+                    .iter()
+                    .map(|&k| runs.width[k as usize])
+                    .sum()
+            })
+            .collect();
+        let Pattern { rows, cols, .. } = &pattern;
+        let mut per_module = vec![0.0; cols.len()];
+        for r in 1..m {
+            per_module[runs.module[r] as usize] += imported[r];
         }
-    }
-
-    #[test]
-    fn runs_go_to_the_importers_whose_times_they_fit() {
-        // Modules main (0), a (1), b (2), c (3, run twice at 5 a run). The root runs
-        // main; main imports a, b and c (30 + 20 + 5); a imports c (5).
-        let rows = [
-            row(1, 100.0, None),
-            row(3, 55.0, Some(0)),
-            row(1, 5.0, Some(1)),
-        ];
-        let cols = [
-            col(1, 100.0, Some(1)),
-            col(1, 30.0, Some(2)),
-            col(1, 20.0, None),
-            col(2, 10.0, None),
-        ];
-        let runs = solve(&rows, &cols).unwrap();
-        assert_eq!(runs.module, [NONE, 0, 1, 2, 3, 3]);
-        // main under the root, a and b under main, one run of c under each of main and a.
-        assert_eq!(runs.parent[1], 0);
-        assert_eq!(runs.parent[2], 1);
-        assert_eq!(runs.parent[3], 1);
-        let mut c_parents = [runs.parent[4], runs.parent[5]];
-        c_parents.sort();
-        assert_eq!(c_parents, [1, 2]);
-        assert!(runs.objective < 1e-9, "{runs:?}");
-        assert_eq!(runs.width[4], 5.0);
-    }
-
-    #[test]
-    fn no_module_runs_inside_itself() {
-        // a (run twice, 2 + 8) imports one module; by time alone a's import would
-        // be its own run of 2, but it can only be b.
-        let rows = [row(2, 10.0, None), row(1, 2.0, Some(0))];
-        let cols = [col(2, 10.0, Some(1)), col(1, 2.0, None)];
-        let runs = solve(&rows, &cols).unwrap();
-        assert_eq!(runs.module, [NONE, 0, 0, 1]);
-        assert_eq!(&runs.parent[1..3], [0, 0]);
-        assert!(runs.parent[3] == 1 || runs.parent[3] == 2, "{runs:?}");
-    }
-
-    #[test]
-    fn counts_that_do_not_add_up_are_refused() {
-        let rows = [row(2, 20.0, None)];
-        let cols = [col(1, 20.0, None)];
-        assert!(solve(&rows, &cols).is_none());
-        let cols = [col(2, f64::NAN, None)];
-        assert!(solve(&rows, &cols).is_none());
-    }
-
-    #[test]
-    fn the_search_is_bounded_and_deterministic_on_large_problems() {
-        // n single-run modules, each imported by the one n/2 before it or by the root.
-        let problem = |n: u32| {
-            let mut next = xorshift(7);
-            let times: Vec<f64> = (0..n).map(|_| 1.0 + (next() % 1000) as f64).collect();
-            let mut rows = vec![row(n / 2, times.iter().sum::<f64>() / 2.0, None)];
-            let mut cols: Vec<Module> = times.iter().map(|&t| col(1, t, None)).collect();
-            for c in 0..n / 2 {
-                cols[c as usize].importer = Some(rows.len() as u32);
-                rows.push(row(1, times[(c + n / 2) as usize], Some(c)));
-            }
-            (rows, cols)
-        };
-        // Within the cap: a tree, the same every time.
-        let (rows, cols) = problem(300);
-        let a = solve(&rows, &cols).unwrap();
-        assert_eq!(solve(&rows, &cols), Some(a));
-        // Near the largest problem counted: the work cap ends the search, the same way
-        // every time.
-        let (rows, cols) = problem(2_800);
-        let a = solve(&rows, &cols);
-        assert_eq!(solve(&rows, &cols), a);
-        // Too many pairs to count: refused before any work.
-        let (rows, cols) = problem(20_000);
-        assert_eq!(solve(&rows, &cols), None);
+        let import_width = (0..m)
+            .map(|r| {
+                if r == 0 {
+                    return 0.0;
+                }
+                let c = runs.module[r] as usize;
+                let Some(row) = cols[c].importer else {
+                    return 0.0;
+                };
+                let time = rows[row as usize].time;
+                if per_module[c] > 0.0 {
+                    time * imported[r] / per_module[c]
+                } else {
+                    time / f64::from(cols[c].runs)
+                }
+            })
+            .collect();
+        DispatchPlan {
+            wrapper: pattern.wrapper,
+            dispatcher: pattern.dispatcher,
+            col_slot: pattern.col_slot,
+            wrap_slot: pattern.wrap_slot,
+            col_of: pattern.col_of,
+            module: runs.module,
+            kid_start,
+            kids,
+            width: runs.width,
+            import_width,
+        }
     }
 }
+
+/// The children of every run, laid end to end (`kids[kid_start[r]..kid_start[r + 1]]`),
+/// each run's widest first.
+fn children(runs: &Runs) -> (Vec<u32>, Vec<u32>) {
+    let m = runs.module.len();
+    let mut kid_start = vec![0u32; m + 1];
+    for &p in &runs.parent[1..] {
+        kid_start[p as usize + 1] += 1;
+    }
+    for i in 0..m {
+        kid_start[i + 1] += kid_start[i];
+    }
+    let mut kids = vec![0u32; m - 1];
+    let mut fill = kid_start.clone();
+    for (r, &p) in runs.parent.iter().enumerate().skip(1) {
+        kids[fill[p as usize] as usize] = r as u32;
+        fill[p as usize] += 1;
+    }
+    for r in 0..m {
+        let (a, b) = (kid_start[r] as usize, kid_start[r + 1] as usize);
+        kids[a..b].sort_by(|&x, &y| {
+            runs.width[y as usize]
+                .total_cmp(&runs.width[x as usize])
+                .then(x.cmp(&y))
+        });
+    }
+    (kid_start, kids)
+}
+
+/// A count that can be matched run by run: a whole number of calls, at least one.
+fn whole(x: f64) -> bool {
+    x >= 1.0 && x.fract() == 0.0 && x < f64::from(u32::MAX)
+}
+
+impl Pattern {
+    /// The pattern with `w` as the wrapper, if it holds (see [`DispatchPlan::find`]).
+    fn find(
+        profile: &Profile,
+        slots: &Slots,
+        facts: &[FunctionFacts],
+        w: FuncId,
+    ) -> Option<Pattern> {
+        let ws = slots.of(w);
+        if ws.len() != 1 {
+            return None;
+        }
+        let ws = &slots.slots[ws.start];
+        let d = ws.callee;
+        let df = &facts[d as usize];
+        if d == w
+            || !df.dispatcher
+            || !ws.timed
+            || ws.n.nc != facts[w as usize].nc
+            || !whole(ws.n.nc)
+        {
+            return None;
+        }
+        let mut pattern = Pattern::modules(profile, slots, w, d)?;
+        // The dispatcher's callers: the wrapper, and others outside its cycle (the root).
+        let mut root_calls = df.nc;
+        for e in profile.callers_of(d) {
+            let en = edge_numbers(profile, e);
+            if e.caller == d
+                || !en.timed
+                || (e.caller != w && facts[e.caller as usize].scc == df.scc)
+            {
+                return None;
+            }
+            if e.caller == w {
+                root_calls -= en.nc;
+            }
+        }
+        if !whole(root_calls) {
+            return None;
+        }
+        pattern.rows.push(Importer {
+            calls: root_calls as u32,
+            time: df.ct,
+            module: None,
+        });
+        let wrapper_calls = pattern.importers(profile, slots)?;
+        (wrapper_calls == ws.n.nc).then_some(pattern)
+    }
+
+    /// The dispatcher `d`'s callees, the modules (columns), if each is a module body
+    /// run only by `d`; no importers yet.
+    fn modules(profile: &Profile, slots: &Slots, w: FuncId, d: FuncId) -> Option<Pattern> {
+        let only_caller = |f: FuncId, by: FuncId| match profile.callers_of(f) {
+            [e] => e.caller == by,
+            _ => false,
+        };
+        let mut col_of = vec![NO_RUN; profile.functions().len()];
+        let mut cols = Vec::new();
+        let mut col_slot = Vec::new();
+        for k in slots.of(d) {
+            let s = &slots.slots[k];
+            if s.callee == w
+                || s.callee == d
+                || !s.timed
+                || !whole(s.n.nc)
+                || !only_caller(s.callee, d)
+            {
+                return None;
+            }
+            col_of[s.callee as usize] = cols.len() as u32;
+            col_slot.push(k);
+            cols.push(Module {
+                runs: s.n.nc as u32,
+                time: s.n.ct,
+                importer: None,
+            });
+        }
+        if cols.is_empty() {
+            return None;
+        }
+        Some(Pattern {
+            wrapper: w,
+            dispatcher: d,
+            rows: Vec::new(),
+            wrap_slot: vec![None; cols.len()],
+            cols,
+            col_slot,
+            col_of,
+        })
+    }
+
+    /// Adds a row per caller of the wrapper (each a module importing), if every one is
+    /// a module; the calls they make in all.
+    fn importers(&mut self, profile: &Profile, slots: &Slots) -> Option<f64> {
+        let w = self.wrapper;
+        let mut wrapper_calls = 0.0;
+        for e in profile.callers_of(w) {
+            let c = self.col_of[e.caller as usize];
+            let en = edge_numbers(profile, e);
+            if c == NO_RUN || !en.timed || !whole(en.nc) {
+                return None;
+            }
+            wrapper_calls += en.nc;
+            self.cols[c as usize].importer = Some(self.rows.len() as u32);
+            self.wrap_slot[c as usize] = slots.of(e.caller).find(|&k| slots.slots[k].callee == w);
+            self.rows.push(Importer {
+                calls: en.nc as u32,
+                time: en.ct,
+                module: Some(c),
+            });
+        }
+        Some(wrapper_calls)
+    }
+}
+
+#[cfg(test)]
+mod tests;

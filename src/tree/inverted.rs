@@ -15,62 +15,100 @@ use crate::model::{FuncId, Profile, count_f64};
 
 const RECURSION_LOOKBACK: usize = 256;
 
+/// Builds the inverted tree of `profile`.
 pub fn build(profile: &Profile, options: &TreeOptions) -> CallTree {
-    let functions = profile.functions();
-    let (mut tree, total) = match TreeBuilder::for_profile(profile) {
+    let (tree, total) = match TreeBuilder::for_profile(profile) {
         Ok(started) => started,
         Err(empty) => return empty,
     };
-    let min_width = options.min_width(total);
-    let components = profile.components();
-    let mut queue = BinaryHeap::new();
-    for (id, f) in functions.iter().enumerate() {
-        let width = clean(f.stats.tt);
-        if width <= 0.0 {
-            continue;
+    let mut x = Expansion {
+        profile,
+        options,
+        min_width: options.min_width(total),
+        tree,
+        queue: BinaryHeap::new(),
+        numbers: Vec::with_capacity(profile.edges().len()),
+        numbered_at: vec![UNSET; profile.functions().len()],
+        callers: Vec::new(),
+    };
+    x.push_leaves();
+    let budget = options.frame_budget(profile);
+    while let Some(frame) = x.tree.next_to_expand(&mut x.queue, budget) {
+        x.expand(frame);
+    }
+    x.tree.finish()
+}
+
+/// Not numbered yet (see [`Expansion::numbers`]).
+const UNSET: usize = usize::MAX;
+
+/// The tree as it grows, the queue of frames to expand, and the caller edges' numbers.
+struct Expansion<'a> {
+    profile: &'a Profile,
+    options: &'a TreeOptions,
+    min_width: f64,
+    tree: TreeBuilder,
+    queue: BinaryHeap<Queued>,
+    /// Edge numbers, computed once per callee the first time one of its frames is
+    /// expanded: most functions never are. `numbers` holds them callee after callee, in
+    /// the order of `callers_of`, from `numbered_at[callee]` on; nothing is computed (or
+    /// touched) per edge of a callee never expanded. Room for every edge is reserved
+    /// once, so that the table never moves: memory reserved is only paid for where used.
+    numbers: Vec<EdgeNumbers>,
+    numbered_at: Vec<usize>,
+    /// The callers a frame is given (reused): `(caller, index into numbers)`.
+    callers: Vec<(FuncId, usize)>,
+}
+
+impl Expansion<'_> {
+    /// Pushes every function with own time at that width, and queues it.
+    fn push_leaves(&mut self) {
+        for (id, f) in self.profile.functions().iter().enumerate() {
+            let width = clean(f.stats.tt);
+            if width <= 0.0 {
+                continue;
+            }
+            if width < self.min_width {
+                self.tree.cut(ROOT, width);
+                continue;
+            }
+            let frame = self.tree.push(Frame {
+                func: Some(id as FuncId),
+                parent: ROOT,
+                calls: count_f64(f.stats.nc.max(0)),
+                ..Frame::root(width)
+            });
+            self.queue.push(Queued::new(width, frame));
         }
-        if width < min_width {
-            tree.cut(ROOT, width);
-            continue;
-        }
-        let frame = tree.push(Frame {
-            func: Some(id as FuncId),
-            parent: ROOT,
-            calls: count_f64(f.stats.nc.max(0)),
-            ..Frame::root(width)
-        });
-        queue.push(Queued::new(width, frame));
     }
 
-    // Edge numbers, computed once per callee the first time one of its frames is
-    // expanded: most functions never are. `numbers` holds them callee after callee, in
-    // the order of `callers_of`, from `numbered_at[callee]` on; nothing is computed (or
-    // touched) per edge of a callee never expanded. Room for every edge is reserved
-    // once, so that the table never moves: memory reserved is only paid for where used.
-    const UNSET: usize = usize::MAX;
-    let mut numbers: Vec<EdgeNumbers> = Vec::with_capacity(profile.edges().len());
-    let mut numbered_at = vec![UNSET; functions.len()];
-    let mut callers: Vec<(FuncId, usize)> = Vec::new();
-
-    let budget = options.frame_budget(profile);
-    while let Some(frame) = tree.next_to_expand(&mut queue, budget) {
-        let parent = tree.frame(frame).clone();
-        let Some(func) = parent.func else { continue };
-        let depth = parent.depth as usize + 1;
-        let first_level = parent.parent == ROOT;
-        if numbered_at[func as usize] == UNSET {
-            numbered_at[func as usize] = numbers.len();
-            numbers.extend(
+    /// The indices into `numbers` of `func`'s caller edges, numbering them first if no
+    /// frame of `func` was expanded before.
+    fn caller_numbers(&mut self, func: FuncId) -> std::ops::Range<usize> {
+        let profile = self.profile;
+        if self.numbered_at[func as usize] == UNSET {
+            self.numbered_at[func as usize] = self.numbers.len();
+            self.numbers.extend(
                 profile
                     .callers_of(func)
                     .iter()
                     .map(|e| edge_numbers(profile, e)),
             );
         }
-        let first = numbered_at[func as usize];
-        let edges = first..first + profile.callers_of(func).len();
-        callers.clear();
-        callers.extend(
+        let first = self.numbered_at[func as usize];
+        first..first + profile.callers_of(func).len()
+    }
+
+    /// Gives `frame` its callers beneath it.
+    fn expand(&mut self, frame: u32) {
+        let parent = self.tree.frame(frame).clone();
+        let Some(func) = parent.func else { return };
+        let profile = self.profile;
+        let components = profile.components();
+        let edges = self.caller_numbers(func);
+        let tree = &self.tree;
+        self.callers.clear();
+        self.callers.extend(
             profile
                 .callers_of(func)
                 .iter()
@@ -83,13 +121,24 @@ pub fn build(profile: &Profile, options: &TreeOptions) -> CallTree {
                 })
                 .map(|(e, i)| (e.caller, i)),
         );
-        if callers.is_empty() {
-            continue;
+        if self.callers.is_empty() {
+            return;
         }
+        let single = self.callers.len() == 1 && edges.len() == 1;
+        self.push_callers(frame, &parent, single);
+    }
+
+    /// Pushes the callers listed in `callers` beneath `frame` (of `parent`'s function),
+    /// sharing its width; `single` when they are all of its function's callers and one.
+    fn push_callers(&mut self, frame: u32, parent: &Frame, single: bool) {
+        let Some(func) = parent.func else { return };
+        let depth = parent.depth as usize + 1;
+        let first_level = parent.parent == ROOT;
+        let (numbers, callers) = (&self.numbers, &self.callers);
         // Weights: own time under each caller at the first level, cumulative time below.
         let weight = |n: &EdgeNumbers| if first_level { n.tt } else { n.ct };
         let sum: f64 = callers.iter().map(|&(_, i)| weight(&numbers[i])).sum();
-        let f = &functions[func as usize].stats;
+        let f = &self.profile.functions()[func as usize].stats;
         let (base, by_calls) = if sum > 0.0 {
             let own = if first_level {
                 clean(f.tt)
@@ -103,19 +152,18 @@ pub fn build(profile: &Profile, options: &TreeOptions) -> CallTree {
             (count_f64(f.nc.max(0)).max(calls), true)
         };
         if base <= 0.0 {
-            continue;
+            return;
         }
-        let single = callers.len() == 1 && edges.len() == 1;
-        for &(caller, i) in &callers {
+        for &(caller, i) in callers {
             let n = &numbers[i];
             let part = if by_calls { n.nc } else { weight(n) } / base;
             let width = parent.total * part;
-            if width < min_width || !options.depth_allowed(depth) {
-                tree.cut(frame, width);
+            if width < self.min_width || !self.options.depth_allowed(depth) {
+                self.tree.cut(frame, width);
                 continue;
             }
             let exact = n.timed && !by_calls && parent.exact && (first_level || single);
-            let child = tree.push(Frame {
+            let child = self.tree.push(Frame {
                 func: Some(caller),
                 parent: frame,
                 calls: n.nc
@@ -129,10 +177,9 @@ pub fn build(profile: &Profile, options: &TreeOptions) -> CallTree {
                 max_total: if exact { width } else { parent.total },
                 ..Frame::root(width)
             });
-            queue.push(Queued::new(width, child));
+            self.queue.push(Queued::new(width, child));
         }
     }
-    tree.finish()
 }
 
 #[cfg(test)]

@@ -27,7 +27,7 @@
 //! Folded (recursion drawn once), every model gives back the data.
 
 /// At most this many levels are modelled (a drawn chain stops long before: each inner
-/// level keeps at least 5 % of its width, see `flame::MAX_INNER_SHARE`).
+/// level keeps at least 5 % of its width, see `facts::MAX_INNER_SHARE`).
 const MAX_LEVELS: usize = 256;
 
 /// A level with fewer calls than this per outermost call ends the model.

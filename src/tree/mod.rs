@@ -3,17 +3,23 @@
 //! A pstats file keeps caller→callee totals, not stacks, so the flame tree is partly an
 //! estimate. Every [`Frame`] says whether its width came straight from the data
 //! (`exact`) or had to be split between contexts, and carries the range of widths the
-//! data allows. The estimation method lives in [`flame`] behind [`flame_tree`], one
-//! replaceable piece; [`inverted`] builds flameprof 0.4's "who spends the self time"
-//! tree. Both are iterative and bounded by [`TreeOptions::max_frames`], whatever the
-//! shape of the call graph.
+//! data allows. The estimation method sits behind [`flame_tree`], one replaceable
+//! piece: [`flame`] runs the expansion, `place` decides each frame's children, with
+//! `slots`, `facts`, `nesting`, `dispatch` and `levels` supplying what they read;
+//! `docs/reconstruction.md` explains it on a worked example and maps each step to its
+//! file. [`inverted`] builds flameprof 0.4's "who spends the self time" tree. Both are
+//! iterative and bounded by [`TreeOptions::max_frames`], whatever the shape of the call
+//! graph.
 
 mod arena;
 mod dispatch;
+mod facts;
 pub mod flame;
 pub mod inverted;
 mod levels;
 mod nesting;
+mod place;
+mod slots;
 
 pub use arena::{CallTree, Frame, ROOT};
 

@@ -11,11 +11,19 @@
 //! widest first, and each goes to the body, already placed, whose import time still
 //! unexplained is the smallest that holds it (best fit). A body wider than every
 //! remaining import budget has no body parent (it was run by a function, or by the
-//! interpreter); the flame estimator then places it where it fits, as before.
+//! interpreter); the flame estimator then places it where it fits.
+//!
+//! [`find`] reads the bodies, the import cycle and its entries off the profile;
+//! [`Imports::near_body`] tells, as frames are pushed, which body a frame runs under and
+//! whether its path from that body starts with an import, which is what child
+//! placement needs to put a body under its importer.
 
 use std::collections::BTreeSet;
 
-use crate::model::FuncId;
+use super::edge_numbers;
+use super::facts::FunctionFacts;
+use super::slots::Slots;
+use crate::model::{FuncId, Profile};
 
 /// What the matching knows of one function.
 #[derive(Clone, Copy, Debug, Default)]
@@ -59,6 +67,111 @@ pub(crate) fn assign_parents(facts: &[BodyFacts]) -> Vec<Option<FuncId>> {
         }
     }
     parent
+}
+
+/// What the import nesting needs to know of the profile.
+pub(super) struct Imports {
+    /// Single-call bodies and their import times: the input of
+    /// [`nesting::assign_parents`].
+    pub(super) bodies: Vec<BodyFacts>,
+    /// Per strongly connected component: whether it runs bodies (the import cycle).
+    pub(super) cycle: Vec<bool>,
+    /// Per function: an entry into the import machinery (in the import cycle and
+    /// called by two bodies or more: `_find_and_load`, `_handle_fromlist`), as
+    /// opposed to a function a single body calls (`main()`).
+    entry: Vec<bool>,
+}
+
+/// The body nearest below a frame on its stack, the frame itself included.
+#[derive(Clone, Copy)]
+pub(super) struct NearBody {
+    pub(super) body: FuncId,
+    /// Depth of the body's frame.
+    pub(super) depth: u32,
+    /// Whether the path from the body up to the frame starts with an import: the
+    /// frame just above the body is an entry into the import machinery.
+    pub(super) importing: bool,
+}
+
+impl Imports {
+    /// The nearest body of a new frame of `func` at `depth`, pushed on a frame whose
+    /// nearest body is `below`: derived from the parent's, so no frame walks its stack.
+    pub(super) fn near_body(
+        &self,
+        below: Option<NearBody>,
+        func: FuncId,
+        depth: u32,
+    ) -> Option<NearBody> {
+        if self.bodies[func as usize].body_ct.is_some() {
+            return Some(NearBody {
+                body: func,
+                depth,
+                importing: false,
+            });
+        }
+        match below {
+            // The parent is the body: this frame is the first step of the path.
+            Some(b) if b.depth + 1 == depth => Some(NearBody {
+                importing: self.entry[func as usize],
+                ..b
+            }),
+            _ => below,
+        }
+    }
+}
+
+/// Finds the bodies (functions whose only caller is a dispatcher, calling them once),
+/// the import cycle and its entries, and the time each body spends in those entries.
+pub(super) fn find(profile: &Profile, slots: &Slots, facts: &[FunctionFacts]) -> Imports {
+    let n = profile.functions().len();
+    let mut bodies: Vec<BodyFacts> = (0..n)
+        .map(|id| {
+            let body_ct = match profile.callers_of(id as FuncId) {
+                [e] if e.caller != id as FuncId && facts[e.caller as usize].dispatcher => {
+                    let n = edge_numbers(profile, e);
+                    (n.nc == 1.0 && n.ct > 0.0).then_some(n.ct)
+                }
+                _ => None,
+            };
+            BodyFacts {
+                body_ct,
+                import_time: 0.0,
+            }
+        })
+        .collect();
+    let mut cycle = vec![false; n];
+    for (id, b) in bodies.iter().enumerate() {
+        if b.body_ct.is_some() {
+            let runner = profile.callers_of(id as FuncId)[0].caller;
+            cycle[facts[runner as usize].scc as usize] = true;
+        }
+    }
+    let entry: Vec<bool> = (0..n)
+        .map(|id| {
+            cycle[facts[id].scc as usize]
+                && profile
+                    .callers_of(id as FuncId)
+                    .iter()
+                    .filter(|e| bodies[e.caller as usize].body_ct.is_some())
+                    .take(2)
+                    .count()
+                    == 2
+        })
+        .collect();
+    for (id, body) in bodies.iter_mut().enumerate() {
+        if body.body_ct.is_some() {
+            body.import_time = slots
+                .of(id as FuncId)
+                .filter(|&k| entry[slots.slots[k].callee as usize])
+                .map(|k| slots.slots[k].n.ct)
+                .sum();
+        }
+    }
+    Imports {
+        bodies,
+        cycle,
+        entry,
+    }
 }
 
 #[cfg(test)]
