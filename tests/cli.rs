@@ -49,13 +49,11 @@ fn stdin_and_file_give_the_same_output() {
 
 #[test]
 fn log_values_add_up_to_the_total_time_at_threshold_zero() {
-    for rel in [
-        SMALL,
-        "real/pip_list.prof",
-        "real/pygments.prof",
-        "real/sympy.prof",
-        "real/pylint.prof",
-    ] {
+    // A small profile, a real one drawn whole, and the real one whose stacks are cut
+    // deepest by the output bound (its deeper frames' time moves onto their ancestors).
+    // pip_list and sympy are cut the same way: another 130 MB of text to add up would
+    // check nothing new.
+    for rel in [SMALL, "real/pygments.prof", "real/pylint.prof"] {
         let r = run(&["-f", "log", "--threshold", "0", &path(rel)]).ok();
         let sum = folded_sum(&r.stdout_text());
         let expected = total_tt(rel) * 1e6;

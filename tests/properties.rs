@@ -413,19 +413,20 @@ fn assert_trees_are_consistent(profile: &Profile, context: &str) {
             let total = tree.total();
             let slack = 1e-9 * total.max(f64::MIN_POSITIVE);
             for (i, f) in tree.frames().iter().enumerate() {
-                let at = format!("{context}: {name} tree at {threshold}, frame {i}: {f:?}");
-                assert!(f.total.is_finite() && f.total >= 0.0, "{at}");
+                // Built only for a failure: formatting every frame would cost more than the checks.
+                let at = || format!("{context}: {name} tree at {threshold}, frame {i}: {f:?}");
+                assert!(f.total.is_finite() && f.total >= 0.0, "{}", at());
                 let children: f64 = tree
                     .children(i as u32)
                     .iter()
                     .map(|&c| tree.frame(c).total)
                     .sum();
-                assert!(children <= f.total + slack, "{at}: children {children}");
-                assert!(f.self_time >= -slack, "{at}");
-                assert!(f.min_total <= f.total + slack, "{at}");
-                assert!(f.total <= f.max_total + slack, "{at}");
+                assert!(children <= f.total + slack, "{}: children {children}", at());
+                assert!(f.self_time >= -slack, "{}", at());
+                assert!(f.min_total <= f.total + slack, "{}", at());
+                assert!(f.total <= f.max_total + slack, "{}", at());
                 if f.exact {
-                    assert!(f.max_total - f.min_total <= slack, "{at}");
+                    assert!(f.max_total - f.min_total <= slack, "{}", at());
                 }
             }
         }
