@@ -253,8 +253,9 @@ fn label_collisions(profile: &Profile, out: &mut Vec<Warning>) {
     }
 }
 
-/// The per-function checks, counted in one pass over the listed functions (a pass
-/// each cost more than the tests themselves).
+/// The per-function checks, counted in one pass over the listed functions: each test
+/// is a comparison or two, so walking the functions once per check would cost more
+/// than the checks themselves.
 struct Tally {
     /// Sum of the positive, finite own times.
     total: f64,

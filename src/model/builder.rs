@@ -515,9 +515,10 @@ impl KeyIndex {
 }
 
 /// The hasher of the builder's key index and of `finish`'s file table: a
-/// multiply-and-fold hash over 8-byte words
-/// (much faster than the default SipHash on file paths), seeded per process from the
-/// standard library's random keys so that a crafted file cannot make its keys collide.
+/// multiply-and-fold hash over 8-byte words, as every key of a large profile is hashed
+/// and SipHash spends several rounds per word of a long file path. Seeded per process
+/// from the standard library's random keys so that a crafted file cannot make its keys
+/// collide.
 #[derive(Clone)]
 struct KeyHashState {
     seed: u64,
