@@ -765,15 +765,15 @@ fn pytest_runs_through_run_m() {
     .unwrap();
     // `python3` must have pytest (.ci/requirements.txt); other Pythons are tried too
     // when they have it.
-    let with_pytest: Vec<Python> = pythons()
+    let all = pythons();
+    assert!(
+        has_module(&all[0], "pytest"),
+        "pytest is not installed for {:?} (.ci/requirements.txt)",
+        all[0]
+    );
+    let with_pytest: Vec<Python> = all
         .into_iter()
-        .enumerate()
-        .filter(|(i, p)| {
-            let has = has_module(p, "pytest");
-            assert!(has || *i > 0, "pytest is not installed for {p:?}");
-            has
-        })
-        .map(|(_, p)| p)
+        .filter(|p| has_module(p, "pytest"))
         .collect();
     // `flameprof run -m pytest -q TARGET`, folded stacks to pytest.log.
     let pytest = |p: &Python, target: &str| {

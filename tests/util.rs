@@ -13,7 +13,7 @@ pub const EXTERNAL_TESTS: &str = "FLAMEPROF_EXTERNAL_TESTS";
 
 /// Whether a test that needs `tools` runs. With `FLAMEPROF_EXTERNAL_TESTS=1` it does,
 /// and a missing tool is the test's failure; otherwise it prints one line saying how
-/// to run it, and the caller returns. A plain `cargo test` so needs only Rust.
+/// to run it, and the caller returns. So a plain `cargo test` needs only Rust.
 pub fn external(tools: &str) -> bool {
     if std::env::var_os(EXTERNAL_TESTS).is_some_and(|v| v == "1") {
         return true;
