@@ -1,18 +1,17 @@
 //! The interactive SVG in a real browser: headless Chromium loads generated files and
 //! the script mirrors its state on the root element (`data-ready`, `data-errors`,
-//! `data-zoom-*`, `data-matched-*`), read back with `--dump-dom`. Without Chromium these
-//! tests fail, unless `FLAMEPROF_SKIP_BROWSER=1` says to skip them.
+//! `data-zoom-*`, `data-matched-*`), read back with `--dump-dom`. They run with
+//! `FLAMEPROF_EXTERNAL_TESTS=1`, and then fail without Chromium.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::util::{data, run};
+use crate::util::{data, external, run};
 
-/// The Chromium binary, or `None` when the tests are to be skipped. Panics when it is
-/// missing and skipping was not asked for.
+/// The Chromium binary, or `None` when the external tests are off. Panics when they are
+/// on and it is missing.
 fn chromium() -> Option<PathBuf> {
-    if std::env::var_os("FLAMEPROF_SKIP_BROWSER").is_some_and(|v| v == "1") {
-        eprintln!("FLAMEPROF_SKIP_BROWSER=1: browser test skipped");
+    if !external("Chromium") {
         return None;
     }
     let candidates = [
@@ -25,7 +24,7 @@ fn chromium() -> Option<PathBuf> {
         Some(p) => Some(p),
         None => panic!(
             "Chromium not found (tried FLAMEPROF_CHROMIUM, /usr/bin/chromium, chromium-browser, google-chrome).\n\
-             Install it (apt-get install chromium) or set FLAMEPROF_SKIP_BROWSER=1 to skip the browser tests."
+             Install it (apt-get install chromium), or leave FLAMEPROF_EXTERNAL_TESTS unset to skip the browser tests."
         ),
     }
 }

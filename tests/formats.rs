@@ -4,7 +4,7 @@
 
 use std::process::Command;
 
-use crate::util::{data, golden, repo, run};
+use crate::util::{data, external, golden, repo, run};
 
 const EXAMPLE: &str = "pstats/real_cprofile_small_py311.prof";
 
@@ -66,27 +66,27 @@ fn new_formats_have_readme_and_example() {
     }
 }
 
-/// Python with the `jsonschema` package, or why not.
-fn python_jsonschema() -> Result<(), String> {
+/// Panics unless `python3` with the `jsonschema` package is here (.ci/run installs
+/// python3 from .ci/apt-packages and jsonschema from .ci/requirements.txt).
+fn require_python_jsonschema() {
     match Command::new("python3")
         .args(["-c", "import jsonschema"])
         .output()
     {
-        Err(e) => Err(format!("python3 not found ({e})")),
-        Ok(o) if !o.status.success() => Err("the Python package jsonschema is missing".into()),
-        Ok(_) => Ok(()),
+        Err(e) => panic!("python3 not found ({e})"),
+        Ok(o) if !o.status.success() => {
+            panic!("the Python package jsonschema is missing (pip install jsonschema)")
+        }
+        Ok(_) => {}
     }
 }
 
 #[test]
 fn json_output_validates_against_the_schema() {
-    if let Err(why) = python_jsonschema() {
-        // .ci/run installs python3 (.ci/apt-packages) and jsonschema (.ci/requirements.txt).
-        eprintln!(
-            "\n*** SKIPPED json_output_validates_against_the_schema: {why} (pip install jsonschema) ***\n"
-        );
+    if !external("python3 with jsonschema") {
         return;
     }
+    require_python_jsonschema();
     let tmp = tempfile::tempdir().unwrap();
     let mut files = vec![repo("formats/json/example.json").display().to_string()];
     let inputs = [
@@ -182,6 +182,9 @@ fn console_blocks(readme: &str) -> Vec<(String, String)> {
 
 #[test]
 fn jq_examples_in_the_json_readme_print_what_it_says() {
+    if !external("jq") {
+        return;
+    }
     let dir = repo("formats/json");
     let readme_path = dir.join("README.md");
     let readme = std::fs::read_to_string(&readme_path).unwrap();
@@ -191,7 +194,7 @@ fn jq_examples_in_the_json_readme_print_what_it_says() {
         "expected the jq examples in {}",
         readme_path.display()
     );
-    // No skipping: CI installs jq (.ci/apt-packages).
+    // CI installs jq (.ci/apt-packages).
     let jq = Command::new("jq").arg("--version").output();
     assert!(
         jq.is_ok_and(|o| o.status.success()),
@@ -321,22 +324,33 @@ fn sort_keys_and_views_are_validated() {
     );
 }
 
+/// In process rather than through the binary: a run per fixture and format would spend
+/// most of its time starting processes, and a panic fails the test either way.
 #[test]
 fn new_backends_survive_every_readable_fixture() {
-    for dir in ["pstats"] {
-        for entry in std::fs::read_dir(data(dir)).unwrap() {
-            let path = entry.unwrap().path();
-            let p = path.display().to_string();
-            let name = path.file_name().unwrap().to_string_lossy().into_owned();
-            // The reader's tests cover the broken files; they never reach a backend.
-            if name.starts_with("broken_") || !name.ends_with(".prof") {
+    let options = flameprof::backend::RenderOptions::default();
+    let mut rendered = 0;
+    for entry in std::fs::read_dir(data("pstats")).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        // The reader's tests cover the broken files; they never reach a backend.
+        if name.starts_with("broken_") || !name.ends_with(".prof") {
+            continue;
+        }
+        let bytes = bytes::Bytes::from(std::fs::read(&path).unwrap());
+        let Ok(loaded) = flameprof::input::load(&name, bytes) else {
+            continue;
+        };
+        let _ = flameprof::input::checks::check(&loaded.profile);
+        for backend in flameprof::backend::registry() {
+            if !["json", "text", "stats"].contains(&backend.name) {
                 continue;
             }
-            for format in ["json", "text", "stats"] {
-                let r = run(&["-f", format, &p]);
-                assert!(r.code() == 0 || r.code() == 1, "{}", r.describe());
-                assert!(!r.stderr().contains("panicked"), "{}", r.describe());
-            }
+            let job = flameprof::backend::Job::new(&loaded.profile, &options);
+            (backend.render)(&job, &mut Vec::new())
+                .unwrap_or_else(|e| panic!("{name}: {}: {e}", backend.name));
+            rendered += 1;
         }
     }
+    assert!(rendered > 150, "only {rendered} renders");
 }

@@ -10,7 +10,7 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::util::{bin, data, entries};
+use crate::util::{bin, data, entries, external};
 
 /// A profile that gives a warning (yappi's builtins keyed by module).
 fn warns() -> String {
@@ -194,14 +194,14 @@ fn new_files_get_the_mode_the_umask_gives() {
 /// umask too.
 #[test]
 fn saved_profiles_get_the_mode_the_umask_gives() {
+    if !external("python3") {
+        return;
+    }
     let python_works = Command::new("python3")
         .args(["-c", "import cProfile"])
         .status()
         .is_ok_and(|s| s.success());
-    if !python_works {
-        eprintln!("skipped: no python3 with cProfile");
-        return;
-    }
+    assert!(python_works, "python3 with cProfile is needed");
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("s.py"), "x = sum(range(100))\n").unwrap();
     let mut cmd = bin();

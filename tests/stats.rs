@@ -1,5 +1,5 @@
 //! `-f stats` against CPython's own pstats: every fixture pstats can read, in every
-//! view, for the sort keys below. Skipped only when `python3` is absent (CI has it).
+//! view, for the sort keys below. Needs `python3`: runs with FLAMEPROF_EXTERNAL_TESTS=1.
 
 use std::collections::BTreeMap;
 use std::process::Command;
@@ -7,7 +7,7 @@ use std::process::Command;
 use flameprof::__private::model::Profile;
 use flameprof::__private::stats::{SortKey, StatsView, write_report};
 
-use crate::util::{data, repo, run};
+use crate::util::{data, external, repo, run};
 
 /// Reads a fixture in-process (a binary run per output would take minutes in debug);
 /// one run of the binary below checks that the CLI prints the same.
@@ -51,13 +51,15 @@ const KNOWN_DIFFERENCES: &[(&str, &str)] = &[
     ("synth_nan_inf_times_v0_text.prof", "NaN, as above"),
 ];
 
-fn python() -> Option<String> {
+/// `python3`; panics when it is missing or has no `pstats`.
+fn python() -> String {
     let ok = Command::new("python3")
         .arg("-c")
         .arg("import pstats")
         .output()
         .is_ok_and(|o| o.status.success());
-    ok.then(|| "python3".to_string())
+    assert!(ok, "python3 with pstats is needed (CI installs it)");
+    "python3".to_string()
 }
 
 fn fixtures(dir: &str) -> Vec<String> {
@@ -79,12 +81,10 @@ fn fixtures(dir: &str) -> Vec<String> {
 
 #[test]
 fn stats_output_matches_python_pstats() {
-    let Some(py) = python() else {
-        eprintln!(
-            "\n*** SKIPPED stats_output_matches_python_pstats: python3 not found (CI installs it) ***\n"
-        );
+    if !external("python3") {
         return;
-    };
+    }
+    let py = python();
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().display().to_string();
     let script = repo("tests/pstats_reference.py").display().to_string();

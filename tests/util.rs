@@ -1,9 +1,33 @@
 //! Running the binary in tests: arguments, stdin fed from a thread, and failures that
-//! show the command, its stdout and its stderr. Golden files with a bless variable.
+//! show the command, its stdout and its stderr. Golden files with a bless variable. The
+//! one switch for the tests that need tools beyond Rust.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
+
+/// The variable that turns on the tests needing tools beyond Rust (Chromium, Python 3
+/// with pytest and jsonschema, jq, flamegraph.pl and inferno). `.ci/run` sets it after
+/// installing them.
+pub const EXTERNAL_TESTS: &str = "FLAMEPROF_EXTERNAL_TESTS";
+
+/// Whether a test that needs `tools` runs. With `FLAMEPROF_EXTERNAL_TESTS=1` it does,
+/// and a missing tool is the test's failure; otherwise it prints one line saying how
+/// to run it, and the caller returns. So a plain `cargo test` needs only Rust.
+pub fn external(tools: &str) -> bool {
+    if std::env::var_os(EXTERNAL_TESTS).is_some_and(|v| v == "1") {
+        return true;
+    }
+    let thread = std::thread::current();
+    let test = thread.name().filter(|n| *n != "main").unwrap_or("a test");
+    // Straight to the stream: the harness captures `eprintln!` of passing tests, and
+    // this line is meant to be seen.
+    let _ = writeln!(
+        std::io::stderr(),
+        "skipped {test} (needs {tools}): {EXTERNAL_TESTS}=1 cargo test runs it"
+    );
+    false
+}
 
 pub fn data(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

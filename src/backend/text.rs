@@ -157,10 +157,8 @@ fn render(job: &Job<'_>, out: &mut dyn Write) -> io::Result<()> {
 
 fn write_tree(job: &Job<'_>, tree: &CallTree, out: &mut Output<'_>) -> io::Result<()> {
     let o = job.options;
-    let color = o.color;
     let columns = o.columns.max(MIN_COLUMNS);
-    let total = tree.total();
-    let (dim, reset) = if color { (DIM, RESET) } else { ("", "") };
+    let (dim, reset) = if o.color { (DIM, RESET) } else { ("", "") };
     let header = format!(
         "{:>6} {:>9} {:>9} {:>9}  function (~ = estimated)",
         "total%", "total", "self", "calls"
@@ -176,119 +174,32 @@ fn write_tree(job: &Job<'_>, tree: &CallTree, out: &mut Output<'_>) -> io::Resul
     let name_chars: Vec<usize> = (0..job.profile.functions().len())
         .map(|id| shown_width(names.get(id)))
         .collect();
-    let root_name = format!("all ({} functions)", job.profile.listed_count());
-    // Guides (marker and branch included) take at most half of the room right of the
-    // numbers; deeper stacks show `[depth] ` and then only the innermost guides.
-    let budget = (columns - NUMBERS) / 2;
-    let mut last: Vec<bool> = Vec::new();
+    let lines = Lines {
+        tree,
+        names,
+        name_chars,
+        root_name: format!("all ({} functions)", job.profile.listed_count()),
+        total: tree.total(),
+        color: o.color,
+        dim,
+        reset,
+    };
+    let mut guides = Guides {
+        // Guides (marker and branch included) take at most half of the room right of
+        // the numbers; deeper stacks show `[depth] ` and then only the innermost guides.
+        budget: (columns - NUMBERS) / 2,
+        last: Vec::new(),
+        text: String::new(),
+    };
     let mut stack: Vec<(Item, u32, bool)> = vec![(Item::Frame(ROOT), 0, true)];
-    let mut guides = String::new();
     let mut kids: Vec<u32> = Vec::new();
     while let Some((item, depth, is_last)) = stack.pop() {
-        let depth = depth as usize;
-        last.truncate(depth.saturating_sub(1));
-        guides.clear();
-        let mut guide_chars = 0;
-        if depth > 0 {
-            let shown = depth - 1;
-            let mut skip = 0;
-            if 3 * shown + 3 > budget {
-                let start = guides.len();
-                let _ = std::fmt::Write::write_fmt(&mut guides, format_args!("[{depth}] "));
-                let marker = guides.len() - start;
-                guide_chars += marker;
-                let fit = budget.saturating_sub(3 + marker) / 3;
-                skip = shown - fit.min(shown);
-            }
-            for &l in &last[skip..] {
-                guides.push_str(if l { "   " } else { "│  " });
-                guide_chars += 3;
-            }
-            guides.push_str(if is_last { "└─ " } else { "├─ " });
-            guide_chars += 3;
-            last.push(is_last);
-        }
+        let guide_chars = guides.fill(depth as usize, is_last);
         let room = columns.saturating_sub(NUMBERS + guide_chars);
         match item {
-            Item::Cut(i) => {
-                let f = tree.frame(i);
-                let n = f.cut_count;
-                out.spaces(NUMBERS);
-                out.str(dim);
-                out.str(&guides);
-                let start = out.position();
-                out.str("… ");
-                out.u64(u64::from(n));
-                out.str(if n == 1 {
-                    " more frame, "
-                } else {
-                    " more frames, "
-                });
-                write_time(out, f.cut);
-                let what = String::from_utf8_lossy(out.since(start));
-                let chars = what.chars().count();
-                if chars > room {
-                    // Rare: the summary is cut, from a copy.
-                    let what = what.into_owned();
-                    out.raw().truncate(start);
-                    write_middle_truncated(out, &what, shown_width(&what), room);
-                }
-                out.str(reset);
-                out.byte(b'\n');
-            }
+            Item::Cut(i) => lines.cut(out, i, &guides.text, room),
             Item::Frame(i) => {
-                let f = tree.frame(i);
-                let share = if total > 0.0 {
-                    f.total / total * 100.0
-                } else {
-                    0.0
-                };
-                let mark = if f.exact { "" } else { "~" };
-                let heat = if !color {
-                    ""
-                } else if share >= 50.0 {
-                    HOT
-                } else if share >= 10.0 {
-                    WARM
-                } else {
-                    ""
-                };
-                let heat_reset = if heat.is_empty() { "" } else { RESET };
-                out.str(heat);
-                out.fixed_padded(share, 1, 5);
-                out.byte(b'%');
-                out.str(heat_reset);
-                out.byte(b' ');
-                let start = out.position();
-                out.str(mark);
-                write_time(out, f.total);
-                out.pad_since(start, 9);
-                out.byte(b' ');
-                let start = out.position();
-                write_time(out, f.self_time);
-                out.pad_since(start, 9);
-                out.byte(b' ');
-                let start = out.position();
-                if f.func.is_none() {
-                } else if f.calls.is_finite() && f.calls >= 0.0 {
-                    out.str(mark);
-                    out.fixed(f.calls, 0);
-                } else {
-                    out.byte(b'?');
-                }
-                out.pad_since(start, 9);
-                out.str("  ");
-                out.str(dim);
-                out.str(&guides);
-                out.str(reset);
-                match f.func {
-                    Some(id) => {
-                        let id = id as usize;
-                        write_middle_truncated(out, names.get(id), name_chars[id], room);
-                    }
-                    None => write_middle_truncated(out, &root_name, shown_width(&root_name), room),
-                }
-                out.byte(b'\n');
+                lines.frame(out, i, &guides.text, room);
                 // Children heaviest first; the stack pops the last pushed, so push the
                 // summary line first and the heaviest child last.
                 kids.clear();
@@ -299,6 +210,7 @@ fn write_tree(job: &Job<'_>, tree: &CallTree, out: &mut Output<'_>) -> io::Resul
                         .total_cmp(&tree.frame(a).total)
                         .then(a.cmp(&b))
                 });
+                let f = tree.frame(i);
                 let has_cut = f.cut_count > 0 && f.cut > 0.0;
                 let child_depth = f.depth + 1;
                 if has_cut {
@@ -320,6 +232,147 @@ fn write_tree(job: &Job<'_>, tree: &CallTree, out: &mut Output<'_>) -> io::Resul
         out.str(" not shown)\n");
     }
     Ok(())
+}
+
+/// The box-drawing guides left of a name, kept from line to line.
+struct Guides {
+    /// Columns the guides may take, depth marker included.
+    budget: usize,
+    /// Per ancestor below the root: whether it was its parent's last child (no `│`).
+    last: Vec<bool>,
+    /// The guides of the current line.
+    text: String,
+}
+
+impl Guides {
+    /// Makes the guides of a line at `depth`; returns their width in characters.
+    fn fill(&mut self, depth: usize, is_last: bool) -> usize {
+        self.last.truncate(depth.saturating_sub(1));
+        self.text.clear();
+        if depth == 0 {
+            return 0;
+        }
+        let mut chars = 0;
+        let shown = depth - 1;
+        let mut skip = 0;
+        if 3 * shown + 3 > self.budget {
+            let start = self.text.len();
+            let _ = std::fmt::Write::write_fmt(&mut self.text, format_args!("[{depth}] "));
+            let marker = self.text.len() - start;
+            chars += marker;
+            let fit = self.budget.saturating_sub(3 + marker) / 3;
+            skip = shown - fit.min(shown);
+        }
+        for &l in &self.last[skip..] {
+            self.text.push_str(if l { "   " } else { "│  " });
+            chars += 3;
+        }
+        self.text.push_str(if is_last { "└─ " } else { "├─ " });
+        chars += 3;
+        self.last.push(is_last);
+        chars
+    }
+}
+
+/// What every line of the tree needs: the tree, the names, and the colours.
+struct Lines<'a> {
+    tree: &'a CallTree,
+    names: StringTable,
+    /// Per function: the shown width of its name.
+    name_chars: Vec<usize>,
+    root_name: String,
+    total: f64,
+    color: bool,
+    dim: &'static str,
+    reset: &'static str,
+}
+
+impl Lines<'_> {
+    /// The summary line of what was cut under frame `i`, fit to `room`.
+    fn cut(&self, out: &mut Output<'_>, i: u32, guides: &str, room: usize) {
+        let f = self.tree.frame(i);
+        let n = f.cut_count;
+        out.spaces(NUMBERS);
+        out.str(self.dim);
+        out.str(guides);
+        let start = out.position();
+        out.str("… ");
+        out.u64(u64::from(n));
+        out.str(if n == 1 {
+            " more frame, "
+        } else {
+            " more frames, "
+        });
+        write_time(out, f.cut);
+        let what = String::from_utf8_lossy(out.since(start));
+        let chars = what.chars().count();
+        if chars > room {
+            // Rare: the summary is cut, from a copy.
+            let what = what.into_owned();
+            out.raw().truncate(start);
+            write_middle_truncated(out, &what, shown_width(&what), room);
+        }
+        out.str(self.reset);
+        out.byte(b'\n');
+    }
+
+    /// The line of frame `i`: its numbers, the guides, and its name fit to `room`.
+    fn frame(&self, out: &mut Output<'_>, i: u32, guides: &str, room: usize) {
+        let f = self.tree.frame(i);
+        let share = if self.total > 0.0 {
+            f.total / self.total * 100.0
+        } else {
+            0.0
+        };
+        let mark = if f.exact { "" } else { "~" };
+        let heat = if !self.color {
+            ""
+        } else if share >= 50.0 {
+            HOT
+        } else if share >= 10.0 {
+            WARM
+        } else {
+            ""
+        };
+        let heat_reset = if heat.is_empty() { "" } else { RESET };
+        out.str(heat);
+        out.fixed_padded(share, 1, 5);
+        out.byte(b'%');
+        out.str(heat_reset);
+        out.byte(b' ');
+        let start = out.position();
+        out.str(mark);
+        write_time(out, f.total);
+        out.pad_since(start, 9);
+        out.byte(b' ');
+        let start = out.position();
+        write_time(out, f.self_time);
+        out.pad_since(start, 9);
+        out.byte(b' ');
+        let start = out.position();
+        if f.func.is_none() {
+        } else if f.calls.is_finite() && f.calls >= 0.0 {
+            out.str(mark);
+            out.fixed(f.calls, 0);
+        } else {
+            out.byte(b'?');
+        }
+        out.pad_since(start, 9);
+        out.str("  ");
+        out.str(self.dim);
+        out.str(guides);
+        out.str(self.reset);
+        match f.func {
+            Some(id) => {
+                let id = id as usize;
+                write_middle_truncated(out, self.names.get(id), self.name_chars[id], room);
+            }
+            None => {
+                write_middle_truncated(out, &self.root_name, shown_width(&self.root_name), room)
+            }
+        }
+        out.byte(b'\n');
+    }
 }
 
 #[cfg(test)]

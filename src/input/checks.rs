@@ -39,19 +39,39 @@ fn plural(n: usize, one: &str, many: &str) -> String {
 /// Runs every check on a (possibly merged) profile.
 pub fn check(profile: &Profile) -> Vec<Warning> {
     let mut out = Vec::new();
-    let mut warn = |kind: &'static str, message: String| {
-        debug_assert!(KINDS.contains(&kind));
-        out.push(Warning { kind, message })
-    };
-    let functions = profile.functions();
-    if !functions.iter().any(|f| f.listed) {
+    if !profile.functions().iter().any(|f| f.listed) {
         return out;
     }
     let t = Tally::of(profile);
+    time_warnings(profile, &t, &mut out);
+    call_warnings(&t, &mut out);
+    if t.total > 0.0 && !has_root(profile) {
+        warn(
+            &mut out,
+            "no-root",
+            "no clean root: every function with time is called by another function \
+             with time (a cycle nothing enters, or a filtered profile); the flame graph \
+             has nothing to start from and may be empty"
+                .into(),
+        );
+    }
+    thread_warnings(profile, &t, &mut out);
+    label_collisions(profile, &mut out);
+    out
+}
 
+fn warn(out: &mut Vec<Warning>, kind: &'static str, message: String) {
+    debug_assert!(KINDS.contains(&kind));
+    out.push(Warning { kind, message });
+}
+
+/// Times that make the pictures empty or wrong: a zero total, negative, NaN or infinite
+/// times, and sums too large to add up.
+fn time_warnings(profile: &Profile, t: &Tally, out: &mut Vec<Warning>) {
     // Zero total: nothing to draw.
     if t.total <= 0.0 {
         warn(
+            out,
             "zero-total",
             "the total own time (sum of tottime) is zero: the pictures are empty; \
              was the profile taken with a timer that did not advance?"
@@ -59,9 +79,9 @@ pub fn check(profile: &Profile) -> Vec<Warning> {
         );
     }
 
-    // Negative, NaN or infinite times.
     if t.bad > 0 {
         warn(
+            out,
             "bad-times",
             format!(
                 "{} negative, NaN or infinite times (a timer running backwards, or \
@@ -75,6 +95,7 @@ pub fn check(profile: &Profile) -> Vec<Warning> {
     let scale = crate::tree::time_scale(profile);
     if scale > 0 {
         warn(
+            out,
             "time-overflow",
             format!(
                 "the times are too large to add up (Σ tottime {} the largest float): \
@@ -88,10 +109,15 @@ pub fn check(profile: &Profile) -> Vec<Warning> {
             ),
         );
     }
+}
 
+/// Counts that one stack could not give: own time above cumulative time, more
+/// primitive calls than calls, recursion off every cycle.
+fn call_warnings(t: &Tally, out: &mut Vec<Warning>) {
     // Own time above cumulative time (both sane): impossible for one stack.
     if t.over > 0 {
         warn(
+            out,
             "tottime-over-cumtime",
             format!(
                 "{} more own time than cumulative time (cProfile on Python 3.12+ mixes \
@@ -101,9 +127,9 @@ pub fn check(profile: &Profile) -> Vec<Warning> {
         );
     }
 
-    // More primitive calls than calls.
     if t.swapped > 0 {
         warn(
+            out,
             "calls-swapped",
             format!(
                 "{} more primitive calls than calls (yappi writes the two swapped); \
@@ -116,6 +142,7 @@ pub fn check(profile: &Profile) -> Vec<Warning> {
     // Recursive calls recorded for a function on no cycle of the call graph.
     if t.phantom > 0 {
         warn(
+            out,
             "phantom-recursion",
             format!(
                 "{} recursive calls but no cycle in the call graph (cProfile on \
@@ -124,16 +151,19 @@ pub fn check(profile: &Profile) -> Vec<Warning> {
             ),
         );
     }
+}
 
-    // No clean root: every function with time is fully accounted for by callers that
-    // have time themselves (a cycle with no way in, or a filtered profile).
+/// Whether some function with time is a clean root: not fully accounted for by callers
+/// that have time themselves (a cycle with no way in, or a filtered profile, has none).
+fn has_root(profile: &Profile) -> bool {
+    let functions = profile.functions();
     // Which functions have time, read in one pass: looked up per caller below, a
     // table of flags stays in cache where the functions themselves would not.
     let timed: Vec<bool> = functions
         .iter()
         .map(|f| f.stats.ct.is_finite() && f.stats.ct > 0.0)
         .collect();
-    let has_root = (0..functions.len() as FuncId).any(|f| {
+    (0..functions.len() as FuncId).any(|f| {
         if !timed[f as usize] {
             return false;
         }
@@ -149,20 +179,15 @@ pub fn check(profile: &Profile) -> Vec<Warning> {
             .iter()
             .all(|e| e.caller == f || !timed[e.caller as usize])
             || s.nc > covered
-    });
-    if t.total > 0.0 && !has_root {
-        warn(
-            "no-root",
-            "no clean root: every function with time is called by another function \
-             with time (a cycle nothing enters, or a filtered profile); the flame graph \
-             has nothing to start from and may be empty"
-                .into(),
-        );
-    }
+    })
+}
 
+/// Threads merged into one profile: by yappi, or several runs of threading's run().
+fn thread_warnings(profile: &Profile, t: &Tally, out: &mut Vec<Warning>) {
     // yappi: builtins keyed by their module, e.g. ('time', 0, 'sleep').
     if let Some(first) = t.first_yappi {
         warn(
+            out,
             "yappi",
             format!(
                 "looks like a yappi profile ({} keyed by module, e.g. {}): unless it \
@@ -174,10 +199,11 @@ pub fn check(profile: &Profile) -> Vec<Warning> {
         );
     }
 
-    // Several threads merged: threading's run() with no caller, called more than once.
+    // threading's run() with no caller, called more than once.
     let thread_runs = t.thread_runs;
     if thread_runs > 1 {
         warn(
+            out,
             "merged-threads",
             format!(
                 "the stacks of {thread_runs} threads are merged into one (threading's run() \
@@ -186,11 +212,14 @@ pub fn check(profile: &Profile) -> Vec<Warning> {
             ),
         );
     }
+}
 
-    // Two different functions that are shown with the same label. Labels are compared
-    // by hash first (hashed piece by piece as they would be written, never rendered, and
-    // met in an open-addressing table rather than sorted); only labels whose hashes meet
-    // are rendered and compared whole.
+/// Two different functions that are shown with the same label. Labels are compared by
+/// hash first (hashed piece by piece as they would be written, never rendered, and met
+/// in an open-addressing table rather than sorted); only labels whose hashes meet are
+/// rendered and compared whole.
+fn label_collisions(profile: &Profile, out: &mut Vec<Warning>) {
+    let functions = profile.functions();
     let mut scratch = Vec::new();
     let hashes: Vec<u64> = functions
         .iter()
@@ -213,6 +242,7 @@ pub fn check(profile: &Profile) -> Vec<Warning> {
     shared.sort_unstable();
     if let Some(first) = shared.first() {
         warn(
+            out,
             "label-collision",
             format!(
                 "{} shared by different functions (e.g. {first:?}): frames with one label \
@@ -221,11 +251,11 @@ pub fn check(profile: &Profile) -> Vec<Warning> {
             ),
         );
     }
-    out
 }
 
-/// The per-function checks, counted in one pass over the listed functions (a pass
-/// each cost more than the tests themselves).
+/// The per-function checks, counted in one pass over the listed functions: each test
+/// is a comparison or two, so walking the functions once per check would cost more
+/// than the checks themselves.
 struct Tally {
     /// Sum of the positive, finite own times.
     total: f64,

@@ -1,0 +1,427 @@
+//! The core model: a profile as functions and caller→callee edges, independent of
+//! where it was read from and of how it will be drawn.
+//!
+//! Functions are interned by their `(file, line, name)` label and sorted by it, so
+//! nothing downstream ever depends on the order of the stats dict (real files are
+//! ordered by memory address). Merging follows `pstats.Stats.add`.
+
+mod builder;
+#[cfg(test)]
+mod tests;
+mod text;
+
+pub use builder::{BuilderId, ProfileBuilder};
+pub use text::{ELISION, Text, shortened_str};
+
+/// A call count. Python counts are unbounded; values past `i128` saturate.
+pub type Count = i128;
+
+/// A count as a float, exactly as `n as f64` rounds it; quick when the count fits in
+/// 64 bits, as real counts do (`i128 as f64` is a library call).
+#[inline]
+pub fn count_f64(n: Count) -> f64 {
+    // Kept out of line: inlined, the two arms are one `n as f64` to the optimizer.
+    #[cold]
+    #[inline(never)]
+    fn wide(n: Count) -> f64 {
+        n as f64
+    }
+    match i64::try_from(n) {
+        Ok(small) => small as f64,
+        Err(_) => wide(n),
+    }
+}
+
+/// The label pstats gives a function.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct FuncKey {
+    pub file: Text,
+    pub line: i64,
+    pub name: Text,
+}
+
+impl FuncKey {
+    pub fn new(file: impl Into<Text>, line: i64, name: impl Into<Text>) -> FuncKey {
+        FuncKey {
+            file: file.into(),
+            line,
+            name: name.into(),
+        }
+    }
+
+    /// True for cProfile's builtin pseudo-file `~` and the `profile` module's `''`.
+    pub fn is_builtin(&self) -> bool {
+        matches!(self.file.as_str(), "~" | "") && self.line == 0
+    }
+
+    /// What `pstats.func_std_string` prints: `file:line(name)`, or `{name}` for builtins.
+    pub fn display(&self) -> String {
+        let mut out = String::new();
+        self.write_display(&mut out);
+        out
+    }
+
+    /// Appends [`FuncKey::display`] to `out`, without allocating a string of its own.
+    pub fn write_display(&self, out: &mut String) {
+        self.display_pieces(|piece| out.push_str(piece));
+    }
+
+    /// The label [`FuncKey::display`] gives, as the pieces it is made of, in order (for
+    /// a reader that needs its bytes, not a string).
+    pub fn display_pieces(&self, mut piece: impl FnMut(&str)) {
+        let name = self.name.as_str();
+        if self.file.as_str() == "~" && self.line == 0 {
+            if name.starts_with('<') && name.ends_with('>') && name.len() >= 2 {
+                piece("{");
+                piece(&name[1..name.len() - 1]);
+                piece("}");
+            } else {
+                piece(name);
+            }
+        } else {
+            piece(self.file.as_str());
+            piece(":");
+            let mut digits = [0u8; 21];
+            piece(decimal(
+                &mut digits,
+                self.line.unsigned_abs(),
+                self.line < 0,
+            ));
+            piece("(");
+            piece(name);
+            piece(")");
+        }
+    }
+}
+
+/// `n` (negated if `negative`) in decimal, as `{}` formats it, written at the end of
+/// `buf` (without the formatting machinery, which costs more than the rest of a label).
+fn decimal(buf: &mut [u8; 21], n: u64, negative: bool) -> &str {
+    let mut at = buf.len();
+    let mut v = n;
+    loop {
+        at -= 1;
+        buf[at] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    if negative {
+        at -= 1;
+        buf[at] = b'-';
+    }
+    // Only ASCII digits and '-' were written.
+    std::str::from_utf8(&buf[at..]).unwrap_or_default()
+}
+
+/// The four numbers pstats keeps per function: primitive calls, total calls,
+/// own time and cumulative time (seconds).
+///
+/// Packed to 8-byte alignment (the counts are `i128`, 16-aligned by default): an
+/// [`Edge`] then takes 64 bytes instead of 80, and a 1M-edge profile's tables shrink by a
+/// fifth. Fields are read by value (`{ s.cc }`), as references to them may be unaligned.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+#[repr(C, packed(8))]
+pub struct Stats {
+    pub cc: Count,
+    pub nc: Count,
+    pub tt: f64,
+    pub ct: f64,
+}
+
+impl Stats {
+    pub fn add(&mut self, other: &Stats) {
+        self.cc = self.cc.saturating_add(other.cc);
+        self.nc = self.nc.saturating_add(other.nc);
+        self.tt += other.tt;
+        self.ct += other.ct;
+    }
+}
+
+/// Index of a function in [`Profile::functions`].
+pub type FuncId = u32;
+
+/// One function: its label, its numbers, and whether the stats dict listed it
+/// (a function seen only as somebody's caller is kept with zero numbers).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Function {
+    pub key: FuncKey,
+    pub stats: Stats,
+    pub listed: bool,
+}
+
+/// What one caller→callee edge records about the callee when called from that caller.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum EdgeStats {
+    /// cProfile: `(nc, cc, tt, ct)` of the callee under this caller.
+    Timed(Stats),
+    /// `profile` module and sampled files: a bare call (or sample) count.
+    Count(PackedCount),
+}
+
+/// A call count kept at 8-byte alignment, as in [`Stats`], so that an [`EdgeStats`]
+/// takes 56 bytes rather than 64.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+#[repr(C, packed(8))]
+pub struct PackedCount(Count);
+
+impl PackedCount {
+    pub fn get(self) -> Count {
+        self.0
+    }
+}
+
+impl From<Count> for PackedCount {
+    fn from(n: Count) -> PackedCount {
+        PackedCount(n)
+    }
+}
+
+impl EdgeStats {
+    pub fn calls(&self) -> Count {
+        match self {
+            EdgeStats::Timed(s) => s.nc,
+            EdgeStats::Count(n) => n.get(),
+        }
+    }
+
+    /// Adds two edges as `pstats.Stats.add` does; timed + count keeps the timed part
+    /// and adds the count to both call counts (pstats itself raises here).
+    fn add(&mut self, other: &EdgeStats) {
+        *self = match (*self, *other) {
+            (EdgeStats::Timed(mut a), EdgeStats::Timed(b)) => {
+                a.add(&b);
+                EdgeStats::Timed(a)
+            }
+            (EdgeStats::Count(a), EdgeStats::Count(b)) => {
+                EdgeStats::Count(a.get().saturating_add(b.get()).into())
+            }
+            (EdgeStats::Timed(mut a), EdgeStats::Count(n))
+            | (EdgeStats::Count(n), EdgeStats::Timed(mut a)) => {
+                a.nc = { a.nc }.saturating_add(n.get());
+                a.cc = { a.cc }.saturating_add(n.get());
+                EdgeStats::Timed(a)
+            }
+        };
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Edge {
+    pub caller: FuncId,
+    pub callee: FuncId,
+    pub stats: EdgeStats,
+}
+
+const _: () = assert!(std::mem::size_of::<Edge>() == 64);
+
+/// A whole profile. Functions are sorted by key; edges by `(callee, caller)`;
+/// `callers_of`/`callees_of` give each function's slice.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Profile {
+    functions: Vec<Function>,
+    edges: Vec<Edge>,
+    /// Edge indexes sorted by `(caller, callee)`.
+    by_caller: Vec<u32>,
+    callers_start: Vec<u32>,
+    callees_start: Vec<u32>,
+    /// Strongly connected components, computed on first use (see [`Profile::components`]).
+    components: Derived<Vec<u32>>,
+}
+
+/// Data derived from a profile on first use. Not part of the profile's identity: two
+/// profiles compare equal whether or not either has computed it.
+#[derive(Clone, Debug, Default)]
+struct Derived<T>(std::sync::OnceLock<T>);
+
+impl<T> PartialEq for Derived<T> {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl Profile {
+    fn from_sorted(functions: Vec<Function>, edges: Vec<Edge>) -> Profile {
+        let n = functions.len();
+        let mut callers_start = vec![0u32; n + 1];
+        let mut callees_start = vec![0u32; n + 1];
+        for e in &edges {
+            callers_start[e.callee as usize + 1] += 1;
+            callees_start[e.caller as usize + 1] += 1;
+        }
+        for i in 0..n {
+            callers_start[i + 1] += callers_start[i];
+            callees_start[i + 1] += callees_start[i];
+        }
+        // Edges are sorted by (callee, caller): a stable counting sort by caller gives
+        // (caller, callee) order, as the pairs are unique.
+        let mut next = callees_start.clone();
+        let mut by_caller = vec![0u32; edges.len()];
+        for (i, e) in edges.iter().enumerate() {
+            let k = e.caller as usize;
+            by_caller[next[k] as usize] = i as u32;
+            next[k] += 1;
+        }
+        Profile {
+            functions,
+            edges,
+            by_caller,
+            callers_start,
+            callees_start,
+            components: Derived::default(),
+        }
+    }
+
+    pub fn functions(&self) -> &[Function] {
+        &self.functions
+    }
+
+    pub fn function(&self, id: FuncId) -> &Function {
+        &self.functions[id as usize]
+    }
+
+    pub fn edges(&self) -> &[Edge] {
+        &self.edges
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.functions.is_empty()
+    }
+
+    /// Functions listed in the stats dict (what `len(pstats.Stats.stats)` counts).
+    pub fn listed_count(&self) -> usize {
+        self.functions.iter().filter(|f| f.listed).count()
+    }
+
+    pub fn find(&self, key: &FuncKey) -> Option<FuncId> {
+        self.functions
+            .binary_search_by(|f| f.key.cmp(key))
+            .ok()
+            .map(|i| i as FuncId)
+    }
+
+    /// Edges into `callee`, sorted by caller.
+    pub fn callers_of(&self, callee: FuncId) -> &[Edge] {
+        let i = callee as usize;
+        &self.edges[self.callers_start[i] as usize..self.callers_start[i + 1] as usize]
+    }
+
+    /// Indexes into [`Profile::edges`] of the edges out of `caller`, sorted by callee.
+    pub fn callee_edge_ids(&self, caller: FuncId) -> &[u32] {
+        let i = caller as usize;
+        &self.by_caller[self.callees_start[i] as usize..self.callees_start[i + 1] as usize]
+    }
+
+    /// Edges out of `caller`, sorted by callee.
+    pub fn callees_of(&self, caller: FuncId) -> impl ExactSizeIterator<Item = &Edge> + '_ {
+        self.callee_edge_ids(caller)
+            .iter()
+            .map(|&e| &self.edges[e as usize])
+    }
+
+    /// Totals as `pstats.Stats.get_top_level_stats` adds them: (Σnc, Σcc, Σtt).
+    pub fn totals(&self) -> (Count, Count, f64) {
+        self.functions.iter().fold((0, 0, 0.0), |(nc, cc, tt), f| {
+            (
+                nc.saturating_add(f.stats.nc),
+                cc.saturating_add(f.stats.cc),
+                tt + f.stats.tt,
+            )
+        })
+    }
+
+    /// The strongly connected component of every function in the call graph
+    /// (Tarjan's algorithm, iterative): two functions share a component when each
+    /// reaches the other through caller→callee edges.
+    /// Computed once per profile, on the reversed graph (callee→caller), which has the
+    /// same components: a function's callers are one run of [`Profile::edges`], read in
+    /// order, where its callees are scattered over it. Component numbers only name
+    /// components; nothing may depend on their order.
+    pub fn components(&self) -> &[u32] {
+        self.components.0.get_or_init(|| self.compute_components())
+    }
+
+    fn compute_components(&self) -> Vec<u32> {
+        let profile = self;
+        const UNSEEN: u32 = u32::MAX;
+        let n = profile.functions().len();
+        let mut index = vec![UNSEEN; n];
+        let mut low = vec![0u32; n];
+        let mut on_stack = vec![false; n];
+        let mut comp = vec![UNSEEN; n];
+        let mut stack: Vec<u32> = Vec::new();
+        let mut next_index = 0u32;
+        let mut next_comp = 0u32;
+        // Call stack of (node, position in its callee list).
+        let mut work: Vec<(u32, usize)> = Vec::new();
+        for start in 0..n as u32 {
+            if index[start as usize] != UNSEEN {
+                continue;
+            }
+            work.push((start, 0));
+            while let Some(&mut (v, ref mut pos)) = work.last_mut() {
+                let vi = v as usize;
+                if *pos == 0 && index[vi] == UNSEEN {
+                    index[vi] = next_index;
+                    low[vi] = next_index;
+                    next_index += 1;
+                    stack.push(v);
+                    on_stack[vi] = true;
+                }
+                let callers = profile.callers_of(v);
+                if *pos < callers.len() {
+                    let w = callers[*pos].caller;
+                    *pos += 1;
+                    let wi = w as usize;
+                    if index[wi] == UNSEEN {
+                        work.push((w, 0));
+                    } else if on_stack[wi] {
+                        low[vi] = low[vi].min(index[wi]);
+                    }
+                    continue;
+                }
+                work.pop();
+                if let Some(&(p, _)) = work.last() {
+                    low[p as usize] = low[p as usize].min(low[vi]);
+                }
+                if low[vi] == index[vi] {
+                    while let Some(w) = stack.pop() {
+                        on_stack[w as usize] = false;
+                        comp[w as usize] = next_comp;
+                        if w == v {
+                            break;
+                        }
+                    }
+                    next_comp += 1;
+                }
+            }
+        }
+        comp
+    }
+
+    /// Merges several profiles as `pstats.Stats.add` does: same keys summed, callers merged.
+    pub fn merge(profiles: Vec<Profile>) -> Profile {
+        if profiles.len() == 1 {
+            return profiles.into_iter().next().expect("one profile");
+        }
+        let mut b = ProfileBuilder::new();
+        for p in &profiles {
+            for f in &p.functions {
+                if f.listed {
+                    b.add_function(f.key.clone(), f.stats);
+                } else {
+                    b.intern(f.key.clone());
+                }
+            }
+            for e in &p.edges {
+                b.add_edge(
+                    p.function(e.caller).key.clone(),
+                    p.function(e.callee).key.clone(),
+                    e.stats,
+                );
+            }
+        }
+        b.finish()
+    }
+}
