@@ -338,10 +338,10 @@ fn new_backends_survive_every_readable_fixture() {
             continue;
         }
         let bytes = bytes::Bytes::from(std::fs::read(&path).unwrap());
-        let Ok(loaded) = flameprof::input::load(&name, bytes) else {
+        let Ok(loaded) = flameprof::load(&name, bytes) else {
             continue;
         };
-        let _ = flameprof::input::checks::check(&loaded.profile);
+        let _ = flameprof::check(&loaded.profile);
         for backend in flameprof::backend::registry() {
             if !["json", "text", "stats"].contains(&backend.name) {
                 continue;

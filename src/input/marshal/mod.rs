@@ -1,6 +1,6 @@
 //! The marshal decoder: one Python `marshal` object from a byte buffer into an arena of
-//! [`Value`]s, written from scratch after `Python/marshal.c` (see
-//! `docs/pstats-format.md` §1–§6).
+//! [`Value`]s, written from scratch after CPython's `Python/marshal.c` (what flameprof
+//! accepts and how it reads odd files: `formats/pstats/README.md`).
 //!
 //! It reads every type code of marshal versions 0–5 and of Python 2 files. It never
 //! recurses on the data (an explicit stack with a depth cap of [`MAX_DEPTH`]), never sizes
