@@ -138,14 +138,10 @@ fn stages(c: &mut Criterion) {
 
 criterion_group!(benches, stages);
 
-// Memory is asked for as the binary asks for it (`flameprof::heap`), so that page
-// faults cost here what they cost a run of `flameprof`.
-#[cfg(all(target_os = "linux", target_env = "gnu"))]
-#[global_allocator]
-static ALLOCATOR: flameprof::heap::HugeBlocks = flameprof::heap::HugeBlocks;
-
 fn main() {
-    flameprof::heap::prefer_huge_pages();
+    // Memory is asked for as the binary asks for it, so that page faults cost here
+    // what they cost a run of `flameprof`.
+    flameprof::heap::keep_freed_memory();
     benches();
     Criterion::default().configure_from_args().final_summary();
 }

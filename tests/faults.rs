@@ -238,10 +238,9 @@ fn read_errors_name_the_file() {
     }
 }
 
-/// A data limit (`ulimit -d`) below the heap's first step (`flameprof::heap` grows it
-/// 32 MiB at a time): the allocator falls back to glibc's own policy, and the run
-/// gives the same output as without a limit. Before that fallback, every run under
-/// `ulimit -d 30000` aborted with "memory allocation of … bytes failed".
+/// A data limit (`ulimit -d`) of 16 or 24 MB, a few times what pip_list needs: the
+/// allocator's policy (`flameprof::heap`) must not ask for memory in steps a limit can
+/// refuse, and the run gives the same output as without a limit.
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 #[test]
 fn a_data_limit_below_the_heap_step_still_renders() {

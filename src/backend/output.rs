@@ -1,5 +1,5 @@
-//! The backends' output buffer: bytes, integers and numbers are appended to one
-//! reusable `Vec<u8>` without going through `core::fmt`, and handed to the writer in
+//! The backends' output buffer: bytes, integers (`itoa`) and numbers are appended to
+//! one reusable `Vec<u8>` without going through `core::fmt`, and handed to the writer in
 //! large chunks (the output is streamed, never held whole in memory). Numbers are
 //! written byte for byte as `format!` writes them; the rare cases the fast paths do
 //! not cover (ties, huge or non-finite values) go through `format!` itself.
@@ -104,12 +104,7 @@ impl<'w> Output<'w> {
 
     /// A (possibly huge) call count in decimal, as `{}` writes it.
     pub fn i128(&mut self, n: i128) {
-        match i64::try_from(n) {
-            Ok(n) => self.i64(n),
-            Err(_) => {
-                let _ = write!(self.buf, "{n}");
-            }
-        }
+        self.bytes(itoa::Buffer::new().format(n).as_bytes());
     }
 
     /// `x` as `format!("{x}")` writes it (shortest form that reads back exactly).
@@ -206,12 +201,7 @@ impl<'w> Output<'w> {
         }
         let int = units / u128::from(scale);
         let decimals = (units % u128::from(scale)) as u64;
-        match u64::try_from(int) {
-            Ok(int) => self.u64(int),
-            Err(_) => {
-                let _ = write!(self.buf, "{int}");
-            }
-        }
+        self.bytes(itoa::Buffer::new().format(int).as_bytes());
         if prec > 0 {
             self.buf.push(b'.');
             let mut digits = [b'0'; 9];
@@ -253,68 +243,12 @@ pub fn round_u64(x: f64) -> u64 {
 /// Appends `n` in decimal, as `{}` writes it.
 #[inline]
 pub fn push_u64(buf: &mut Vec<u8>, n: u64) {
-    if n < 10 {
-        buf.push(b'0' + n as u8);
-    } else {
-        push_digits(buf, n);
-    }
-}
-
-/// [`push_u64`] for `n >= 10`. The digits are written left-aligned into a fixed-size
-/// array that is appended whole and then cut to length: a copy of constant size is a
-/// few stores, where one of the exact length would be a `memcpy` call.
-fn push_digits(buf: &mut Vec<u8>, mut n: u64) {
-    const PAIRS: &[u8; 200] = b"0001020304050607080910111213141516171819\
-        2021222324252627282930313233343536373839\
-        4041424344454647484950515253545556575859\
-        6061626364656667686970717273747576777879\
-        8081828384858687888990919293949596979899";
-    let len = decimal_len(n);
-    let mut digits = [0u8; 20];
-    let mut i = len;
-    while n >= 100 {
-        let pair = (n % 100) as usize * 2;
-        n /= 100;
-        i -= 2;
-        digits[i..i + 2].copy_from_slice(&PAIRS[pair..pair + 2]);
-    }
-    if n >= 10 {
-        let pair = n as usize * 2;
-        digits[..2].copy_from_slice(&PAIRS[pair..pair + 2]);
-    } else {
-        digits[0] = b'0' + n as u8;
-    }
-    let end = buf.len() + len;
-    buf.extend_from_slice(&digits);
-    buf.truncate(end);
-}
-
-/// Digits in `n` (`n >= 1`): the number of bits gives the length up to one, and a
-/// single comparison settles it (`ilog10` costs several times as much).
-#[inline]
-fn decimal_len(n: u64) -> usize {
-    const POW10: [u64; 20] = {
-        let mut table = [1u64; 20];
-        let mut k = 1;
-        while k < 20 {
-            table[k] = table[k - 1] * 10;
-            k += 1;
-        }
-        table
-    };
-    let bits = 64 - n.leading_zeros() as usize;
-    // 1233 / 4096 is log10(2) rounded up just enough: `at` is the digits of 2^bits - 1
-    // or one fewer, and never past the table.
-    let at = (bits * 1233) >> 12;
-    at + usize::from(n >= POW10[at])
+    buf.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
 }
 
 /// Appends `n` in decimal, as `{}` writes it.
 pub fn push_i64(buf: &mut Vec<u8>, n: i64) {
-    if n < 0 {
-        buf.push(b'-');
-    }
-    push_u64(buf, n.unsigned_abs());
+    buf.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
 }
 
 impl Write for Output<'_> {

@@ -491,10 +491,9 @@ impl KeyIndex {
     }
 
     fn combine(file: u64, line: i64, name: u64) -> u64 {
-        let mut h = KeyHasher { h: file };
-        h.mix(line as u64);
-        h.mix(name);
-        std::hash::Hasher::finish(&h)
+        // The texts' hashes are seeded already: a fixed seed mixes them.
+        use std::hash::BuildHasher;
+        foldhash::fast::FixedState::default().hash_one((file, line, name))
     }
 
     fn find(&self, hash: u64, key: &FuncKey, functions: &[Function]) -> Option<BuilderId> {
@@ -514,88 +513,6 @@ impl KeyIndex {
     }
 }
 
-/// The hasher of the builder's key index and of `finish`'s file table: a
-/// multiply-and-fold hash over 8-byte words, as every key of a large profile is hashed
-/// and SipHash spends several rounds per word of a long file path. Seeded per process
-/// from the standard library's random keys so that a crafted file cannot make its keys
-/// collide.
-#[derive(Clone)]
-struct KeyHashState {
-    seed: u64,
-}
-
-impl Default for KeyHashState {
-    fn default() -> KeyHashState {
-        use std::hash::BuildHasher;
-        thread_local! {
-            static SEED: u64 = std::collections::hash_map::RandomState::new().hash_one(0x5eed_u64);
-        }
-        KeyHashState {
-            seed: SEED.with(|s| *s),
-        }
-    }
-}
-
-impl std::hash::BuildHasher for KeyHashState {
-    type Hasher = KeyHasher;
-    fn build_hasher(&self) -> KeyHasher {
-        KeyHasher { h: self.seed }
-    }
-}
-
-struct KeyHasher {
-    h: u64,
-}
-
-impl KeyHasher {
-    const K: u64 = 0x9E37_79B9_7F4A_7C15;
-
-    #[inline]
-    fn mix(&mut self, word: u64) {
-        let m = u128::from(self.h ^ word) * u128::from(Self::K);
-        self.h = (m as u64) ^ ((m >> 64) as u64);
-    }
-}
-
-impl std::hash::Hasher for KeyHasher {
-    #[inline]
-    fn write(&mut self, bytes: &[u8]) {
-        let mut chunks = bytes.chunks_exact(8);
-        for c in &mut chunks {
-            self.mix(u64::from_le_bytes(c.try_into().unwrap_or([0; 8])));
-        }
-        let rest = chunks.remainder();
-        if !rest.is_empty() {
-            let mut last = [0u8; 8];
-            last[..rest.len()].copy_from_slice(rest);
-            self.mix(u64::from_le_bytes(last) ^ ((rest.len() as u64) << 59));
-        }
-    }
-
-    #[inline]
-    fn write_u8(&mut self, n: u8) {
-        self.mix(u64::from(n));
-    }
-
-    #[inline]
-    fn write_u32(&mut self, n: u32) {
-        self.mix(u64::from(n));
-    }
-
-    #[inline]
-    fn write_u64(&mut self, n: u64) {
-        self.mix(n);
-    }
-
-    #[inline]
-    fn write_usize(&mut self, n: usize) {
-        self.mix(n as u64);
-    }
-
-    #[inline]
-    fn finish(&self) -> u64 {
-        // One more round so that the last word's bits reach the low bits hashbrown uses.
-        let m = u128::from(self.h) * u128::from(Self::K.rotate_left(17));
-        (m as u64) ^ ((m >> 64) as u64)
-    }
-}
+/// The hasher of the builder's key index and of `finish`'s file table: fast on file
+/// paths, and seeded per process so that a crafted file cannot make its keys collide.
+type KeyHashState = foldhash::fast::RandomState;
