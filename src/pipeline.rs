@@ -32,11 +32,9 @@ pub fn read_all(inputs: &[PathBuf], warn: &mut dyn FnMut(&Warning)) -> Result<Pr
     Ok(Profile::merge(profiles))
 }
 
-/// From this many edges on, the checks and the inverted tree go to a second core. On a
-/// small profile they take about as long as an idle core of a VM takes to wake (0.1 to
-/// 0.7 ms, sometimes more); measured on the 2-core test machine, side by side with one
-/// core, a second thread saved nothing at 100,000 edges, 3 % at 300,000 and 2-7 % at
-/// 1,000,000 (README, Performance).
+/// From this many edges on, the checks and the inverted tree go to a second core. Below
+/// it they take about as long as waking an idle core does, so a second thread saves
+/// nothing (the measurements: docs/performance.md).
 pub const SECOND_CORE_FROM_EDGES: usize = 200_000;
 
 /// Renders `profile` in `format` into `out`, then gives the warnings: the data checks,

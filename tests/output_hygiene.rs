@@ -240,7 +240,7 @@ fn times_adding_up_past_the_largest_float_still_draw_with_a_warning() {
     for i in 0..3 {
         p.row(("a.py", i, "huge"), (1, 1, 1e308, 1e308), &[]);
     }
-    for format in ["text", "log", "json", "svg", "stats"] {
+    for format in crate::util::formats() {
         let run = flameprof(&["-f", format], &p);
         let out = run.stdout_text();
         assert!(

@@ -175,3 +175,12 @@ pub fn entries(dir: &Path) -> Vec<String> {
     names.sort();
     names
 }
+
+/// The name of every registered format: tests that cover "every format" iterate this,
+/// so a new format is covered without editing them.
+pub fn formats() -> Vec<&'static str> {
+    flameprof::backend::registry()
+        .iter()
+        .map(|b| b.name)
+        .collect()
+}

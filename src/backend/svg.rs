@@ -369,6 +369,15 @@ fn render_into(job: &Job<'_>, out: &mut Output<'_>) -> io::Result<()> {
         draw_view(out, v, &g, &functions)?;
     }
 
+    write_footer(job, out, height)?;
+    if o.script {
+        write_script(job, out, &views, &functions)?;
+    }
+    writeln!(out, "</svg>")
+}
+
+/// The footer: the total, what the threshold cut from each tree, and the colour legend.
+fn write_footer(job: &Job<'_>, out: &mut Output<'_>, height: f64) -> io::Result<()> {
     let total = job.flame().total();
     write!(out, r#"<text class="foot" x="10" y="{}">"#, height - 30.0)?;
     let mut footer = format!(
@@ -397,10 +406,8 @@ fn render_into(job: &Job<'_>, out: &mut Output<'_>) -> io::Result<()> {
         r#"<g class="legend" transform="translate(10,{})"><rect class="ko" width="10" height="10"/><text x="14" y="9">your code</text><rect class="ks" x="110" width="10" height="10"/><text x="124" y="9">standard library</text><rect class="kt" x="270" width="10" height="10"/><text x="284" y="9">third-party</text><rect class="kb" x="400" width="10" height="10"/><text x="414" y="9">builtin / C</text><rect class="ko e" x="530" width="10" height="10"/><text x="544" y="9">estimated</text></g>"#,
         height - 20.0
     )?;
-    if o.script {
-        write_script(job, out, &views, &functions)?;
-    }
-    writeln!(out, "</svg>")
+
+    Ok(())
 }
 
 fn top_shift(o: &super::RenderOptions) -> f64 {
