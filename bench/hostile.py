@@ -132,9 +132,11 @@ write("escapes_in_names.prof", marshal.dumps({(esc + ".py", 1, esc): (1, 1, 1.0,
 write("times_overflow.prof", marshal.dumps({("a.py", i, "f%d" % i): (1, 1, 1e308, 1e308, {}) for i in range(3)}))
 key = b")\x03" + z("a.py") + b"i" + i32(1) + b"u" + i32(4) + b"caf\xe9"
 write("invalid_utf8_name.prof", b"{" + key + b")\x05" + b"i" + i32(1) + b"i" + i32(1) + b"g" + struct.pack("<d", 1.0) + b"g" + struct.pack("<d", 1.0) + b"{0" + b"0")
-# Five code objects nested in each other's constants, each after 190 KB of bytecode.
-code = b"c" + i32(0) * 6 + b"N"
+# Five code objects, each holding the next in a small tuple that every layout finds
+# where it expects the bytecode, around a list of 900,000 Nones: each layout of each
+# level reads everything inside before it fails, so retries re-read the file.
+code = b"[" + i32(900_000) + b"N" * 900_000
 for level in range(5):
-    code = b"c" + i32(0) * 6 + b"s" + i32(190_000) + b"x" * 190_000 + b")\x01" + code
+    code = b"c" + i32(0) * 4 + b")\x03NN)\x03NN)\x01" + code
 write("nested_code_filler.prof", b"{" + b")\x03" + z("a") + b"i" + i32(0) + code + b"N0")
 print(OUT)

@@ -13,6 +13,12 @@ use crate::model::Text;
 /// How many times, in one decode, a code object may be re-read with another layout.
 const LAYOUT_RETRY_BUDGET: u32 = 64;
 
+/// What layout retries may read again, in all: this many times the input's size (and
+/// 64 KiB at least). A layout that fails only after reading everything inside a code
+/// object makes its nested code objects be read again once per layout of each level.
+const REREAD_BUDGET_FACTOR: usize = 2;
+const REREAD_BUDGET_MIN: usize = 1 << 16;
+
 /// Items reserved up front for a container, whatever its declared count: the count
 /// is checked against the bytes left, but nested containers could each declare all
 /// of them.
@@ -117,6 +123,8 @@ pub(super) struct Decoder<'a> {
     /// The layout index that last worked, tried first next time.
     last_layout: usize,
     retries: u32,
+    /// Bytes read before a layout retry rewound over them, so far.
+    reread: usize,
 }
 
 fn err<T>(offset: usize, message: impl Into<String>) -> Result<T, Error> {
@@ -145,6 +153,7 @@ impl<'a> Decoder<'a> {
             lossy: Vec::new(),
             last_layout: 0,
             retries: 0,
+            reread: 0,
         }
     }
 
@@ -279,6 +288,11 @@ impl<'a> Decoder<'a> {
             c.firstlineno = None;
             // The code object's own slot (and ref) were taken before `start`; they stay.
             let s = c.start;
+            self.reread = self.reread.saturating_add(self.pos.saturating_sub(s.pos));
+            let budget = self.data.len().saturating_mul(REREAD_BUDGET_FACTOR);
+            if self.reread > budget.max(REREAD_BUDGET_MIN) {
+                return Err(e);
+            }
             self.pos = s.pos;
             self.arena.truncate(s.arena);
             self.refs.truncate(s.refs);
@@ -785,5 +799,42 @@ fn seq_name(kind: SeqKind) -> &'static str {
         SeqKind::Set => "set",
         SeqKind::FrozenSet => "frozenset",
         SeqKind::Slice => "slice",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Five code objects, each holding the next in a small tuple that every layout
+    /// finds where it expects the bytecode (so each layout reads everything inside
+    /// before the tuple is found not to fit), around a list of 200,000 Nones.
+    fn nested_code_every_layout_reads(levels: usize, items: usize) -> Bytes {
+        let mut inner = vec![b'['];
+        inner.extend_from_slice(&(items as i32).to_le_bytes());
+        inner.resize(inner.len() + items, b'N');
+        for _ in 0..levels {
+            let mut level = vec![b'c'];
+            level.extend_from_slice(&[0; 16]);
+            level.extend_from_slice(b")\x03NN)\x03NN)\x01");
+            level.extend_from_slice(&inner);
+            inner = level;
+        }
+        Bytes::from(inner)
+    }
+
+    #[test]
+    fn layout_retries_read_at_most_twice_the_input_again() {
+        let data = nested_code_every_layout_reads(5, 200_000);
+        let mut d = Decoder::new(&data);
+        assert!(d.root().is_err());
+        assert!(d.retries > 2, "{} retries", d.retries);
+        let bound = (data.len() * REREAD_BUDGET_FACTOR).max(REREAD_BUDGET_MIN) + data.len();
+        assert!(
+            d.reread <= bound,
+            "{} bytes read again of {}",
+            d.reread,
+            data.len()
+        );
     }
 }
