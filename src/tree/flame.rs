@@ -351,35 +351,12 @@ fn roots(profile: &Profile, total: f64) -> Vec<(FuncId, f64, f64, bool)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{EdgeStats, FuncKey, ProfileBuilder, Stats};
+    use crate::model::{EdgeStats, ProfileBuilder, Stats};
     use crate::tree::TreeOptions;
-
-    fn key(name: &str) -> FuncKey {
-        FuncKey::new("app.py", 1, name)
-    }
+    use crate::tree::test_profiles::{edge, key, profile};
 
     fn st(cc: i128, nc: i128, tt: f64, ct: f64) -> Stats {
         Stats { cc, nc, tt, ct }
-    }
-
-    fn edge(b: &mut ProfileBuilder, from: &str, to: &str, nc: i128, tt: f64, ct: f64) {
-        b.add_edge(key(from), key(to), EdgeStats::Timed(st(nc, nc, tt, ct)));
-    }
-
-    /// A profile from two tables: functions `(name, cc, nc, tt, ct)` and timed edges
-    /// `(caller, callee, calls, tt, ct)` (all calls primitive).
-    fn profile(
-        functions: &[(&str, i128, i128, f64, f64)],
-        edges: &[(&str, &str, i128, f64, f64)],
-    ) -> Profile {
-        let mut b = ProfileBuilder::new();
-        for &(name, cc, nc, tt, ct) in functions {
-            b.add_function(key(name), st(cc, nc, tt, ct));
-        }
-        for &(from, to, nc, tt, ct) in edges {
-            edge(&mut b, from, to, nc, tt, ct);
-        }
-        b.finish()
     }
 
     /// (stack of names, total, exact) for every frame, in pre-order.

@@ -20,6 +20,8 @@ mod levels;
 mod nesting;
 mod place;
 mod slots;
+#[cfg(test)]
+mod test_profiles;
 
 pub use arena::{CallTree, Frame, ROOT};
 

@@ -220,32 +220,8 @@ impl Lists {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{EdgeStats, FuncKey, ProfileBuilder, Stats};
-
-    fn key(name: &str) -> FuncKey {
-        FuncKey::new("app.py", 1, name)
-    }
-
-    fn edge(b: &mut ProfileBuilder, from: &str, to: &str, nc: i128, tt: f64, ct: f64) {
-        let stats = Stats { cc: nc, nc, tt, ct };
-        b.add_edge(key(from), key(to), EdgeStats::Timed(stats));
-    }
-
-    /// A profile from functions `(name, cc, nc, tt, ct)` and timed edges
-    /// `(caller, callee, calls, tt, ct)` (all calls primitive).
-    fn profile(
-        functions: &[(&str, i128, i128, f64, f64)],
-        edges: &[(&str, &str, i128, f64, f64)],
-    ) -> Profile {
-        let mut b = ProfileBuilder::new();
-        for &(name, cc, nc, tt, ct) in functions {
-            b.add_function(key(name), Stats { cc, nc, tt, ct });
-        }
-        for &(from, to, nc, tt, ct) in edges {
-            edge(&mut b, from, to, nc, tt, ct);
-        }
-        b.finish()
-    }
+    use crate::model::ProfileBuilder;
+    use crate::tree::test_profiles::{edge, key, profile};
 
     #[test]
     fn slots_list_each_caller_s_edges_as_the_profile_orders_them() {
