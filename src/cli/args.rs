@@ -213,7 +213,7 @@ impl Args {
 
 /// The width and colour of text output: `COLUMNS` if set, else the terminal's width
 /// when stdout is a terminal, else 100; colour when stdout is a terminal and
-/// `NO_COLOR` is unset or empty (https://no-color.org).
+/// `NO_COLOR` is unset or empty (<https://no-color.org>).
 fn terminal() -> (usize, bool) {
     let tty = io::stdout().is_terminal();
     let from_env = std::env::var("COLUMNS")

@@ -107,7 +107,7 @@ fn report(kind: &str, message: &dyn fmt::Display) {
     }
 }
 
-/// Runs `render` into standard output, or into the file at `path` (see [`output_file`]:
+/// Runs `render` into standard output, or into the file at `path` (see `output_file`:
 /// atomically, through a temporary renamed over it only when everything was written).
 pub fn write_output(
     path: Option<&Path>,

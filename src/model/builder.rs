@@ -25,7 +25,7 @@ pub struct ProfileBuilder {
     runs: Vec<(u32, u32)>,
 }
 
-/// A function's index in a [`ProfileBuilder`] (not its final [`FuncId`]).
+/// A function's index in a [`ProfileBuilder`] (not its final [`FuncId`](crate::model::FuncId)).
 pub type BuilderId = usize;
 
 impl ProfileBuilder {

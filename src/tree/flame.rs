@@ -19,16 +19,16 @@
 //!   calls add up to its own (`builtins.exec`) makes one child call per call, so a
 //!   context with k calls gets at most k atoms.
 //! - **Import nesting.** Module bodies are matched to the body that imported them
-//!   bottom-up (see [`super::nesting`]); a matched body is placed only under its
+//!   bottom-up (see `tree::nesting`); a matched body is placed only under its
 //!   importer, and the importer's frames in the import cycle carry its time down to the
 //!   dispatcher.
 //! - **One call, one run.** Where every call of a wrapper around the dispatcher is
-//!   one module run (see [`super::dispatch`]), runs are matched to importers jointly,
+//!   one module run (see `tree::dispatch`), runs are matched to importers jointly,
 //!   counts respected; each run is drawn as its own frame under its importer's run, and
 //!   the nesting above is not used for those modules.
 //! - **Recursion.** Direct recursion is unrolled level by level, the outermost level
 //!   exact, the calls and time of deeper levels modelled from the self-edge's primitive
-//!   calls and totals (see [`super::levels`] and [`super::facts`]): folded, it gives
+//!   calls and totals (see `tree::levels` and `tree::facts`): folded, it gives
 //!   back exactly the data. Re-entry through a cycle of several functions (imports
 //!   run `exec` inside `exec`) is drawn where the budget allows, at most
 //!   [`MAX_REENTRY`] times per stack; edges inside such a cycle are not bounded by
@@ -36,8 +36,8 @@
 //!
 //! This module owns the expansion: the roots, the queue, and what each frame is given
 //! when it is pushed (calls, bounds, own time, recursion level, module run, nearest
-//! body). Which children a frame gets is decided in [`super::place`]; the edges are
-//! laid out in [`super::slots`], the per-function facts in [`super::facts`].
+//! body). Which children a frame gets is decided in `tree::place`; the edges are
+//! laid out in `tree::slots`, the per-function facts in `tree::facts`.
 
 use std::collections::BinaryHeap;
 
