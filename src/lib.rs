@@ -57,6 +57,8 @@ mod model;
 pub mod pipeline;
 mod printable;
 mod rng;
+#[cfg(test)]
+mod strategies;
 mod tree;
 mod warning;
 

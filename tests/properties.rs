@@ -18,84 +18,162 @@ use flameprof::backend::{self, Job, RenderOptions};
 #[path = "support/marshal_writer.rs"]
 mod marshal_writer;
 
-use marshal_writer::{Flavour, Py, Rng, Writer};
+use marshal_writer::{Flavour, Py, Tape, Writer};
+use proptest::collection::vec;
+use proptest::prelude::*;
+use proptest::sample::{Index, select};
+use proptest::strategy::ValueTree;
+use proptest::test_runner::{RngAlgorithm, RngSeed, TestRunner};
 
 use crate::util::external;
 
-/// A name: ASCII, non-ASCII, or holding a lone surrogate (surrogatepass bytes).
-fn name(rng: &mut Rng) -> Vec<u8> {
-    let parts: &[&[u8]] = &[
-        b"f",
-        b"main",
-        b"<lambda>",
-        b"<module>",
-        b"Thread.run",
-        "caf\u{e9}".as_bytes(),
-        "\u{65e5}\u{672c}".as_bytes(),
-        "\u{1F525}".as_bytes(),
-        b"\xED\xA0\x80",
-        b"\xED\xBF\xBF",
-        b" ",
-        b";",
-        b"\"<&>'",
-        b"x/y.py",
-    ];
-    let mut out = Vec::new();
-    for _ in 0..1 + rng.below(4) {
-        let part: &&[u8] = rng.pick(parts);
-        out.extend_from_slice(part);
-    }
-    out
-}
-
-fn count(rng: &mut Rng) -> (Py, Count) {
-    match rng.below(10) {
-        0 => (Py::Int(0), 0),
-        1 => {
-            let n = -(rng.below(1000) as i128);
-            (Py::Int(n), n)
-        }
-        2 => {
-            let n = rng.next() as i128; // up to 2^64
-            (Py::Int(n), n)
-        }
-        3 => {
-            let n = (rng.next() as i128) << 40; // up to 2^104
-            (Py::Int(n), n)
-        }
-        4 => {
-            // Beyond i128: saturates.
-            let negative = rng.chance(30);
-            let bits = 128 + rng.below(100) as u32;
-            (
-                Py::HugeInt { negative, bits },
-                if negative { i128::MIN } else { i128::MAX },
-            )
-        }
-        _ => {
-            let n = rng.below(100_000) as i128;
-            (Py::Int(n), n)
-        }
+/// The runner every property test here uses: `cases` cases from a fixed seed, so a run
+/// is the same each time, and no `proptest-regressions/` files written into the repo.
+fn config(cases: u32) -> ProptestConfig {
+    ProptestConfig {
+        cases,
+        rng_algorithm: RngAlgorithm::ChaCha,
+        rng_seed: RngSeed::Fixed(0x00f1_a3e9_0f00),
+        failure_persistence: None,
+        ..ProptestConfig::default()
     }
 }
 
-fn time(rng: &mut Rng) -> (Py, f64) {
-    let x = match rng.below(12) {
-        0 => f64::NAN,
-        1 => -(rng.below(1000) as f64) / 7.0,
-        2 => 1e300 * rng.below(10) as f64,
-        3 => f64::INFINITY,
-        4 => f64::NEG_INFINITY,
-        5 => -0.0,
-        6 => 5e-324,
-        7 => {
-            // An int where a float is expected.
-            let n = rng.below(50) as i128;
-            return (Py::Int(n), n as f64);
-        }
-        _ => rng.below(1_000_000) as f64 / 1e6,
-    };
+/// Name parts: ASCII, non-ASCII, and lone surrogates (surrogatepass bytes).
+const NAME_PARTS: &[&[u8]] = &[
+    b"f",
+    b"main",
+    b"<lambda>",
+    b"<module>",
+    b"Thread.run",
+    "caf\u{e9}".as_bytes(),
+    "\u{65e5}\u{672c}".as_bytes(),
+    "\u{1F525}".as_bytes(),
+    b"\xED\xA0\x80",
+    b"\xED\xBF\xBF",
+    b" ",
+    b";",
+    b"\"<&>'",
+    b"x/y.py",
+];
+
+const FILES: &[&[u8]] = &[
+    b"a.py",
+    b"~",
+    b"",
+    b"/srv/app/m\xc3\xb6d.py",
+    b"x\xED\xB0\x80.py",
+];
+
+fn name() -> impl Strategy<Value = Vec<u8>> {
+    vec(select(NAME_PARTS), 1..=4).prop_map(|parts| parts.concat())
+}
+
+fn int(n: i128) -> (Py, Count) {
+    (Py::Int(n), n)
+}
+
+/// A count as written and as read. The plainest kind comes first: a failure shrinks
+/// towards it.
+fn count() -> impl Strategy<Value = (Py, Count)> {
+    prop_oneof![
+        5 => (0..100_000i128).prop_map(int),
+        1 => Just(int(0)),
+        1 => (0..1000i128).prop_map(|n| int(-n)),
+        // Up to 2^64, and up to 2^104.
+        1 => any::<u64>().prop_map(|n| int(n.into())),
+        1 => any::<u64>().prop_map(|n| int(i128::from(n) << 40)),
+        // Beyond i128: saturates.
+        1 => (prop::bool::weighted(0.3), 128..228u32).prop_map(|(negative, bits)| (
+            Py::HugeInt { negative, bits },
+            if negative { i128::MIN } else { i128::MAX },
+        )),
+    ]
+}
+
+fn float(x: f64) -> (Py, f64) {
     (Py::Float(x), x)
+}
+
+/// A time as written and as read: NaN, infinities, negatives, huge and tiny ones too.
+fn time() -> impl Strategy<Value = (Py, f64)> {
+    prop_oneof![
+        5 => (0..1_000_000u32).prop_map(|n| float(f64::from(n) / 1e6)),
+        1 => Just(float(f64::NAN)),
+        1 => (0..1000u32).prop_map(|n| float(-f64::from(n) / 7.0)),
+        1 => (0..10u32).prop_map(|n| float(1e300 * f64::from(n))),
+        1 => Just(float(f64::INFINITY)),
+        1 => Just(float(f64::NEG_INFINITY)),
+        1 => Just(float(-0.0)),
+        1 => Just(float(5e-324)),
+        // An int where a float is expected.
+        1 => (0..50i32).prop_map(|n| (Py::Int(n.into()), f64::from(n))),
+    ]
+}
+
+/// One caller's entry: a bare count (as `profile` writes) or the 4-tuple.
+#[derive(Clone, Debug)]
+enum RawEdge {
+    Count((Py, Count)),
+    Timed([(Py, Count); 2], [(Py, f64); 2]),
+}
+
+/// One row of a stats dict; callers name other rows by index, so the strategy needs
+/// not know how many rows there are.
+#[derive(Clone, Debug)]
+struct RawFunction {
+    file: &'static [u8],
+    line: i64,
+    name: Vec<u8>,
+    /// Py2 only: the key's strings as `str` (bytes) rather than `unicode`.
+    as_bytes: bool,
+    counts: [(Py, Count); 2],
+    times: [(Py, f64); 2],
+    callers: Vec<(Index, RawEdge)>,
+}
+
+fn function() -> impl Strategy<Value = RawFunction> {
+    let line =
+        (0..3000i64, prop::bool::weighted(0.05)).prop_map(|(l, low)| l - 5000 * i64::from(low));
+    let edge = prop_oneof![
+        4 => (count(), count(), time(), time())
+            .prop_map(|(nc, cc, tt, ct)| RawEdge::Timed([nc, cc], [tt, ct])),
+        1 => count().prop_map(RawEdge::Count),
+    ];
+    // A few callers, or many; a caller may be the function itself (recursion).
+    let callers = prop_oneof![
+        9 => vec((any::<Index>(), edge.clone()), 0..4),
+        1 => vec((any::<Index>(), edge), 0..=40),
+    ];
+    (
+        select(FILES),
+        line,
+        name(),
+        prop::bool::weighted(0.3),
+        [count(), count()],
+        [time(), time()],
+        callers,
+    )
+        .prop_map(
+            |(file, line, name, as_bytes, counts, times, callers)| RawFunction {
+                file,
+                line,
+                name,
+                as_bytes,
+                counts,
+                times,
+                callers,
+            },
+        )
+}
+
+fn flavour() -> impl Strategy<Value = Flavour> {
+    select(&[Flavour::Py2, Flavour::Py3V0, Flavour::Py3V4][..])
+}
+
+/// A random stats dict: its rows, and the tape of the writer's encoding choices.
+fn stats_dict() -> impl Strategy<Value = (Vec<RawFunction>, Vec<u8>)> {
+    (vec(function(), 1..=40), vec(any::<u8>(), 0..64))
 }
 
 fn text(bytes: &[u8]) -> Text {
@@ -113,78 +191,70 @@ fn key_py(file: &[u8], line: i64, name: &[u8], as_bytes: bool) -> Py {
     Py::Tuple(vec![s(file), Py::Int(line as i128), s(name)])
 }
 
-/// A random stats dict and the profile it must read as.
-fn random_stats(rng: &mut Rng, flavour: Flavour) -> (Py, Profile) {
-    let n = 1 + rng.below(40) as usize;
+/// The stats dict of `rows` and the profile it must read as. Rows whose key repeats an
+/// earlier one are left out, as a dict would.
+fn stats_and_profile(rows: &[RawFunction], flavour: Flavour) -> (Py, Profile) {
     let mut keys: Vec<(Py, FuncKey)> = Vec::new();
+    let mut kept = Vec::new();
     let mut seen = HashSet::new();
-    let files: &[&[u8]] = &[
-        b"a.py",
-        b"~",
-        b"",
-        b"/srv/app/m\xc3\xb6d.py",
-        b"x\xED\xB0\x80.py",
-    ];
-    while keys.len() < n {
-        let file = *rng.pick(files);
-        let line = rng.below(3000) as i64 - if rng.chance(5) { 5000 } else { 0 };
-        let nm = name(rng);
+    for row in rows {
         let key = FuncKey {
-            file: text(file),
-            line,
-            name: text(&nm),
+            file: text(row.file),
+            line: row.line,
+            name: text(&row.name),
         };
         if seen.insert(key.clone()) {
-            let as_bytes = flavour == Flavour::Py2 && rng.chance(30);
-            keys.push((key_py(file, line, &nm, as_bytes), key));
+            let as_bytes = flavour == Flavour::Py2 && row.as_bytes;
+            keys.push((key_py(row.file, row.line, &row.name, as_bytes), key));
+            kept.push(row);
         }
     }
     let mut b = ProfileBuilder::new();
-    let mut rows = Vec::new();
-    for (kp, key) in &keys {
-        let (cc_p, cc) = count(rng);
-        let (nc_p, nc) = count(rng);
-        let (tt_p, tt) = time(rng);
-        let (ct_p, ct) = time(rng);
+    let mut dict = Vec::new();
+    for ((kp, key), row) in keys.iter().zip(kept) {
+        let [(cc_p, cc), (nc_p, nc)] = row.counts.clone();
+        let [(tt_p, tt), (ct_p, ct)] = row.times.clone();
         b.set_function(key.clone(), Stats { cc, nc, tt, ct });
-        // Callers: a few, or many; sometimes itself (recursion); ints or 4-tuples.
-        let many = rng.chance(10);
-        let ncallers = if many {
-            rng.below(keys.len() as u64 + 1)
-        } else {
-            rng.below(4)
-        };
         let mut callers = Vec::new();
-        let mut used = HashSet::new();
-        for _ in 0..ncallers {
-            let (ckp, ck) = &keys[rng.below(keys.len() as u64) as usize];
-            if !used.insert(ck.clone()) {
-                continue;
-            }
-            let value = if rng.chance(20) {
-                let (p, c) = count(rng);
-                b.add_edge(ck.clone(), key.clone(), EdgeStats::Count(c.into()));
-                p
-            } else {
-                let (nc_p, nc) = count(rng);
-                let (cc_p, cc) = count(rng);
-                let (tt_p, tt) = time(rng);
-                let (ct_p, ct) = time(rng);
-                b.add_edge(
-                    ck.clone(),
-                    key.clone(),
-                    EdgeStats::Timed(Stats { cc, nc, tt, ct }),
-                );
-                Py::Tuple(vec![nc_p, cc_p, tt_p, ct_p])
+        let mut used = vec![false; keys.len()];
+        for (index, edge) in row.callers.iter().take(keys.len()) {
+            // A caller already taken gives way to the next free one: had it been
+            // dropped, deleting any row (which moves where an index points) could drop
+            // the very edge a failure needs, and the case would not shrink.
+            let start = index.index(keys.len());
+            let free = (0..keys.len())
+                .map(|k| (start + k) % keys.len())
+                .find(|&k| !used[k])
+                .expect("fewer callers than keys");
+            used[free] = true;
+            let (ckp, ck) = &keys[free];
+            let stats = match edge.clone() {
+                RawEdge::Count((p, c)) => {
+                    b.add_edge(ck.clone(), key.clone(), EdgeStats::Count(c.into()));
+                    p
+                }
+                RawEdge::Timed([(nc_p, nc), (cc_p, cc)], [(tt_p, tt), (ct_p, ct)]) => {
+                    let s = Stats { cc, nc, tt, ct };
+                    b.add_edge(ck.clone(), key.clone(), EdgeStats::Timed(s));
+                    Py::Tuple(vec![nc_p, cc_p, tt_p, ct_p])
+                }
             };
-            callers.push((ckp.clone(), value));
+            callers.push((ckp.clone(), stats));
         }
-        rows.push((
+        dict.push((
             kp.clone(),
             Py::Tuple(vec![cc_p, nc_p, tt_p, ct_p, Py::Dict(callers)]),
         ));
     }
-    (Py::Dict(rows), b.finish())
+    (Py::Dict(dict), b.finish())
+}
+
+/// The marshal bytes of `dict`, written with the choices on `tape`.
+fn marshal(dict: &Py, flavour: Flavour, tape: &[u8]) -> Vec<u8> {
+    let mut tape = Tape::new(tape.to_vec());
+    let mut w = Writer::new(&mut tape, flavour);
+    w.write(dict);
+    w.out
 }
 
 /// Float equality that treats every NaN as equal.
@@ -237,18 +307,19 @@ fn render_all(profile: &Profile, options: &RenderOptions) -> Vec<(&'static str, 
         .collect()
 }
 
-#[test]
-fn random_stats_dicts_read_back_and_render_deterministically() {
-    let flavours = [Flavour::Py2, Flavour::Py3V0, Flavour::Py3V4];
-    let mut options = RenderOptions::default();
-    for seed in 0..300u64 {
-        let mut rng = Rng::new(seed);
-        let flavour = flavours[(seed % 3) as usize];
-        let (dict, want) = random_stats(&mut rng, flavour);
-        let mut w = Writer::new(&mut rng, flavour);
-        w.write(&dict);
-        let bytes = w.out;
-        let context = format!("seed {seed} ({flavour:?}, {} bytes)", bytes.len());
+proptest! {
+    // 300 cases: about a second in a debug build, for three flavours and every backend.
+    #![proptest_config(config(300))]
+
+    #[test]
+    fn random_stats_dicts_read_back_and_render_deterministically(
+        flavour in flavour(),
+        (rows, tape) in stats_dict(),
+        threshold in select(&[0.001, 0.0, 0.05][..]),
+    ) {
+        let (dict, want) = stats_and_profile(&rows, flavour);
+        let bytes = marshal(&dict, flavour, &tape);
+        let context = format!("{flavour:?}, {} bytes", bytes.len());
         let loaded =
             input::load("random", Bytes::from(bytes)).unwrap_or_else(|e| panic!("{context}: {e}"));
         // Names written as invalid UTF-8 are read with U+FFFD, and said so.
@@ -265,7 +336,8 @@ fn random_stats_dicts_read_back_and_render_deterministically() {
         );
         assert_same_profile(&loaded.profile, &want, &context);
         let _ = input::checks::check(&loaded.profile);
-        options.tree.threshold = [0.001, 0.0, 0.05][(seed % 3) as usize];
+        let mut options = RenderOptions::default();
+        options.tree.threshold = threshold;
         let first = render_all(&loaded.profile, &options);
         let second = render_all(&loaded.profile, &options);
         assert!(first == second, "{context}: two renders differ");
@@ -275,11 +347,14 @@ fn random_stats_dicts_read_back_and_render_deterministically() {
 #[test]
 fn the_property_test_can_fail() {
     // The comparison sees a one-bit change in a time.
-    let mut rng = Rng::new(7);
-    let (dict, want) = random_stats(&mut rng, Flavour::Py3V4);
-    let mut w = Writer::new(&mut rng, Flavour::Py3V4);
-    w.write(&dict);
-    let loaded = input::load("random", Bytes::from(w.out)).expect("reads");
+    let mut runner = TestRunner::new(config(1));
+    let (rows, tape) = stats_dict()
+        .new_tree(&mut runner)
+        .expect("a case")
+        .current();
+    let (dict, want) = stats_and_profile(&rows, Flavour::Py3V4);
+    let bytes = marshal(&dict, Flavour::Py3V4, &tape);
+    let loaded = input::load("random", Bytes::from(bytes)).expect("reads");
     let mut b = ProfileBuilder::new();
     for (i, f) in want.functions().iter().enumerate() {
         if f.listed {
@@ -439,7 +514,7 @@ fn assert_trees_are_consistent(profile: &Profile, context: &str) {
 }
 
 #[test]
-fn trees_hold_their_children_and_their_bounds() {
+fn trees_of_every_fixture_hold_their_children_and_their_bounds() {
     let mut files: Vec<std::path::PathBuf> = ["tests/data/real", "tests/data/pstats"]
         .iter()
         .flat_map(|d| std::fs::read_dir(d).unwrap().map(|e| e.unwrap().path()))
@@ -455,9 +530,16 @@ fn trees_hold_their_children_and_their_bounds() {
         }
     }
     assert!(checked > 50, "only {checked} fixtures read");
-    for seed in 0..100u64 {
-        let mut rng = Rng::new(seed);
-        let (_, profile) = random_stats(&mut rng, Flavour::Py3V4);
-        assert_trees_are_consistent(&profile, &format!("random seed {seed}"));
+}
+
+proptest! {
+    #![proptest_config(config(100))]
+
+    #[test]
+    fn trees_of_random_profiles_hold_their_children_and_their_bounds(
+        (rows, _) in stats_dict(),
+    ) {
+        let (_, profile) = stats_and_profile(&rows, Flavour::Py3V4);
+        assert_trees_are_consistent(&profile, "random profile");
     }
 }

@@ -2,6 +2,10 @@ use bytes::Bytes;
 
 use super::builder::{permute, runs_by_callee, sort_by_caller};
 use super::*;
+use crate::strategies::{call_graph, config};
+use proptest::collection::vec;
+use proptest::prelude::*;
+use proptest::sample::select;
 
 fn st(cc: Count, nc: Count, tt: f64, ct: f64) -> Stats {
     Stats { cc, nc, tt, ct }
@@ -159,10 +163,13 @@ fn builtin_display_strips_angle_brackets() {
     assert_eq!(FuncKey::new("a.py", 3, "f").display(), "a.py:3(f)");
 }
 
-#[test]
-fn functions_share_a_component_exactly_when_each_reaches_the_other() {
-    let graphs = crate::rng::call_graphs(0x5eed, 300, 9, |n| 2 * n as u64);
-    for (case, (n, calls, _)) in graphs.enumerate() {
+proptest! {
+    #![proptest_config(config(300))]
+
+    #[test]
+    fn functions_share_a_component_exactly_when_each_reaches_the_other(
+        (n, calls) in call_graph(9, |n| 2 * n),
+    ) {
         let mut b = ProfileBuilder::new();
         let name = |i: usize| FuncKey::new("m.py", i as i64, format!("f{i}").as_str());
         for i in 0..n {
@@ -187,69 +194,47 @@ fn functions_share_a_component_exactly_when_each_reaches_the_other() {
         for i in 0..n {
             for j in 0..n {
                 let mutual = i == j || (reach[i][j] && reach[j][i]);
-                assert_eq!(
-                    comp[id(i)] == comp[id(j)],
-                    mutual,
-                    "case {case}: f{i}, f{j}"
-                );
+                prop_assert_eq!(comp[id(i)] == comp[id(j)], mutual, "f{}, f{}", i, j);
             }
         }
     }
-}
 
-#[test]
-fn permute_in_place_matches_a_gather() {
-    let mut seed = 12345u64;
-    for n in 0..40usize {
-        for _ in 0..20 {
-            let mut from: Vec<u32> = (0..n as u32).collect();
-            for i in (1..n).rev() {
-                seed = seed
-                    .wrapping_mul(6364136223846793005)
-                    .wrapping_add(1442695040888963407);
-                let j = (seed >> 33) as usize % (i + 1);
-                from.swap(i, j);
-            }
-            let items: Vec<u32> = (100..100 + n as u32).collect();
-            let want: Vec<u32> = from.iter().map(|&i| items[i as usize]).collect();
-            let mut got = items.clone();
-            let mut f = from.clone();
-            permute(&mut got, &mut f);
-            assert_eq!(got, want, "{from:?}");
-        }
+    #[test]
+    fn permute_in_place_matches_a_gather(
+        from in (0..40u32).prop_flat_map(|n| Just((0..n).collect::<Vec<u32>>()).prop_shuffle()),
+    ) {
+        let n = from.len() as u32;
+        let items: Vec<u32> = (100..100 + n).collect();
+        let want: Vec<u32> = from.iter().map(|&i| items[i as usize]).collect();
+        let mut got = items.clone();
+        let mut f = from.clone();
+        permute(&mut got, &mut f);
+        prop_assert_eq!(got, want);
     }
-}
 
-#[test]
-fn functions_sort_by_key_for_any_lines_and_files() {
-    // Narrow and full-width line ranges, one file or several: the radix order
-    // (and the tuple sort it falls back to) give the key order.
-    let mut next = crate::rng::xorshift(0x9E37_79B9_7F4A_7C15u64);
-    let lines = [i64::MIN, i64::MIN + 1, -5, 0, 1, 2, 300, 70_000, i64::MAX];
-    for round in 0..60 {
-        let files = 1 + round % 4;
-        let wide = round % 3 == 0;
+    /// Narrow and full-width line ranges, one file or several: the radix order (and
+    /// the tuple sort it falls back to) give the key order.
+    #[test]
+    fn functions_sort_by_key_for_any_lines_and_files(
+        keys in (1..=4u32, any::<bool>()).prop_flat_map(|(files, wide)| {
+            const LINES: [i64; 9] = [i64::MIN, i64::MIN + 1, -5, 0, 1, 2, 300, 70_000, i64::MAX];
+            let line = if wide { select(&LINES[..]).boxed() } else { (0..8i64).boxed() };
+            vec((0..files, line, 0..5u32), 0..60)
+        }),
+    ) {
         let mut b = ProfileBuilder::new();
-        let mut keys = Vec::new();
-        for _ in 0..(next() % 60) {
-            let line = if wide {
-                lines[next() as usize % lines.len()]
-            } else {
-                (next() % 8) as i64
-            };
-            let k = FuncKey::new(
-                format!("f{}.py", next() % files as u64),
-                line,
-                format!("n{}", next() % 5),
-            );
+        let mut keys: Vec<FuncKey> = keys
+            .into_iter()
+            .map(|(file, line, name)| FuncKey::new(format!("f{file}.py"), line, format!("n{name}")))
+            .collect();
+        for k in &keys {
             b.add_function(k.clone(), st(1, 1, 1.0, 1.0));
-            keys.push(k);
         }
         keys.sort();
         keys.dedup();
         let p = b.finish();
         let got: Vec<FuncKey> = p.functions().iter().map(|f| f.key.clone()).collect();
-        assert_eq!(got, keys, "round {round}");
+        prop_assert_eq!(got, keys);
     }
 }
 

@@ -221,17 +221,22 @@ impl Lists {
 mod tests {
     use super::*;
     use crate::model::ProfileBuilder;
+    use crate::strategies::{call_graph, config};
     use crate::tree::test_profiles::{edge, key, profile};
+    use proptest::collection::vec;
+    use proptest::prelude::*;
 
-    #[test]
-    fn slots_list_each_caller_s_edges_as_the_profile_orders_them() {
-        let graphs = crate::rng::call_graphs(0xc0ffee, 200, 12, |_| 40);
-        for (case, (_, calls, mut next)) in graphs.enumerate() {
+    proptest! {
+        #![proptest_config(config(200))]
+
+        #[test]
+        fn slots_list_each_caller_s_edges_as_the_profile_orders_them(
+            (_, calls) in call_graph(12, |_| 40),
+            numbers in vec((1..=3i128, 1..=7u32), 40),
+        ) {
             let mut b = ProfileBuilder::new();
-            for (from, to) in calls {
-                let nc = 1 + (next() % 3) as i128;
-                let ct = 1.0 + (next() % 7) as f64;
-                edge(&mut b, &format!("f{from}"), &format!("f{to}"), nc, 0.5, ct);
+            for ((from, to), (nc, ct)) in calls.into_iter().zip(numbers) {
+                edge(&mut b, &format!("f{from}"), &format!("f{to}"), nc, 0.5, f64::from(ct));
             }
             let p = b.finish();
             let slots = Slots::new(&p);
@@ -239,14 +244,14 @@ mod tests {
             for f in 0..p.functions().len() as FuncId {
                 let ids = p.callee_edge_ids(f);
                 let range = slots.of(f);
-                assert_eq!(range.len(), ids.len(), "case {case}");
+                prop_assert_eq!(range.len(), ids.len());
                 for (k, &id) in range.zip(ids) {
                     let (slot, e) = (&slots.slots[k], &p.edges()[id as usize]);
                     let n = edge_numbers(&p, e);
-                    assert_eq!((slot.edge, slot.callee), (id, e.callee), "case {case}");
-                    assert_eq!((slot.n.nc, slot.n.ct, slot.timed), (n.nc, n.ct, n.timed));
+                    prop_assert_eq!((slot.edge, slot.callee), (id, e.callee));
+                    prop_assert_eq!((slot.n.nc, slot.n.ct, slot.timed), (n.nc, n.ct, n.timed));
                     let cyclic = e.callee != f && scc[e.callee as usize] == scc[f as usize];
-                    assert_eq!(slot.cyclic, cyclic, "case {case}");
+                    prop_assert_eq!(slot.cyclic, cyclic);
                 }
             }
         }

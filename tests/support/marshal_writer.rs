@@ -1,31 +1,35 @@
 //! A small marshal writer for the property tests: writes stats dicts with the type
 //! codes real writers use (py2 `( s t i I l g f`, py3 `{ ) ( u z a t i l g` with
-//! FLAG_REF and `r` references), chosen at random, plus a tiny seeded PRNG. It writes
-//! what CPython writes; it never needs to be fast.
+//! FLAG_REF and `r` references), chosen by a tape of bytes the test generates. It
+//! writes what CPython writes; it never needs to be fast.
 
-/// splitmix64: small, seeded, good enough to pick shapes.
-pub struct Rng(u64);
+/// The writer's encoding choices, read from bytes the property test generates, so
+/// that a failing case shrinks to the plainest encoding as well: a zero byte (and an
+/// empty tape, which reads as zeros) takes the first option and no reference or flag.
+/// The tape repeats, so a short one still varies the choices through a long dict.
+pub struct Tape {
+    bytes: Vec<u8>,
+    at: usize,
+}
 
-impl Rng {
-    pub fn new(seed: u64) -> Rng {
-        Rng(seed)
+impl Tape {
+    pub fn new(bytes: Vec<u8>) -> Tape {
+        Tape { bytes, at: 0 }
     }
-    pub fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+    fn byte(&mut self) -> u8 {
+        if self.bytes.is_empty() {
+            return 0;
+        }
+        let b = self.bytes[self.at % self.bytes.len()];
+        self.at += 1;
+        b
     }
-    /// Uniform in `0..n` (n > 0).
-    pub fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-    pub fn chance(&mut self, percent: u64) -> bool {
-        self.below(100) < percent
+    /// True for about `percent` of the byte values, never for 0.
+    pub fn chance(&mut self, percent: u32) -> bool {
+        u32::from(self.byte()) * 100 / 256 >= 100 - percent
     }
     pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[self.below(items.len() as u64) as usize]
+        &items[usize::from(self.byte()) % items.len()]
     }
 }
 
@@ -60,7 +64,7 @@ pub enum Flavour {
 
 pub struct Writer<'r> {
     pub out: Vec<u8>,
-    rng: &'r mut Rng,
+    tape: &'r mut Tape,
     flavour: Flavour,
     next_ref: i32,
     /// Already-written flagged values, by their marshal bytes, with their ref index.
@@ -68,10 +72,10 @@ pub struct Writer<'r> {
 }
 
 impl<'r> Writer<'r> {
-    pub fn new(rng: &'r mut Rng, flavour: Flavour) -> Writer<'r> {
+    pub fn new(tape: &'r mut Tape, flavour: Flavour) -> Writer<'r> {
         Writer {
             out: Vec::new(),
-            rng,
+            tape,
             flavour,
             next_ref: 0,
             shared: Vec::new(),
@@ -90,19 +94,19 @@ impl<'r> Writer<'r> {
         if v4 && shareable {
             // The bytes of `v` written alone, flag-free, identify it.
             let ident = {
-                let mut rng = Rng::new(0);
-                let mut w = Writer::new(&mut rng, Flavour::Py3V0);
+                let mut tape = Tape::new(Vec::new());
+                let mut w = Writer::new(&mut tape, Flavour::Py3V0);
                 w.write(v);
                 w.out
             };
             if let Some(&(_, index)) = self.shared.iter().find(|(b, _)| *b == ident)
-                && self.rng.chance(80)
+                && self.tape.chance(80)
             {
                 self.out.push(b'r');
                 self.i32(index);
                 return;
             }
-            if self.rng.chance(50) {
+            if self.tape.chance(50) {
                 let index = self.next_ref;
                 self.next_ref += 1;
                 let start = self.out.len();
@@ -144,17 +148,11 @@ impl<'r> Writer<'r> {
             Py::Str(b) => {
                 let ascii = b.is_ascii();
                 let code = match self.flavour {
-                    Flavour::Py2 => {
-                        if self.rng.chance(50) {
-                            b's'
-                        } else {
-                            b't'
-                        }
-                    }
+                    Flavour::Py2 => *self.tape.pick(b"st"),
                     Flavour::Py3V0 => b'u',
-                    Flavour::Py3V4 if ascii && b.len() < 256 => *self.rng.pick(b"zZu"),
-                    Flavour::Py3V4 if ascii => *self.rng.pick(b"aAu"),
-                    Flavour::Py3V4 => *self.rng.pick(b"ut"),
+                    Flavour::Py3V4 if ascii && b.len() < 256 => *self.tape.pick(b"zZu"),
+                    Flavour::Py3V4 if ascii => *self.tape.pick(b"aAu"),
+                    Flavour::Py3V4 => *self.tape.pick(b"ut"),
                 };
                 self.out.push(code);
                 if matches!(code, b'z' | b'Z') {
