@@ -84,17 +84,34 @@ fn advise_growth() {
 /// by 8 MiB more than asked (steps of many 2 MiB pages), and it is not trimmed back while
 /// less than 64 MiB at its top is free. A big table freed (the reader's edge table, once
 /// the model has its sorted copy) is then reused by the next ones (the flame graph's
-/// tables). Where the heap cannot grow, glibc still maps memory for it. Call it first
-/// thing in `main`, with [`Heap`] as the global allocator: the heap as it is then is not
-/// advised.
+/// tables). Where the heap cannot grow, glibc still maps memory for it. Then takes the
+/// heap's first step so that it starts on a 2 MiB boundary. Call it first thing in
+/// `main`, with [`Heap`] as the global allocator.
 pub fn keep_freed_memory() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: `mallopt` only changes glibc's policy numbers, under the allocator's own
-    // lock; every value is in range.
+    // SAFETY: called first thing in `main`. `mallopt` only changes glibc's policy
+    // numbers, under the allocator's own lock; every value is in range. `sbrk` moves the
+    // break past memory no one uses (glibc takes a break moved by others as the start
+    // of its next step); `malloc`/`free` are paired.
     unsafe {
         libc::mallopt(libc::M_MMAP_MAX, 0);
         libc::mallopt(libc::M_TOP_PAD, 8 << 20);
         libc::mallopt(libc::M_TRIM_THRESHOLD, 64 << 20);
+        // A small run's heap fits in its first 2 MiB pages, and the one the break is in
+        // now can never be huge (the heap's first pages are already in it). So the
+        // break moves up to just below a boundary and a block bigger than what is left
+        // of the heap makes glibc take its first step from there: its block and the
+        // header after it land below the boundary, where the advice comes too late
+        // anyway, and every 2 MiB page from the boundary on is still untouched when
+        // advised. The memory skipped is never touched.
+        const PROBE: usize = 256 << 10;
+        let below = PROBE + (8 << 10);
+        let brk = libc::sbrk(0) as usize;
+        let start = (brk + below).next_multiple_of(2 << 20) - below;
+        if libc::sbrk((start - brk) as libc::intptr_t) as isize != -1 {
+            BREAK.store(start, std::sync::atomic::Ordering::Relaxed);
+            libc::free(libc::malloc(PROBE));
+        }
     }
     advise_growth();
 }
