@@ -12,7 +12,7 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 
 /// The global allocator of the binary and the benches: the system's, plus, after each
-/// call, [`advise_growth`]; and where glibc's bigger steps cannot be had (a data limit,
+/// call, `advise_growth`; and where glibc's bigger steps cannot be had (a data limit,
 /// `ulimit -d`, or the end of memory), its usual ones.
 pub struct Heap;
 
