@@ -4,8 +4,6 @@
 
 use std::fmt;
 
-use crate::input::checks;
-
 /// Where a [`Warning`] comes from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -73,11 +71,5 @@ impl fmt::Display for Warning {
             write!(f, "{file}: ")?;
         }
         f.write_str(&self.message)
-    }
-}
-
-impl From<checks::Warning> for Warning {
-    fn from(w: checks::Warning) -> Warning {
-        Warning::new(WarningKind::Data(w.kind), w.message)
     }
 }

@@ -2,7 +2,7 @@
 //! misleading picture. Each check gives at most one counted, one-line [`Warning`];
 //! the command line prints them like the reader's warnings. Nothing here changes the
 //! profile (times too large to add up are divided by the trees, see
-//! [`crate::tree::time_scale`]; the check only says so). The list, with the fixture that shows each one, is in
+//! [`crate::model::time_scale`]; the check only says so). The list, with the fixture that shows each one, is in
 //! `formats/pstats/README.md`.
 
 use crate::model::{EdgeStats, FuncId, FuncKey, Profile};
@@ -92,7 +92,7 @@ fn time_warnings(profile: &Profile, t: &Tally, out: &mut Vec<Warning>) {
     }
 
     // Times so large that their sums overflow: the trees divide them all.
-    let scale = crate::tree::time_scale(profile);
+    let scale = crate::model::time_scale(profile);
     if scale > 0 {
         warn(
             out,
@@ -410,6 +410,12 @@ fn equal_hashes(hashes: &[u64]) -> Vec<Vec<u32>> {
     // A group was made when its second index came; its first ones came in order.
     groups.sort_unstable_by_key(|g| g[0]);
     groups
+}
+
+impl From<Warning> for crate::warning::Warning {
+    fn from(w: Warning) -> crate::warning::Warning {
+        crate::warning::Warning::new(crate::warning::WarningKind::Data(w.kind), w.message)
+    }
 }
 
 #[cfg(test)]

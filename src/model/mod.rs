@@ -425,3 +425,36 @@ impl Profile {
         b.finish()
     }
 }
+
+/// The power of two the trees divide every time by: 0 for any real profile; for
+/// absurd ones (own times adding up past the largest `f64`), the least `k` that keeps
+/// Σ tottime plus the largest tottime or cumtime below 2^1020, so that the sums a tree
+/// makes (a total, a frame and its children) stay finite. Edge times are not read (a
+/// pass over the edges would cost more than the rest of this on every profile): the
+/// trees clamp them to the widths of the functions they lead to. Dividing by a power of two keeps
+/// every ratio, so the picture is the one the data describes.
+pub fn time_scale(profile: &Profile) -> i32 {
+    // Summed pre-divided by 2^128, so the sum itself cannot overflow.
+    const PRE: f64 = 1.0 / (1u128 << 127) as f64 / 2.0;
+    let (mut sum, mut max) = (0.0f64, 0.0f64);
+    for f in profile.functions() {
+        sum += positive(f.stats.tt) * PRE;
+        max = max.max(positive(f.stats.ct)).max(positive(f.stats.tt));
+    }
+    let need = sum + max * PRE;
+    // need × 2^128 ≤ 2^1020, i.e. need ≤ 2^892.
+    let limit = 2f64.powi(892);
+    if need <= limit {
+        return 0;
+    }
+    let mut k = (need / limit).log2().ceil().max(1.0) as i32;
+    while need * 2f64.powi(-k) > limit {
+        k += 1;
+    }
+    k
+}
+
+/// A time that counts: finite and positive, else 0.
+fn positive(t: f64) -> f64 {
+    if t.is_finite() && t > 0.0 { t } else { 0.0 }
+}
