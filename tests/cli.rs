@@ -318,11 +318,14 @@ fn svg_flame_only_and_inverted_only() {
 }
 
 #[test]
-fn readme_help_block_matches_the_binary() {
-    let readme_path = crate::util::repo("README.md");
+fn documented_help_block_matches_the_binary() {
+    let readme_path = crate::util::repo("docs/options.md");
     let readme = std::fs::read_to_string(&readme_path).unwrap();
     let marker = "`flameprof --help` prints:\n\n```\n";
-    let start = readme.find(marker).expect("README has the --help block") + marker.len();
+    let start = readme
+        .find(marker)
+        .expect("docs/options.md has the --help block")
+        + marker.len();
     let end = start + readme[start..].find("\n```").expect("the block is closed");
     let help = run(&["--help"]).ok().stdout_text();
     let help = help.trim_end();
@@ -334,7 +337,7 @@ fn readme_help_block_matches_the_binary() {
     assert_eq!(
         &readme[start..end],
         help,
-        "README.md's --help block is stale; re-bless with FLAMEPROF_BLESS=1 cargo test"
+        "docs/options.md's --help block is stale; re-bless with FLAMEPROF_BLESS=1 cargo test"
     );
 }
 
