@@ -257,8 +257,6 @@ mod tests {
         }
     }
 
-    /// A profile from two tables: functions `(name, cc, nc, tt, ct)` and timed edges
-
     #[test]
     fn single_calls_move_from_atom_to_partial_to_spent() {
         // f calls g once (a single call, in f's cycle through g -> f) and h twice.
