@@ -89,7 +89,38 @@ def prepare_readme_rst(site):
             f.write("\n\n")
 
 
-PREPARE = {"big_json": prepare_big_json, "readme_rst": prepare_readme_rst}
+def prepare_flat_json(site):
+    """A list of flat records: json.tool's encoder nests list -> dict only."""
+    path = os.path.join(WORK, "flat.json")
+    if os.path.exists(path):
+        return
+    rng = random.Random(99)
+    recs = [{"id": i, "name": "item-%d" % i, "score": round(rng.uniform(0, 100), 3),
+             "active": rng.random() < 0.5, "count": rng.randint(0, 10**6)} for i in range(4000)]
+    with open(path, "w") as f:
+        json.dump(recs, f)
+
+
+def prepare_nested_json(site):
+    """Records nesting dicts and lists six levels deep."""
+    path = os.path.join(WORK, "nested.json")
+    if os.path.exists(path):
+        return
+    rng = random.Random(98)
+
+    def node(depth):
+        if depth == 0:
+            return rng.randint(0, 999)
+        if depth % 2:
+            return [node(depth - 1) for _ in range(rng.randint(1, 3))]
+        return {"k%d" % j: node(depth - 1) for j in range(rng.randint(1, 3))}
+
+    with open(path, "w") as f:
+        json.dump([{"id": i, "tree": node(rng.randint(1, 5))} for i in range(700)], f)
+
+
+PREPARE = {"big_json": prepare_big_json, "readme_rst": prepare_readme_rst,
+           "flat_json": prepare_flat_json, "nested_json": prepare_nested_json}
 
 
 def run(cmd, log, cwd=None):

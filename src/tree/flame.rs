@@ -484,6 +484,72 @@ mod tests {
         assert_eq!(width("exec;main;load;exec;mod_b"), 0.0, "{f:?}");
     }
 
+    /// A pytest-like run: hooks dispatched by `multicall` call further hooks through it.
+    fn hook_profile() -> Profile {
+        profile(
+            &[
+                ("main", 1, 1, 0.05, 9.89),
+                ("call", 2, 8, 0.08, 9.84),
+                ("multicall", 2, 8, 0.08, 9.82),
+                ("helper", 8, 8, 0.08, 0.08),
+                ("loop", 1, 1, 0.1, 8.86),
+                ("collect", 1, 1, 0.9, 0.9),
+                ("protocol", 3, 3, 0.3, 8.63),
+                ("setup", 3, 3, 2.2, 2.2),
+                ("runtest", 3, 3, 0.1, 6.0),
+                ("test_a", 1, 1, 4.0, 4.0),
+                ("test_b", 1, 1, 1.5, 1.5),
+                ("test_c", 1, 1, 0.4, 0.4),
+            ],
+            &[
+                ("main", "call", 2, 0.02, 9.84),
+                ("loop", "call", 3, 0.03, 8.76),
+                ("protocol", "call", 3, 0.03, 6.13),
+                ("call", "multicall", 8, 0.08, 9.82),
+                ("multicall", "helper", 8, 0.08, 0.08),
+                ("multicall", "loop", 1, 0.1, 8.86),
+                ("multicall", "collect", 1, 0.9, 0.9),
+                ("multicall", "protocol", 3, 0.3, 8.63),
+                ("multicall", "runtest", 3, 0.1, 6.0),
+                ("protocol", "setup", 3, 2.2, 2.2),
+                ("runtest", "test_a", 1, 4.0, 4.0),
+                ("runtest", "test_b", 1, 1.5, 1.5),
+                ("runtest", "test_c", 1, 0.4, 0.4),
+            ],
+        )
+    }
+
+    #[test]
+    fn hooks_are_drawn_whole_under_the_hook_that_ran_them() {
+        let p = hook_profile();
+        let t = build(&p, &TreeOptions::default());
+        let f = frames(&t, &p);
+        let width = |stack: &str| width_of(&f, stack);
+        let hook = |path: &str| format!("main;call;multicall;{path}");
+        let chain = "loop;call;multicall;protocol;call;multicall;runtest";
+        // Each hook whole (its ct), in one frame, under the hook that called it.
+        assert!((width(&hook("loop")) - 8.86).abs() < 1e-9, "{f:?}");
+        assert!(
+            (width(&hook("loop;call;multicall;protocol")) - 8.63).abs() < 1e-9,
+            "{f:?}"
+        );
+        assert!((width(&hook(chain)) - 6.0).abs() < 1e-9, "{f:?}");
+        for (test, ct) in [("test_a", 4.0), ("test_b", 1.5), ("test_c", 0.4)] {
+            let drawn: f64 = f.iter().filter(|x| x.0.ends_with(test)).map(|x| x.1).sum();
+            assert!((drawn - ct).abs() < 1e-9, "{test}: {f:?}");
+            assert!(
+                (width(&hook(&format!("{chain};{test}"))) - ct).abs() < 1e-9,
+                "{f:?}"
+            );
+        }
+        // Nothing of the test run is drawn beside the loop, or nested in itself.
+        assert_eq!(width(&hook("protocol")), 0.0, "{f:?}");
+        assert!(
+            !f.iter().any(|x| x.0.matches("protocol").count() > 1),
+            "{f:?}"
+        );
+    }
+
     #[test]
     fn direct_recursion_stops_when_its_recursive_calls_run_out() {
         // f is called once from main and recurses once (nc 2, cc 1).

@@ -1,4 +1,4 @@
-//! Import nesting, rebuilt bottom-up from exact times.
+//! Import and hook nesting, rebuilt bottom-up from exact times.
 //!
 //! A module body runs once (`builtins.exec` calls it a single time), so its whole
 //! cumulative time is known exactly: it is a *body*. A body that imports other modules
@@ -13,6 +13,14 @@
 //! remaining import budget has no body parent (it was run by a function, or by the
 //! interpreter); the flame estimator then places it where it fits.
 //!
+//! Hooks are bodies too: the implementations a hook dispatcher (pluggy's `_multicall`)
+//! calls, which only it calls and which never run inside themselves, so that each
+//! one's `ct` is exact however many calls it has. A hook calling further hooks spends
+//! their time back in the dispatcher's cycle; hooks nest in hooks the same way, by best
+//! fit (a test's `pytest_pyfunc_call` under `pytest_runtest_call`, under
+//! `pytest_runtest_protocol`, under `pytest_runtestloop`), instead of being shared out
+//! over every call of the dispatcher in slivers.
+//!
 //! [`find`] reads the bodies, the import cycle and its entries off the profile;
 //! [`Imports::near_body`] tells, as frames are pushed, which body a frame runs under and
 //! whether its path from that body starts with an import, which is what child
@@ -23,7 +31,7 @@ use std::collections::BTreeSet;
 use super::edge_numbers;
 use super::facts::FunctionFacts;
 use super::slots::Slots;
-use crate::model::{FuncId, Profile};
+use crate::model::{FuncId, Profile, count_f64};
 
 /// What the matching knows of one function.
 #[derive(Clone, Copy, Debug, Default)]
@@ -33,6 +41,9 @@ pub(crate) struct BodyFacts {
     pub body_ct: Option<f64>,
     /// Time spent in edges back into the function's call cycle (its imports).
     pub import_time: f64,
+    /// Run by a hook dispatcher (see [`find`]) rather than by `exec`: its nested
+    /// bodies are reached through any step back into the dispatcher's cycle.
+    pub hook: bool,
 }
 
 /// The body each body was imported by, if any (indexed by function id).
@@ -47,9 +58,12 @@ pub(crate) fn assign_parents(facts: &[BodyFacts]) -> Vec<Option<FuncId>> {
     // Widest first; ties by id, so the result does not depend on anything else.
     bodies.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
     // Import time still unexplained, per placed body: (remaining as ordered bits, id).
-    let mut open: BTreeSet<(u64, FuncId)> = BTreeSet::new();
+    // Module bodies nest in module bodies, hooks in hooks: a hook's time back in its
+    // cycle is not a module's import time, and the two would take each other's room.
+    let mut open_by_kind: [BTreeSet<(u64, FuncId)>; 2] = [BTreeSet::new(), BTreeSet::new()];
     let mut remaining = vec![0.0f64; facts.len()];
     for (body, ct) in bodies {
+        let open = &mut open_by_kind[usize::from(facts[body as usize].hook)];
         // Best fit: the smallest remaining budget that holds this body.
         if let Some(&(bits, p)) = open.range((ct.to_bits(), 0)..).next() {
             open.remove(&(bits, p));
@@ -80,7 +94,16 @@ pub(super) struct Imports {
     /// called by two bodies or more: `_find_and_load`, `_handle_fromlist`), as
     /// opposed to a function a single body calls (`main()`).
     entry: Vec<bool>,
+    /// Per strongly connected component: it holds a hook dispatcher.
+    hook_cycle: Vec<bool>,
+    /// Per function: its strongly connected component.
+    scc: Vec<u32>,
 }
+
+/// A hook dispatcher has at least this many exact callees...
+const MIN_HOOKS: usize = 3;
+/// ...whose times add up to at least this multiple of its own: they nest.
+const NESTED_HOOK_TIME: f64 = 1.5;
 
 /// The body nearest below a frame on its stack, the frame itself included.
 #[derive(Clone, Copy)]
@@ -94,6 +117,18 @@ pub(super) struct NearBody {
 }
 
 impl Imports {
+    /// Whether frames of `func` may run hooks: it is in a cycle that holds a hook
+    /// dispatcher.
+    pub(super) fn runs_hooks(&self, func: FuncId) -> bool {
+        self.hook_cycle[self.scc[func as usize] as usize]
+    }
+
+    /// Whether `func` is a hook with a host: drawn only under that host, by
+    /// [`Placer`](super::place::Placer)'s nested pass, never shared out as divisible time.
+    pub(super) fn nested_hook(&self, func: FuncId, body_parent: &[Option<FuncId>]) -> bool {
+        self.bodies[func as usize].hook && body_parent[func as usize].is_some()
+    }
+
     /// The nearest body of a new frame of `func` at `depth`, pushed on a frame whose
     /// nearest body is `below`: derived from the parent's, so no frame walks its stack.
     pub(super) fn near_body(
@@ -112,7 +147,12 @@ impl Imports {
         match below {
             // The parent is the body: this frame is the first step of the path.
             Some(b) if b.depth + 1 == depth => Some(NearBody {
-                importing: self.entry[func as usize],
+                importing: if self.bodies[b.body as usize].hook {
+                    self.hook_cycle[self.scc[func as usize] as usize]
+                        && self.scc[func as usize] == self.scc[b.body as usize]
+                } else {
+                    self.entry[func as usize]
+                },
                 ..b
             }),
             _ => below,
@@ -136,6 +176,7 @@ pub(super) fn find(profile: &Profile, slots: &Slots, facts: &[FunctionFacts]) ->
             BodyFacts {
                 body_ct,
                 import_time: 0.0,
+                hook: false,
             }
         })
         .collect();
@@ -145,6 +186,10 @@ pub(super) fn find(profile: &Profile, slots: &Slots, facts: &[FunctionFacts]) ->
             let runner = profile.callers_of(id as FuncId)[0].caller;
             cycle[facts[runner as usize].scc as usize] = true;
         }
+    }
+    let hook_cycle = hook_bodies(profile, slots, facts, &mut bodies);
+    for (c, &hook) in cycle.iter_mut().zip(&hook_cycle) {
+        *c |= hook;
     }
     let entry: Vec<bool> = (0..n)
         .map(|id| {
@@ -159,7 +204,18 @@ pub(super) fn find(profile: &Profile, slots: &Slots, facts: &[FunctionFacts]) ->
         })
         .collect();
     for (id, body) in bodies.iter_mut().enumerate() {
-        if body.body_ct.is_some() {
+        if body.hook {
+            // What a hook runs back through its dispatcher's cycle.
+            let scc = facts[id].scc;
+            body.import_time = slots
+                .of(id as FuncId)
+                .filter(|&k| {
+                    let callee = slots.slots[k].callee;
+                    callee != id as FuncId && facts[callee as usize].scc == scc
+                })
+                .map(|k| slots.slots[k].n.ct)
+                .sum();
+        } else if body.body_ct.is_some() {
             body.import_time = slots
                 .of(id as FuncId)
                 .filter(|&k| entry[slots.slots[k].callee as usize])
@@ -167,11 +223,71 @@ pub(super) fn find(profile: &Profile, slots: &Slots, facts: &[FunctionFacts]) ->
                 .sum();
         }
     }
+    let scc = facts.iter().map(|f| f.scc).collect();
     Imports {
         bodies,
         cycle,
         entry,
+        hook_cycle,
+        scc,
     }
+}
+
+/// A hook dispatcher calls the implementations of hooks (pluggy's `_multicall`): many
+/// callees that only it calls and that never run inside themselves, so each one's `ct`
+/// is exact, and that nest inside each other through the dispatcher's cycle (a hook
+/// calls another hook), which shows as their times adding up to well over the
+/// dispatcher's own. Those callees become bodies (however many calls they have), to be
+/// nested bottom-up like module bodies. Returns, per strongly connected component,
+/// whether it holds a hook dispatcher.
+fn hook_bodies(
+    profile: &Profile,
+    slots: &Slots,
+    facts: &[FunctionFacts],
+    bodies: &mut [BodyFacts],
+) -> Vec<bool> {
+    let n = facts.len();
+    let mut size = vec![0u32; n];
+    for f in facts {
+        size[f.scc as usize] += 1;
+    }
+    let mut hook_cycle = vec![false; n];
+    let mut hooks: Vec<FuncId> = Vec::new();
+    for (d, fd) in facts.iter().enumerate() {
+        if size[fd.scc as usize] < 2 || fd.dispatcher || fd.ct.is_nan() || fd.ct <= 0.0 {
+            continue;
+        }
+        hooks.clear();
+        let mut sum = 0.0;
+        for k in slots.of(d as FuncId) {
+            let slot = &slots.slots[k];
+            let h = slot.callee;
+            let stats = &profile.function(h).stats;
+            // Module bodies are run by `exec` and nested as imports.
+            let exact_callee = h != d as FuncId
+                && profile.function(h).key.name.as_str() != "<module>"
+                && bodies[h as usize].body_ct.is_none()
+                && slot.timed
+                && slot.n.ct > 0.0
+                && { stats.cc } == { stats.nc }
+                && count_f64({ stats.nc }.max(0)) == slot.n.nc
+                && profile.callers_of(h).len() == 1;
+            if exact_callee {
+                hooks.push(h);
+                sum += slot.n.ct;
+            }
+        }
+        if hooks.len() >= MIN_HOOKS && sum >= NESTED_HOOK_TIME * fd.ct {
+            hook_cycle[fd.scc as usize] = true;
+
+            for &h in &hooks {
+                let b = &mut bodies[h as usize];
+                b.body_ct = Some(facts[h as usize].ct);
+                b.hook = true;
+            }
+        }
+    }
+    hook_cycle
 }
 
 #[cfg(test)]
@@ -182,6 +298,7 @@ mod tests {
         BodyFacts {
             body_ct: Some(ct),
             import_time,
+            hook: false,
         }
     }
 

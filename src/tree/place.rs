@@ -243,6 +243,7 @@ impl<'a> Placer<'a> {
             .filter(|b| at.parent.depth - b.depth < LOOKBACK as u32)
             .map(|b| (b.body, b.importing));
         let skip = wrapper_slot.map(|(i, _)| i);
+        self.nested_hooks(tree, at, importer, &mut room, out);
         self.atoms(tree, at, importer, skip, &mut room, out);
         self.divide(tree, at, importer, skip, room.budget, out);
         debug_assert!(out.iter().map(|c| c.width).sum::<f64>() <= at.parent.total * (1.0 + 1e-9));
@@ -320,6 +321,54 @@ impl<'a> Placer<'a> {
                 c.width *= scale;
                 c.exact = false;
             }
+        }
+    }
+
+    /// Hooks of more than one call whose host is the body this frame runs under: each
+    /// takes what is left of its time, whole if there is room (its `ct` is exact),
+    /// since it is drawn under that host only. Hooks of a single call are atoms.
+    fn nested_hooks(
+        &mut self,
+        tree: &TreeBuilder,
+        at: &Expanding,
+        importer: Option<(FuncId, bool)>,
+        room: &mut Room,
+        out: &mut Vec<Child>,
+    ) {
+        let Some((host, _)) = importer else {
+            return;
+        };
+        if self.demand[host as usize] <= 0.0 || !self.plan.imports.runs_hooks(at.func) {
+            return;
+        }
+        let (plan, slots, func) = (&self.plan, &self.plan.slots.slots, at.func);
+        for i in plan.slots.of(func) {
+            let Slot {
+                callee, n, timed, ..
+            } = &slots[i];
+            if n.nc <= 1.0 || plan.body_parent[*callee as usize] != Some(host) {
+                continue;
+            }
+            let left = self.pool[i];
+            if left.is_nan()
+                || left <= 0.0
+                || !plan.is_candidate(tree, at.frame, func, &self.pool, i)
+            {
+                continue;
+            }
+            let width = left.min((at.parent.total - room.placed).max(0.0));
+            if width <= 0.0 {
+                break;
+            }
+            out.push(Child {
+                edge: i,
+                width,
+                exact: *timed && left == n.ct && n.ct - width <= n.ct * EXACT_TOLERANCE,
+                run: NO_RUN,
+            });
+            room.placed += width;
+            room.budget = (room.budget - width).max(0.0);
+            self.demand[host as usize] -= width;
         }
     }
 
@@ -513,7 +562,7 @@ impl<'a> Placer<'a> {
                 b += 1;
                 partial[b - 1]
             } as usize;
-            if skip == Some(i) {
+            if skip == Some(i) || plan.imports.nested_hook(slots[i].callee, plan.body_parent) {
                 continue;
             }
             let Slot { n, cyclic, .. } = &slots[i];

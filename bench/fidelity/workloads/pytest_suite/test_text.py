@@ -1,0 +1,22 @@
+from helpers import checksum, count_words, roundtrip
+
+
+def test_count_words(corpus):
+    counts = count_words(corpus)
+    assert counts
+
+
+def test_count_words_head(corpus):
+    assert count_words(corpus[:300])
+
+
+def test_corpus_roundtrip(corpus):
+    assert roundtrip(corpus[:1500]) == corpus[:1500]
+
+
+def test_corpus_checksum(corpus):
+    assert checksum(corpus) >= 0
+
+
+def test_join(corpus):
+    assert len("\n".join(corpus)) > 1000
