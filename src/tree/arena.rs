@@ -336,6 +336,32 @@ impl TreeBuilder {
         false
     }
 
+    /// Whether the call `caller` → `callee` already stands on the stack of `frame` (a
+    /// frame of `callee` right above one of `caller`, at most `lookback` deep).
+    pub fn call_on_stack(
+        &self,
+        frame: u32,
+        caller: FuncId,
+        callee: FuncId,
+        lookback: usize,
+    ) -> bool {
+        if self.blooms[frame as usize] & bloom_bit(callee) == 0 {
+            return false;
+        }
+        let mut at = frame;
+        for _ in 0..lookback {
+            if at == ROOT {
+                break;
+            }
+            let f = &self.frames[at as usize];
+            if f.func == Some(callee) && self.frames[f.parent as usize].func == Some(caller) {
+                return true;
+            }
+            at = f.parent;
+        }
+        false
+    }
+
     /// The widest frame waiting in `queue`, or `None` when the queue is empty or the
     /// tree has reached `budget` frames (then it is marked truncated, and the frames
     /// left in the queue stay unexpanded).

@@ -3,6 +3,7 @@
 //! built on those facts: a frame's own time ([`own_time`]) and, for direct recursion
 //! unrolled level by level, the width each level passes on ([`inner_width`]).
 
+use super::flame::MAX_REENTRY;
 use super::levels::Levels;
 use super::slots::Slots;
 use super::{EdgeNumbers, clean};
@@ -30,6 +31,9 @@ pub(super) struct FunctionFacts {
     outer_own: f64,
     /// Every call makes exactly one child call (`builtins.exec`).
     pub(super) dispatcher: bool,
+    /// How often it may appear on one stack: once when every call was primitive
+    /// (`cc == nc`: it never ran inside itself), else up to [`MAX_REENTRY`].
+    pub(super) max_on_stack: usize,
 }
 
 /// The facts of every function, indexed by function id.
@@ -80,6 +84,11 @@ pub(super) fn function_facts(profile: &Profile, slots: &Slots) -> Vec<FunctionFa
                     0.0
                 },
                 dispatcher: nc >= 2.0 && out_calls == nc && slots.of(id).len() >= 2,
+                max_on_stack: if { f.stats.cc } == { f.stats.nc } {
+                    1
+                } else {
+                    MAX_REENTRY
+                },
             }
         })
         .collect()

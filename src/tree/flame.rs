@@ -353,7 +353,7 @@ mod tests {
     use super::*;
     use crate::model::{EdgeStats, ProfileBuilder, Stats};
     use crate::tree::TreeOptions;
-    use crate::tree::test_profiles::{edge, key, profile};
+    use crate::tree::test_profiles::{edge, key, profile, profile_with};
 
     fn st(cc: i128, nc: i128, tt: f64, ct: f64) -> Stats {
         Stats { cc, nc, tt, ct }
@@ -486,7 +486,17 @@ mod tests {
 
     /// A pytest-like run: hooks dispatched by `multicall` call further hooks through it.
     fn hook_profile() -> Profile {
-        profile(
+        let mut b = ProfileBuilder::new();
+        // Six of the eight calls into the dispatcher run inside an outer one.
+        let inner = Stats {
+            cc: 2,
+            nc: 8,
+            tt: 0.08,
+            ct: 9.82,
+        };
+        b.add_edge(key("call"), key("multicall"), EdgeStats::Timed(inner));
+        profile_with(
+            b,
             &[
                 ("main", 1, 1, 0.05, 9.89),
                 ("call", 2, 8, 0.08, 9.84),
@@ -505,7 +515,6 @@ mod tests {
                 ("main", "call", 2, 0.02, 9.84),
                 ("loop", "call", 3, 0.03, 8.76),
                 ("protocol", "call", 3, 0.03, 6.13),
-                ("call", "multicall", 8, 0.08, 9.82),
                 ("multicall", "helper", 8, 0.08, 0.08),
                 ("multicall", "loop", 1, 0.1, 8.86),
                 ("multicall", "collect", 1, 0.9, 0.9),
@@ -548,6 +557,35 @@ mod tests {
             !f.iter().any(|x| x.0.matches("protocol").count() > 1),
             "{f:?}"
         );
+    }
+
+    #[test]
+    fn mutual_recursion_is_drawn_no_deeper_than_the_counts_allow() {
+        // a calls b ten times; b calls a back five times, and those inner calls of a
+        // call nothing. Every call of b was primitive: b never ran inside itself.
+        let mut b = ProfileBuilder::new();
+        let back = Stats {
+            cc: 0,
+            nc: 5,
+            tt: 1.0,
+            ct: 1.0,
+        };
+        b.add_edge(key("b"), key("a"), EdgeStats::Timed(back));
+        let p = profile_with(
+            b,
+            &[
+                ("main", 1, 1, 0.0, 9.0),
+                ("a", 1, 6, 4.0, 9.0),
+                ("b", 10, 10, 5.0, 6.0),
+            ],
+            &[("main", "a", 1, 3.0, 9.0), ("a", "b", 10, 5.0, 6.0)],
+        );
+        let t = build(&p, &all_frames());
+        let f = frames(&t, &p);
+        assert!(f.iter().any(|x| x.0 == "main;a;b;a"), "{f:?}");
+        assert!(!f.iter().any(|x| x.0.matches(";b").count() > 1), "{f:?}");
+        let drawn: f64 = f.iter().filter(|x| x.0 == "main;a;b").map(|x| x.1).sum();
+        assert!((drawn - 6.0).abs() < 1e-9, "{f:?}");
     }
 
     #[test]

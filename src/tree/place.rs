@@ -15,7 +15,6 @@
 use super::arena::{Frame, TreeBuilder};
 use super::dispatch::{DispatchPlan, NO_RUN};
 use super::facts::FunctionFacts;
-use super::flame::MAX_REENTRY;
 use super::nesting::{Imports, NearBody};
 use super::slots::{Lists, Slot, Slots};
 use crate::model::FuncId;
@@ -144,7 +143,11 @@ impl Plan<'_> {
         }
         // A callee outside this function's cycle cannot be one of its ancestors:
         // skip the ancestor walk (it costs up to LOOKBACK steps on deep stacks).
-        (pool[i] > 0.0 || cyclic) && (!cyclic || reentry_allowed(tree, frame, callee))
+        (pool[i] > 0.0 || cyclic)
+            && (!cyclic
+                || reentry_allowed(tree, frame, callee, &self.facts[callee as usize])
+                    && !(self.slots.slots[i].once_per_stack
+                        && tree.call_on_stack(frame, func, callee, LOOKBACK)))
     }
 
     /// An edge that is still one whole single call: placed as an atom.
@@ -154,9 +157,11 @@ impl Plan<'_> {
     }
 }
 
-/// Re-entry through a cycle is allowed a bounded number of times per stack.
-fn reentry_allowed(tree: &TreeBuilder, frame: u32, func: FuncId) -> bool {
-    !tree.ancestor_count_reaches(frame, func, LOOKBACK, MAX_REENTRY)
+/// Re-entry through a cycle is allowed a bounded number of times per stack, and never
+/// for a function whose calls were all primitive: the counts say it never ran inside
+/// itself.
+fn reentry_allowed(tree: &TreeBuilder, frame: u32, func: FuncId, fact: &FunctionFacts) -> bool {
+    !tree.ancestor_count_reaches(frame, func, LOOKBACK, fact.max_on_stack)
 }
 
 impl<'a> Placer<'a> {
@@ -491,8 +496,11 @@ impl<'a> Placer<'a> {
             let weight = |d: &Divisible| match pass {
                 Pass::CyclePools if d.cyclic => d.want,
                 Pass::Others if !d.cyclic => d.want,
-                // A single call is placed once (as an atom), never again.
-                Pass::CycleFill if d.cyclic && slots[d.slot].n.nc > 1.0 => {
+                // A single call is placed once (as an atom), never again; a call that
+                // never ran inside itself has its whole time in its pool already.
+                Pass::CycleFill
+                    if d.cyclic && slots[d.slot].n.nc > 1.0 && !slots[d.slot].once_per_stack =>
+                {
                     slots[d.slot].n.ct * at.share
                 }
                 _ => 0.0,

@@ -25,6 +25,9 @@ pub(super) struct Slot {
     /// The edge goes back into its caller's cycle: caller and callee are distinct
     /// functions of one strongly connected component.
     pub(super) cyclic: bool,
+    /// A cyclic edge whose calls were all primitive (`cc == nc`): this call never ran
+    /// inside another run of the same call, so it stands at most once on a stack.
+    pub(super) once_per_stack: bool,
 }
 
 const _: () = assert!(std::mem::size_of::<Slot>() == 32);
@@ -61,13 +64,15 @@ impl Slots {
             for (i, e) in edges.iter().enumerate() {
                 let place = &mut next[e.caller as usize];
                 let n = edge_numbers(profile, e);
+                let cyclic =
+                    e.callee != e.caller && scc[e.callee as usize] == scc[e.caller as usize];
                 room[*place as usize].write(Slot {
                     callee: e.callee,
                     edge: i as u32,
                     n: SlotNumbers { nc: n.nc, ct: n.ct },
                     timed: n.timed,
-                    cyclic: e.callee != e.caller
-                        && scc[e.callee as usize] == scc[e.caller as usize],
+                    cyclic,
+                    once_per_stack: cyclic && n.timed && n.nc > 0.0 && n.cc == n.nc,
                 });
                 *place += 1;
             }

@@ -19,7 +19,16 @@ pub fn profile(
     functions: &[(&str, i128, i128, f64, f64)],
     edges: &[(&str, &str, i128, f64, f64)],
 ) -> Profile {
-    let mut b = ProfileBuilder::new();
+    profile_with(ProfileBuilder::new(), functions, edges)
+}
+
+/// [`profile`], adding to a builder that may hold edges of its own (calls not all
+/// primitive).
+pub fn profile_with(
+    mut b: ProfileBuilder,
+    functions: &[(&str, i128, i128, f64, f64)],
+    edges: &[(&str, &str, i128, f64, f64)],
+) -> Profile {
     for &(name, cc, nc, tt, ct) in functions {
         b.add_function(key(name), Stats { cc, nc, tt, ct });
     }
