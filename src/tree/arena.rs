@@ -1,5 +1,6 @@
 //! The tree value both reconstructions produce: frames in an arena, laid out in
-//! pre-order with children sorted by function label, plus what was cut.
+//! pre-order with children sorted by function label, plus what was cut; and how sure
+//! each frame's width is ([`Certainty`]), the one rule every format shows.
 
 use std::collections::BinaryHeap;
 
@@ -21,7 +22,8 @@ pub struct Frame {
     pub start: f64,
     /// Width: time spent in this frame and everything above it.
     pub total: f64,
-    /// Time in this frame not covered by drawn children (includes `cut`).
+    /// Time in this frame not covered by drawn children (includes `cut`; the frame's
+    /// own time is [`Frame::own_time`]).
     pub self_time: f64,
     /// Time of children that were too narrow to draw (already part of `self_time`).
     pub cut: f64,
@@ -37,7 +39,59 @@ pub struct Frame {
     pub max_total: f64,
 }
 
+/// How far a frame's width can be trusted, from [`Frame::certainty`]. Formats show
+/// the grade rather than `exact` alone: on profiles where most functions have several
+/// callers nearly every frame is estimated, and only the size of the range says which
+/// estimates mean something.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Certainty {
+    /// The width comes straight from the data.
+    Exact,
+    /// Estimated, but the data pins the width to within about ±25 %: the range of
+    /// widths it allows is at most half the width.
+    Close,
+    /// Estimated, and the data allows widths more than half the width apart (or the
+    /// width is zero or not a number, so no range can be called close).
+    Guess,
+}
+
+impl Certainty {
+    /// The widest range, as a share of the width, that still counts as [`Certainty::Close`].
+    pub const CLOSE_SPREAD: f64 = 0.5;
+
+    /// The lowercase name formats write: `exact`, `close`, `guess`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Certainty::Exact => "exact",
+            Certainty::Close => "close",
+            Certainty::Guess => "guess",
+        }
+    }
+}
+
 impl Frame {
+    /// The frame's grade: [`Certainty::Exact`] when `exact`; otherwise
+    /// [`Certainty::Close`] when the spread `(max_total - min_total) / total` is at most
+    /// [`Certainty::CLOSE_SPREAD`], else [`Certainty::Guess`].
+    pub fn certainty(&self) -> Certainty {
+        if self.exact {
+            return Certainty::Exact;
+        }
+        let spread = (self.max_total - self.min_total) / self.total;
+        // A NaN spread (zero or odd widths) fails the comparison: a guess.
+        if self.total > 0.0 && spread <= Certainty::CLOSE_SPREAD {
+            Certainty::Close
+        } else {
+            Certainty::Guess
+        }
+    }
+
+    /// Time in the frame itself: `self_time` without the children too narrow to draw
+    /// (`cut`), which are not the frame's own time.
+    pub fn own_time(&self) -> f64 {
+        (self.self_time - self.cut).max(0.0)
+    }
+
     pub fn root(total: f64) -> Frame {
         Frame {
             func: None,
@@ -484,6 +538,60 @@ mod tests {
                 }
             }
         }
+    }
+
+    fn estimated(total: f64, min_total: f64, max_total: f64) -> Frame {
+        Frame {
+            exact: false,
+            min_total,
+            max_total,
+            ..Frame::root(total)
+        }
+    }
+
+    #[test]
+    fn certainty_is_close_up_to_a_spread_of_half_the_width() {
+        assert_eq!(Frame::root(4.0).certainty(), Certainty::Exact);
+        // An exact frame stays exact whatever its (unused) range says.
+        let wide_exact = Frame {
+            exact: true,
+            ..estimated(1.0, 0.0, 9.0)
+        };
+        assert_eq!(wide_exact.certainty(), Certainty::Exact);
+        assert_eq!(estimated(4.0, 4.0, 4.0).certainty(), Certainty::Close);
+        // Spread exactly 0.5 (3..5 around 4): close; a hair more: a guess.
+        assert_eq!(estimated(4.0, 3.0, 5.0).certainty(), Certainty::Close);
+        assert_eq!(estimated(4.0, 3.0, 5.000001).certainty(), Certainty::Guess);
+        assert_eq!(estimated(1.0, 0.0, 1.0).certainty(), Certainty::Guess);
+        // No width, or one that is not a number: the loosest grade.
+        assert_eq!(estimated(0.0, 0.0, 0.0).certainty(), Certainty::Guess);
+        assert_eq!(estimated(f64::NAN, 1.0, 1.0).certainty(), Certainty::Guess);
+        assert_eq!(
+            estimated(f64::INFINITY, 1.0, f64::INFINITY).certainty(),
+            Certainty::Guess
+        );
+        assert_eq!(estimated(1.0, 1.0, f64::NAN).certainty(), Certainty::Guess);
+        let names: Vec<_> = [Certainty::Exact, Certainty::Close, Certainty::Guess]
+            .map(Certainty::name)
+            .into();
+        assert_eq!(names, ["exact", "close", "guess"]);
+    }
+
+    #[test]
+    fn own_time_leaves_out_the_cut_children() {
+        let f = Frame {
+            self_time: 3.0,
+            cut: 2.0,
+            ..Frame::root(5.0)
+        };
+        assert_eq!(f.own_time(), 1.0);
+        // Estimated children can leave less self time than was cut: never negative.
+        let f = Frame {
+            self_time: 1.0,
+            cut: 2.0,
+            ..Frame::root(5.0)
+        };
+        assert_eq!(f.own_time(), 0.0);
     }
 
     #[test]
