@@ -354,3 +354,50 @@ fn new_backends_survive_every_readable_fixture() {
     }
     assert!(rendered > 150, "only {rendered} renders");
 }
+
+/// The value of `"key":` in one node line of `-f json` (up to the next `,` or `}`).
+fn json_field<'a>(line: &'a str, key: &str) -> Option<&'a str> {
+    let pat = format!("\"{key}\":");
+    let at = line.find(&pat)? + pat.len();
+    let rest = &line[at..];
+    Some(&rest[..rest.find([',', '}']).unwrap_or(rest.len())])
+}
+
+/// Counts `(exact, close, guess)` frames in the flame tree of `-f json` for `rel`, after
+/// checking every node's `certainty` against the rule of `formats/json/README.md`.
+pub fn json_certainty_counts(rel: &str) -> [usize; 3] {
+    let input = data(rel).display().to_string();
+    let out = run(&["-f", "json", &input]).ok();
+    let text = String::from_utf8_lossy(out.stdout()).into_owned();
+    let flame = &text[text.find("\n\"flame\":").unwrap()..text.find("\n\"inverted\":").unwrap()];
+    let mut counts = [0; 3];
+    for line in flame.lines().filter(|l| l.starts_with("{\"id\":")) {
+        let num = |k: &str| json_field(line, k).unwrap().parse::<f64>().unwrap_or(f64::NAN);
+        let expected = if json_field(line, "exact") == Some("true") {
+            "\"exact\""
+        } else if num("total") > 0.0
+            && (num("max_total") - num("min_total")) / num("total") <= 0.5
+        {
+            "\"close\""
+        } else {
+            "\"guess\""
+        };
+        assert_eq!(json_field(line, "certainty"), Some(expected), "{line}");
+        counts[["\"exact\"", "\"close\"", "\"guess\""]
+            .iter()
+            .position(|g| *g == expected)
+            .unwrap()] += 1;
+    }
+    counts
+}
+
+#[test]
+fn json_grades_every_node_by_the_range_its_data_allows() {
+    for rel in [EXAMPLE, "real/pip_list.prof", "real/pylint.prof"] {
+        let [exact, close, guess] = json_certainty_counts(rel);
+        assert!(exact > 0, "{rel}: no exact frame (the root is one)");
+        if rel != EXAMPLE {
+            assert!(close > 0 && guess > 0, "{rel}: {exact} {close} {guess}");
+        }
+    }
+}
