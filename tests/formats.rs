@@ -401,3 +401,21 @@ fn json_grades_every_node_by_the_range_its_data_allows() {
         }
     }
 }
+
+#[test]
+fn text_marks_each_frame_with_the_grade_json_gives_it() {
+    for rel in [EXAMPLE, "real/pip_list.prof"] {
+        let [_, close, guess] = json_certainty_counts(rel);
+        let input = data(rel).display().to_string();
+        let out = run(&["-f", "text", &input]).ok();
+        let text = String::from_utf8_lossy(out.stdout()).into_owned();
+        let header = text.lines().next().unwrap();
+        assert!(header.ends_with("function (~ = close estimate, ? = rough guess)"));
+        // The total column (after the share); cut summaries and the footer have none.
+        let marks: Vec<char> = (text.lines().skip(1))
+            .filter_map(|l| l.split_whitespace().nth(1)?.chars().next())
+            .collect();
+        let count = |c: char| marks.iter().filter(|&&m| m == c).count();
+        assert_eq!((count('~'), count('?')), (close, guess), "{rel}");
+    }
+}
