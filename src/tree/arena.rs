@@ -178,8 +178,10 @@ impl CallTree {
     /// Keeps only the stacks that pass through a frame whose function satisfies
     /// `matches` (`--focus`). A matching frame keeps its whole subtree and its numbers;
     /// a frame below it (an ancestor) keeps only the width of the matching stacks above
-    /// it, so its self time becomes 0; every other frame is dropped. The root shrinks
-    /// to the focused time. Iterative: two passes over the pre-order, then a rebuild.
+    /// it, so its self time becomes 0 and it has no cut children; every other frame is
+    /// dropped. The root shrinks to the focused time, and `cut_time`/`cut_frames` count
+    /// only the cut children of the frames kept. Iterative: two passes over the
+    /// pre-order, then a rebuild.
     pub fn focused(&self, matches: impl Fn(FuncId) -> bool) -> CallTree {
         let n = self.frames.len();
         if n == 0 {
@@ -204,8 +206,9 @@ impl CallTree {
             }
         }
         let mut b = TreeBuilder::new(kept[0]);
-        b.cut_time = self.cut_time;
-        b.cut_frames = self.cut_frames;
+        // What was cut is what was cut under the frames kept whole (the others keep no
+        // cut children), not the whole tree's: a footer must not report cut time from
+        // stacks the focus left out.
         b.truncated = self.truncated;
         b.unexpanded = self.unexpanded;
         let mut new_id = vec![u32::MAX; n];
@@ -227,6 +230,8 @@ impl CallTree {
                 frame.min_total = frame.min_total.min(kept[i]);
                 frame.max_total = kept[i];
             }
+            b.cut_time += frame.cut;
+            b.cut_frames += u64::from(frame.cut_count);
             new_id[i] = b.push(frame);
         }
         b.finish()
@@ -636,13 +641,22 @@ mod tests {
             parent: a,
             ..Frame::root(5.0)
         });
-        let t = b.finish().focused(|f| f == 2);
+        // 3's frame cuts a child of 0.5, 4's one of 2: only the first is in the focus.
+        b.cut(3, 0.5);
+        b.cut(4, 2.0);
+        let whole = b.finish();
+        assert_eq!((whole.cut_time, whole.cut_frames), (2.5, 2));
+        let t = whole.focused(|f| f == 2);
+        assert_eq!((t.cut_time, t.cut_frames), (0.5, 1));
         assert_eq!(t.total(), 4.0);
         assert_eq!(t.len(), 3);
         let a = t.children(ROOT)[0];
         assert_eq!((t.frame(a).total, t.frame(a).self_time), (4.0, 0.0));
         let m = t.children(a)[0];
         assert_eq!((t.frame(m).total, t.frame(m).self_time), (4.0, 3.0));
+        // Inside the focus a frame keeps its cut children, apart from its own time.
+        let leaf = t.frame(t.children(m)[0]);
+        assert_eq!((leaf.self_time, leaf.cut, leaf.own_time()), (1.0, 0.5, 0.5));
         assert!(t.focused(|f| f == 99).is_empty());
     }
 }
