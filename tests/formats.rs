@@ -372,11 +372,15 @@ pub fn json_certainty_counts(rel: &str) -> [usize; 3] {
     let flame = &text[text.find("\n\"flame\":").unwrap()..text.find("\n\"inverted\":").unwrap()];
     let mut counts = [0; 3];
     for line in flame.lines().filter(|l| l.starts_with("{\"id\":")) {
-        let num = |k: &str| json_field(line, k).unwrap().parse::<f64>().unwrap_or(f64::NAN);
+        let num = |k: &str| {
+            json_field(line, k)
+                .unwrap()
+                .parse::<f64>()
+                .unwrap_or(f64::NAN)
+        };
         let expected = if json_field(line, "exact") == Some("true") {
             "\"exact\""
-        } else if num("total") > 0.0
-            && (num("max_total") - num("min_total")) / num("total") <= 0.5
+        } else if num("total") > 0.0 && (num("max_total") - num("min_total")) / num("total") <= 0.5
         {
             "\"close\""
         } else {
@@ -418,4 +422,25 @@ fn text_marks_each_frame_with_the_grade_json_gives_it() {
         let count = |c: char| marks.iter().filter(|&&m| m == c).count();
         assert_eq!((count('~'), count('?')), (close, guess), "{rel}");
     }
+}
+
+#[test]
+fn svg_draws_each_frame_with_the_grade_json_gives_it() {
+    let [exact, close, guess] = json_certainty_counts("real/pip_list.prof");
+    let input = data("real/pip_list.prof").display().to_string();
+    let out = run(&["--flame-only", "--no-script", &input]).ok();
+    let svg = String::from_utf8_lossy(out.stdout()).into_owned();
+    let class = |tail: &str| {
+        (svg.lines())
+            .filter(|l| l.starts_with("<rect x=") && l.contains(&format!("{tail}\" tabindex")))
+            .count()
+    };
+    let solid = (svg.lines())
+        .filter(|l| l.starts_with("<rect x=") && !l.contains(" e\" ") && !l.contains(" g\" "))
+        .count();
+    // Every frame of the tree is wide enough to draw; the root is not drawn.
+    assert_eq!(
+        (solid, class(" e"), class(" e g")),
+        (exact - 1, close, guess)
+    );
 }

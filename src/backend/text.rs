@@ -449,7 +449,11 @@ mod tests {
         b.add_function(key("big"), s(8.4375, 8.4375));
         b.add_function(key("tiny"), s(0.0625, 0.0625));
         b.add_edge(key("main"), key("big"), EdgeStats::Timed(s(8.4375, 8.4375)));
-        b.add_edge(key("main"), key("tiny"), EdgeStats::Timed(s(0.0625, 0.0625)));
+        b.add_edge(
+            key("main"),
+            key("tiny"),
+            EdgeStats::Timed(s(0.0625, 0.0625)),
+        );
         let profile = b.finish();
         let text = text_of(&profile, 0.01);
         let main = text.lines().find(|l| l.ends_with("(main)")).unwrap();
@@ -459,7 +463,10 @@ mod tests {
         // Without the threshold, tiny is drawn and main's self is the same.
         let text = text_of(&profile, 0.0);
         let main = text.lines().find(|l| l.ends_with("(main)")).unwrap();
-        assert!(main.contains(" 1.500s ") && !text.contains("more frame"), "{text}");
+        assert!(
+            main.contains(" 1.500s ") && !text.contains("more frame"),
+            "{text}"
+        );
     }
 
     #[test]
