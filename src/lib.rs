@@ -77,7 +77,7 @@ pub use bytes::Bytes;
 
 pub use input::{InputError, Loaded, load, load_file};
 pub use model::{Count, Edge, EdgeStats, FuncId, FuncKey, Function, Profile, Stats, Text};
-pub use tree::{CallTree, TreeOptions, flame_tree, inverted_tree};
+pub use tree::{CallTree, Certainty, Frame, TreeOptions, flame_tree, inverted_tree};
 pub use warning::{Warning, WarningKind};
 
 /// The data checks: what is valid but odd in `profile` (times that do not add up, no

@@ -518,3 +518,86 @@ fn a_catastrophic_search_in_the_url_does_not_hang_the_page() {
         Some("100.00")
     );
 }
+
+/// A page that hovers a guessed, a close and an exact frame with cut children in
+/// `graph.svg`, and writes the tooltip lines of each on its `<body>` as JSON.
+const GRADES_DRIVER: &str = r#"<!doctype html><html><body><iframe id="f" src="graph.svg" style="width:1280px;height:900px"></iframe><script>
+var out = {};
+document.getElementById('f').onload = function () {
+  try {
+    var d = this.contentDocument, w = this.contentWindow;
+    var rects = d.getElementById('flame').getElementsByTagName('rect');
+    var rows = w.FLAMEPROF.views.flame.f;
+    var tip = function (i) {
+      rects[i].dispatchEvent(new w.MouseEvent('mousemove', { bubbles: true, clientX: 100, clientY: 200 }));
+      var spans = d.getElementById('tip').getElementsByTagName('tspan');
+      return Array.prototype.map.call(spans, function (t) { return t.textContent; }).join(' | ');
+    };
+    for (var i = 0; i < rects.length; i++) {
+      var c = rects[i].classList;
+      if (c.contains('g') && !out.guess) out.guess = tip(i);
+      if (c.contains('e') && !c.contains('g') && !out.close) out.close = tip(i);
+      if (!c.contains('e') && rows[i].length > 4 && !out.cut) {
+        out.cut = tip(i);
+        out.cutFrames = rows[i][5];
+      }
+    }
+    out.errors = d.documentElement.getAttribute('data-errors');
+  } catch (e) {
+    out.exception = String(e);
+  }
+  document.body.setAttribute('data-out', JSON.stringify(out));
+};
+</script></body></html>"#;
+
+#[test]
+fn tooltips_name_the_grade_and_keep_cut_time_apart_from_self() {
+    let Some(chrome) = chromium() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    svg_file(dir.path(), "real/pip_list.prof", &[]);
+    let page = dir.path().join("driver.html");
+    std::fs::write(&page, GRADES_DRIVER).unwrap();
+    let dom = browse(
+        &chrome,
+        &["--allow-file-access-from-files", "--dump-dom"],
+        &format!("file://{}", page.display()),
+    );
+    let at = dom.find("data-out=\"").expect("driver did not finish") + "data-out=\"".len();
+    let out = dom[at..at + dom[at..].find('"').unwrap()]
+        .replace("&quot;", "\"")
+        .replace("&amp;", "&");
+    let field = |name: &str| {
+        let key = format!("\"{name}\":");
+        let at = out
+            .find(&key)
+            .unwrap_or_else(|| panic!("no {name} in {out}"))
+            + key.len();
+        let value = &out[at..];
+        match value.strip_prefix('"') {
+            Some(text) => text[..text.find('"').unwrap()].to_string(),
+            None => value[..value.find([',', '}']).unwrap()].to_string(),
+        }
+    };
+    assert_eq!(field("errors"), "", "{out}");
+    let guess = field("guess");
+    assert!(
+        guess.contains("| rough guess (split between callers): the data allows "),
+        "{out}"
+    );
+    let close = field("close");
+    assert!(
+        close.contains("| close estimate (split between callers): the data allows "),
+        "{out}"
+    );
+    let cut = field("cut");
+    let n: u64 = field("cutFrames").parse().unwrap();
+    let apart = format!(
+        " in {n} frame{} too small to draw |",
+        if n == 1 { "" } else { "s" }
+    );
+    assert!(
+        cut.contains(", self ") && cut.contains(" + ") && cut.contains(&apart),
+        "{out}"
+    );
+    assert!(!cut.contains("estimate") && !cut.contains("guess"), "{out}");
+}

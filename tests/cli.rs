@@ -274,8 +274,8 @@ fn svg_is_well_formed_enough() {
         "{frames} focusable frames with accessible names"
     );
     assert!(
-        text.contains(r#" e" tabindex"#),
-        "no estimated frames marked"
+        text.contains(r#" e" tabindex"#) && text.contains(r#" e g" tabindex"#),
+        "no close estimates or guesses marked"
     );
 }
 

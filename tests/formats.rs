@@ -354,3 +354,93 @@ fn new_backends_survive_every_readable_fixture() {
     }
     assert!(rendered > 150, "only {rendered} renders");
 }
+
+/// The value of `"key":` in one node line of `-f json` (up to the next `,` or `}`).
+fn json_field<'a>(line: &'a str, key: &str) -> Option<&'a str> {
+    let pat = format!("\"{key}\":");
+    let at = line.find(&pat)? + pat.len();
+    let rest = &line[at..];
+    Some(&rest[..rest.find([',', '}']).unwrap_or(rest.len())])
+}
+
+/// Counts `(exact, close, guess)` frames in the flame tree of `-f json` for `rel`, after
+/// checking every node's `certainty` against the rule of `formats/json/README.md`.
+pub fn json_certainty_counts(rel: &str) -> [usize; 3] {
+    let input = data(rel).display().to_string();
+    let out = run(&["-f", "json", &input]).ok();
+    let text = String::from_utf8_lossy(out.stdout()).into_owned();
+    let flame = &text[text.find("\n\"flame\":").unwrap()..text.find("\n\"inverted\":").unwrap()];
+    let mut counts = [0; 3];
+    for line in flame.lines().filter(|l| l.starts_with("{\"id\":")) {
+        let num = |k: &str| {
+            json_field(line, k)
+                .unwrap()
+                .parse::<f64>()
+                .unwrap_or(f64::NAN)
+        };
+        let expected = if json_field(line, "exact") == Some("true") {
+            "\"exact\""
+        } else if num("total") > 0.0 && (num("max_total") - num("min_total")) / num("total") <= 0.5
+        {
+            "\"close\""
+        } else {
+            "\"guess\""
+        };
+        assert_eq!(json_field(line, "certainty"), Some(expected), "{line}");
+        counts[["\"exact\"", "\"close\"", "\"guess\""]
+            .iter()
+            .position(|g| *g == expected)
+            .unwrap()] += 1;
+    }
+    counts
+}
+
+#[test]
+fn json_grades_every_node_by_the_range_its_data_allows() {
+    for rel in [EXAMPLE, "real/pip_list.prof", "real/pylint.prof"] {
+        let [exact, close, guess] = json_certainty_counts(rel);
+        assert!(exact > 0, "{rel}: no exact frame (the root is one)");
+        if rel != EXAMPLE {
+            assert!(close > 0 && guess > 0, "{rel}: {exact} {close} {guess}");
+        }
+    }
+}
+
+#[test]
+fn text_marks_each_frame_with_the_grade_json_gives_it() {
+    for rel in [EXAMPLE, "real/pip_list.prof"] {
+        let [_, close, guess] = json_certainty_counts(rel);
+        let input = data(rel).display().to_string();
+        let out = run(&["-f", "text", &input]).ok();
+        let text = String::from_utf8_lossy(out.stdout()).into_owned();
+        let header = text.lines().next().unwrap();
+        assert!(header.ends_with("function (~ = close estimate, ? = rough guess)"));
+        // The total column (after the share); cut summaries and the footer have none.
+        let marks: Vec<char> = (text.lines().skip(1))
+            .filter_map(|l| l.split_whitespace().nth(1)?.chars().next())
+            .collect();
+        let count = |c: char| marks.iter().filter(|&&m| m == c).count();
+        assert_eq!((count('~'), count('?')), (close, guess), "{rel}");
+    }
+}
+
+#[test]
+fn svg_draws_each_frame_with_the_grade_json_gives_it() {
+    let [exact, close, guess] = json_certainty_counts("real/pip_list.prof");
+    let input = data("real/pip_list.prof").display().to_string();
+    let out = run(&["--flame-only", "--no-script", &input]).ok();
+    let svg = String::from_utf8_lossy(out.stdout()).into_owned();
+    let class = |tail: &str| {
+        (svg.lines())
+            .filter(|l| l.starts_with("<rect x=") && l.contains(&format!("{tail}\" tabindex")))
+            .count()
+    };
+    let solid = (svg.lines())
+        .filter(|l| l.starts_with("<rect x=") && !l.contains(" e\" ") && !l.contains(" g\" "))
+        .count();
+    // Every frame of the tree is wide enough to draw; the root is not drawn.
+    assert_eq!(
+        (solid, class(" e"), class(" e g")),
+        (exact - 1, close, guess)
+    );
+}

@@ -275,6 +275,9 @@ fn write_tree(
         } else {
             ",\"exact\":false"
         });
+        out.str(",\"certainty\":\"");
+        out.str(f.certainty().name());
+        out.byte(b'"');
         if !f.exact {
             out.str(",\"min_total\":");
             num(out, f.min_total);

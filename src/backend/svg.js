@@ -159,13 +159,16 @@
     var share = pct(w, D.ticks) + ' of total, ' + pct(w, p < 0 ? D.ticks : this.w[p]) + ' of parent';
     if (this.zoomed >= 0) share += ', ' + pct(Math.min(w, this.w[this.zoomed]), this.w[this.zoomed]) + ' of zoomed';
     lines.push(share);
-    lines.push('total ' + dur(w * s) + ', self ' + dur(d[2] * s));
+    // d[2] is the frame's own time; children too narrow to draw (d[4] ticks in d[5]
+    // frames) are not, so they are shown apart.
+    var cut = d.length > 4 ? d[4] : 0, self = 'total ' + dur(w * s) + ', self ' + dur(d[2] * s);
+    if (cut > 0) self += ' + ' + dur(cut * s) + ' in ' + d[5] + (d[5] === 1 ? ' frame' : ' frames') + ' too small to draw';
+    lines.push(self);
     lines.push('calls here ' + d[3] + '; function calls ' + (fn[2] === fn[3] ? fn[2] : fn[2] + '/' + fn[3]));
-    if (this.rects[i].classList.contains('e')) {
-      lines.push('estimated split between callers: the data allows ' + dur(d[5] * s) + ' to ' + dur(d[6] * s));
+    var cl = this.rects[i].classList;
+    if (cl.contains('e')) {
+      lines.push((cl.contains('g') ? 'rough guess' : 'close estimate') + ' (split between callers): the data allows ' + dur(d[6] * s) + ' to ' + dur(d[7] * s));
     }
-    var cut = d.length > 4 ? d[4] : 0;
-    if (cut > 0) lines.push(dur(cut * s) + ' in children too narrow to draw');
     return lines;
   };
 

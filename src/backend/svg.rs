@@ -15,7 +15,7 @@ use std::io::{self, Write};
 use super::output::{Output, round_u64};
 use super::{Backend, Graphs, Job, StringTable, Trees};
 use crate::model::{FuncId, FuncKey};
-use crate::tree::{CallTree, Frame, ROOT};
+use crate::tree::{CallTree, Certainty, Frame, ROOT};
 
 inventory::submit! {
     Backend {
@@ -381,7 +381,7 @@ fn write_footer(job: &Job<'_>, out: &mut Output<'_>, height: f64) -> io::Result<
     let total = job.flame().total();
     write!(out, r#"<text class="foot" x="10" y="{}">"#, height - 30.0)?;
     let mut footer = format!(
-        "Total {}. Pale, dashed frames are estimated (time split between callers); others are exact.",
+        "Total {}. Dashed frames are estimated (time split between callers): in colour when the data pins the width to about ±25 %, pale when a rough guess; solid ones are exact.",
         seconds(total)
     );
     for (name, t) in job.built_trees() {
@@ -403,7 +403,7 @@ fn write_footer(job: &Job<'_>, out: &mut Output<'_>, height: f64) -> io::Result<
     writeln!(out, "</text>")?;
     writeln!(
         out,
-        r#"<g class="legend" transform="translate(10,{})"><rect class="ko" width="10" height="10"/><text x="14" y="9">your code</text><rect class="ks" x="110" width="10" height="10"/><text x="124" y="9">standard library</text><rect class="kt" x="270" width="10" height="10"/><text x="284" y="9">third-party</text><rect class="kb" x="400" width="10" height="10"/><text x="414" y="9">builtin / C</text><rect class="ko e" x="530" width="10" height="10"/><text x="544" y="9">estimated</text></g>"#,
+        r#"<g class="legend" transform="translate(10,{})"><rect class="ko" width="10" height="10"/><text x="14" y="9">your code</text><rect class="ks" x="110" width="10" height="10"/><text x="124" y="9">standard library</text><rect class="kt" x="270" width="10" height="10"/><text x="284" y="9">third-party</text><rect class="kb" x="400" width="10" height="10"/><text x="414" y="9">builtin / C</text><rect class="ko e" x="530" width="10" height="10"/><text x="544" y="9">close estimate</text><rect class="ko e g" x="670" width="10" height="10"/><text x="684" y="9">rough guess</text></g>"#,
         height - 20.0
     )?;
 
@@ -460,7 +460,7 @@ fn draw_view(
         out.u64(d.w);
         out.str(&height_attr);
         out.u64(n as u64);
-        out.str(if f.exact { "" } else { " e" });
+        out.str(grade_class(f.certainty()));
         out.str(r#"" tabindex="0" aria-label=""#);
         out.str(functions.short_escaped.get(n));
         out.str("\"/>\n");
@@ -543,10 +543,11 @@ fn write_script(
         if n > 0 {
             out.byte(b',');
         }
-        // Per drawn frame, in the order of the rects: function, depth, self ticks,
-        // calls here; estimated frames add the ticks of children too narrow to draw
-        // and the min and max widths the data allows; exact ones add the cut ticks
-        // only when there are some.
+        // Per drawn frame, in the order of the rects: function, depth, own ticks (self
+        // time without the cut children), calls here; estimated frames add the ticks
+        // and the number of children too narrow to draw, then the min and max widths
+        // the data allows; exact ones add the cut ticks and number only when the cut
+        // ticks are not 0.
         write!(out, "\n{}:{{total:", v.id)?;
         json_number(out, v.tree.total());
         out.str(",f:[");
@@ -565,17 +566,20 @@ fn write_script(
             out.byte(b',');
             out.u64(u64::from(f.depth));
             out.byte(b',');
-            out.u64(t(f.self_time));
+            out.u64(t(f.own_time()));
             out.byte(b',');
             out.u64(round_u64(f.calls));
+            if !f.exact || t(f.cut) > 0 {
+                out.byte(b',');
+                out.u64(t(f.cut));
+                out.byte(b',');
+                out.u64(u64::from(f.cut_count));
+            }
             if !f.exact {
-                for x in [f.cut, f.min_total, f.max_total] {
+                for x in [f.min_total, f.max_total] {
                     out.byte(b',');
                     out.u64(t(x));
                 }
-            } else if t(f.cut) > 0 {
-                out.byte(b',');
-                out.u64(t(f.cut));
             }
             out.byte(b']');
             out.end_record()?;
@@ -585,6 +589,16 @@ fn write_script(
     writeln!(out, "}}}};")?;
     out.str(SCRIPT.trim_end());
     writeln!(out, "\n]]></script>")
+}
+
+/// The classes after `cN` that draw a frame's grade: none when exact, `e` (dashed
+/// outline) when estimated, `e g` (dashed and pale) when the estimate is a guess.
+fn grade_class(c: Certainty) -> &'static str {
+    match c {
+        Certainty::Exact => "",
+        Certainty::Close => " e",
+        Certainty::Guess => " e g",
+    }
 }
 
 /// The name shown inside a box: the function, then where it lives.
@@ -757,6 +771,56 @@ mod tests {
             return s.to_string();
         }
         format!("{}..", &s[..fit_cut(s, chars)])
+    }
+
+    #[test]
+    fn the_data_table_gives_own_time_and_the_cut_children_apart() {
+        use crate::model::{EdgeStats, ProfileBuilder, Stats};
+        // main (1.5 s of its own) calls big (8.4375 s) and tiny (62.5 ms, under 1 %).
+        let key = |name: &str| FuncKey::new("app.py", 1, name);
+        let s = |tt: f64, ct: f64| Stats {
+            cc: 1,
+            nc: 1,
+            tt,
+            ct,
+        };
+        let mut b = ProfileBuilder::new();
+        b.add_function(key("main"), s(1.5, 10.0));
+        b.add_function(key("big"), s(8.4375, 8.4375));
+        b.add_function(key("tiny"), s(0.0625, 0.0625));
+        b.add_edge(key("main"), key("big"), EdgeStats::Timed(s(8.4375, 8.4375)));
+        b.add_edge(
+            key("main"),
+            key("tiny"),
+            EdgeStats::Timed(s(0.0625, 0.0625)),
+        );
+        let profile = b.finish();
+        let options = super::super::RenderOptions {
+            tree: crate::tree::TreeOptions {
+                threshold: 0.01,
+                ..Default::default()
+            },
+            graphs: Graphs::FlameOnly,
+            ..Default::default()
+        };
+        let job = Job::new(&profile, &options);
+        let mut out = Vec::new();
+        render(&job, &mut out).unwrap();
+        let svg = String::from_utf8(out).unwrap();
+        // main, 1,000,000 ticks for 10 s: own 1.5 s, 1 call, 62.5 ms cut in 1 frame;
+        // big: own 8.4375 s, nothing cut, exact, so nothing more.
+        let table = &svg[svg.find("flame:{total:").unwrap()..];
+        let rows = &table[table.find("f:[").unwrap() + 3..table.find("]}").unwrap()];
+        assert_eq!(rows, "[0,1,150000,1,6250,1],[1,2,843750,1]");
+        // Both frames are exact: drawn solid.
+        assert!(!svg.contains(" e\" tabindex") && !svg.contains(" g\" tabindex"));
+    }
+
+    #[test]
+    fn grades_are_drawn_as_classes() {
+        assert_eq!(grade_class(Certainty::Exact), "");
+        assert_eq!(grade_class(Certainty::Close), " e");
+        assert_eq!(grade_class(Certainty::Guess), " e g");
     }
 
     #[test]

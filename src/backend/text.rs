@@ -2,8 +2,11 @@
 //!
 //! One line per frame: share of the total, total and self time, calls, then the
 //! function under box-drawing guides. Heaviest children come first; estimated frames
-//! have their total prefixed with `~`; children cut by `--threshold`/`--max-depth` are
-//! summarised on one line (`… 12 more frames, 3.1ms`). Lines fit
+//! have their total and calls prefixed with `~` (close) or `?` (a guess), by
+//! [`Frame::certainty`](crate::Frame::certainty). Children cut by `--threshold` or
+//! `--max-depth` are summarised on one line (`… 12 more frames, 3.1ms`); their time is
+//! not shown as their parent's self time, which is the frame's own time only
+//! ([`Frame::own_time`](crate::Frame::own_time)). Lines fit
 //! [`RenderOptions::columns`](super::RenderOptions): long names are cut in the middle,
 //! and very deep guides are folded into a depth marker. ANSI colours only when
 //! [`RenderOptions::color`](super::RenderOptions) is set. Specified in
@@ -15,7 +18,7 @@ use super::output::Output;
 use super::{Backend, Job, StringTable, Trees};
 use crate::model::FuncId;
 use crate::printable;
-use crate::tree::{CallTree, ROOT};
+use crate::tree::{CallTree, Certainty, ROOT};
 
 inventory::submit! {
     Backend {
@@ -143,6 +146,15 @@ fn write_middle_truncated(out: &mut Output<'_>, s: &str, n: usize, max: usize) {
     out.str(&buf);
 }
 
+/// What goes before an estimated frame's total and calls.
+fn mark(c: Certainty) -> &'static str {
+    match c {
+        Certainty::Exact => "",
+        Certainty::Close => "~",
+        Certainty::Guess => "?",
+    }
+}
+
 enum Item {
     Frame(u32),
     /// The summary line of what was cut under a frame.
@@ -160,7 +172,7 @@ fn write_tree(job: &Job<'_>, tree: &CallTree, out: &mut Output<'_>) -> io::Resul
     let columns = o.columns.max(MIN_COLUMNS);
     let (dim, reset) = if o.color { (DIM, RESET) } else { ("", "") };
     let header = format!(
-        "{:>6} {:>9} {:>9} {:>9}  function (~ = estimated)",
+        "{:>6} {:>9} {:>9} {:>9}  function (~ = close estimate, ? = rough guess)",
         "total%", "total", "self", "calls"
     );
     out.str(dim);
@@ -324,7 +336,7 @@ impl Lines<'_> {
         } else {
             0.0
         };
-        let mark = if f.exact { "" } else { "~" };
+        let mark = mark(f.certainty());
         let heat = if !self.color {
             ""
         } else if share >= 50.0 {
@@ -346,7 +358,7 @@ impl Lines<'_> {
         out.pad_since(start, 9);
         out.byte(b' ');
         let start = out.position();
-        write_time(out, f.self_time);
+        write_time(out, f.own_time());
         out.pad_since(start, 9);
         out.byte(b' ');
         let start = out.position();
@@ -402,6 +414,66 @@ mod tests {
             let shown = printable::escaped(&c.to_string()).chars().count();
             assert_eq!(unit_width(c), shown, "{c:?}");
         }
+    }
+
+    /// `-f text` of `profile` at `threshold`, 100 columns, no colour.
+    fn text_of(profile: &crate::model::Profile, threshold: f64) -> String {
+        let options = super::super::RenderOptions {
+            tree: crate::tree::TreeOptions {
+                threshold,
+                ..Default::default()
+            },
+            columns: 100,
+            color: false,
+            ..Default::default()
+        };
+        let job = Job::new(profile, &options);
+        let mut out = Vec::new();
+        render(&job, &mut out).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn self_is_own_time_and_cut_children_show_on_their_own_line() {
+        use crate::model::{EdgeStats, FuncKey, ProfileBuilder, Stats};
+        // main (1.5 s of its own) calls big (8.4375 s) and tiny (62.5 ms, under 1 %).
+        let key = |name: &str| FuncKey::new("app.py", 1, name);
+        let s = |tt: f64, ct: f64| Stats {
+            cc: 1,
+            nc: 1,
+            tt,
+            ct,
+        };
+        let mut b = ProfileBuilder::new();
+        b.add_function(key("main"), s(1.5, 10.0));
+        b.add_function(key("big"), s(8.4375, 8.4375));
+        b.add_function(key("tiny"), s(0.0625, 0.0625));
+        b.add_edge(key("main"), key("big"), EdgeStats::Timed(s(8.4375, 8.4375)));
+        b.add_edge(
+            key("main"),
+            key("tiny"),
+            EdgeStats::Timed(s(0.0625, 0.0625)),
+        );
+        let profile = b.finish();
+        let text = text_of(&profile, 0.01);
+        let main = text.lines().find(|l| l.ends_with("(main)")).unwrap();
+        let columns: Vec<&str> = main.split_whitespace().collect();
+        assert_eq!(&columns[1..3], ["10.000s", "1.500s"], "{text}");
+        assert!(text.contains("└─ … 1 more frame, 62.50ms\n"), "{text}");
+        // Without the threshold, tiny is drawn and main's self is the same.
+        let text = text_of(&profile, 0.0);
+        let main = text.lines().find(|l| l.ends_with("(main)")).unwrap();
+        assert!(
+            main.contains(" 1.500s ") && !text.contains("more frame"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn marks_follow_the_certainty() {
+        assert_eq!(mark(Certainty::Exact), "");
+        assert_eq!(mark(Certainty::Close), "~");
+        assert_eq!(mark(Certainty::Guess), "?");
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! The tree value both reconstructions produce: frames in an arena, laid out in
-//! pre-order with children sorted by function label, plus what was cut.
+//! pre-order with children sorted by function label, plus what was cut; and how sure
+//! each frame's width is ([`Certainty`]), the one rule every format shows.
 
 use std::collections::BinaryHeap;
 
@@ -21,7 +22,8 @@ pub struct Frame {
     pub start: f64,
     /// Width: time spent in this frame and everything above it.
     pub total: f64,
-    /// Time in this frame not covered by drawn children (includes `cut`).
+    /// Time in this frame not covered by drawn children (includes `cut`; the frame's
+    /// own time is [`Frame::own_time`]).
     pub self_time: f64,
     /// Time of children that were too narrow to draw (already part of `self_time`).
     pub cut: f64,
@@ -37,7 +39,59 @@ pub struct Frame {
     pub max_total: f64,
 }
 
+/// How far a frame's width can be trusted, from [`Frame::certainty`]. Formats show
+/// the grade rather than `exact` alone: on profiles where most functions have several
+/// callers nearly every frame is estimated, and only the size of the range says which
+/// estimates mean something.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Certainty {
+    /// The width comes straight from the data.
+    Exact,
+    /// Estimated, but the data pins the width to within about ±25 %: the range of
+    /// widths it allows is at most half the width.
+    Close,
+    /// Estimated, and the data allows widths more than half the width apart (or the
+    /// width is zero or not a number, so no range can be called close).
+    Guess,
+}
+
+impl Certainty {
+    /// The widest range, as a share of the width, that still counts as [`Certainty::Close`].
+    pub const CLOSE_SPREAD: f64 = 0.5;
+
+    /// The lowercase name formats write: `exact`, `close`, `guess`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Certainty::Exact => "exact",
+            Certainty::Close => "close",
+            Certainty::Guess => "guess",
+        }
+    }
+}
+
 impl Frame {
+    /// The frame's grade: [`Certainty::Exact`] when `exact`; otherwise
+    /// [`Certainty::Close`] when the spread `(max_total - min_total) / total` is at most
+    /// [`Certainty::CLOSE_SPREAD`], else [`Certainty::Guess`].
+    pub fn certainty(&self) -> Certainty {
+        if self.exact {
+            return Certainty::Exact;
+        }
+        let spread = (self.max_total - self.min_total) / self.total;
+        // A NaN spread (zero or odd widths) fails the comparison: a guess.
+        if self.total > 0.0 && spread <= Certainty::CLOSE_SPREAD {
+            Certainty::Close
+        } else {
+            Certainty::Guess
+        }
+    }
+
+    /// Time in the frame itself: `self_time` without the children too narrow to draw
+    /// (`cut`), which are not the frame's own time.
+    pub fn own_time(&self) -> f64 {
+        (self.self_time - self.cut).max(0.0)
+    }
+
     pub fn root(total: f64) -> Frame {
         Frame {
             func: None,
@@ -124,8 +178,10 @@ impl CallTree {
     /// Keeps only the stacks that pass through a frame whose function satisfies
     /// `matches` (`--focus`). A matching frame keeps its whole subtree and its numbers;
     /// a frame below it (an ancestor) keeps only the width of the matching stacks above
-    /// it, so its self time becomes 0; every other frame is dropped. The root shrinks
-    /// to the focused time. Iterative: two passes over the pre-order, then a rebuild.
+    /// it, so its self time becomes 0 and it has no cut children; every other frame is
+    /// dropped. The root shrinks to the focused time, and `cut_time`/`cut_frames` count
+    /// only the cut children of the frames kept. Iterative: two passes over the
+    /// pre-order, then a rebuild.
     pub fn focused(&self, matches: impl Fn(FuncId) -> bool) -> CallTree {
         let n = self.frames.len();
         if n == 0 {
@@ -150,8 +206,9 @@ impl CallTree {
             }
         }
         let mut b = TreeBuilder::new(kept[0]);
-        b.cut_time = self.cut_time;
-        b.cut_frames = self.cut_frames;
+        // What was cut is what was cut under the frames kept whole (the others keep no
+        // cut children), not the whole tree's: a footer must not report cut time from
+        // stacks the focus left out.
         b.truncated = self.truncated;
         b.unexpanded = self.unexpanded;
         let mut new_id = vec![u32::MAX; n];
@@ -173,6 +230,8 @@ impl CallTree {
                 frame.min_total = frame.min_total.min(kept[i]);
                 frame.max_total = kept[i];
             }
+            b.cut_time += frame.cut;
+            b.cut_frames += u64::from(frame.cut_count);
             new_id[i] = b.push(frame);
         }
         b.finish()
@@ -512,6 +571,60 @@ mod tests {
         }
     }
 
+    fn estimated(total: f64, min_total: f64, max_total: f64) -> Frame {
+        Frame {
+            exact: false,
+            min_total,
+            max_total,
+            ..Frame::root(total)
+        }
+    }
+
+    #[test]
+    fn certainty_is_close_up_to_a_spread_of_half_the_width() {
+        assert_eq!(Frame::root(4.0).certainty(), Certainty::Exact);
+        // An exact frame stays exact whatever its (unused) range says.
+        let wide_exact = Frame {
+            exact: true,
+            ..estimated(1.0, 0.0, 9.0)
+        };
+        assert_eq!(wide_exact.certainty(), Certainty::Exact);
+        assert_eq!(estimated(4.0, 4.0, 4.0).certainty(), Certainty::Close);
+        // Spread exactly 0.5 (3..5 around 4): close; a hair more: a guess.
+        assert_eq!(estimated(4.0, 3.0, 5.0).certainty(), Certainty::Close);
+        assert_eq!(estimated(4.0, 3.0, 5.000001).certainty(), Certainty::Guess);
+        assert_eq!(estimated(1.0, 0.0, 1.0).certainty(), Certainty::Guess);
+        // No width, or one that is not a number: the loosest grade.
+        assert_eq!(estimated(0.0, 0.0, 0.0).certainty(), Certainty::Guess);
+        assert_eq!(estimated(f64::NAN, 1.0, 1.0).certainty(), Certainty::Guess);
+        assert_eq!(
+            estimated(f64::INFINITY, 1.0, f64::INFINITY).certainty(),
+            Certainty::Guess
+        );
+        assert_eq!(estimated(1.0, 1.0, f64::NAN).certainty(), Certainty::Guess);
+        let names: Vec<_> = [Certainty::Exact, Certainty::Close, Certainty::Guess]
+            .map(Certainty::name)
+            .into();
+        assert_eq!(names, ["exact", "close", "guess"]);
+    }
+
+    #[test]
+    fn own_time_leaves_out_the_cut_children() {
+        let f = Frame {
+            self_time: 3.0,
+            cut: 2.0,
+            ..Frame::root(5.0)
+        };
+        assert_eq!(f.own_time(), 1.0);
+        // Estimated children can leave less self time than was cut: never negative.
+        let f = Frame {
+            self_time: 1.0,
+            cut: 2.0,
+            ..Frame::root(5.0)
+        };
+        assert_eq!(f.own_time(), 0.0);
+    }
+
     #[test]
     fn finish_orders_children_by_function_and_lays_out_offsets() {
         let mut b = TreeBuilder::new(10.0);
@@ -554,13 +667,22 @@ mod tests {
             parent: a,
             ..Frame::root(5.0)
         });
-        let t = b.finish().focused(|f| f == 2);
+        // 3's frame cuts a child of 0.5, 4's one of 2: only the first is in the focus.
+        b.cut(3, 0.5);
+        b.cut(4, 2.0);
+        let whole = b.finish();
+        assert_eq!((whole.cut_time, whole.cut_frames), (2.5, 2));
+        let t = whole.focused(|f| f == 2);
+        assert_eq!((t.cut_time, t.cut_frames), (0.5, 1));
         assert_eq!(t.total(), 4.0);
         assert_eq!(t.len(), 3);
         let a = t.children(ROOT)[0];
         assert_eq!((t.frame(a).total, t.frame(a).self_time), (4.0, 0.0));
         let m = t.children(a)[0];
         assert_eq!((t.frame(m).total, t.frame(m).self_time), (4.0, 3.0));
+        // Inside the focus a frame keeps its cut children, apart from its own time.
+        let leaf = t.frame(t.children(m)[0]);
+        assert_eq!((leaf.self_time, leaf.cut, leaf.own_time()), (1.0, 0.5, 0.5));
         assert!(t.focused(|f| f == 99).is_empty());
     }
 }

@@ -25,7 +25,7 @@ mod slots;
 #[cfg(test)]
 mod test_profiles;
 
-pub use arena::{CallTree, Frame, ROOT};
+pub use arena::{CallTree, Certainty, Frame, ROOT};
 
 use std::cmp::Reverse;
 
