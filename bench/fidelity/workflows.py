@@ -9,7 +9,7 @@ workload present it reports:
 
 - `cut`: the share of the run hidden by the default 0.1 % threshold (time in
   frames too narrow to draw, given to their parent), drawn vs true. The drawn
-  side is flameprof at `--threshold 0`, pruned the same way as the truth.
+  side is what flameprof reports (`-f json`'s `cut_time` over `total`).
 - pytest workloads: the test functions' drawn share of the run against their
   true share (`tests`), how much of it is drawn under `pytest_pyfunc_call`
   (`under_call`), and each of the five biggest tests' drawn / true ratio.
@@ -35,6 +35,7 @@ ENCODER = ("_iterencode_list", "_iterencode_dict")
 
 
 def load(lines):
+    """Folded lines to {stack tuple: value}."""
     d = defaultdict(float)
     for line in lines:
         line = line.rstrip("\n")
@@ -118,9 +119,10 @@ def main():
         if not os.path.exists(est_path):
             continue
         truth, est = load_file(p["truth"]), load_file(est_path)
-        full = subprocess.run([args.flameprof, "-f", "log", "--threshold", "0", p["prof"]],
-                              capture_output=True, text=True, check=True).stdout.splitlines()
-        row = {"name": p["name"], "cut_true": cut_share(truth), "cut_drawn": cut_share(load(full))}
+        drawn = json.loads(subprocess.run([args.flameprof, "-f", "json", p["prof"]],
+                                          capture_output=True, text=True, check=True).stdout)["flame"]
+        cut_drawn = drawn["cut_time"] / drawn["total"] if drawn["total"] else 0.0
+        row = {"name": p["name"], "cut_true": cut_share(truth), "cut_drawn": cut_drawn}
         if p["name"].startswith("pytest"):
             tt, tu = tests(truth)
             et, eu = tests(est)
