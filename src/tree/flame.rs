@@ -45,7 +45,7 @@ use super::arena::{CallTree, Frame, ROOT, TreeBuilder};
 use super::dispatch::{DispatchPlan, NO_RUN};
 use super::facts::{inner_width, own_time};
 use super::nesting::{self, NearBody};
-use super::place::{Child, Expanding, Placer, Plan};
+use super::place::{Child, EXACT_TOLERANCE, Expanding, Placer, Plan};
 use super::slots::Slots;
 use super::{Queued, TreeOptions, clean, facts};
 use crate::model::{FuncId, Profile, count_f64};
@@ -342,7 +342,14 @@ fn roots(profile: &Profile, total: f64) -> Vec<(FuncId, f64, f64, bool)> {
                 break;
             }
             remaining -= width;
-            out.push((id, width, calls, exact && width == ct));
+            // cProfile's `ct` of the outermost call may run past the sum of own
+            // times by its overhead (or by rounding): within that, still exact.
+            out.push((
+                id,
+                width,
+                calls,
+                exact && ct - width <= ct * EXACT_TOLERANCE,
+            ));
         }
     }
     out
@@ -410,6 +417,19 @@ mod tests {
                 ("main;a;b".to_string(), 3.0, true)
             ]
         );
+    }
+
+    #[test]
+    fn a_root_a_rounding_wider_than_the_profile_is_exact() {
+        // The outermost call's ct runs past the sum of own times by float rounding.
+        let p = profile(
+            &[("main", 1, 1, 0.5, 1.0 + 1e-12), ("a", 1, 1, 0.5, 0.5)],
+            &[("main", "a", 1, 0.5, 0.5)],
+        );
+        let t = build(&p, &all_frames());
+        let f = frames(&t, &p);
+        assert!(f.contains(&("main".to_string(), 1.0, true)), "{f:?}");
+        assert!(f.contains(&("main;a".to_string(), 0.5, true)), "{f:?}");
     }
 
     #[test]

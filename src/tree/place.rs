@@ -25,7 +25,7 @@ const LOOKBACK: usize = 512;
 /// An atom clipped by less than this share of its `ct` still counts as exact: cProfile's
 /// cumulative times run up to ~0.05 % past the sum of own times (its own overhead), so the
 /// whole-profile frame is a little narrower than the `ct` of the call that spans it.
-const EXACT_TOLERANCE: f64 = 1e-3;
+pub(super) const EXACT_TOLERANCE: f64 = 1e-3;
 
 /// One child a frame will get.
 pub(super) struct Child {
