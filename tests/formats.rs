@@ -371,6 +371,7 @@ pub fn json_certainty_counts(rel: &str) -> [usize; 3] {
     let text = String::from_utf8_lossy(out.stdout()).into_owned();
     let flame = &text[text.find("\n\"flame\":").unwrap()..text.find("\n\"inverted\":").unwrap()];
     let mut counts = [0; 3];
+    let mut stack: Vec<(bool, f64)> = Vec::new();
     for line in flame.lines().filter(|l| l.starts_with("{\"id\":")) {
         let num = |k: &str| {
             json_field(line, k)
@@ -378,10 +379,29 @@ pub fn json_certainty_counts(rel: &str) -> [usize; 3] {
                 .parse::<f64>()
                 .unwrap_or(f64::NAN)
         };
-        let expected = if json_field(line, "exact") == Some("true") {
+        // The spreads add up from the root; a frame is exact only on an exact stack.
+        let id: usize = json_field(line, "id").unwrap().parse().unwrap();
+        let (parent_exact, parent_sum) = match json_field(line, "parent") {
+            Some("null") | None => (true, 0.0),
+            Some(p) => stack[p.parse::<usize>().unwrap()],
+        };
+        let exact = json_field(line, "exact") == Some("true");
+        let spread = if exact {
+            0.0
+        } else {
+            let s = (num("max_total") - num("min_total")) / num("total");
+            if num("total") > 0.0 && s.is_finite() {
+                s
+            } else {
+                f64::INFINITY
+            }
+        };
+        let sum = parent_sum + spread;
+        assert_eq!(stack.len(), id, "nodes in order, parents first");
+        stack.push((exact && parent_exact, sum));
+        let expected = if exact && parent_exact {
             "\"exact\""
-        } else if num("total") > 0.0 && (num("max_total") - num("min_total")) / num("total") <= 0.5
-        {
+        } else if sum <= 0.5 {
             "\"close\""
         } else {
             "\"guess\""

@@ -276,7 +276,7 @@ fn write_tree(
             ",\"exact\":false"
         });
         out.str(",\"certainty\":\"");
-        out.str(f.certainty().name());
+        out.str(tree.certainty(i as u32).name());
         out.byte(b'"');
         if !f.exact {
             out.str(",\"min_total\":");

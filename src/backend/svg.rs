@@ -460,7 +460,7 @@ fn draw_view(
         out.u64(d.w);
         out.str(&height_attr);
         out.u64(n as u64);
-        out.str(grade_class(f.certainty()));
+        out.str(grade_class(v.tree.certainty(i)));
         out.str(r#"" tabindex="0" aria-label=""#);
         out.str(functions.short_escaped.get(n));
         out.str("\"/>\n");

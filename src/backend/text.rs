@@ -3,7 +3,7 @@
 //! One line per frame: share of the total, total and self time, calls, then the
 //! function under box-drawing guides. Heaviest children come first; estimated frames
 //! have their total and calls prefixed with `~` (close) or `?` (a guess), by
-//! [`Frame::certainty`](crate::Frame::certainty). Children cut by `--threshold` or
+//! [`CallTree::certainty`](crate::CallTree::certainty). Children cut by `--threshold` or
 //! `--max-depth` are summarised on one line (`… 12 more frames, 3.1ms`); their time is
 //! not shown as their parent's self time, which is the frame's own time only
 //! ([`Frame::own_time`](crate::Frame::own_time)). Lines fit
@@ -336,7 +336,7 @@ impl Lines<'_> {
         } else {
             0.0
         };
-        let mark = mark(f.certainty());
+        let mark = mark(self.tree.certainty(i));
         let heat = if !self.color {
             ""
         } else if share >= 50.0 {

@@ -57,7 +57,7 @@ pub const MAX_REENTRY: usize = 24;
 pub fn build(profile: &Profile, options: &TreeOptions) -> CallTree {
     let (tree, total) = match TreeBuilder::for_profile(profile) {
         Ok(started) => started,
-        Err(empty) => return empty,
+        Err(empty) => return *empty,
     };
     let slots = Slots::new(profile);
     let facts = facts::function_facts(profile, &slots);
@@ -163,7 +163,11 @@ impl<'a> Expansion<'a> {
                 calls,
                 exact,
                 min_total: if exact { width } else { 0.0 },
-                max_total: width.max(fact.ct).min(total),
+                max_total: if exact {
+                    width
+                } else {
+                    width.max(fact.ct).min(total)
+                },
                 ..Frame::root(width)
             });
             let inner_w = inner_width(fact, width, 0, self.min_width);
@@ -316,7 +320,7 @@ fn roots(profile: &Profile, total: f64) -> Vec<(FuncId, f64, f64, bool)> {
         let callers = profile.callers_of(id);
         if callers.iter().all(|e| e.caller == id) {
             if ct > 0.0 {
-                exact_roots.push((id, ct, count_f64(f.stats.nc.max(0))));
+                exact_roots.push((id, ct, count_f64(f.stats.nc.max(0)), true));
             }
         } else {
             let covered: i128 = callers
@@ -325,18 +329,22 @@ fn roots(profile: &Profile, total: f64) -> Vec<(FuncId, f64, f64, bool)> {
                 .fold(0, i128::saturating_add);
             let uncovered = f.stats.nc.saturating_sub(covered);
             if uncovered > 0 && ct > 0.0 {
-                partial_roots.push((id, ct, count_f64(uncovered)));
+                // A call from outside the profile stands at the bottom of the stack, so it
+                // is primitive; when the primitive calls are exactly those, `ct` (counted
+                // over primitive calls) is their whole time: the root is exact.
+                let exact = { f.stats.cc } == uncovered;
+                partial_roots.push((id, ct, count_f64(uncovered), exact));
             }
         }
     }
-    let by_width =
-        |a: &(FuncId, f64, f64), b: &(FuncId, f64, f64)| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0));
+    type Root = (FuncId, f64, f64, bool);
+    let by_width = |a: &Root, b: &Root| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0));
     exact_roots.sort_by(by_width);
     partial_roots.sort_by(by_width);
     let mut remaining = total;
     let mut out = Vec::new();
-    for (list, exact) in [(exact_roots, true), (partial_roots, false)] {
-        for (id, ct, calls) in list {
+    for list in [exact_roots, partial_roots] {
+        for (id, ct, calls, exact) in list {
             let width = ct.min(remaining);
             if width <= 0.0 {
                 break;

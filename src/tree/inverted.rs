@@ -19,7 +19,7 @@ const RECURSION_LOOKBACK: usize = 256;
 pub fn build(profile: &Profile, options: &TreeOptions) -> CallTree {
     let (tree, total) = match TreeBuilder::for_profile(profile) {
         Ok(started) => started,
-        Err(empty) => return empty,
+        Err(empty) => return *empty,
     };
     let mut x = Expansion {
         profile,
