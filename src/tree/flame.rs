@@ -124,6 +124,8 @@ struct Expansion<'a> {
     /// The body nearest below each frame on its stack (see [`NearBody`]), kept as
     /// frames are pushed so that no frame walks its stack to find it.
     near_body: Vec<Option<NearBody>>,
+    /// The hook or hook host nearest below each frame (see [`Imports::near_hook`]).
+    near_hook: Vec<Option<NearBody>>,
 }
 
 impl<'a> Expansion<'a> {
@@ -146,6 +148,7 @@ impl<'a> Expansion<'a> {
             inner: vec![0.0],
             run: vec![NO_RUN],
             near_body: vec![None],
+            near_hook: vec![None],
         }
     }
 
@@ -176,6 +179,8 @@ impl<'a> Expansion<'a> {
             self.run.push(NO_RUN);
             self.near_body
                 .push(self.plan.imports.near_body(None, func, 1));
+            self.near_hook
+                .push(self.plan.imports.near_hook(None, func, 1));
             self.own
                 .push(own_time(fact, width, calls, None, 0, inner_w));
             self.queue.push(Queued::new(width, frame));
@@ -204,6 +209,7 @@ impl<'a> Expansion<'a> {
             whole,
             run: self.run[i],
             near_body: self.near_body[i],
+            near_hook: self.near_hook[i],
         })
     }
 
@@ -268,6 +274,11 @@ impl<'a> Expansion<'a> {
         self.run.push(self.child_run(at, callee, c));
         self.near_body.push(self.plan.imports.near_body(
             self.near_body[frame as usize],
+            callee,
+            depth as u32,
+        ));
+        self.near_hook.push(self.plan.imports.near_hook(
+            self.near_hook[frame as usize],
             callee,
             depth as u32,
         ));

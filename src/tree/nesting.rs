@@ -44,6 +44,9 @@ pub(crate) struct BodyFacts {
     /// Run by a hook dispatcher (see [`find`]) rather than by `exec`: its nested
     /// bodies are reached through any step back into the dispatcher's cycle.
     pub hook: bool,
+    /// A function outside a hook dispatcher's cycle that calls into it: it hosts
+    /// hooks, and is never nested itself.
+    pub host_only: bool,
 }
 
 /// The body each body was imported by, if any (indexed by function id).
@@ -129,15 +132,17 @@ impl Imports {
         self.bodies[func as usize].hook && body_parent[func as usize].is_some()
     }
 
-    /// The nearest body of a new frame of `func` at `depth`, pushed on a frame whose
-    /// nearest body is `below`: derived from the parent's, so no frame walks its stack.
+    /// The nearest module body of a new frame of `func` at `depth`, pushed on a frame
+    /// whose nearest module body is `below`: derived from the parent's, so no frame
+    /// walks its stack.
     pub(super) fn near_body(
         &self,
         below: Option<NearBody>,
         func: FuncId,
         depth: u32,
     ) -> Option<NearBody> {
-        if self.bodies[func as usize].body_ct.is_some() {
+        let b = &self.bodies[func as usize];
+        if b.body_ct.is_some() && !b.hook {
             return Some(NearBody {
                 body: func,
                 depth,
@@ -147,14 +152,42 @@ impl Imports {
         match below {
             // The parent is the body: this frame is the first step of the path.
             Some(b) if b.depth + 1 == depth => Some(NearBody {
-                importing: if self.bodies[b.body as usize].hook {
-                    self.hook_cycle[self.scc[func as usize] as usize]
-                        && self.scc[func as usize] == self.scc[b.body as usize]
-                } else {
-                    self.entry[func as usize]
-                },
+                importing: self.entry[func as usize],
                 ..b
             }),
+            _ => below,
+        }
+    }
+
+    /// The nearest hook or hook host of a new frame, as [`Imports::near_body`] for
+    /// module bodies: a separate track, so that a hook run inside a module body (or a
+    /// module imported inside a hook) leaves the other's nesting alone.
+    pub(super) fn near_hook(
+        &self,
+        below: Option<NearBody>,
+        func: FuncId,
+        depth: u32,
+    ) -> Option<NearBody> {
+        let b = &self.bodies[func as usize];
+        if b.hook && b.body_ct.is_some() {
+            return Some(NearBody {
+                body: func,
+                depth,
+                importing: false,
+            });
+        }
+        match below {
+            // The first step from a hook back into its dispatcher's cycle (from a host
+            // outside it: into any such cycle) is the way to the hooks it runs.
+            Some(h) if h.depth + 1 == depth => {
+                let to = self.scc[func as usize];
+                let host_only = self.bodies[h.body as usize].host_only;
+                Some(NearBody {
+                    importing: self.hook_cycle[to as usize]
+                        && (host_only || to == self.scc[h.body as usize]),
+                    ..h
+                })
+            }
             _ => below,
         }
     }
@@ -177,6 +210,7 @@ pub(super) fn find(profile: &Profile, slots: &Slots, facts: &[FunctionFacts]) ->
                 body_ct,
                 import_time: 0.0,
                 hook: false,
+                host_only: false,
             }
         })
         .collect();
@@ -299,6 +333,7 @@ mod tests {
             body_ct: Some(ct),
             import_time,
             hook: false,
+            host_only: false,
         }
     }
 

@@ -78,8 +78,10 @@ pub(super) struct Expanding {
     pub(super) whole: bool,
     /// The module run it stands for, or [`NO_RUN`].
     pub(super) run: u32,
-    /// The body nearest below it on its stack.
+    /// The module body nearest below it on its stack.
     pub(super) near_body: Option<NearBody>,
+    /// The hook (or hook host) nearest below it on its stack.
+    pub(super) near_hook: Option<NearBody>,
 }
 
 /// Child placement, with what it keeps from one frame to the next.
@@ -106,6 +108,15 @@ struct Divisible {
     want: f64,
     /// What it gets.
     width: f64,
+}
+
+/// The bodies a frame runs under, each with whether its path from that body starts
+/// with a step back into the machinery: the nearest module body (`importer`) and the
+/// nearest hook or hook host (`hook`).
+#[derive(Clone, Copy)]
+struct Hosts {
+    importer: Option<(FuncId, bool)>,
+    hook: Option<(FuncId, bool)>,
 }
 
 /// What a frame's children may still take: `budget` is what the frame does not spend
@@ -243,14 +254,18 @@ impl<'a> Placer<'a> {
         }
         // The body this frame runs under, if any within LOOKBACK frames down its stack,
         // and whether the path from it up to this frame starts with an import.
-        let importer = at
-            .near_body
-            .filter(|b| at.parent.depth - b.depth < LOOKBACK as u32)
-            .map(|b| (b.body, b.importing));
+        let near = |b: Option<NearBody>| {
+            b.filter(|b| at.parent.depth - b.depth < LOOKBACK as u32)
+                .map(|b| (b.body, b.importing))
+        };
+        let hosts = Hosts {
+            importer: near(at.near_body),
+            hook: near(at.near_hook),
+        };
         let skip = wrapper_slot.map(|(i, _)| i);
-        self.nested_hooks(tree, at, importer, &mut room, out);
-        self.atoms(tree, at, importer, skip, &mut room, out);
-        self.divide(tree, at, importer, skip, room.budget, out);
+        self.nested_hooks(tree, at, hosts.hook, &mut room, out);
+        self.atoms(tree, at, hosts, skip, &mut room, out);
+        self.divide(tree, at, hosts, skip, room.budget, out);
         debug_assert!(out.iter().map(|c| c.width).sum::<f64>() <= at.parent.total * (1.0 + 1e-9));
     }
 
@@ -382,7 +397,7 @@ impl<'a> Placer<'a> {
         &mut self,
         tree: &TreeBuilder,
         at: &Expanding,
-        importer: Option<(FuncId, bool)>,
+        hosts: Hosts,
         skip: Option<usize>,
         room: &mut Room,
         out: &mut Vec<Child>,
@@ -425,7 +440,12 @@ impl<'a> Placer<'a> {
             // there is room, whatever the call estimate; others are placed by fit.
             let nested = match plan.body_parent[slots[i].callee as usize] {
                 Some(p) => {
-                    if importer.map(|h| h.0) != Some(p) {
+                    let near = if plan.imports.bodies[slots[i].callee as usize].hook {
+                        hosts.hook
+                    } else {
+                        hosts.importer
+                    };
+                    if near.map(|h| h.0) != Some(p) {
                         continue;
                     }
                     true
@@ -478,7 +498,7 @@ impl<'a> Placer<'a> {
         &mut self,
         tree: &TreeBuilder,
         at: &Expanding,
-        importer: Option<(FuncId, bool)>,
+        hosts: Hosts,
         skip: Option<usize>,
         mut budget: f64,
         out: &mut Vec<Child>,
@@ -487,7 +507,9 @@ impl<'a> Placer<'a> {
         let has_cycle = idle_cycle_edge
             || self.divisible.iter().any(|d| d.cyclic)
             || self.spent_cycle_edge(tree, at, skip);
-        self.carry_imports(at, importer, has_cycle, &mut budget);
+        if !self.carry_imports(at, hosts.importer, has_cycle, &mut budget) {
+            self.carry_imports(at, hosts.hook, has_cycle, &mut budget);
+        }
         let slots = &self.plan.slots.slots;
         for pass in [Pass::CyclePools, Pass::Others, Pass::CycleFill] {
             if budget <= 0.0 {
@@ -600,16 +622,17 @@ impl<'a> Placer<'a> {
         })
     }
 
-    /// Bodies imported by the body above, still to draw, are reached through the
-    /// cycle: the widest edge back into it carries their time down to the dispatcher
-    /// (otherwise each level of import machinery would shrink them by its share).
+    /// Bodies imported by the body above (or hooks run by the hook above), still to
+    /// draw, are reached through the cycle: the widest edge back into it carries their
+    /// time down to the dispatcher (otherwise each level of machinery would shrink them
+    /// by its share). Returns whether it did.
     fn carry_imports(
         &mut self,
         at: &Expanding,
         importer: Option<(FuncId, bool)>,
         has_cycle: bool,
         budget: &mut f64,
-    ) {
+    ) -> bool {
         let (slots, divisible) = (&self.plan.slots.slots, &mut self.divisible);
         let scc = self.plan.facts[at.func as usize].scc;
         if has_cycle
@@ -627,6 +650,8 @@ impl<'a> Placer<'a> {
             let width = self.demand[p as usize].min(*budget);
             divisible[k].width = width;
             *budget -= width;
+            return true;
         }
+        false
     }
 }
