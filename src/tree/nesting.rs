@@ -47,6 +47,8 @@ pub(crate) struct BodyFacts {
     /// A function outside a hook dispatcher's cycle that calls into it: it hosts
     /// hooks, and is never nested itself.
     pub host_only: bool,
+    /// A hook's calls: a hook called as often as a host is matched to that host first.
+    pub calls: f64,
 }
 
 /// The body each body was imported by, if any (indexed by function id).
@@ -64,23 +66,55 @@ pub(crate) fn assign_parents(facts: &[BodyFacts]) -> Vec<Option<FuncId>> {
     // Module bodies nest in module bodies, hooks in hooks: a hook's time back in its
     // cycle is not a module's import time, and the two would take each other's room.
     let mut open_by_kind: [BTreeSet<(u64, FuncId)>; 2] = [BTreeSet::new(), BTreeSet::new()];
+    // Hooks' room again, by calls: (calls as ordered bits, remaining, id). A hook run
+    // once per call of its host (per test, per request) is called as often as it:
+    // among the hosts with room, those are matched first. Sums alone cannot tell a
+    // test's `pytest_runtest_call` under `pytest_runtest_protocol` (as many calls) from
+    // under `pytest_fixture_setup` (a fixture's few), when both have room for it.
+    let mut hooks_by_calls: BTreeSet<(u64, u64, FuncId)> = BTreeSet::new();
     let mut remaining = vec![0.0f64; facts.len()];
     for (body, ct) in bodies {
-        let open = &mut open_by_kind[usize::from(facts[body as usize].hook)];
-        // Best fit: the smallest remaining budget that holds this body.
-        if let Some(&(bits, p)) = open.range((ct.to_bits(), 0)..).next() {
+        let fact = &facts[body as usize];
+        let open = &mut open_by_kind[usize::from(fact.hook)];
+        let calls = fact.calls.to_bits();
+        // Best fit: the smallest remaining budget that holds this body (for a hook,
+        // among its hosts with as many calls first).
+        let same_calls = if fact.hook {
+            hooks_by_calls
+                .range((calls, ct.to_bits(), 0)..=(calls, u64::MAX, FuncId::MAX))
+                .next()
+                .map(|&(_, bits, p)| (bits, p))
+        } else {
+            None
+        };
+        let host = if fact.host_only {
+            None
+        } else {
+            same_calls.or_else(|| open.range((ct.to_bits(), 0)..).next().copied())
+        };
+        if let Some((bits, p)) = host {
             open.remove(&(bits, p));
             parent[body as usize] = Some(p);
             let left = remaining[p as usize] - ct;
             remaining[p as usize] = left;
+            if fact.hook {
+                let host_calls = facts[p as usize].calls.to_bits();
+                hooks_by_calls.remove(&(host_calls, bits, p));
+                if left > 0.0 {
+                    hooks_by_calls.insert((host_calls, left.to_bits(), p));
+                }
+            }
             if left > 0.0 {
                 open.insert((left.to_bits(), p));
             }
         }
-        let budget = facts[body as usize].import_time;
+        let budget = fact.import_time;
         if budget > 0.0 && budget.is_finite() {
             remaining[body as usize] = budget;
             open.insert((budget.to_bits(), body));
+            if fact.hook {
+                hooks_by_calls.insert((calls, budget.to_bits(), body));
+            }
         }
     }
     parent
@@ -211,6 +245,7 @@ pub(super) fn find(profile: &Profile, slots: &Slots, facts: &[FunctionFacts]) ->
                 import_time: 0.0,
                 hook: false,
                 host_only: false,
+                calls: 0.0,
             }
         })
         .collect();
@@ -239,16 +274,7 @@ pub(super) fn find(profile: &Profile, slots: &Slots, facts: &[FunctionFacts]) ->
         .collect();
     for (id, body) in bodies.iter_mut().enumerate() {
         if body.hook {
-            // What a hook runs back through its dispatcher's cycle.
-            let scc = facts[id].scc;
-            body.import_time = slots
-                .of(id as FuncId)
-                .filter(|&k| {
-                    let callee = slots.slots[k].callee;
-                    callee != id as FuncId && facts[callee as usize].scc == scc
-                })
-                .map(|k| slots.slots[k].n.ct)
-                .sum();
+            body.import_time = hook_room(profile, slots, facts, id as FuncId);
         } else if body.body_ct.is_some() {
             body.import_time = slots
                 .of(id as FuncId)
@@ -265,6 +291,33 @@ pub(super) fn find(profile: &Profile, slots: &Slots, facts: &[FunctionFacts]) ->
         hook_cycle,
         scc,
     }
+}
+
+/// The time a hook may spend in the hooks it runs: what it hands, back in its cycle, to
+/// functions others call too. Functions only it calls (down single-caller chains:
+/// `pytest_runtest_protocol` → `runtestprotocol` → `call_and_report`) are looked into
+/// instead, and what they hand outside the cycle cannot run hooks: a fixture's own
+/// work under `pytest_fixture_setup` is not room for other hooks.
+fn hook_room(profile: &Profile, slots: &Slots, facts: &[FunctionFacts], hook: FuncId) -> f64 {
+    let scc = facts[hook as usize].scc;
+    let mut room = 0.0;
+    let mut todo = vec![hook];
+    while let Some(f) = todo.pop() {
+        for k in slots.of(f) {
+            let callee = slots.slots[k].callee;
+            if callee == f || facts[callee as usize].scc != scc {
+                continue;
+            }
+            let stats = &profile.function(callee).stats;
+            // Single caller and never inside itself: all of its time is this hook's.
+            if profile.callers_of(callee).len() == 1 && { stats.cc } == { stats.nc } {
+                todo.push(callee);
+            } else {
+                room += slots.slots[k].n.ct;
+            }
+        }
+    }
+    room
 }
 
 /// A hook dispatcher calls the implementations of hooks (pluggy's `_multicall`): many
@@ -318,6 +371,7 @@ fn hook_bodies(
                 let b = &mut bodies[h as usize];
                 b.body_ct = Some(facts[h as usize].ct);
                 b.hook = true;
+                b.calls = facts[h as usize].nc;
             }
         }
     }
@@ -334,6 +388,7 @@ mod tests {
             import_time,
             hook: false,
             host_only: false,
+            calls: 0.0,
         }
     }
 
@@ -357,6 +412,78 @@ mod tests {
         // Left after the chain: main 0.6, a 0.1, b 0.05: only main holds d.
         assert_eq!(p[4], Some(0));
         assert_eq!(p[5], None);
+    }
+
+    fn hook(ct: f64, room: f64, calls: f64) -> BodyFacts {
+        BodyFacts {
+            body_ct: Some(ct),
+            import_time: room,
+            hook: true,
+            host_only: false,
+            calls,
+        }
+    }
+
+    #[test]
+    fn a_hook_goes_first_to_a_host_called_as_often() {
+        // protocol runs per test (31 calls) and hosts setup, fixture and call; the
+        // fixture hook (6 calls) has just enough room for call too, which by sums alone
+        // would be the best fit.
+        let facts = [
+            hook(10.0, 9.9, 31.0), // 0 protocol
+            hook(4.7, 4.6, 31.0),  // 1 setup
+            hook(4.6, 4.45, 6.0),  // 2 fixture
+            hook(4.4, 4.3, 31.0),  // 3 call
+            hook(4.3, 0.0, 31.0),  // 4 pyfunc call
+            body(3.0, 0.0),        // 5 a module body: never under a hook
+        ];
+        let p = assign_parents(&facts);
+        assert_eq!(p[1], Some(0));
+        assert_eq!(p[2], Some(1));
+        assert_eq!(p[3], Some(0), "{p:?}");
+        assert_eq!(p[4], Some(3));
+        assert_eq!(p[5], None);
+        // Without the calls, the fixture's room is the best fit.
+        let uncounted: Vec<BodyFacts> = facts
+            .iter()
+            .map(|f| BodyFacts { calls: 0.0, ..*f })
+            .collect();
+        assert_eq!(assign_parents(&uncounted)[3], Some(2));
+    }
+
+    #[test]
+    fn a_hook_has_no_room_in_the_work_only_it_does() {
+        // setup runs fixture (only setup calls it), which does its own work in corpus
+        // (outside the cycle) and calls back into the dispatcher through call (shared).
+        let p = crate::tree::test_profiles::profile(
+            &[
+                ("main", 1, 1, 0.0, 10.0),
+                ("call", 2, 4, 0.1, 10.0),
+                ("multicall", 2, 4, 0.1, 9.9),
+                ("setup", 3, 3, 0.1, 6.0),
+                ("fixture", 3, 3, 0.1, 5.9),
+                ("corpus", 3, 3, 5.0, 5.0),
+                ("leaf", 1, 1, 0.7, 0.7),
+            ],
+            &[
+                ("main", "call", 1, 0.0, 10.0),
+                ("call", "multicall", 4, 0.1, 9.9),
+                ("multicall", "setup", 3, 0.1, 6.0),
+                ("multicall", "leaf", 1, 0.7, 0.7),
+                ("setup", "fixture", 3, 0.1, 5.9),
+                ("fixture", "corpus", 3, 5.0, 5.0),
+                ("fixture", "call", 3, 0.1, 0.8),
+            ],
+        );
+        let slots = Slots::new(&p);
+        let facts = super::super::facts::function_facts(&p, &slots);
+        let id = |name: &str| {
+            (0..p.functions().len() as FuncId)
+                .find(|&f| p.function(f).key.name.as_str() == name)
+                .unwrap()
+        };
+        let room = hook_room(&p, &slots, &facts, id("setup"));
+        assert!((room - 0.8).abs() < 1e-12, "{room}");
     }
 
     #[test]

@@ -547,6 +547,12 @@ impl<'a> Placer<'a> {
                 if !matches!(pass, Pass::CycleFill) {
                     width = width.min(self.pool[d.slot].max(0.0) - d.width).max(0.0);
                 }
+                // Beyond pools, one bound still holds: no frame of a function is wider
+                // than all of its outermost calls (its `ct`).
+                let callee = self.plan.slots.slots[d.slot].callee;
+                width = width
+                    .min(self.plan.facts[callee as usize].ct - d.width)
+                    .max(0.0);
                 d.width += width;
                 budget -= width;
             }
@@ -647,7 +653,10 @@ impl<'a> Placer<'a> {
                     ct(a).total_cmp(&ct(b)).then(b.cmp(&a))
                 })
         {
-            let width = self.demand[p as usize].min(*budget);
+            let callee = slots[divisible[k].slot].callee;
+            let width = (self.demand[p as usize].min(*budget))
+                .min(self.plan.facts[callee as usize].ct)
+                .max(0.0);
             divisible[k].width = width;
             *budget -= width;
             return true;
