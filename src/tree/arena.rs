@@ -407,6 +407,33 @@ impl TreeBuilder {
         false
     }
 
+    /// Whether `func` may stand on the stack of `frame` (never a false "no"): the
+    /// cheap test before a walk.
+    pub fn may_be_on_stack(&self, frame: u32, func: FuncId) -> bool {
+        self.blooms[frame as usize] & bloom_bit(func) != 0
+    }
+
+    /// Calls `visit(caller, callee)` for each frame of `frame`'s stack, from `frame`
+    /// down, at most `lookback` frames (`caller` is `None` at the bottom).
+    pub fn walk_stack(
+        &self,
+        frame: u32,
+        lookback: usize,
+        mut visit: impl FnMut(Option<FuncId>, FuncId),
+    ) {
+        let mut at = frame;
+        for _ in 0..lookback {
+            if at == ROOT {
+                break;
+            }
+            let f = &self.frames[at as usize];
+            if let Some(func) = f.func {
+                visit(self.frames[f.parent as usize].func, func);
+            }
+            at = f.parent;
+        }
+    }
+
     /// Whether the call `caller` → `callee` already stands on the stack of `frame` (a
     /// frame of `callee` right above one of `caller`, at most `lookback` deep).
     pub fn call_on_stack(

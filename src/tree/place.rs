@@ -12,6 +12,8 @@
 //!    widest first), then the *divisible* edges, sharing what budget is left in passes
 //!    ([`Pass`]).
 
+use std::cell::{Cell, RefCell};
+
 use super::arena::{Frame, TreeBuilder};
 use super::dispatch::{DispatchPlan, NO_RUN};
 use super::facts::FunctionFacts;
@@ -97,6 +99,11 @@ pub(super) struct Placer<'a> {
     root_runs_drawn: usize,
     /// Reused by every frame (see [`Placer::divide`]).
     divisible: Vec<Divisible>,
+    /// The stack of the frame being expanded, for the edges back into its cycle.
+    ancestors: Ancestors,
+    /// Per slot: its callee is a hook with a host, placed by [`Placer::nested_hooks`]
+    /// only (read for every slot a frame walks: kept in slot order).
+    hook_slot: Vec<bool>,
 }
 
 /// An edge a frame's divisible time may go to.
@@ -143,12 +150,18 @@ impl Plan<'_> {
     fn is_candidate(
         &self,
         tree: &TreeBuilder,
+        stack: &Ancestors,
         frame: u32,
         func: FuncId,
         pool: &[f64],
         i: usize,
     ) -> bool {
-        let Slot { callee, cyclic, .. } = self.slots.slots[i];
+        let Slot {
+            callee,
+            cyclic,
+            once_per_stack,
+            ..
+        } = self.slots.slots[i];
         if callee == func {
             return false;
         }
@@ -156,9 +169,15 @@ impl Plan<'_> {
         // skip the ancestor walk (it costs up to LOOKBACK steps on deep stacks).
         (pool[i] > 0.0 || cyclic)
             && (!cyclic
-                || reentry_allowed(tree, frame, callee, &self.facts[callee as usize])
-                    && !(self.slots.slots[i].once_per_stack
-                        && tree.call_on_stack(frame, func, callee, LOOKBACK)))
+                || !tree.may_be_on_stack(frame, callee)
+                || stack.allows(
+                    tree,
+                    frame,
+                    func,
+                    callee,
+                    once_per_stack,
+                    &self.facts[callee as usize],
+                ))
     }
 
     /// An edge that is still one whole single call: placed as an atom.
@@ -168,11 +187,71 @@ impl Plan<'_> {
     }
 }
 
-/// Re-entry through a cycle is allowed a bounded number of times per stack, and never
-/// for a function whose calls were all primitive: the counts say it never ran inside
-/// itself.
-fn reentry_allowed(tree: &TreeBuilder, frame: u32, func: FuncId, fact: &FunctionFacts) -> bool {
-    !tree.ancestor_count_reaches(frame, func, LOOKBACK, fact.max_on_stack)
+/// The functions on the stack of the frame being expanded, counted once per frame (its
+/// expansion asks about every edge back into its cycle): a count per function, valid
+/// where its stamp is the frame's.
+pub(super) struct Ancestors {
+    /// The frame they were counted for (`u32::MAX`: none yet).
+    frame: Cell<u32>,
+    count: RefCell<Vec<u16>>,
+    stamp: RefCell<Vec<u32>>,
+}
+
+impl Ancestors {
+    fn new(functions: usize) -> Ancestors {
+        Ancestors {
+            frame: Cell::new(u32::MAX),
+            count: RefCell::new(vec![0; functions]),
+            stamp: RefCell::new(vec![u32::MAX; functions]),
+        }
+    }
+
+    /// Whether `func`'s frame may call `callee` back in their cycle: re-entry is allowed
+    /// a bounded number of times per stack ([`FunctionFacts::max_on_stack`]: never for
+    /// a function whose calls were all primitive), and a call whose calls were all
+    /// primitive (`once_per_stack`) stands on a stack once.
+    fn allows(
+        &self,
+        tree: &TreeBuilder,
+        frame: u32,
+        func: FuncId,
+        callee: FuncId,
+        once_per_stack: bool,
+        fact: &FunctionFacts,
+    ) -> bool {
+        if fact.max_on_stack <= 1 {
+            // Never inside itself: the one walk of this frame's stack answers.
+            return self.count(tree, frame, callee) == 0;
+        }
+        // Deep re-entry is rare: the tree's own counts answer most of these at once.
+        if tree.ancestor_count_reaches(frame, callee, LOOKBACK, fact.max_on_stack) {
+            return false;
+        }
+        !(once_per_stack && tree.call_on_stack(frame, func, callee, LOOKBACK))
+    }
+
+    /// How often `func` stands on `frame`'s stack (within [`LOOKBACK`] frames), from
+    /// one walk of the stack per frame.
+    fn count(&self, tree: &TreeBuilder, frame: u32, func: FuncId) -> u16 {
+        if self.frame.get() != frame {
+            let (mut count, mut stamp) = (self.count.borrow_mut(), self.stamp.borrow_mut());
+            tree.walk_stack(frame, LOOKBACK, |_, f| {
+                let f = f as usize;
+                if stamp[f] != frame {
+                    stamp[f] = frame;
+                    count[f] = 0;
+                }
+                count[f] = count[f].saturating_add(1);
+            });
+            self.frame.set(frame);
+        }
+        let f = func as usize;
+        if self.stamp.borrow()[f] == frame {
+            self.count.borrow()[f]
+        } else {
+            0
+        }
+    }
 }
 
 impl<'a> Placer<'a> {
@@ -194,6 +273,10 @@ impl<'a> Placer<'a> {
             demand,
             root_runs_drawn: 0,
             divisible: Vec::new(),
+            ancestors: Ancestors::new(plan.facts.len()),
+            hook_slot: (plan.slots.slots.iter())
+                .map(|slot| plan.imports.nested_hook(slot.callee, plan.body_parent))
+                .collect(),
         }
     }
 
@@ -323,7 +406,7 @@ impl<'a> Placer<'a> {
         let (plan, pool, slots) = (&self.plan, &self.pool, &self.plan.slots.slots);
         let mut sum = 0.0;
         for i in plan.slots.of(at.func) {
-            if !plan.is_candidate(tree, at.frame, at.func, pool, i) {
+            if !plan.is_candidate(tree, &self.ancestors, at.frame, at.func, pool, i) {
                 continue;
             }
             let exact = slots[i].timed && pool[i] == slots[i].n.ct && !slots[i].cyclic;
@@ -372,7 +455,7 @@ impl<'a> Placer<'a> {
             let left = self.pool[i];
             if left.is_nan()
                 || left <= 0.0
-                || !plan.is_candidate(tree, at.frame, func, &self.pool, i)
+                || !plan.is_candidate(tree, &self.ancestors, at.frame, func, &self.pool, i)
             {
                 continue;
             }
@@ -407,6 +490,7 @@ impl<'a> Placer<'a> {
             pool,
             lists,
             demand,
+            ancestors,
             ..
         } = self;
         let (slots, func, parent) = (&plan.slots.slots, at.func, &at.parent);
@@ -460,7 +544,7 @@ impl<'a> Placer<'a> {
             // allows. In a module run of the one-call-one-run pattern, a single call is
             // placed whatever the room (the run's frame is the only one it can go to).
             if (nested || at.run != NO_RUN || ct <= room.budget + slack || ct > parent.total)
-                && plan.is_candidate(tree, at.frame, func, pool, i)
+                && plan.is_candidate(tree, ancestors, at.frame, func, pool, i)
             {
                 // A single call's width is its `ct`, straight from the data, wherever the
                 // call is placed: it may eat into the estimated own time, not past the frame.
@@ -581,6 +665,8 @@ impl<'a> Placer<'a> {
             pool,
             lists,
             divisible,
+            ancestors,
+            hook_slot,
             ..
         } = self;
         let (slots, func) = (&plan.slots.slots, at.func);
@@ -598,15 +684,15 @@ impl<'a> Placer<'a> {
                 b += 1;
                 partial[b - 1]
             } as usize;
-            if skip == Some(i) || plan.imports.nested_hook(slots[i].callee, plan.body_parent) {
+            if skip == Some(i) || hook_slot[i] {
                 continue;
             }
             let Slot { n, cyclic, .. } = &slots[i];
             let idle = pool[i] <= 0.0 && !(n.nc > 1.0 && n.ct * at.share > 0.0);
             if idle {
                 idle_cycle_edge = idle_cycle_edge
-                    || (*cyclic && plan.is_candidate(tree, at.frame, func, pool, i));
-            } else if plan.is_candidate(tree, at.frame, func, pool, i) {
+                    || (*cyclic && plan.is_candidate(tree, ancestors, at.frame, func, pool, i));
+            } else if plan.is_candidate(tree, ancestors, at.frame, func, pool, i) {
                 divisible.push(Divisible {
                     slot: i,
                     cyclic: *cyclic,
@@ -624,7 +710,9 @@ impl<'a> Placer<'a> {
         let (plan, pool) = (&self.plan, &self.pool);
         self.lists.spent_cyclic[at.func as usize].iter().any(|&i| {
             let i = i as usize;
-            skip != Some(i) && pool[i] <= 0.0 && plan.is_candidate(tree, at.frame, at.func, pool, i)
+            skip != Some(i)
+                && pool[i] <= 0.0
+                && plan.is_candidate(tree, &self.ancestors, at.frame, at.func, pool, i)
         })
     }
 
