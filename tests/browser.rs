@@ -327,22 +327,29 @@ document.getElementById('f').onload = function () {
 };
 </script></body></html>"#;
 
-#[test]
-fn click_hover_and_keyboard_drive_the_graph() {
-    let Some(chrome) = chromium() else { return };
+/// Draws `profile` (a path under tests/data) as `graph.svg` beside `driver` (an HTML
+/// page that loads it, acts on it and writes what it saw to `data-out`) in a fresh
+/// folder, opens the page in Chromium and returns that JSON.
+fn drive(chrome: &Path, profile: &str, driver: &str) -> String {
     let dir = tempfile::tempdir().unwrap();
-    svg_file(dir.path(), "real/pylint.prof", &[]);
+    svg_file(dir.path(), profile, &[]);
     let page = dir.path().join("driver.html");
-    std::fs::write(&page, DRIVER).unwrap();
+    std::fs::write(&page, driver).unwrap();
     let dom = browse(
-        &chrome,
+        chrome,
         &["--allow-file-access-from-files", "--dump-dom"],
         &format!("file://{}", page.display()),
     );
     let at = dom.find("data-out=\"").expect("driver did not finish") + "data-out=\"".len();
-    let out = dom[at..at + dom[at..].find('"').unwrap()]
+    dom[at..at + dom[at..].find('"').unwrap()]
         .replace("&quot;", "\"")
-        .replace("&amp;", "&");
+        .replace("&amp;", "&")
+}
+
+#[test]
+fn click_hover_and_keyboard_drive_the_graph() {
+    let Some(chrome) = chromium() else { return };
+    let out = drive(&chrome, "real/pylint.prof", DRIVER);
     for expected in [
         r#""afterClick":"5""#,
         r##""hash":"#flame=5""##,
@@ -553,19 +560,7 @@ document.getElementById('f').onload = function () {
 #[test]
 fn tooltips_name_the_grade_and_keep_cut_time_apart_from_self() {
     let Some(chrome) = chromium() else { return };
-    let dir = tempfile::tempdir().unwrap();
-    svg_file(dir.path(), "real/pip_list.prof", &[]);
-    let page = dir.path().join("driver.html");
-    std::fs::write(&page, GRADES_DRIVER).unwrap();
-    let dom = browse(
-        &chrome,
-        &["--allow-file-access-from-files", "--dump-dom"],
-        &format!("file://{}", page.display()),
-    );
-    let at = dom.find("data-out=\"").expect("driver did not finish") + "data-out=\"".len();
-    let out = dom[at..at + dom[at..].find('"').unwrap()]
-        .replace("&quot;", "\"")
-        .replace("&amp;", "&");
+    let out = drive(&chrome, "real/pip_list.prof", GRADES_DRIVER);
     let field = |name: &str| {
         let key = format!("\"{name}\":");
         let at = out

@@ -775,26 +775,7 @@ mod tests {
 
     #[test]
     fn the_data_table_gives_own_time_and_the_cut_children_apart() {
-        use crate::model::{EdgeStats, ProfileBuilder, Stats};
-        // main (1.5 s of its own) calls big (8.4375 s) and tiny (62.5 ms, under 1 %).
-        let key = |name: &str| FuncKey::new("app.py", 1, name);
-        let s = |tt: f64, ct: f64| Stats {
-            cc: 1,
-            nc: 1,
-            tt,
-            ct,
-        };
-        let mut b = ProfileBuilder::new();
-        b.add_function(key("main"), s(1.5, 10.0));
-        b.add_function(key("big"), s(8.4375, 8.4375));
-        b.add_function(key("tiny"), s(0.0625, 0.0625));
-        b.add_edge(key("main"), key("big"), EdgeStats::Timed(s(8.4375, 8.4375)));
-        b.add_edge(
-            key("main"),
-            key("tiny"),
-            EdgeStats::Timed(s(0.0625, 0.0625)),
-        );
-        let profile = b.finish();
+        let profile = crate::tree::test_profiles::a_big_and_a_tiny_child();
         let options = super::super::RenderOptions {
             tree: crate::tree::TreeOptions {
                 threshold: 0.01,

@@ -23,7 +23,7 @@ mod nesting;
 mod place;
 mod slots;
 #[cfg(test)]
-mod test_profiles;
+pub(crate) mod test_profiles;
 
 pub use arena::{CallTree, Certainty, Frame, ROOT};
 

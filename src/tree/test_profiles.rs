@@ -37,3 +37,19 @@ pub fn profile_with(
     }
     b.finish()
 }
+
+/// main (1.5 s of its own) calls big (8.4375 s) and tiny (62.5 ms, under 1 %): a tree
+/// where a 1 % threshold cuts one child.
+pub fn a_big_and_a_tiny_child() -> Profile {
+    profile(
+        &[
+            ("main", 1, 1, 1.5, 10.0),
+            ("big", 1, 1, 8.4375, 8.4375),
+            ("tiny", 1, 1, 0.0625, 0.0625),
+        ],
+        &[
+            ("main", "big", 1, 8.4375, 8.4375),
+            ("main", "tiny", 1, 0.0625, 0.0625),
+        ],
+    )
+}
