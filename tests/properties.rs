@@ -532,6 +532,49 @@ fn trees_of_every_fixture_hold_their_children_and_their_bounds() {
     assert!(checked > 50, "only {checked} fixtures read");
 }
 
+/// In a file cProfile wrote, every frame lies inside one of its function's outermost
+/// calls, so no frame of the flame graph is wider than the function's `ct`: the bound
+/// that still holds where the estimate runs past the per-edge pools (time carried down
+/// to nested hooks, re-entry into a cycle).
+#[test]
+fn no_frame_of_a_real_profile_is_wider_than_its_function() {
+    // The real programs, and the small real profiles among the format fixtures.
+    let mut files: Vec<std::path::PathBuf> = ["tests/data/real", "tests/data/pstats"]
+        .iter()
+        .flat_map(|d| std::fs::read_dir(d).unwrap().map(|e| e.unwrap().path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "prof"))
+        .filter(|p| {
+            p.starts_with("tests/data/real")
+                || p.file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with("real_cprofile"))
+        })
+        .collect();
+    files.sort();
+    assert!(!files.is_empty());
+    for path in &files {
+        let loaded = input::load("fixture", Bytes::from(std::fs::read(path).unwrap())).unwrap();
+        let profile = &loaded.profile;
+        for threshold in [0.0, 0.001] {
+            let options = flameprof::__private::tree::TreeOptions {
+                threshold,
+                ..Default::default()
+            };
+            let tree = flameprof::__private::tree::flame_tree(profile, &options);
+            for f in tree.frames() {
+                let Some(func) = f.func else { continue };
+                let ct = { profile.function(func).stats.ct };
+                assert!(
+                    f.total <= ct * (1.0 + 1e-9) + 1e-12,
+                    "{}: {:?} drawn {} wide, its ct {ct}",
+                    path.display(),
+                    profile.function(func).key,
+                    f.total
+                );
+            }
+        }
+    }
+}
+
 proptest! {
     #![proptest_config(config(100))]
 
