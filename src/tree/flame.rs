@@ -124,7 +124,7 @@ struct Expansion<'a> {
     /// The body nearest below each frame on its stack (see [`NearBody`]), kept as
     /// frames are pushed so that no frame walks its stack to find it.
     near_body: Vec<Option<NearBody>>,
-    /// The hook or hook host nearest below each frame (see [`Imports::near_hook`]).
+    /// The hook nearest below each frame (see [`Imports::near_hook`]).
     near_hook: Vec<Option<NearBody>>,
 }
 

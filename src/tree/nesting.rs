@@ -44,9 +44,6 @@ pub(crate) struct BodyFacts {
     /// Run by a hook dispatcher (see [`find`]) rather than by `exec`: its nested
     /// bodies are reached through any step back into the dispatcher's cycle.
     pub hook: bool,
-    /// A function outside a hook dispatcher's cycle that calls into it: it hosts
-    /// hooks, and is never nested itself.
-    pub host_only: bool,
     /// A hook's calls: a hook called as often as a host is matched to that host first.
     pub calls: f64,
 }
@@ -87,11 +84,7 @@ pub(crate) fn assign_parents(facts: &[BodyFacts]) -> Vec<Option<FuncId>> {
         } else {
             None
         };
-        let host = if fact.host_only {
-            None
-        } else {
-            same_calls.or_else(|| open.range((ct.to_bits(), 0)..).next().copied())
-        };
+        let host = same_calls.or_else(|| open.range((ct.to_bits(), 0)..).next().copied());
         if let Some((bits, p)) = host {
             open.remove(&(bits, p));
             parent[body as usize] = Some(p);
@@ -193,7 +186,7 @@ impl Imports {
         }
     }
 
-    /// The nearest hook or hook host of a new frame, as [`Imports::near_body`] for
+    /// The nearest hook of a new frame, as [`Imports::near_body`] for
     /// module bodies: a separate track, so that a hook run inside a module body (or a
     /// module imported inside a hook) leaves the other's nesting alone.
     pub(super) fn near_hook(
@@ -211,14 +204,12 @@ impl Imports {
             });
         }
         match below {
-            // The first step from a hook back into its dispatcher's cycle (from a host
-            // outside it: into any such cycle) is the way to the hooks it runs.
+            // The first step from a hook back into its dispatcher's cycle is the way to
+            // the hooks it runs.
             Some(h) if h.depth + 1 == depth => {
                 let to = self.scc[func as usize];
-                let host_only = self.bodies[h.body as usize].host_only;
                 Some(NearBody {
-                    importing: self.hook_cycle[to as usize]
-                        && (host_only || to == self.scc[h.body as usize]),
+                    importing: self.hook_cycle[to as usize] && to == self.scc[h.body as usize],
                     ..h
                 })
             }
@@ -244,7 +235,6 @@ pub(super) fn find(profile: &Profile, slots: &Slots, facts: &[FunctionFacts]) ->
                 body_ct,
                 import_time: 0.0,
                 hook: false,
-                host_only: false,
                 calls: 0.0,
             }
         })
@@ -387,7 +377,6 @@ mod tests {
             body_ct: Some(ct),
             import_time,
             hook: false,
-            host_only: false,
             calls: 0.0,
         }
     }
@@ -419,7 +408,6 @@ mod tests {
             body_ct: Some(ct),
             import_time: room,
             hook: true,
-            host_only: false,
             calls,
         }
     }

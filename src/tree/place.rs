@@ -82,7 +82,7 @@ pub(super) struct Expanding {
     pub(super) run: u32,
     /// The module body nearest below it on its stack.
     pub(super) near_body: Option<NearBody>,
-    /// The hook (or hook host) nearest below it on its stack.
+    /// The hook nearest below it on its stack.
     pub(super) near_hook: Option<NearBody>,
 }
 
@@ -119,7 +119,7 @@ struct Divisible {
 
 /// The bodies a frame runs under, each with whether its path from that body starts
 /// with a step back into the machinery: the nearest module body (`importer`) and the
-/// nearest hook or hook host (`hook`).
+/// nearest hook (`hook`).
 #[derive(Clone, Copy)]
 struct Hosts {
     importer: Option<(FuncId, bool)>,
