@@ -599,6 +599,30 @@ mod tests {
     }
 
     #[test]
+    fn a_loop_of_single_callers_no_program_makes_is_drawn_and_ends() {
+        // d is called by h1 only and calls h1, h2 and h3, called by d only: every hook
+        // leads back to the dispatcher through functions with a single caller.
+        let p = profile(
+            &[
+                ("d", 1, 1, 1.0, 10.0),
+                ("h1", 1, 1, 1.0, 10.0),
+                ("h2", 1, 1, 4.0, 4.0),
+                ("h3", 1, 1, 4.0, 4.0),
+            ],
+            &[
+                ("d", "h1", 1, 1.0, 10.0),
+                ("d", "h2", 1, 4.0, 4.0),
+                ("d", "h3", 1, 4.0, 4.0),
+                ("h1", "d", 1, 1.0, 10.0),
+            ],
+        );
+        // Nobody calls into the loop from outside, so nothing is a root: the tree is
+        // empty, as wide as the profile's own time.
+        let t = build(&p, &all_frames());
+        assert_eq!((t.total(), t.len()), (10.0, 0));
+    }
+
+    #[test]
     fn mutual_recursion_is_drawn_no_deeper_than_the_counts_allow() {
         // a calls b ten times; b calls a back five times, and those inner calls of a
         // call nothing. Every call of b was primitive: b never ran inside itself.

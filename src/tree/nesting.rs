@@ -262,9 +262,10 @@ pub(super) fn find(profile: &Profile, slots: &Slots, facts: &[FunctionFacts]) ->
                     == 2
         })
         .collect();
+    let mut seen = vec![FuncId::MAX; n];
     for (id, body) in bodies.iter_mut().enumerate() {
         if body.hook {
-            body.import_time = hook_room(profile, slots, facts, id as FuncId);
+            body.import_time = hook_room(profile, slots, facts, id as FuncId, &mut seen);
         } else if body.body_ct.is_some() {
             body.import_time = slots
                 .of(id as FuncId)
@@ -288,10 +289,19 @@ pub(super) fn find(profile: &Profile, slots: &Slots, facts: &[FunctionFacts]) ->
 /// `pytest_runtest_protocol` → `runtestprotocol` → `call_and_report`) are looked into
 /// instead, and what they hand outside the cycle cannot run hooks: a fixture's own
 /// work under `pytest_fixture_setup` is not room for other hooks.
-fn hook_room(profile: &Profile, slots: &Slots, facts: &[FunctionFacts], hook: FuncId) -> f64 {
+/// `seen` (one entry per function, any content) marks what this hook's walk reached:
+/// a file may hold single-caller loops no program makes.
+fn hook_room(
+    profile: &Profile,
+    slots: &Slots,
+    facts: &[FunctionFacts],
+    hook: FuncId,
+    seen: &mut [FuncId],
+) -> f64 {
     let scc = facts[hook as usize].scc;
     let mut room = 0.0;
     let mut todo = vec![hook];
+    seen[hook as usize] = hook;
     while let Some(f) = todo.pop() {
         for k in slots.of(f) {
             let callee = slots.slots[k].callee;
@@ -301,7 +311,10 @@ fn hook_room(profile: &Profile, slots: &Slots, facts: &[FunctionFacts], hook: Fu
             let stats = &profile.function(callee).stats;
             // Single caller and never inside itself: all of its time is this hook's.
             if profile.callers_of(callee).len() == 1 && { stats.cc } == { stats.nc } {
-                todo.push(callee);
+                if seen[callee as usize] != hook {
+                    seen[callee as usize] = hook;
+                    todo.push(callee);
+                }
             } else {
                 room += slots.slots[k].n.ct;
             }
@@ -470,7 +483,8 @@ mod tests {
                 .find(|&f| p.function(f).key.name.as_str() == name)
                 .unwrap()
         };
-        let room = hook_room(&p, &slots, &facts, id("setup"));
+        let mut seen = vec![FuncId::MAX; p.functions().len()];
+        let room = hook_room(&p, &slots, &facts, id("setup"), &mut seen);
         assert!((room - 0.8).abs() < 1e-12, "{room}");
     }
 

@@ -335,8 +335,9 @@ impl<'a> Placer<'a> {
             room.placed += width;
             room.budget = (room.budget - width).max(0.0);
         }
-        // The body this frame runs under, if any within LOOKBACK frames down its stack,
-        // and whether the path from it up to this frame starts with an import.
+        // The module body and the hook this frame runs under, if any within LOOKBACK
+        // frames down its stack, and whether the path from each up to this frame starts
+        // with a step back into the machinery (an import, a hook call).
         let near = |b: Option<NearBody>| {
             b.filter(|b| at.parent.depth - b.depth < LOOKBACK as u32)
                 .map(|b| (b.body, b.importing))
@@ -434,11 +435,11 @@ impl<'a> Placer<'a> {
         &mut self,
         tree: &TreeBuilder,
         at: &Expanding,
-        importer: Option<(FuncId, bool)>,
+        near_hook: Option<(FuncId, bool)>,
         room: &mut Room,
         out: &mut Vec<Child>,
     ) {
-        let Some((host, _)) = importer else {
+        let Some((host, _)) = near_hook else {
             return;
         };
         if self.demand[host as usize] <= 0.0 || !self.plan.imports.runs_hooks(at.func) {
