@@ -523,6 +523,37 @@ mod tests {
         assert_eq!(width("exec;main;load;exec;mod_b"), 0.0, "{f:?}");
     }
 
+    #[test]
+    fn a_root_whose_primitive_calls_all_came_from_outside_is_exact() {
+        // exec runs app (1 call from outside the profile), app imports lib through
+        // exec again (a call inside the first: not primitive).
+        let mut b = ProfileBuilder::new();
+        let inner = Stats {
+            cc: 0,
+            nc: 1,
+            tt: 0.0,
+            ct: 0.0,
+        };
+        b.add_edge(key("load"), key("exec"), EdgeStats::Timed(inner));
+        let p = profile_with(
+            b,
+            &[
+                ("exec", 1, 2, 0.0, 10.0),
+                ("app", 1, 1, 6.0, 10.0),
+                ("load", 1, 1, 0.0, 4.0),
+                ("lib", 1, 1, 4.0, 4.0),
+            ],
+            &[
+                ("exec", "app", 1, 6.0, 10.0),
+                ("exec", "lib", 1, 4.0, 4.0),
+                ("app", "load", 1, 0.0, 4.0),
+            ],
+        );
+        let t = build(&p, &all_frames());
+        let f = frames(&t, &p);
+        assert!(f.contains(&("exec".to_string(), 10.0, true)), "{f:?}");
+    }
+
     /// A pytest-like run: hooks dispatched by `multicall` call further hooks through it.
     fn hook_profile() -> Profile {
         let mut b = ProfileBuilder::new();
