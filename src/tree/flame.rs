@@ -556,6 +556,11 @@ mod tests {
 
     /// A pytest-like run: hooks dispatched by `multicall` call further hooks through it.
     fn hook_profile() -> Profile {
+        hook_profile_with_call_time(0.08)
+    }
+
+    /// [`hook_profile`] with `call`'s own time (its 8 calls' together).
+    fn hook_profile_with_call_time(call_tt: f64) -> Profile {
         let mut b = ProfileBuilder::new();
         // Six of the eight calls into the dispatcher run inside an outer one.
         let inner = Stats {
@@ -569,7 +574,7 @@ mod tests {
             b,
             &[
                 ("main", 1, 1, 0.05, 9.89),
-                ("call", 2, 8, 0.08, 9.84),
+                ("call", 2, 8, call_tt, 9.84),
                 ("multicall", 2, 8, 0.08, 9.82),
                 ("helper", 8, 8, 0.08, 0.08),
                 ("loop", 1, 1, 0.1, 8.86),
@@ -596,6 +601,21 @@ mod tests {
                 ("runtest", "test_c", 1, 0.4, 0.4),
             ],
         )
+    }
+
+    #[test]
+    fn a_hook_is_carried_down_whole_past_estimated_own_time() {
+        // call's own time per call (0.1) is more than its frame under loop has beside
+        // protocol (8.76 - 8.63): estimated, it must not shrink the exact hook.
+        let p = hook_profile_with_call_time(0.8);
+        let t = build(&p, &TreeOptions::default());
+        let f = frames(&t, &p);
+        let protocol = "main;call;multicall;loop;call;multicall;protocol";
+        assert!(
+            f.contains(&(protocol.to_string(), 8.63, true)),
+            "{:?}",
+            f.iter().find(|x| x.0 == protocol)
+        );
     }
 
     #[test]

@@ -592,8 +592,15 @@ impl<'a> Placer<'a> {
         let has_cycle = idle_cycle_edge
             || self.divisible.iter().any(|d| d.cyclic)
             || self.spent_cycle_edge(tree, at, skip);
-        if !self.carry_imports(at, hosts.importer, has_cycle, &mut budget) {
-            self.carry_imports(at, hosts.hook, has_cycle, &mut budget);
+        // What a hook's carry may take: the frame less the children placed so far.
+        // Like a single call, the nested hooks' time is from the data (every call of a
+        // hook is one of its host's), so it may eat into the estimated own time. Module
+        // imports keep to the budget: there the machinery's own time is part of what
+        // the bodies' import time measured.
+        let unplaced = at.parent.total - out.iter().map(|c| c.width).sum::<f64>();
+        let before = budget;
+        if !self.carry_imports(at, hosts.importer, has_cycle, before, &mut budget) {
+            self.carry_imports(at, hosts.hook, has_cycle, unplaced, &mut budget);
         }
         let slots = &self.plan.slots.slots;
         for pass in [Pass::CyclePools, Pass::Others, Pass::CycleFill] {
@@ -726,12 +733,13 @@ impl<'a> Placer<'a> {
         at: &Expanding,
         importer: Option<(FuncId, bool)>,
         has_cycle: bool,
+        unplaced: f64,
         budget: &mut f64,
     ) -> bool {
         let (slots, divisible) = (&self.plan.slots.slots, &mut self.divisible);
         let scc = self.plan.facts[at.func as usize].scc;
         if has_cycle
-            && *budget > 0.0
+            && unplaced > 0.0
             && self.plan.imports.cycle[scc as usize]
             && let Some((p, true)) = importer
             && self.demand[p as usize] > 0.0
@@ -743,11 +751,11 @@ impl<'a> Placer<'a> {
                 })
         {
             let callee = slots[divisible[k].slot].callee;
-            let width = (self.demand[p as usize].min(*budget))
+            let width = (self.demand[p as usize].min(unplaced))
                 .min(self.plan.facts[callee as usize].ct)
                 .max(0.0);
             divisible[k].width = width;
-            *budget -= width;
+            *budget = (*budget - width).max(0.0);
             return true;
         }
         false

@@ -6,8 +6,8 @@ def test_count_words(corpus):
     assert counts
 
 
-def test_count_words_head(corpus):
-    assert count_words(corpus[:300])
+def test_count_words_head(corpus, head_m):
+    assert count_words(corpus[:head_m])
 
 
 def test_corpus_roundtrip(corpus):
@@ -18,5 +18,5 @@ def test_corpus_checksum(corpus):
     assert checksum(corpus) >= 0
 
 
-def test_join(corpus):
-    assert len("\n".join(corpus)) > 1000
+def test_join(corpus, sep):
+    assert len(sep.join(corpus)) > 1000
