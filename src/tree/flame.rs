@@ -619,6 +619,56 @@ mod tests {
     }
 
     #[test]
+    fn where_a_host_cannot_hold_all_its_hooks_the_widest_are_whole() {
+        // loop runs protocol (8.63) and a small hook alog (0.5) through the dispatcher,
+        // and prep beside them, a little more than loop's width holds: the hooks'
+        // frame falls short, and alog (placed first by name) must give way.
+        let mut b = ProfileBuilder::new();
+        let inner = Stats {
+            cc: 2,
+            nc: 11,
+            tt: 0.11,
+            ct: 9.82,
+        };
+        b.add_edge(key("call"), key("multicall"), EdgeStats::Timed(inner));
+        let p = profile_with(
+            b,
+            &[
+                ("main", 1, 1, 0.05, 9.89),
+                ("call", 2, 11, 0.11, 9.84),
+                ("multicall", 2, 11, 0.11, 9.82),
+                ("helper", 11, 11, 0.11, 0.11),
+                ("loop", 1, 1, 0.1, 9.3),
+                ("prep", 1, 1, 0.3, 0.3),
+                ("alog", 3, 3, 0.5, 0.5),
+                ("protocol", 3, 3, 2.63, 8.63),
+                ("runtest", 3, 3, 6.0, 6.0),
+            ],
+            &[
+                ("main", "call", 2, 0.02, 9.84),
+                ("loop", "prep", 1, 0.3, 0.3),
+                ("loop", "call", 6, 0.06, 9.2),
+                ("protocol", "call", 3, 0.03, 6.03),
+                ("multicall", "helper", 11, 0.11, 0.11),
+                ("multicall", "loop", 1, 0.1, 9.3),
+                ("multicall", "alog", 3, 0.5, 0.5),
+                ("multicall", "protocol", 3, 2.63, 8.63),
+                ("multicall", "runtest", 3, 6.0, 6.0),
+            ],
+        );
+        let t = build(&p, &TreeOptions::default());
+        let f = frames(&t, &p);
+        let protocol = "main;call;multicall;loop;call;multicall;protocol";
+        assert!(
+            f.contains(&(protocol.to_string(), 8.63, true)),
+            "{:?}",
+            f.iter()
+                .filter(|x| x.0.starts_with("main;call;multicall;loop"))
+                .collect::<Vec<_>>()
+        );
+    }
+
+    #[test]
     fn hooks_are_drawn_whole_under_the_hook_that_ran_them() {
         let p = hook_profile();
         let t = build(&p, &TreeOptions::default());

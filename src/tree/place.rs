@@ -104,6 +104,8 @@ pub(super) struct Placer<'a> {
     /// Per slot: its callee is a hook with a host, placed by [`Placer::nested_hooks`]
     /// only (read for every slot a frame walks: kept in slot order).
     hook_slot: Vec<bool>,
+    /// Reused by every frame (see [`Placer::nested_hooks`]).
+    hook_order: Vec<usize>,
 }
 
 /// An edge a frame's divisible time may go to.
@@ -277,6 +279,7 @@ impl<'a> Placer<'a> {
             hook_slot: (plan.slots.slots.iter())
                 .map(|slot| plan.imports.nested_hook(slot.callee, plan.body_parent))
                 .collect(),
+            hook_order: Vec::new(),
         }
     }
 
@@ -446,20 +449,22 @@ impl<'a> Placer<'a> {
             return;
         }
         let (plan, slots, func) = (&self.plan, &self.plan.slots.slots, at.func);
-        for i in plan.slots.of(func) {
-            let Slot {
-                callee, n, timed, ..
-            } = &slots[i];
-            if n.nc <= 1.0 || plan.body_parent[*callee as usize] != Some(host) {
-                continue;
-            }
+        // Widest first, as atoms: where the frame cannot hold all of its host's hooks,
+        // the small ones (which may belong on another path from the host) give way.
+        let mut order = std::mem::take(&mut self.hook_order);
+        order.clear();
+        order.extend(plan.slots.of(func).filter(|&i| {
+            let Slot { callee, n, .. } = &slots[i];
             let left = self.pool[i];
-            if left.is_nan()
-                || left <= 0.0
-                || !plan.is_candidate(tree, &self.ancestors, at.frame, func, &self.pool, i)
-            {
-                continue;
-            }
+            n.nc > 1.0
+                && plan.body_parent[*callee as usize] == Some(host)
+                && left > 0.0
+                && plan.is_candidate(tree, &self.ancestors, at.frame, func, &self.pool, i)
+        }));
+        order.sort_by(|&a, &b| self.pool[b].total_cmp(&self.pool[a]).then(a.cmp(&b)));
+        for &i in &order {
+            let Slot { n, timed, .. } = &slots[i];
+            let left = self.pool[i];
             let width = left.min((at.parent.total - room.placed).max(0.0));
             if width <= 0.0 {
                 break;
@@ -474,6 +479,7 @@ impl<'a> Placer<'a> {
             room.budget = (room.budget - width).max(0.0);
             self.demand[host as usize] -= width;
         }
+        self.hook_order = order;
     }
 
     /// Atoms, widest first: indivisible single calls placed whole where they fit.
