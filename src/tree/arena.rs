@@ -10,6 +10,9 @@ use crate::model::{FuncId, Profile};
 /// Index of the synthetic root frame ("all") in every [`CallTree`].
 pub const ROOT: u32 = 0;
 
+/// No function: the root's entry in [`TreeBuilder`]'s stack links.
+const NO_FUNC: FuncId = FuncId::MAX;
+
 /// One box of a flame graph. Times are seconds.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Frame {
@@ -269,6 +272,9 @@ pub(crate) struct TreeBuilder {
     /// Per frame, how often its own function appears on its stack, itself included
     /// (`u16::MAX` when unknown).
     repeats: Vec<u16>,
+    /// Per frame, its parent and function ([`NO_FUNC`] for the root): what walks down a
+    /// stack read, kept apart from the frames so that a walk touches 8 bytes a step.
+    links: Vec<(u32, FuncId)>,
     pub unexpanded: u64,
     pub cut_time: f64,
     pub cut_frames: u64,
@@ -282,6 +288,7 @@ impl TreeBuilder {
             blooms: vec![0],
             max_repeats: vec![0],
             repeats: vec![0],
+            links: vec![(ROOT, NO_FUNC)],
             unexpanded: 0,
             cut_time: 0.0,
             cut_frames: 0,
@@ -305,6 +312,7 @@ impl TreeBuilder {
         let room = (profile.edges().len() + 1).min(1 << 14);
         tree.frames.reserve(room);
         tree.blooms.reserve(room);
+        tree.links.reserve(room);
         tree.max_repeats.reserve(room);
         tree.repeats.reserve(room);
         if total > 0.0 && total.is_finite() {
@@ -347,6 +355,8 @@ impl TreeBuilder {
             .func
             .map_or(0, |f| self.repeats_below(parent as u32, f));
         self.blooms.push(bloom);
+        self.links
+            .push((frame.parent, frame.func.unwrap_or(NO_FUNC)));
         self.repeats.push(repeat);
         self.max_repeats.push(self.max_repeats[parent].max(repeat));
         self.frames.push(frame);
@@ -365,11 +375,11 @@ impl TreeBuilder {
             if at == ROOT {
                 return 1;
             }
-            let f = &self.frames[at as usize];
-            if f.func == Some(func) {
+            let (parent, f) = self.links[at as usize];
+            if f == func {
                 return self.repeats[at as usize].saturating_add(1);
             }
-            at = f.parent;
+            at = parent;
         }
         u16::MAX
     }
@@ -397,12 +407,12 @@ impl TreeBuilder {
             if at == ROOT {
                 break;
             }
-            let f = &self.frames[at as usize];
-            n += usize::from(f.func == Some(func));
+            let (parent, f) = self.links[at as usize];
+            n += usize::from(f == func);
             if n >= times {
                 return true;
             }
-            at = f.parent;
+            at = parent;
         }
         false
     }
@@ -426,11 +436,12 @@ impl TreeBuilder {
             if at == ROOT {
                 break;
             }
-            let f = &self.frames[at as usize];
-            if let Some(func) = f.func {
-                visit(self.frames[f.parent as usize].func, func);
+            let (parent, func) = self.links[at as usize];
+            if func != NO_FUNC {
+                let caller = self.links[parent as usize].1;
+                visit((caller != NO_FUNC).then_some(caller), func);
             }
-            at = f.parent;
+            at = parent;
         }
     }
 
@@ -451,11 +462,11 @@ impl TreeBuilder {
             if at == ROOT {
                 break;
             }
-            let f = &self.frames[at as usize];
-            if f.func == Some(callee) && self.frames[f.parent as usize].func == Some(caller) {
+            let (parent, func) = self.links[at as usize];
+            if func == callee && self.links[parent as usize].1 == caller {
                 return true;
             }
-            at = f.parent;
+            at = parent;
         }
         false
     }
