@@ -75,13 +75,19 @@ def name(frame):
     return frame.rsplit(":", 1)[-1]
 
 
-def cut_share(stacks):
-    """Share of the total inside frames narrower than the threshold (topmost such frame)."""
-    total = sum(stacks.values())
+def inclusive(stacks):
+    """Inclusive time of every stack prefix."""
     incl = defaultdict(float)
     for s, v in stacks.items():
         for i in range(1, len(s) + 1):
             incl[s[:i]] += v
+    return incl
+
+
+def cut_share(stacks):
+    """Share of the total inside frames narrower than the threshold (topmost such frame)."""
+    total = sum(stacks.values())
+    incl = inclusive(stacks)
     limit = THRESHOLD * total
     cut = 0.0
     for s, v in stacks.items():
@@ -123,10 +129,7 @@ def prune(stacks, threshold=THRESHOLD):
     """fidelity.py's pruning: a frame narrower than threshold * total is cut, its time
     given to its parent."""
     total = sum(stacks.values())
-    incl = defaultdict(float)
-    for s, v in stacks.items():
-        for i in range(1, len(s) + 1):
-            incl[s[:i]] += v
+    incl = inclusive(stacks)
     limit = threshold * total
     out = defaultdict(float)
     for s, v in stacks.items():

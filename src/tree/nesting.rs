@@ -161,7 +161,8 @@ impl Imports {
 
     /// The nearest module body of a new frame of `func` at `depth`, pushed on a frame
     /// whose nearest module body is `below`: derived from the parent's, so no frame
-    /// walks its stack.
+    /// walks its stack. The path from a body starts with an import when its first step
+    /// is an entry into the import machinery.
     pub(super) fn near_body(
         &self,
         below: Option<NearBody>,
@@ -169,26 +170,15 @@ impl Imports {
         depth: u32,
     ) -> Option<NearBody> {
         let b = &self.bodies[func as usize];
-        if b.body_ct.is_some() && !b.hook {
-            return Some(NearBody {
-                body: func,
-                depth,
-                importing: false,
-            });
-        }
-        match below {
-            // The parent is the body: this frame is the first step of the path.
-            Some(b) if b.depth + 1 == depth => Some(NearBody {
-                importing: self.entry[func as usize],
-                ..b
-            }),
-            _ => below,
-        }
+        nearest(below, func, depth, b.body_ct.is_some() && !b.hook, |_| {
+            self.entry[func as usize]
+        })
     }
 
-    /// The nearest hook of a new frame, as [`Imports::near_body`] for
-    /// module bodies: a separate track, so that a hook run inside a module body (or a
-    /// module imported inside a hook) leaves the other's nesting alone.
+    /// The nearest hook of a new frame, as [`Imports::near_body`] for module bodies: a
+    /// separate track, so that a hook run inside a module body (or a module imported
+    /// inside a hook) leaves the other's nesting alone. The first step from a hook back
+    /// into its dispatcher's cycle is the way to the hooks it runs.
     pub(super) fn near_hook(
         &self,
         below: Option<NearBody>,
@@ -196,25 +186,37 @@ impl Imports {
         depth: u32,
     ) -> Option<NearBody> {
         let b = &self.bodies[func as usize];
-        if b.hook && b.body_ct.is_some() {
-            return Some(NearBody {
-                body: func,
-                depth,
-                importing: false,
-            });
-        }
-        match below {
-            // The first step from a hook back into its dispatcher's cycle is the way to
-            // the hooks it runs.
-            Some(h) if h.depth + 1 == depth => {
-                let to = self.scc[func as usize];
-                Some(NearBody {
-                    importing: self.hook_cycle[to as usize] && to == self.scc[h.body as usize],
-                    ..h
-                })
-            }
-            _ => below,
-        }
+        nearest(below, func, depth, b.hook && b.body_ct.is_some(), |host| {
+            let to = self.scc[func as usize];
+            self.hook_cycle[to as usize] && to == self.scc[host as usize]
+        })
+    }
+}
+
+/// The nearest body (of one track) of a new frame of `func` at `depth` on a frame whose
+/// nearest is `below`: the frame itself when it `is_body`; otherwise the parent's, with
+/// `first_step(body)` telling, for the frame right above the body, whether the path
+/// from the body starts with a step back into the machinery.
+fn nearest(
+    below: Option<NearBody>,
+    func: FuncId,
+    depth: u32,
+    is_body: bool,
+    first_step: impl FnOnce(FuncId) -> bool,
+) -> Option<NearBody> {
+    if is_body {
+        return Some(NearBody {
+            body: func,
+            depth,
+            importing: false,
+        });
+    }
+    match below {
+        Some(b) if b.depth + 1 == depth => Some(NearBody {
+            importing: first_step(b.body),
+            ..b
+        }),
+        _ => below,
     }
 }
 
