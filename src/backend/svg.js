@@ -35,6 +35,19 @@
     return (t * 1e6).toFixed(3) + ' \u00b5s';
   }
   function fitText(s, n) { return s.length <= n ? s : s.slice(0, Math.max(0, n - 2)) + '..'; }
+  // `s` cut at spaces into lines of at most `n` characters, as the footer is written.
+  function wrap(s, n) {
+    var lines = [], rest = s.trim();
+    while (rest) {
+      if (rest.length <= n) { lines.push(rest); break; }
+      var cut = rest[n] === ' ' ? n : rest.lastIndexOf(' ', n - 1);
+      if (cut <= 0) cut = rest.indexOf(' ');
+      if (cut < 0) cut = rest.length;
+      lines.push(rest.slice(0, cut).replace(/ +$/, ''));
+      rest = rest.slice(cut).replace(/^ +/, '');
+    }
+    return lines;
+  }
 
   // ---------- views ----------
   function View(el) {
@@ -226,6 +239,62 @@
     for (var k = views.length - 1; k >= 0; k--) {
       if (views[k].zoomed >= 0) { show(views[k], views[k].zoomed, null); break; }
     }
+  }
+
+  // ---------- page: footer, scrolling ----------
+  // The footer is written wrapped for the fitted width; a fluid picture in another
+  // width re-wraps it (a narrower window would clip it at the right edge) and moves
+  // the legend and the picture's bottom with it. A fixed-width picture scales instead.
+  var foot = document.getElementById('foot'), footText = null;
+  function wrapFoot() {
+    if (!foot || root.getAttribute('viewBox')) return;
+    var lines = foot.getElementsByTagName('text');
+    if (!lines.length) return;
+    var top = +lines[0].getAttribute('y'), step = font + 3;
+    if (footText === null) {
+      // Paragraphs: a line of class `more` goes on the one before it.
+      footText = [];
+      for (var k = 0; k < lines.length; k++) {
+        var t = lines[k].textContent;
+        if (k && lines[k].classList.contains('more')) footText[footText.length - 1] += ' ' + t;
+        else footText.push(t);
+      }
+    }
+    var chars = Math.max(20, Math.floor((rootWidth() - 20) / cw)), want = [];
+    footText.forEach(function (p) {
+      wrap(p, chars).forEach(function (l, n) { want.push([n > 0, l]); });
+    });
+    var same = want.length === lines.length && want.every(function (l, k) { return lines[k].textContent === l[1]; });
+    if (same) return;
+    foot.textContent = '';
+    want.forEach(function (l, k) {
+      var t = document.createElementNS(NS, 'text');
+      t.setAttribute('class', l[0] ? 'foot more' : 'foot');
+      t.setAttribute('x', 10);
+      t.setAttribute('y', top + k * step);
+      t.textContent = l[1];
+      foot.appendChild(t);
+    });
+    var last = top + (want.length - 1) * step;
+    var legend = document.querySelector('.legend');
+    if (legend) legend.setAttribute('transform', 'translate(10,' + (last + 10) + ')');
+    root.setAttribute('height', String(last + 30));
+  }
+
+  // Scrolls so that the graph `id` starts at the top of the window (its caption just
+  // in view; the first graph shows the header too).
+  function jumpTo(id) {
+    var v = byId[id];
+    if (!v) return;
+    var y = v === views[0] ? 0 : v.el.getBoundingClientRect().top + (window.scrollY || 0) - 30;
+    window.scrollTo(0, Math.max(0, y));
+  }
+
+  // Scrolls a zoomed frame restored from the URL into view when it is off the screen.
+  function reveal(v) {
+    var r = v.rects[v.zoomed].getBoundingClientRect();
+    if (r.top >= 0 && r.bottom <= window.innerHeight) return;
+    window.scrollTo(0, Math.max(0, r.top + (window.scrollY || 0) - window.innerHeight / 3));
   }
 
   // ---------- state in the URL ----------
@@ -435,6 +504,12 @@
       }));
     }
     resetBtn.addEventListener('click', guard(resetZoom));
+    var jumps = document.querySelectorAll('[data-to]');
+    for (var j = 0; j < jumps.length; j++) {
+      jumps[j].addEventListener('click', guard(function (evt) {
+        jumpTo(evt.currentTarget.getAttribute('data-to'));
+      }));
+    }
     document.getElementById('search').addEventListener('click', guard(askSearch));
     document.getElementById('case').addEventListener('click', guard(function () {
       setSearch(search.text, !search.cs);
@@ -463,6 +538,7 @@
       timer = setTimeout(guard(function () {
         widthCache = 0;
         views.forEach(function (v) { v.fit(); });
+        wrapFoot();
       }), 100);
     });
 
@@ -479,6 +555,8 @@
       if (z >= 0) v.zoom(z); else if (refit) v.fit();
       root.setAttribute('data-zoom-' + v.id, String(v.zoomed));
     });
+    if (refit) wrapFoot();
+    views.some(function (v) { return v.zoomed >= 0 && (reveal(v), true); });
     updateReset();
     hide();
     if (st.s) setSearch(st.s, st.cs === '1');

@@ -1,6 +1,8 @@
 //! `-f svg`: the native picture, an interactive, self-contained SVG holding flameprof
-//! 0.4's two graphs: the flame graph (roots at the bottom, callees above) and below it
-//! the inverted graph (each function at the width of its self time, callers beneath).
+//! 0.4's two graphs: the flame graph and below it the inverted graph (each function at
+//! the width of its self time, callers beneath). Both hang from their roots at the top
+//! (the flame graph as an icicle, callees below their callers), so the roots and the
+//! widest frames are on the first screen at any depth, with or without the script.
 //!
 //! Each graph is a nested `<svg>` whose viewBox spans the whole profile in integer
 //! ticks; a frame is one `<rect>` whose `x`/`width` are exact tick offsets, so zooming
@@ -83,8 +85,6 @@ struct View<'t> {
     tree: &'t CallTree,
     /// Rows of frames.
     rows: u32,
-    /// True when depth 1 is the bottom row (the flame graph).
-    bottom_up: bool,
     top: f64,
     /// The frames drawn, in pre-order, with their positions.
     drawn: Vec<(u32, Drawn)>,
@@ -96,7 +96,6 @@ impl<'t> View<'t> {
         id: &'static str,
         caption: &'static str,
         tree: &'t CallTree,
-        bottom_up: bool,
         top: &mut f64,
         g: &Geometry,
     ) -> View<'t> {
@@ -105,7 +104,6 @@ impl<'t> View<'t> {
             caption,
             tree,
             rows: tree.max_depth().max(1),
-            bottom_up,
             top: *top + CAPTION,
             drawn: Vec::new(),
         };
@@ -134,14 +132,11 @@ impl<'t> View<'t> {
         (w > 0).then_some(Drawn { x, w })
     }
 
-    /// Top of the frame's row inside the view.
+    /// Top of the frame's row inside the view: depth 1 is the top row. A flame graph
+    /// drawn upwards puts its root as far down the page as the profile is deep, below
+    /// the first screen of a deep one (pygments: 73 levels, root 1,600 px down).
     fn y(&self, f: &Frame, g: &Geometry) -> f64 {
-        let row = if self.bottom_up {
-            self.rows - f.depth.min(self.rows)
-        } else {
-            f.depth.saturating_sub(1)
-        };
-        f64::from(row) * g.row
+        f64::from(f.depth.saturating_sub(1)) * g.row
     }
 }
 
@@ -291,21 +286,22 @@ fn render_into(job: &Job<'_>, out: &mut Output<'_>) -> io::Result<()> {
     let mut views = Vec::new();
     let mut top = HEADER + if o.subtitle.is_some() { 18.0 } else { 0.0 };
     if o.graphs != Graphs::InvertedOnly {
-        let caption = "Flame graph: callers below, callees above; width is time spent inside";
-        views.push(View::new("flame", caption, job.flame(), true, &mut top, &g));
+        let caption = "Flame graph: callers above, callees below; width is time spent inside";
+        views.push(View::new("flame", caption, job.flame(), &mut top, &g));
     }
     if o.graphs != Graphs::FlameOnly {
         let caption = "Inverted: each function at the width of its own time, its callers beneath";
-        views.push(View::new(
-            "inverted",
-            caption,
-            job.inverted(),
-            false,
-            &mut top,
-            &g,
-        ));
+        views.push(View::new("inverted", caption, job.inverted(), &mut top, &g));
     }
-    let height = top + FOOTER;
+    // The footer is wrapped at words for the fitted width: one line of it ran to
+    // 2,000 px with the threshold notes, past the right edge of any window.
+    let footer = footer_text(job);
+    let chars = ((g.width - 20.0) / (g.font * CHAR_WIDTH)) as usize;
+    let foot_lines: Vec<(bool, &str)> = (footer.iter())
+        .flat_map(|p| (wrap(p, chars).into_iter().enumerate()).map(|(n, l)| (n > 0, l)))
+        .collect();
+    let foot_top = top;
+    let height = top + FOOTER + foot_line(&g) * (foot_lines.len().max(1) - 1) as f64;
     let functions = Functions::collect(job, &views);
 
     // The root element: fluid (100% wide) unless --width was given.
@@ -367,47 +363,122 @@ fn render_into(job: &Job<'_>, out: &mut Output<'_>) -> io::Result<()> {
 
     for v in &views {
         draw_view(out, v, &g, &functions)?;
+        if o.script && views.len() > 1 {
+            write_jump(out, v, &g)?;
+        }
     }
 
-    write_footer(job, out, height)?;
+    write_footer(out, &foot_lines, foot_top, foot_line(&g))?;
     if o.script {
         write_script(job, out, &views, &functions)?;
     }
     writeln!(out, "</svg>")
 }
 
-/// The footer: the total, what the threshold cut from each tree, and the colour legend.
-fn write_footer(job: &Job<'_>, out: &mut Output<'_>, height: f64) -> io::Result<()> {
+/// The footer's paragraphs: the total and what the threshold cut from each tree, then
+/// what the grades of estimate look like. Each fits a line 1,200 px wide.
+fn footer_text(job: &Job<'_>) -> Vec<String> {
     let total = job.flame().total();
-    write!(out, r#"<text class="foot" x="10" y="{}">"#, height - 30.0)?;
-    let mut footer = format!(
-        "Total {}. Dashed frames are estimated (time split between callers): in colour when the data pins the width to about ±25 %, pale when a rough guess; solid ones are exact.",
-        seconds(total)
-    );
+    let mut first = format!("Total {}.", seconds(total));
+    let mut cut = Vec::new();
     for (name, t) in job.built_trees() {
         if t.cut_frames > 0 {
-            footer.push_str(&format!(
-                " {name}: {} frames under the threshold ({}, {:.2}%) not drawn{}.",
+            cut.push(format!(
+                "{name} {} frames ({}, {:.2}%{})",
                 t.cut_frames,
                 seconds(t.cut_time),
                 percent(t.cut_time, total),
                 if t.truncated {
-                    ", frame limit reached"
+                    "; frame limit reached"
                 } else {
                     ""
                 }
             ));
         }
     }
-    escape(out, &footer);
-    writeln!(out, "</text>")?;
+    if !cut.is_empty() {
+        first.push_str(&format!(
+            " Under the threshold, not drawn: {}.",
+            cut.join(", ")
+        ));
+    }
+    vec![
+        first,
+        "Dashed frames are estimated (time split between callers): in colour when the data pins the width to about ±25 %, pale when a rough guess; solid ones are exact.".to_string(),
+    ]
+}
+
+/// `text` cut at spaces into lines of at most `chars` characters (a longer word keeps
+/// a line of its own).
+fn wrap(text: &str, chars: usize) -> Vec<&str> {
+    let mut lines = Vec::new();
+    let mut rest = text.trim();
+    while !rest.is_empty() {
+        let Some((limit, _)) = rest.char_indices().nth(chars) else {
+            lines.push(rest);
+            break;
+        };
+        let cut = if rest[limit..].starts_with(' ') {
+            limit
+        } else {
+            (rest[..limit].rfind(' '))
+                .or_else(|| rest.find(' '))
+                .unwrap_or(rest.len())
+        };
+        lines.push(rest[..cut].trim_end());
+        rest = rest[cut..].trim_start();
+    }
+    lines
+}
+
+/// Distance between the baselines of footer lines (the script uses the same).
+fn foot_line(g: &Geometry) -> f64 {
+    g.font + 3.0
+}
+
+/// The footer under the graphs, from `top`: its lines `step` pixels apart (class
+/// `more` on those that go on a paragraph), then the colour legend. The script
+/// re-wraps the paragraphs for the window and moves the legend under them.
+fn write_footer(
+    out: &mut Output<'_>,
+    lines: &[(bool, &str)],
+    top: f64,
+    step: f64,
+) -> io::Result<()> {
+    let mut y = top + 18.0;
+    writeln!(out, r#"<g id="foot">"#)?;
+    for (n, &(more, line)) in lines.iter().enumerate() {
+        if n > 0 {
+            y += step;
+        }
+        let class = if more { "foot more" } else { "foot" };
+        write!(out, r#"<text class="{class}" x="10" y="{y}">"#)?;
+        escape(out, line);
+        writeln!(out, "</text>")?;
+    }
+    writeln!(out, "</g>")?;
     writeln!(
         out,
         r#"<g class="legend" transform="translate(10,{})"><rect class="ko" width="10" height="10"/><text x="14" y="9">your code</text><rect class="ks" x="110" width="10" height="10"/><text x="124" y="9">standard library</text><rect class="kt" x="270" width="10" height="10"/><text x="284" y="9">third-party</text><rect class="kb" x="400" width="10" height="10"/><text x="414" y="9">builtin / C</text><rect class="ko e" x="530" width="10" height="10"/><text x="544" y="9">close estimate</text><rect class="ko e g" x="670" width="10" height="10"/><text x="684" y="9">rough guess</text></g>"#,
-        height - 20.0
+        y + 10.0
     )?;
-
     Ok(())
+}
+
+/// A button after the caption of `v` that scrolls to the other graph: under a deep flame
+/// graph the inverted one starts thousands of pixels down.
+fn write_jump(out: &mut Output<'_>, v: &View<'_>, g: &Geometry) -> io::Result<()> {
+    let (to, text) = if v.id == "flame" {
+        ("inverted", "Inverted graph \u{2193}")
+    } else {
+        ("flame", "\u{2191} Flame graph")
+    };
+    let x = (10.0 + (v.caption.chars().count() + 3) as f64 * g.font * CHAR_WIDTH).round();
+    writeln!(
+        out,
+        r#"<text id="to-{to}" class="btn" x="{x}" y="{y}" role="button" tabindex="0" data-to="{to}">{text}</text>"#,
+        y = v.top - 7.0,
+    )
 }
 
 fn top_shift(o: &super::RenderOptions) -> f64 {
@@ -810,6 +881,15 @@ mod tests {
             written(|o| escape(o, "a<b>&\"c\u{1}d\ne\u{FFFE}é\u{FFFF}\u{FFFD}")),
             "a&lt;b&gt;&amp;&quot;cd\neé\u{FFFD}"
         );
+    }
+
+    #[test]
+    fn wrap_cuts_at_spaces_within_the_width() {
+        assert_eq!(wrap("ab cd ef", 5), ["ab cd", "ef"]);
+        assert_eq!(wrap("ab cd ef", 4), ["ab", "cd", "ef"]);
+        assert_eq!(wrap("±25 % µs", 5), ["±25 %", "µs"]);
+        assert_eq!(wrap("abcdefgh ij", 3), ["abcdefgh", "ij"]);
+        assert_eq!(wrap("", 3), Vec::<&str>::new());
     }
 
     #[test]
