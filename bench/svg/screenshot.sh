@@ -1,19 +1,44 @@
 #!/usr/bin/env bash
-# Regenerates docs/screenshot.png: the SVG of a real profile (tests/data/real/pylint.prof)
-# in headless Chromium, with a search applied through the URL, as the README shows it.
+# Regenerates the screenshots in docs/: the first screen of the SVG of four real
+# profiles, as a browser window of 1400x1000 opens them (headless Chromium, scrollbars
+# hidden), to check that the roots and the widest frames show, labelled, without
+# scrolling. The README shows docs/screenshot-pip_list.png.
+#   docs/screenshot-pip_list.png  tests/data/real/pip_list.prof (`pip list`)
+#   docs/screenshot-pygments.png  tests/data/real/pygments.prof (73 levels deep)
+#   docs/screenshot-sympy.png     tests/data/real/sympy.prof
+#   docs/screenshot-pytest.png    a pytest run of bench/svg/pytest_suite, profiled here
+#                                 (python3 -m cProfile -m pytest; needs pytest)
 #   bench/svg/screenshot.sh [extra flameprof options]
+# The PNGs are reduced to 256 colours with pngquant when it is installed (apt-get install
+# pngquant): a third of the size, no visible change.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
+SIZE=${SIZE:-1400,1000}
 OUT=bench/out/svg
 mkdir -p "$OUT" docs
 cargo build --quiet
-target/debug/flameprof tests/data/real/pylint.prof --title "pylint, profiled with cProfile" \
-  --subtitle "flameprof: flame graph above, self time by caller below" "$@" -o "$OUT/screenshot.svg"
+FLAMEPROF=${CARGO_TARGET_DIR:-target}/debug/flameprof
+
+python3 -m cProfile -o "$OUT/pytest.prof" -m pytest -q -p no:cacheprovider \
+  bench/svg/pytest_suite >/dev/null
+
 profile=$(mktemp -d)
 trap 'rm -rf "$profile"' EXIT
-timeout 120 "$CHROMIUM" --headless --no-sandbox --disable-gpu --disable-background-networking \
-  --disable-component-update --no-first-run --disable-sync --hide-scrollbars --user-data-dir="$profile" \
-  --window-size=1280,1100 --screenshot="$PWD/docs/screenshot.png" \
-  "file://$PWD/$OUT/screenshot.svg#s=get_ast" 2>/dev/null
-ls -l docs/screenshot.png
+shot() { # name profile title
+  "$FLAMEPROF" "$2" --title "$3" "${EXTRA[@]}" -o "$OUT/$1.svg"
+  local png="$PWD/docs/screenshot-$1.png"
+  timeout 120 "$CHROMIUM" --headless --no-sandbox --disable-gpu --disable-background-networking \
+    --disable-component-update --no-first-run --disable-sync --hide-scrollbars \
+    --user-data-dir="$profile" --window-size="$SIZE" --screenshot="$png" \
+    "file://$PWD/$OUT/$1.svg" 2>/dev/null
+  if command -v pngquant >/dev/null; then
+    pngquant --force --skip-if-larger --strip --output "$png" 256 "$png" || true
+  fi
+  ls -l "$png"
+}
+EXTRA=("$@")
+shot pip_list tests/data/real/pip_list.prof "pip list, profiled with cProfile"
+shot pygments tests/data/real/pygments.prof "pygments highlighting a large file"
+shot sympy tests/data/real/sympy.prof "sympy: symbolic integration and series"
+shot pytest "$OUT/pytest.prof" "pytest running bench/svg/pytest_suite"
