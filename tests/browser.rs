@@ -596,3 +596,155 @@ fn tooltips_name_the_grade_and_keep_cut_time_apart_from_self() {
     );
     assert!(!cut.contains("estimate") && !cut.contains("guess"), "{out}");
 }
+
+/// A page that loads `graph.svg` in a 1400×1000 frame and, for each graph, finds its
+/// root (the widest frame) and the root's widest child (the widest frame one row from
+/// it, inside it), and writes on its `<body>` whether each lies inside the window with
+/// a label inside the window too. It reads only the markup, so it works with the
+/// script left out. The flame graph is looked at as the file opens; the inverted graph
+/// after its button (`#to-inverted`) is pressed, or, without the script, after the
+/// window is scrolled to its caption as a reader would.
+const FIRST_SCREEN_DRIVER: &str = r#"<!doctype html><html><body style="margin:0"><iframe id="f" src="graph.svg" style="width:1400px;height:1000px;border:0"></iframe><script>
+var out = {};
+document.getElementById('f').onload = function () {
+  try {
+    var d = this.contentDocument, w = this.contentWindow;
+    var row = +d.documentElement.getAttribute('data-row');
+    var inside = function (b) { return b.width > 0 && b.top >= 0 && b.bottom <= w.innerHeight && b.left >= 0 && b.right <= w.innerWidth; };
+    var describe = function (id, r) {
+      if (!r) return { ok: false, missing: true };
+      var b = r.getBoundingClientRect(), label = null, shown = false;
+      var texts = d.getElementById(id + '-l').getElementsByTagName('text');
+      for (var k = 0; k < texts.length; k++) {
+        var t = texts[k], tb = t.getBoundingClientRect();
+        if (t.getAttribute('y') === r.getAttribute('y') && tb.left >= b.left - 1 && tb.left < b.right) {
+          label = t.textContent;
+          shown = inside(tb) && tb.right <= b.right + 1 && label.length >= 3;
+          break;
+        }
+      }
+      return { ok: inside(b) && shown, name: r.getAttribute('aria-label'), top: Math.round(b.top), label: label };
+    };
+    var look = function (id) {
+      var rects = d.getElementById(id).getElementsByTagName('rect'), root = null, child = null;
+      var num = function (r, a) { return +r.getAttribute(a); };
+      for (var k = 0; k < rects.length; k++) if (!root || num(rects[k], 'width') > num(root, 'width')) root = rects[k];
+      for (var k = 0; k < rects.length; k++) {
+        var r = rects[k];
+        if (Math.abs(num(r, 'y') - num(root, 'y')) === row && num(r, 'x') >= num(root, 'x') &&
+            num(r, 'x') < num(root, 'x') + num(root, 'width') && (!child || num(r, 'width') > num(child, 'width'))) child = r;
+      }
+      return { root: describe(id, root), child: describe(id, child) };
+    };
+    out.flame = look('flame');
+    var jump = d.getElementById('to-inverted');
+    if (jump) {
+      jump.dispatchEvent(new w.MouseEvent('click', { bubbles: true }));
+    } else {
+      w.scrollTo(0, d.getElementById('inverted').getBoundingClientRect().top - 30);
+    }
+    out.button = !!jump;
+    out.scrolled = w.scrollY > 0;
+    out.inverted = look('inverted');
+    out.errors = d.documentElement.getAttribute('data-errors');
+  } catch (e) {
+    out.exception = String(e);
+  }
+  document.body.setAttribute('data-out', JSON.stringify(out));
+};
+</script></body></html>"#;
+
+/// A profile deeper than the window: `main` spends 60 % in `wide` and 39 % down a
+/// chain of 150 calls, 3,600 px of rows.
+fn deep_tower() -> crate::output_hygiene::Prof {
+    let mut p = crate::output_hygiene::Prof::new();
+    p.row(("app.py", 1, "main"), (1, 1, 0.1, 10.0), &[]);
+    let main = ("app.py", 1, "main");
+    p.row(
+        ("app.py", 2, "wide"),
+        (1, 1, 6.0, 6.0),
+        &[(main, (1, 1, 6.0, 6.0))],
+    );
+    let n = 150;
+    let names: Vec<String> = (0..n).map(|i| format!("level{i}")).collect();
+    let step = 3.9 / f64::from(n);
+    for i in 0..n {
+        let ct = step * f64::from(n - i);
+        let caller = if i == 0 {
+            main
+        } else {
+            ("tower.py", i - 1, names[i as usize - 1].as_str())
+        };
+        let key = ("tower.py", i, names[i as usize].as_str());
+        p.row(key, (1, 1, step, ct), &[(caller, (1, 1, step, ct))]);
+    }
+    p
+}
+
+/// Issue 18: the first screen of a deep profile showed no root. For each graph, the
+/// root and its widest child must be in the 1400×1000 window, labelled: the flame
+/// graph as the file opens, the inverted graph once its button is pressed (or, with
+/// the script left out, once the window is scrolled to it).
+#[test]
+fn the_first_screen_shows_the_roots_labelled_however_deep() {
+    let Some(chrome) = chromium() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let deep = dir.path().join("deep.prof");
+    std::fs::write(&deep, deep_tower().bytes()).unwrap();
+    let pip = data("real/pip_list.prof");
+    for (input, args) in [
+        (pip.as_path(), &[][..]),
+        (deep.as_path(), &[][..]),
+        (deep.as_path(), &["--no-script"][..]),
+    ] {
+        let page = tempfile::tempdir().unwrap();
+        let svg = page.path().join("graph.svg");
+        let mut all = vec!["-o", svg.to_str().unwrap(), input.to_str().unwrap()];
+        all.extend_from_slice(args);
+        run(&all).ok();
+        let written = std::fs::read_to_string(&svg).unwrap();
+        let height: f64 = attr(&written[written.find("<svg").unwrap()..], "height")
+            .parse()
+            .unwrap();
+        assert!(height > 2000.0, "{input:?} is not deeper than the window");
+        let driver = page.path().join("driver.html");
+        std::fs::write(&driver, FIRST_SCREEN_DRIVER).unwrap();
+        let dom = browse(
+            &chrome,
+            &["--allow-file-access-from-files", "--dump-dom"],
+            &format!("file://{}", driver.display()),
+        );
+        let at = dom.find("data-out=\"").expect("driver did not finish") + "data-out=\"".len();
+        let out = dom[at..at + dom[at..].find('"').unwrap()]
+            .replace("&quot;", "\"")
+            .replace("&amp;", "&")
+            .replace("&lt;", "<")
+            .replace("&gt;", ">");
+        let case = format!("{} {args:?}", input.file_name().unwrap().to_string_lossy());
+        assert!(!out.contains("exception"), "{case}: {out}");
+        if args.is_empty() {
+            assert!(out.contains(r#""errors":"""#), "{case}: {out}");
+        }
+        // The two roots and their widest children: each in the window, with a label of
+        // three characters or more in the window too.
+        let frames: Vec<&str> = out.split(r#"{"ok":"#).skip(1).collect();
+        assert_eq!(frames.len(), 4, "{case}: {out}");
+        for (n, frame) in frames.into_iter().enumerate() {
+            if n == 2 {
+                assert!(
+                    out.contains(r#""scrolled":true"#),
+                    "{case}: the window did not scroll to the inverted graph: {out}"
+                );
+                assert!(
+                    !args.is_empty() || out.contains(r#""button":true"#),
+                    "{case}: no button to the inverted graph: {out}"
+                );
+            }
+            assert!(
+                frame.starts_with("true"),
+                "{case}: a root or its widest child is off the first screen or unlabelled: \
+                 {{\"ok\":{frame}\nall: {out}"
+            );
+        }
+    }
+}
