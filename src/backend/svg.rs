@@ -134,7 +134,7 @@ impl<'t> View<'t> {
 
     /// Top of the frame's row inside the view: depth 1 is the top row. A flame graph
     /// drawn upwards puts its root as far down the page as the profile is deep, below
-    /// the first screen of a deep one (pygments: 73 levels, root 1,600 px down).
+    /// the first screen of a deep one (pygments: 50 levels, root 1,256 px down).
     fn y(&self, f: &Frame, g: &Geometry) -> f64 {
         f64::from(f.depth.saturating_sub(1)) * g.row
     }
