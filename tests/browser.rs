@@ -600,7 +600,7 @@ fn tooltips_name_the_grade_and_keep_cut_time_apart_from_self() {
 /// A page that loads `graph.svg` in a 1400×1000 frame and, for each graph, finds its
 /// root (the widest frame) and the root's widest child (the widest frame one row from
 /// it, inside it), and writes on its `<body>` whether each lies inside the window with
-/// a label inside the window too. It reads only the markup, so it works with the
+/// a label inside the window too, and where the footer's text ends. It reads only the markup, so it works with the
 /// script left out. The flame graph is looked at as the file opens; the inverted graph
 /// after its button (`#to-inverted`) is pressed, or, without the script, after the
 /// window is scrolled to its caption as a reader would.
@@ -646,6 +646,9 @@ document.getElementById('f').onload = function () {
     out.button = !!jump;
     out.scrolled = w.scrollY > 0;
     out.inverted = look('inverted');
+    var right = 0, foot = d.querySelectorAll('.foot');
+    for (var k = 0; k < foot.length; k++) right = Math.max(right, foot[k].getBoundingClientRect().right);
+    out.footRight = Math.ceil(right);
     out.errors = d.documentElement.getAttribute('data-errors');
   } catch (e) {
     out.exception = String(e);
@@ -684,7 +687,8 @@ fn deep_tower() -> crate::output_hygiene::Prof {
 /// Issue 18: the first screen of a deep profile showed no root. For each graph, the
 /// root and its widest child must be in the 1400×1000 window, labelled: the flame
 /// graph as the file opens, the inverted graph once its button is pressed (or, with
-/// the script left out, once the window is scrolled to it).
+/// the script left out, once the window is scrolled to it). The footer must end
+/// inside the window too.
 #[test]
 fn the_first_screen_shows_the_roots_labelled_however_deep() {
     let Some(chrome) = chromium() else { return };
@@ -746,5 +750,12 @@ fn the_first_screen_shows_the_roots_labelled_however_deep() {
                  {{\"ok\":{frame}\nall: {out}"
             );
         }
+        // The footer ends inside the window.
+        let right = &out[out.find(r#""footRight":"#).expect("footRight") + 12..];
+        let right: f64 = right[..right.find([',', '}']).unwrap()].parse().unwrap();
+        assert!(
+            right > 100.0 && right <= 1400.0,
+            "{case}: the footer ends at {right} px"
+        );
     }
 }
