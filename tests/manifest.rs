@@ -298,7 +298,7 @@ fn impostors_get_messages_that_say_what_they_are() {
         ),
         (
             "broken_huge_len_bytes.prof",
-            "declares 2147483647 bytes but only 10 remain at byte 0",
+            "truncated: the file ends inside a bytes string (2147483647 bytes declared, 10 remain) at byte 0",
         ),
     ] {
         let got = message(file);

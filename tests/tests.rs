@@ -5,6 +5,7 @@
 mod browser;
 mod cli;
 mod faults;
+mod first_minute;
 mod formats;
 mod manifest;
 mod output_file;

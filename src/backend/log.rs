@@ -37,8 +37,9 @@ inventory::submit! {
 fn mult(text: &str) -> Result<f64, String> {
     match text.parse::<f64>() {
         Ok(x) if x.is_finite() && x > 0.0 => Ok(x),
-        Ok(x) => Err(format!("--log-mult must be a positive number, not {x}")),
-        Err(_) => Err(format!("--log-mult must be a positive number, not {text}")),
+        _ => Err(format!(
+            "invalid value '{text}' for '--log-mult': must be a positive number"
+        )),
     }
 }
 

@@ -27,11 +27,15 @@ pub struct Args {
     #[arg(value_name = "INPUT")]
     pub inputs: Vec<PathBuf>,
 
-    /// Output format (see --list-formats).
-    #[arg(short = 'f', long, default_value = "svg", value_parser = format_names())]
-    pub format: String,
+    /// Output format (see --list-formats) [default: the one -o's extension names, else
+    /// svg].
+    #[arg(short = 'f', long, value_parser = format_names())]
+    pub format: Option<String>,
 
     /// Write to FILE (atomically: a failed run leaves any existing FILE untouched).
+    /// Without -f, FILE's extension picks the format: .svg, .json, .txt (text),
+    /// .folded, .collapsed or .log (log). Without -o, an SVG is never written to a
+    /// terminal but to a file named after the input (app.prof: app.svg).
     #[arg(short = 'o', long = "out", value_name = "FILE")]
     pub out: Option<PathBuf>,
 
@@ -41,24 +45,44 @@ pub struct Args {
 
     /// Hide frames narrower than this percentage of the total time (their time is
     /// added to the parent's self time).
-    #[arg(long, default_value_t = 0.1, value_name = "PERCENT")]
-    pub threshold: f64,
+    #[arg(
+        long,
+        default_value = "0.1",
+        value_name = "PERCENT",
+        allow_negative_numbers = true
+    )]
+    pub threshold: String,
 
     /// Do not draw frames deeper than this (0: no limit).
-    #[arg(long, default_value_t = 0, value_name = "N")]
-    pub max_depth: usize,
+    #[arg(
+        long,
+        default_value = "0",
+        value_name = "N",
+        allow_negative_numbers = true
+    )]
+    pub max_depth: String,
 
     /// Image width in pixels (default: fluid, the SVG fills the window).
-    #[arg(long, value_name = "PX")]
-    pub width: Option<u32>,
+    #[arg(long, value_name = "PX", allow_negative_numbers = true)]
+    pub width: Option<String>,
 
     /// Height of one row of frames, in pixels.
-    #[arg(long, default_value_t = 24, value_name = "PX")]
-    pub row_height: u32,
+    #[arg(
+        long,
+        default_value = "24",
+        value_name = "PX",
+        allow_negative_numbers = true
+    )]
+    pub row_height: String,
 
     /// Font size of the labels, in pixels.
-    #[arg(long, default_value_t = 12, value_name = "PX")]
-    pub font_size: u32,
+    #[arg(
+        long,
+        default_value = "12",
+        value_name = "PX",
+        allow_negative_numbers = true
+    )]
+    pub font_size: String,
 
     /// Title drawn at the top of the image.
     #[arg(long)]
@@ -81,8 +105,13 @@ pub struct Args {
     pub no_script: bool,
 
     /// Multiplier from self seconds to the integer values of -f log.
-    #[arg(long, default_value_t = 1_000_000.0, value_name = "X")]
-    pub log_mult: f64,
+    #[arg(
+        long,
+        default_value = "1000000",
+        value_name = "X",
+        allow_negative_numbers = true
+    )]
+    pub log_mult: String,
 
     /// Keep only the stacks through functions whose name `file:line(function)`
     /// contains TEXT (a plain substring, case-sensitive; not a regular expression).
@@ -142,21 +171,33 @@ pub struct Options {
     pub inputs: Vec<PathBuf>,
     pub backend: &'static Backend,
     pub out: Option<PathBuf>,
+    /// No `-o`, an SVG, and standard output a terminal: the SVG goes to a file named
+    /// after the input instead (see `commands`), which is said on standard error.
+    pub svg_to_terminal: bool,
     pub list_formats: bool,
     pub render: RenderOptions,
+    /// Warnings about the command line itself (`-f` against `-o`'s extension), each
+    /// one line, printed before anything is read.
+    pub warnings: Vec<String>,
 }
 
 impl Args {
     pub fn into_options(self) -> Result<Options, AppError> {
-        if !(self.threshold.is_finite() && (0.0..=100.0).contains(&self.threshold)) {
-            return Err(AppError::Usage(format!(
-                "--threshold must be a percentage between 0 and 100, not {}",
-                self.threshold
-            )));
-        }
+        let threshold = percent("--threshold", &self.threshold)?;
+        let max_depth = whole::<usize>(
+            "--max-depth",
+            &self.max_depth,
+            "a whole number (0: no limit)",
+        )?;
+        let width = match &self.width {
+            Some(w) => Some(whole::<u32>("--width", w, PIXELS)?),
+            None => None,
+        };
+        let row_height = whole::<u32>("--row-height", &self.row_height, PIXELS)?;
+        let font_size = whole::<u32>("--font-size", &self.font_size, PIXELS)?;
         // The options of one format or another: checked by the formats that read them.
         let mut format = FormatOptions::default();
-        format.set("log-mult", self.log_mult.to_string());
+        format.set("log-mult", self.log_mult);
         format.set("sort", self.sort);
         format.set(
             "view",
@@ -170,8 +211,10 @@ impl Args {
         );
         backend::check_options(&format).map_err(AppError::Usage)?;
         let (columns, color) = terminal();
-        let backend = backend::find(&self.format)
-            .ok_or_else(|| AppError::Usage(format!("unknown format '{}'", self.format)))?;
+        let mut warnings = Vec::new();
+        let name = chosen_format(self.format.as_deref(), self.out.as_deref(), &mut warnings)?;
+        let backend = backend::find(name)
+            .ok_or_else(|| AppError::Usage(format!("unknown format '{name}'")))?;
         let names: Vec<String> = if self.inputs.is_empty() {
             vec![input::STDIN_NAME.to_string()]
         } else {
@@ -180,21 +223,26 @@ impl Args {
         let title = self
             .title
             .unwrap_or_else(|| format!("Flame graph of {}", names.join(", ")));
+        let svg_to_terminal = self.out.is_none()
+            && !self.list_formats
+            && backend.name == "svg"
+            && io::stdout().is_terminal();
         Ok(Options {
             inputs: self.inputs,
             backend,
             out: self.out,
+            svg_to_terminal,
             list_formats: self.list_formats,
             render: RenderOptions {
                 tree: TreeOptions {
-                    threshold: self.threshold / 100.0,
-                    max_depth: self.max_depth,
+                    threshold: threshold / 100.0,
+                    max_depth,
                     focus: self.focus.filter(|f| !f.is_empty()),
                     ..TreeOptions::default()
                 },
-                width: self.width,
-                row_height: self.row_height,
-                font_size: self.font_size,
+                width,
+                row_height,
+                font_size,
                 title,
                 subtitle: self.subtitle,
                 columns,
@@ -207,7 +255,93 @@ impl Args {
                 script: !self.no_script,
                 format,
             },
+            warnings,
         })
+    }
+}
+
+const PIXELS: &str = "a whole number of pixels (0 to 4294967295)";
+
+/// The usage error of an option's value: one line naming the value, the option and
+/// what it takes.
+fn invalid(flag: &str, text: &str, takes: &str) -> AppError {
+    AppError::Usage(format!(
+        "invalid value '{text}' for '{flag}': must be {takes}"
+    ))
+}
+
+/// A percentage between 0 and 100. Numeric options are taken as text, negative numbers
+/// included, so that a value out of range gets this message rather than clap's
+/// suggestion to pass `-1` after `--` (which would make it an INPUT).
+fn percent(flag: &str, text: &str) -> Result<f64, AppError> {
+    match text.parse::<f64>() {
+        Ok(x) if (0.0..=100.0).contains(&x) => Ok(x),
+        _ => Err(invalid(flag, text, "a percentage between 0 and 100")),
+    }
+}
+
+fn whole<T: std::str::FromStr>(flag: &str, text: &str, takes: &str) -> Result<T, AppError> {
+    text.parse::<T>().map_err(|_| invalid(flag, text, takes))
+}
+
+/// The formats `-o FILE`'s extension names (compared in lowercase) when `-f` is not
+/// given. Not the backends' own `extension`: `.txt` is the usual name of both text
+/// and stats output, and folded stacks go by three names.
+const FORMAT_OF_EXTENSION: &[(&str, &str)] = &[
+    ("svg", "svg"),
+    ("json", "json"),
+    ("txt", "text"),
+    ("folded", "log"),
+    ("collapsed", "log"),
+    ("log", "log"),
+];
+
+/// Extensions of profile stats files, which no output format writes: `-o x.prof`
+/// without `-f` is more likely a mix-up with `--save-prof` than a wish for an SVG
+/// under that name.
+const STATS_EXTENSIONS: &[&str] = &["prof", "pstats", "pstat", "cprof"];
+
+/// The format to write: `-f` if given (with a warning when `-o`'s extension names
+/// another), else the one `-o`'s extension names, else svg.
+fn chosen_format<'a>(
+    given: Option<&'a str>,
+    out: Option<&std::path::Path>,
+    warnings: &mut Vec<String>,
+) -> Result<&'a str, AppError> {
+    let ext = out
+        .and_then(|p| p.extension())
+        .map(|e| e.to_string_lossy().to_lowercase());
+    let named = ext.as_deref().and_then(|e| {
+        FORMAT_OF_EXTENSION
+            .iter()
+            .find(|(x, _)| *x == e)
+            .map(|&(_, f)| f)
+    });
+    let stats_file = ext
+        .as_deref()
+        .is_some_and(|e| STATS_EXTENSIONS.contains(&e));
+    let shown = || out.map(|p| p.display().to_string()).unwrap_or_default();
+    match given {
+        Some(f) => {
+            if let Some(n) = named.filter(|&n| n != f) {
+                warnings.push(format!(
+                    "-o {}: the extension is for -f {n}, but -f {f} was given; writing {f}",
+                    shown()
+                ));
+            } else if stats_file {
+                warnings.push(format!(
+                    "-o {}: the extension is for profile stats files; writing {f}",
+                    shown()
+                ));
+            }
+            Ok(f)
+        }
+        None if stats_file => Err(AppError::Usage(format!(
+            "-o {} would hold an SVG, not profile stats: name the format (-f svg, -f stats, \
+             ...), or keep the stats of flameprof run with --save-prof",
+            shown()
+        ))),
+        None => Ok(named.unwrap_or("svg")),
     }
 }
 
@@ -243,7 +377,7 @@ pub enum Command {
     ///
     /// Without -o the rendering is written to standard output after the program has
     /// ended, following whatever the program printed there: use -o FILE to keep them
-    /// apart.
+    /// apart. An SVG for a terminal goes to SCRIPT.svg (or MODULE.svg) instead.
     ///
     /// flameprof exits with the program's status (128+N if it was killed by signal N);
     /// the profile is rendered even when the program fails or is stopped with Ctrl-C.
@@ -257,8 +391,19 @@ pub enum Command {
         shell: clap_complete::Shell,
     },
     /// Print the man page (roff), e.g. flameprof man > flameprof.1
-    Man,
+    ///
+    /// With PAGE, the page of that subcommand: flameprof man run prints flameprof-run(1),
+    /// the page flameprof(1) refers to.
+    Man {
+        /// The subcommand whose page to print.
+        #[arg(value_name = "PAGE", value_parser = MAN_PAGES)]
+        page: Option<String>,
+    },
 }
+
+/// The subcommands with a page of their own, `flameprof-NAME(1)`, which the main page
+/// lists.
+pub const MAN_PAGES: [&str; 3] = ["run", "completions", "man"];
 
 /// The arguments of `flameprof run`.
 #[derive(ClapArgs, Debug)]

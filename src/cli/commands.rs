@@ -4,7 +4,7 @@
 
 use std::ffi::OsString;
 use std::io::{self, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use super::args::{self, Args, Command, Options};
@@ -20,9 +20,52 @@ pub fn render_inputs(options: &Options) -> Result<ExitCode, AppError> {
     if options.list_formats {
         return write_output(None, list_formats).map(|_| ExitCode::SUCCESS);
     }
+    for w in &options.warnings {
+        report::warn(w);
+    }
     let profile = pipeline::read_all(&options.inputs, &mut |w| report::warn(w))?;
-    render(options, &profile)?;
+    render(options, &profile, || svg_file_for_inputs(&options.inputs))?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The file an SVG goes to instead of a terminal: next to the one input, named after
+/// it with `.svg`; `flameprof.svg` in the current directory for standard input, several
+/// inputs, or an input that is not a regular file (`<(cat x.prof)` is `/dev/fd/63`).
+/// Never the input itself: `x.svg` gives `x.svg.svg`.
+fn svg_file_for_inputs(inputs: &[PathBuf]) -> PathBuf {
+    let fallback = PathBuf::from("flameprof.svg");
+    let [input] = inputs else {
+        return fallback;
+    };
+    if input.as_os_str() == "-" || !std::fs::metadata(input).is_ok_and(|m| m.is_file()) {
+        return fallback;
+    }
+    if input
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("svg"))
+    {
+        let mut name = input.clone().into_os_string();
+        name.push(".svg");
+        return PathBuf::from(name);
+    }
+    input.with_extension("svg")
+}
+
+/// The file an SVG of `flameprof run` goes to instead of a terminal: the script's name
+/// with `.svg` (`tools/app.py`: `app.svg`), or the module's (`pytest.svg`), in the
+/// current directory, where the program ran.
+fn svg_file_for_program(target: &Target) -> PathBuf {
+    let stem = match target {
+        Target::Script(s) => Path::new(s).file_stem().map(OsString::from),
+        Target::Module(m) => Some(m.clone()),
+    };
+    match stem {
+        Some(mut s) if !s.is_empty() && Path::new(&s).components().nth(1).is_none() => {
+            s.push(".svg");
+            PathBuf::from(s)
+        }
+        _ => PathBuf::from("flameprof.svg"),
+    }
 }
 
 fn list_formats(out: &mut dyn Write) -> io::Result<()> {
@@ -33,14 +76,29 @@ fn list_formats(out: &mut dyn Write) -> io::Result<()> {
 }
 
 /// Renders `profile` with the chosen backend into the sink, then prints the warnings.
-fn render(options: &Options, profile: &Profile) -> Result<(), AppError> {
+/// An SVG meant for a terminal goes to the file `svg_file` names, and a line on
+/// standard error says so: hundreds of kilobytes of markup are of no use on a screen.
+fn render(
+    options: &Options,
+    profile: &Profile,
+    svg_file: impl FnOnce() -> PathBuf,
+) -> Result<(), AppError> {
+    let instead = options.svg_to_terminal.then(svg_file);
+    let out = options.out.as_deref().or(instead.as_deref());
     pipeline::render_with(
         profile,
         options.backend,
         &options.render,
-        |render| write_output(options.out.as_deref(), render),
+        |render| write_output(out, render),
         &mut |w| report::warn(w),
-    )
+    )?;
+    if let Some(path) = &instead {
+        report::note(&format!(
+            "wrote {} (standard output is a terminal; use -o FILE or a pipe)",
+            path.display()
+        ));
+    }
+    Ok(())
 }
 
 /// Whether `args` asks for something [`run`] carries out rather than the plain render.
@@ -60,12 +118,10 @@ pub fn run(mut args: Args) -> Result<ExitCode, AppError> {
             })?;
             Ok(ExitCode::SUCCESS)
         }
-        Some(Command::Man) => {
+        Some(Command::Man { page }) => {
             no_inputs(&args, "man")?;
             let out = args.out.clone();
-            write_output(out.as_deref(), |w| {
-                clap_mangen::Man::new(args::command()).render(w)
-            })?;
+            write_output(out.as_deref(), |w| man_page(page.as_deref(), w))?;
             Ok(ExitCode::SUCCESS)
         }
         Some(Command::Run(run)) => {
@@ -115,6 +171,164 @@ pub fn run(mut args: Args) -> Result<ExitCode, AppError> {
     }
 }
 
+/// The man page flameprof(1), or flameprof-PAGE(1) for a subcommand, as clap_mangen
+/// renders them, with an EXAMPLES section before VERSION.
+fn man_page(page: Option<&str>, w: &mut dyn Write) -> io::Result<()> {
+    let mut cmd = args::command();
+    // Built, a subcommand is named `flameprof-run` and carries the global options.
+    cmd.build();
+    let (cmd, examples) = match page {
+        None => (cmd, MAIN_EXAMPLES),
+        Some(name) => {
+            let sub = cmd
+                .find_subcommand(name)
+                .ok_or_else(|| io::Error::other(format!("no subcommand '{name}'")))?
+                .clone();
+            let examples = match name {
+                "run" => RUN_EXAMPLES,
+                "completions" => COMPLETIONS_EXAMPLES,
+                _ => MAN_EXAMPLES,
+            };
+            (sub, examples)
+        }
+    };
+    let has_version = cmd.get_version().is_some();
+    let has_options = cmd.get_arguments().any(|a| !a.is_hide_set());
+    let has_subcommands = cmd.has_subcommands();
+    let source = format!("flameprof {}", env!("CARGO_PKG_VERSION"));
+    let man = clap_mangen::Man::new(cmd).source(source);
+    // Each section rendered alone repeats the page's preamble: kept once, at the top.
+    type Section = fn(&clap_mangen::Man, &mut dyn Write) -> io::Result<()>;
+    let mut sections: Vec<Section> = vec![
+        clap_mangen::Man::render_title,
+        clap_mangen::Man::render_name_section,
+        clap_mangen::Man::render_synopsis_section,
+        clap_mangen::Man::render_description_section,
+    ];
+    if has_options {
+        sections.push(clap_mangen::Man::render_options_section);
+    }
+    if has_subcommands {
+        sections.push(clap_mangen::Man::render_subcommands_section);
+    }
+    let mut page = Vec::new();
+    for (i, section) in sections.iter().enumerate() {
+        let mut text = Vec::new();
+        section(&man, &mut text)?;
+        let body = match text.strip_prefix(MAN_PREAMBLE.as_bytes()) {
+            Some(body) if i > 0 => body,
+            _ => &text,
+        };
+        page.extend_from_slice(body);
+    }
+    page.extend_from_slice(b".SH EXAMPLES\n");
+    for (what, lines) in examples {
+        page.extend_from_slice(format!(".PP\n{}\n.RS 4\n.nf\n", roff_line(what)).as_bytes());
+        for line in *lines {
+            page.extend_from_slice(roff_line(line).as_bytes());
+            page.push(b'\n');
+        }
+        page.extend_from_slice(b".fi\n.RE\n");
+    }
+    if has_version {
+        let mut text = Vec::new();
+        man.render_version_section(&mut text)?;
+        page.extend_from_slice(text.strip_prefix(MAN_PREAMBLE.as_bytes()).unwrap_or(&text));
+    }
+    w.write_all(&page)
+}
+
+/// What clap_mangen writes at the top of every piece it renders (the `Aq` string).
+const MAN_PREAMBLE: &str = ".ie \\n(.g .ds Aq \\(aq\n.el .ds Aq '\n";
+
+/// One line of text for roff: backslashes and hyphens escaped, and a leading `.` or
+/// `'` (which would make it a request) guarded.
+fn roff_line(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 8);
+    if text.starts_with(['.', '\'']) {
+        out.push_str("\\&");
+    }
+    for c in text.chars() {
+        match c {
+            '\\' => out.push_str("\\e"),
+            '-' => out.push_str("\\-"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Examples of a man page: what each shows, and the command lines.
+type Examples = &'static [(&'static str, &'static [&'static str])];
+
+const MAIN_EXAMPLES: Examples = &[
+    (
+        "Profile a program, draw the flame graph, and open it in a browser:",
+        &[
+            "python -m cProfile -o app.prof app.py",
+            "flameprof app.prof -o app.svg",
+            "xdg-open app.svg        # macOS: open app.svg",
+        ],
+    ),
+    (
+        "Profile and draw in one go (see flameprof-run(1)):",
+        &["flameprof run -o app.svg app.py --its-args"],
+    ),
+    (
+        "Folded stacks for flamegraph.pl or inferno-flamegraph:",
+        &["flameprof -f log app.prof | flamegraph.pl > fg.svg"],
+    ),
+    (
+        "A call tree in the terminal, eight levels deep:",
+        &["flameprof -f text --max-depth 8 app.prof"],
+    ),
+    (
+        "The ten functions with the most own time, with jq:",
+        &[
+            "flameprof -f json app.prof | jq '.functions | sort_by(-.tt) | .[:10][] | {display, tt}'",
+        ],
+    ),
+    (
+        "What python -m pstats prints, and several profiles merged:",
+        &[
+            "flameprof -f stats --sort tottime app.prof",
+            "flameprof a.prof b.prof c.prof -o all.svg",
+        ],
+    ),
+];
+
+const RUN_EXAMPLES: Examples = &[
+    (
+        "Profile a script with its arguments, and draw it:",
+        &["flameprof run -o app.svg app.py --its-args"],
+    ),
+    (
+        "Profile a test suite run as a module:",
+        &["flameprof run -o tests.svg -m pytest tests/"],
+    ),
+    (
+        "Count CPU time only, and keep the stats for later:",
+        &["flameprof run --cpu --save-prof app.prof -o app.svg app.py"],
+    ),
+];
+
+const COMPLETIONS_EXAMPLES: Examples = &[(
+    "Install the completions of bash, zsh or fish:",
+    &[
+        "flameprof completions bash > ~/.local/share/bash-completion/completions/flameprof",
+        "flameprof completions zsh > ~/.zfunc/_flameprof",
+        "flameprof completions fish > ~/.config/fish/completions/flameprof.fish",
+    ],
+)];
+
+const MAN_EXAMPLES: Examples = &[(
+    "Install the man pages:",
+    &[
+        "flameprof man > ~/.local/share/man/man1/flameprof.1",
+        "flameprof man run > ~/.local/share/man/man1/flameprof-run.1",
+    ],
+)];
+
 fn no_inputs(args: &Args, name: &str) -> Result<(), AppError> {
     if let Some(first) = args.inputs.first() {
         return Err(AppError::Usage(format!(
@@ -154,6 +368,10 @@ fn profile_and_render(
     let save = args.program.save_prof.take();
     // Validate the render options before running anything.
     let options = args.into_options()?;
+    for w in &options.warnings {
+        report::warn(w);
+    }
+    let svg_file = svg_file_for_program(&program.target);
 
     let outcome = match runner::profile(&program) {
         Ok(outcome) => outcome,
@@ -180,7 +398,7 @@ fn profile_and_render(
         for w in &loaded.warnings {
             report::warn(&format!("profile of {shown}: {w}"));
         }
-        render(&options, &loaded.profile)
+        render(&options, &loaded.profile, || svg_file)
     })();
     match rendered {
         Ok(()) => Ok(ExitCode::from(code)),

@@ -84,6 +84,12 @@ pub fn warn(message: &dyn fmt::Display) {
     report("warning: ", message);
 }
 
+/// A line that is neither a warning nor an error: where the output went, when that was
+/// not where it was asked for.
+pub fn note(message: &dyn fmt::Display) {
+    report("", message);
+}
+
 pub fn error(e: &AppError) {
     report("", e);
 }

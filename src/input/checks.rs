@@ -139,15 +139,28 @@ fn call_warnings(t: &Tally, out: &mut Vec<Warning>) {
         );
     }
 
-    // Recursive calls recorded for a function on no cycle of the call graph.
-    if t.phantom > 0 {
+    // Recursive calls recorded for a function on no cycle of the call graph. cProfile
+    // (`_lsprof.c`) counts a call as recursive when the function is still on its own
+    // stack of open calls at the return, and it pops that stack at every return
+    // whatever function returns: calls and returns that reach it unpaired leave a
+    // function there for good, and each later call of it counts as recursive. Threads
+    // sharing the profiler (Python 3.12+, sys.monitoring) and greenlets switching
+    // stacks do that, in any Python; so does a file whose callers were cut.
+    if !t.phantom.is_empty() {
+        let n = t.phantom.len();
         warn(
             out,
             "phantom-recursion",
             format!(
-                "{} recursive calls but no cycle in the call graph (cProfile on \
-                 Python 3.12+ with several threads); recursion there is not drawn",
-                plural(t.phantom, "function records", "functions record")
+                "{} recursive calls but {} on no cycle of the call graph: {}; cProfile \
+                 counts a call as recursive while its own stack still holds the function, \
+                 and that stack drifts from the program's when calls and returns reach it \
+                 unpaired (several threads on Python 3.12+, greenlets or gevent switching \
+                 stacks), or the file lost callers (edited or filtered); recursion there is \
+                 not drawn",
+                plural(n, "function records", "functions record"),
+                if n == 1 { "it is" } else { "they are" },
+                t.phantom_names
             ),
         );
     }
@@ -266,7 +279,9 @@ struct Tally {
     /// Functions with more primitive calls than calls.
     swapped: usize,
     /// Functions recording recursive calls while on no cycle.
-    phantom: usize,
+    phantom: Vec<FuncId>,
+    /// The first few of them by cumulative time, named, and how many more.
+    phantom_names: String,
     /// Builtins keyed by their module as yappi writes them, and the first of them.
     yappi: usize,
     first_yappi: Option<FuncId>,
@@ -287,7 +302,8 @@ impl Tally {
             bad: 0,
             over: 0,
             swapped: 0,
-            phantom: 0,
+            phantom: Vec::new(),
+            phantom_names: String::new(),
             yappi: 0,
             first_yappi: None,
             thread_runs: 0,
@@ -312,7 +328,9 @@ impl Tally {
                     && !callers.iter().any(|e| e.caller == f)
                     && size[components[f as usize] as usize] == 1
             };
-            t.phantom += usize::from(phantom);
+            if phantom {
+                t.phantom.push(f);
+            }
             if keyed_by_module(&fun.key) {
                 t.yappi += 1;
                 t.first_yappi.get_or_insert(f);
@@ -321,8 +339,31 @@ impl Tally {
                 t.thread_runs = t.thread_runs.max(s.nc.max(0));
             }
         }
+        t.phantom_names = named(profile, &t.phantom);
         t
     }
+}
+
+/// The functions shown by name in a warning: the first three by cumulative time (then
+/// by order in the file), and how many more there are.
+fn named(profile: &Profile, ids: &[FuncId]) -> String {
+    const SHOWN: usize = 3;
+    let mut by_time = ids.to_vec();
+    let ct = |f: FuncId| {
+        let ct = profile.function(f).stats.ct;
+        if ct.is_finite() { ct } else { 0.0 }
+    };
+    by_time.sort_by(|&a, &b| ct(b).total_cmp(&ct(a)).then(a.cmp(&b)));
+    let mut out = by_time
+        .iter()
+        .take(SHOWN)
+        .map(|&f| profile.function(f).key.display())
+        .collect::<Vec<_>>()
+        .join(", ");
+    if ids.len() > SHOWN {
+        out.push_str(&format!(" and {} more", ids.len() - SHOWN));
+    }
+    out
 }
 
 /// A builtin keyed by its module, as yappi writes them: ('time', 0, 'sleep').
@@ -507,6 +548,31 @@ mod tests {
                 "yappi",
                 "label-collision"
             ]
+        );
+    }
+
+    #[test]
+    fn phantom_recursion_names_the_three_widest_and_counts_the_rest() {
+        let mut b = ProfileBuilder::new();
+        let main = FuncKey::new("a.py", 1, "main");
+        b.add_function(main.clone(), st(1, 1, 1.0, 100.0));
+        for i in 0..5 {
+            let g = FuncKey::new("a.py", 10 + i, format!("g{i}").as_str());
+            let ct = f64::from(i as u8 + 1);
+            b.add_function(g.clone(), st(1, 3, ct, ct));
+            b.add_edge(main.clone(), g, EdgeStats::Timed(st(1, 3, ct, ct)));
+        }
+        let warning = check(&b.finish())
+            .into_iter()
+            .find(|w| w.kind == "phantom-recursion")
+            .expect("warned");
+        assert!(
+            warning.message.starts_with(
+                "5 functions record recursive calls but they are on no cycle of the call \
+                 graph: a.py:14(g4), a.py:13(g3), a.py:12(g2) and 2 more; cProfile "
+            ),
+            "{}",
+            warning.message
         );
     }
 

@@ -81,6 +81,7 @@ fn load_general(data: &Bytes) -> Result<ReadProfile, String> {
         Err(e) => {
             return Err(match text_kind(data) {
                 Some(kind) => text_message(kind),
+                None if e.truncated => e.to_string(),
                 None => format!("not a valid marshal stats file: {e}"),
             });
         }

@@ -131,6 +131,16 @@ fn err<T>(offset: usize, message: impl Into<String>) -> Result<T, Error> {
     Err(Error {
         offset,
         message: message.into(),
+        truncated: false,
+    })
+}
+
+/// The data ends before what it declares (see [`Error::truncated`]).
+fn ends<T>(offset: usize, message: impl Into<String>) -> Result<T, Error> {
+    Err(Error {
+        offset,
+        message: message.into(),
+        truncated: true,
     })
 }
 
@@ -168,10 +178,7 @@ impl<'a> Decoder<'a> {
                 self.pos += n;
                 Ok(s)
             }
-            _ => err(
-                self.pos,
-                format!("file ends inside {what} (truncated file?)"),
-            ),
+            _ => ends(self.pos, format!("the file ends inside {what}")),
         }
     }
 
@@ -205,9 +212,9 @@ impl<'a> Decoder<'a> {
     fn payload(&mut self, n: usize, at: usize, what: &str) -> Result<Bytes, Error> {
         let left = self.remaining();
         if n > left {
-            return err(
+            return ends(
                 at,
-                format!("{what} declares {n} bytes but only {left} remain"),
+                format!("the file ends inside {what} ({n} bytes declared, {left} remain)"),
             );
         }
         let start = self.pos;
@@ -437,10 +444,7 @@ impl<'a> Decoder<'a> {
     fn start_object(&mut self) -> Result<Start, Error> {
         let at = self.pos;
         if self.remaining() == 0 {
-            return err(
-                at,
-                "file ends where an object should start (truncated file?)",
-            );
+            return ends(at, "the file ends where an object should start");
         }
         let byte = self.u8("an object")?;
         let flag = byte & FLAG_REF != 0;
@@ -593,9 +597,11 @@ impl<'a> Decoder<'a> {
                 // allocating anything.
                 let left = self.remaining();
                 if n > left {
-                    return err(
+                    return ends(
                         at,
-                        format!("{what} declares {n} items but only {left} bytes remain"),
+                        format!(
+                            "the file ends inside {what} ({n} items declared, {left} bytes remain)"
+                        ),
                     );
                 }
                 let slot = self.reserve(flag);
@@ -720,9 +726,11 @@ impl Decoder<'_> {
         let count = n.unsigned_abs() as usize;
         let left = self.remaining();
         if count.saturating_mul(2) > left {
-            return err(
+            return ends(
                 at,
-                format!("long declares {count} digits but only {left} bytes remain"),
+                format!(
+                    "the file ends inside a long ({count} digits declared, {left} bytes remain)"
+                ),
             );
         }
         let start = self.pos;
@@ -730,6 +738,7 @@ impl Decoder<'_> {
         let value = long_value(n, digits).map_err(|(i, message)| Error {
             offset: start + 2 * i,
             message,
+            truncated: false,
         })?;
         Ok(value)
     }

@@ -121,10 +121,17 @@ pub struct Code {
 pub struct Error {
     pub offset: usize,
     pub message: String,
+    /// The data ended before what it declares: the likeliest cause is a file cut short
+    /// (a copy or download interrupted, a program killed while writing), so the message
+    /// says `truncated:` first.
+    pub truncated: bool,
 }
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.truncated {
+            f.write_str("truncated: ")?;
+        }
         write!(f, "{} at byte {}", self.message, self.offset)
     }
 }
