@@ -13,5 +13,6 @@ mod properties;
 mod regressions;
 mod run;
 mod run_hardening;
+mod run_interpreter;
 mod stats;
 mod util;
