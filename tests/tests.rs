@@ -9,6 +9,7 @@ mod formats;
 mod manifest;
 mod output_file;
 mod output_hygiene;
+mod packaging;
 mod properties;
 mod regressions;
 mod run;
