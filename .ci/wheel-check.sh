@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
-# The wheel and sdist a package index would get, built as the release workflow
-# builds them for Linux x86-64 (.github/workflows/release.yml): maturin and twine in
-# a throwaway venv, the binary linked statically against glibc so that the wheel
-# meets manylinux_2_17 (maturin's own audit of pyproject's `compatibility` refuses a
-# wheel needing a newer glibc), then `twine check --strict` on both. The cargo build
-# shares target/static with .ci/run's static build, so one of them is a no-op.
-# Prints how long it took.
+# The Linux wheel (this machine's architecture) and the sdist a package index would
+# get, as the release workflow builds them (.github/workflows/release.yml runs this
+# script): maturin and twine in a throwaway venv, the binary linked statically against
+# glibc so that the wheel meets manylinux_2_17 (maturin's own audit of pyproject's
+# `compatibility` refuses a wheel needing a newer glibc), then `twine check --strict`
+# on both. The cargo build shares target/static with .ci/run's static build, so one
+# of them is a no-op. With DIST=DIR the wheel and sdist are kept in DIR. Prints how
+# long it took.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if [ "$(uname -m)" != x86_64 ] || ! ldd --version 2>&1 | grep -i 'glibc\|gnu libc' >/dev/null; then
-  echo "wheel-check: skipped (builds the x86-64 glibc Linux wheel only)"
+arch=$(uname -m)
+if [ "$(uname -s)" != Linux ] || ! ldd --version 2>&1 | grep -i 'glibc\|gnu libc' >/dev/null; then
+  echo "wheel-check: skipped (builds the glibc Linux wheel only)"
   exit 0
 fi
 tmp=$(mktemp -d)
@@ -22,13 +24,13 @@ python3 -m venv "$tmp/tools"
 "$tmp/tools/bin/python" -m pip install -q maturin==1.16.0 twine==7.0.0
 out="$tmp/dist"
 RUSTFLAGS="-C target-feature=+crt-static" CARGO_TARGET_DIR=target/static \
-  "$tmp/tools/bin/maturin" build --quiet --release --target x86_64-unknown-linux-gnu -o "$out"
+  "$tmp/tools/bin/maturin" build --quiet --release --target "$arch-unknown-linux-gnu" -o "$out"
 "$tmp/tools/bin/maturin" sdist -o "$out"
 
 wheel=$(echo "$out"/*.whl)
 sdist=$(echo "$out"/*.tar.gz)
 case "$wheel" in
-  *-py3-none-manylinux2014_x86_64.manylinux_2_17_x86_64.whl) ;;
+  *-py3-none-manylinux2014_"$arch".manylinux_2_17_"$arch".whl) ;;
   *) fail "unexpected wheel name: $wheel" ;;
 esac
 # What the wheel holds: the binary, linked with no shared library (so no glibc symbol
@@ -52,4 +54,8 @@ tar tzf "$sdist" | grep '/packaging/wheel/data/share/man/man1/flameprof.1$' >/de
   || fail "the sdist lacks packaging/wheel/"
 "$tmp/tools/bin/twine" check --strict "$wheel" "$sdist"
 
+if [ -n "${DIST:-}" ]; then
+  mkdir -p "$DIST"
+  cp "$wheel" "$sdist" "$DIST"/
+fi
 echo "wheel-check: $(basename "$wheel") ok in $(( $(date +%s) - start )) s"
