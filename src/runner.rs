@@ -1,6 +1,8 @@
 //! Profiling a Python program directly: runs a script or a module under cProfile
 //! through a small bootstrap (`runner/bootstrap.py`), with the program's stdin,
 //! stdout and stderr passed through, and hands back its exit status and the stats.
+//! Picks the interpreter when none is named (the environment flameprof was installed
+//! into comes first).
 //! Owns the program's life as a process: the private temporary directory, the
 //! signals passed on to it, and its death with flameprof's.
 //!
@@ -9,7 +11,7 @@
 use std::ffi::{OsStr, OsString};
 use std::fmt;
 use std::io;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus};
 
 /// The Python code run with `python -c`: see the file for what it does.
@@ -90,13 +92,39 @@ impl RunError {
     }
 }
 
-/// The interpreter used without `--python`: the active virtual environment's
-/// (`$VIRTUAL_ENV/bin/python`) if there is one, else `python3` from `PATH`.
+/// The interpreter used without `--python`, the first that applies of:
+///
+/// 1. the interpreter of the environment flameprof was installed into: a `python3` or
+///    `python` beside the binary (`Scripts\python.exe` on Windows), so that
+///    `.venv/bin/flameprof run` from tox, make or an IDE profiles with that venv
+///    without activating it. A binary with no interpreter beside it (cargo's
+///    `~/.cargo/bin`, pipx's link in `~/.local/bin`) skips this step;
+/// 2. the active virtual environment's, `$VIRTUAL_ENV/bin/python`;
+/// 3. `python3` from `PATH` (`python` on Windows).
 pub fn default_python() -> OsString {
-    python_for(std::env::var_os("VIRTUAL_ENV"))
+    choose_python(
+        installed_dir().as_deref(),
+        std::env::var_os("VIRTUAL_ENV"),
+        |p| p.is_file(),
+    )
 }
 
-fn python_for(virtual_env: Option<OsString>) -> OsString {
+/// The interpreter for a binary in `bin_dir` with `VIRTUAL_ENV` = `virtual_env`;
+/// `exists` says whether a file is there (follows symlinks: a venv's `python` is a
+/// link to the base interpreter).
+fn choose_python(
+    bin_dir: Option<&Path>,
+    virtual_env: Option<OsString>,
+    exists: impl Fn(&Path) -> bool,
+) -> OsString {
+    if let Some(dir) = bin_dir {
+        // The path beside the binary is returned as it is, never resolved: a venv's
+        // `bin/python` run through its link is what makes the venv's site-packages
+        // apply; the link's target would be the bare base interpreter.
+        if let Some(python) = siblings(dir).into_iter().find(|p| exists(p)) {
+            return python.into_os_string();
+        }
+    }
     match virtual_env {
         Some(venv) if !venv.is_empty() => {
             let dir = PathBuf::from(venv);
@@ -108,6 +136,82 @@ fn python_for(virtual_env: Option<OsString>) -> OsString {
             exe.into_os_string()
         }
         _ => OsString::from(if cfg!(windows) { "python" } else { "python3" }),
+    }
+}
+
+/// Where an environment's interpreter sits relative to the directory its scripts
+/// are installed in, in order of preference.
+fn siblings(dir: &Path) -> Vec<PathBuf> {
+    if cfg!(windows) {
+        // A venv keeps both in `Scripts\`; a base install (python.org's, conda's)
+        // keeps python.exe one level up, its scripts in `Scripts\`.
+        let mut v = vec![dir.join("python.exe")];
+        let is_scripts = dir
+            .file_name()
+            .is_some_and(|n| n.eq_ignore_ascii_case("Scripts"));
+        if let (true, Some(parent)) = (is_scripts, dir.parent()) {
+            v.push(parent.join("python.exe"));
+        }
+        v
+    } else {
+        // `python3` first: where both exist `python` may be Python 2 (older
+        // distributions' /usr/bin), while `python3` is never anything else.
+        vec![dir.join("python3"), dir.join("python")]
+    }
+}
+
+/// The directory flameprof was started from, as the user named it: for a symlink on
+/// `PATH`, the link's directory, not its target's. pipx, and people exposing one
+/// tool, link a binary from a private environment into `~/.local/bin`; that private
+/// environment's interpreter has none of the user's packages, so the link's
+/// directory (no interpreter there: the next step applies) is the right answer. And
+/// a link placed inside a venv on purpose means that venv.
+///
+/// `current_exe` resolves links on Linux (it reads `/proc/self/exe`), so the name
+/// the binary was started by (`argv[0]`, looked up on `PATH` when it has no `/`) is
+/// used when it is the same file, and `current_exe` otherwise (`exec -a`, a name that
+/// `PATH` no longer finds).
+fn installed_dir() -> Option<PathBuf> {
+    let exe = std::env::current_exe().ok()?;
+    let named = invoked_as().filter(|p| same_file(p, &exe));
+    let path = named.unwrap_or(exe);
+    let path = std::path::absolute(&path).unwrap_or(path);
+    path.parent().map(Path::to_path_buf)
+}
+
+#[cfg(unix)]
+fn invoked_as() -> Option<PathBuf> {
+    let argv0 = PathBuf::from(std::env::args_os().next()?);
+    if argv0.as_os_str().is_empty() {
+        return None;
+    }
+    if argv0.components().count() > 1 {
+        return Some(argv0);
+    }
+    // A bare name: the shell found it on PATH, as execvp does (empty entries are the
+    // current directory).
+    std::env::split_paths(&std::env::var_os("PATH")?)
+        .map(|d| {
+            if d.as_os_str().is_empty() {
+                PathBuf::from(".").join(&argv0)
+            } else {
+                d.join(&argv0)
+            }
+        })
+        .find(|p| p.is_file())
+}
+
+/// Windows has no `argv[0]` lookup to redo (pipx copies the binary rather than
+/// linking it), and `current_exe` is the path the binary was loaded from.
+#[cfg(not(unix))]
+fn invoked_as() -> Option<PathBuf> {
+    None
+}
+
+fn same_file(a: &Path, b: &Path) -> bool {
+    match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
     }
 }
 
@@ -511,16 +615,52 @@ mod signals {
 mod tests {
     use super::*;
 
+    fn python_for(virtual_env: Option<&str>) -> OsString {
+        choose_python(None, virtual_env.map(OsString::from), |_| true)
+    }
+
     #[test]
     fn default_python_prefers_the_virtual_environment() {
         assert_eq!(
             python_for(None),
             OsString::from(if cfg!(windows) { "python" } else { "python3" })
         );
-        assert_eq!(python_for(Some(OsString::new())), python_for(None));
-        let venv = python_for(Some(OsString::from("/v")));
+        assert_eq!(python_for(Some("")), python_for(None));
+        let venv = python_for(Some("/v"));
         assert!(PathBuf::from(&venv).starts_with("/v"), "{venv:?}");
         assert_ne!(venv, python_for(None));
+    }
+
+    #[test]
+    fn the_installed_environment_s_interpreter_comes_first() {
+        let bin = Path::new("/env/bin");
+        let first = siblings(bin).remove(0);
+        let chosen = choose_python(Some(bin), Some("/v".into()), |p| p == first);
+        assert_eq!(chosen, first.into_os_string());
+        // Nothing beside the binary (~/.cargo/bin): the active venv, then PATH.
+        let chosen = choose_python(Some(bin), Some("/v".into()), |p| !p.starts_with(bin));
+        assert!(PathBuf::from(&chosen).starts_with("/v"), "{chosen:?}");
+        let chosen = choose_python(Some(bin), None, |p| !p.starts_with(bin));
+        assert_eq!(chosen, python_for(None));
+    }
+
+    #[test]
+    fn a_windows_base_install_keeps_python_above_its_scripts() {
+        if !cfg!(windows) {
+            assert_eq!(
+                siblings(Path::new("/e/bin")),
+                [Path::new("/e/bin/python3"), Path::new("/e/bin/python")]
+            );
+            return;
+        }
+        let found = siblings(Path::new(r"C:\Py\Scripts"));
+        assert_eq!(
+            found,
+            [
+                Path::new(r"C:\Py\Scripts\python.exe"),
+                Path::new(r"C:\Py\python.exe")
+            ]
+        );
     }
 
     #[test]

@@ -432,8 +432,9 @@ pub struct ProgramArgs {
     #[arg(short = 'm', long = "run-module")]
     pub run_module: bool,
 
-    /// With run, -r or -m: the Python interpreter [default: $VIRTUAL_ENV/bin/python if
-    /// a virtual environment is active, else python3].
+    /// With run, -r or -m: the Python interpreter [default: the python3 or python beside
+    /// the flameprof binary (the environment pip installed it into), else
+    /// $VIRTUAL_ENV/bin/python if a virtual environment is active, else python3].
     #[arg(long, value_name = "PATH", global = true)]
     pub python: Option<OsString>,
 
