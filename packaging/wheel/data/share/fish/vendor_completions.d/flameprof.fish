@@ -24,12 +24,12 @@ function __fish_flameprof_using_subcommand
     contains -- $cmd[1] $argv
 end
 
-complete -c flameprof -n "__fish_flameprof_needs_command" -s f -l format -d 'Output format (see --list-formats)' -r -f -a "json\t''
+complete -c flameprof -n "__fish_flameprof_needs_command" -s f -l format -d 'Output format (see --list-formats) [default: the one -o\'s extension names, else svg]' -r -f -a "json\t''
 log\t''
 stats\t''
 svg\t''
 text\t''"
-complete -c flameprof -n "__fish_flameprof_needs_command" -s o -l out -d 'Write to FILE (atomically: a failed run leaves any existing FILE untouched)' -r -F
+complete -c flameprof -n "__fish_flameprof_needs_command" -s o -l out -d 'Write to FILE (atomically: a failed run leaves any existing FILE untouched). Without -f, FILE\'s extension picks the format: .svg, .json, .txt (text), .folded, .collapsed or .log (log). Without -o, an SVG is never written to a terminal but to a file named after the input (app.prof: app.svg)' -r -F
 complete -c flameprof -n "__fish_flameprof_needs_command" -l threshold -d 'Hide frames narrower than this percentage of the total time (their time is added to the parent\'s self time)' -r
 complete -c flameprof -n "__fish_flameprof_needs_command" -l max-depth -d 'Do not draw frames deeper than this (0: no limit)' -r
 complete -c flameprof -n "__fish_flameprof_needs_command" -l width -d 'Image width in pixels (default: fluid, the SVG fills the window)' -r
@@ -56,12 +56,12 @@ complete -c flameprof -n "__fish_flameprof_needs_command" -s V -l version -d 'Pr
 complete -c flameprof -n "__fish_flameprof_needs_command" -a "run" -d 'Profile a Python script (or -m module) and render the profile'
 complete -c flameprof -n "__fish_flameprof_needs_command" -a "completions" -d 'Print a shell completion script (bash, zsh, fish, elvish, powershell)'
 complete -c flameprof -n "__fish_flameprof_needs_command" -a "man" -d 'Print the man page (roff), e.g. flameprof man > flameprof.1'
-complete -c flameprof -n "__fish_flameprof_using_subcommand run" -s f -l format -d 'Output format (see --list-formats)' -r -f -a "json\t''
+complete -c flameprof -n "__fish_flameprof_using_subcommand run" -s f -l format -d 'Output format (see --list-formats) [default: the one -o\'s extension names, else svg]' -r -f -a "json\t''
 log\t''
 stats\t''
 svg\t''
 text\t''"
-complete -c flameprof -n "__fish_flameprof_using_subcommand run" -s o -l out -d 'Write to FILE (atomically: a failed run leaves any existing FILE untouched)' -r -F
+complete -c flameprof -n "__fish_flameprof_using_subcommand run" -s o -l out -d 'Write to FILE (atomically: a failed run leaves any existing FILE untouched). Without -f, FILE\'s extension picks the format: .svg, .json, .txt (text), .folded, .collapsed or .log (log). Without -o, an SVG is never written to a terminal but to a file named after the input (app.prof: app.svg)' -r -F
 complete -c flameprof -n "__fish_flameprof_using_subcommand run" -l threshold -d 'Hide frames narrower than this percentage of the total time (their time is added to the parent\'s self time)' -r
 complete -c flameprof -n "__fish_flameprof_using_subcommand run" -l max-depth -d 'Do not draw frames deeper than this (0: no limit)' -r
 complete -c flameprof -n "__fish_flameprof_using_subcommand run" -l width -d 'Image width in pixels (default: fluid, the SVG fills the window)' -r
@@ -82,12 +82,12 @@ complete -c flameprof -n "__fish_flameprof_using_subcommand run" -l callers -d '
 complete -c flameprof -n "__fish_flameprof_using_subcommand run" -l callees -d 'With -f stats: print pstats\' print_callees() view instead of the table'
 complete -c flameprof -n "__fish_flameprof_using_subcommand run" -l cpu -d 'With run, -r or -m: measure process CPU time (time.process_time) instead of wall-clock time, so time spent waiting (I/O, sleep) does not count'
 complete -c flameprof -n "__fish_flameprof_using_subcommand run" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c flameprof -n "__fish_flameprof_using_subcommand completions" -s f -l format -d 'Output format (see --list-formats)' -r -f -a "json\t''
+complete -c flameprof -n "__fish_flameprof_using_subcommand completions" -s f -l format -d 'Output format (see --list-formats) [default: the one -o\'s extension names, else svg]' -r -f -a "json\t''
 log\t''
 stats\t''
 svg\t''
 text\t''"
-complete -c flameprof -n "__fish_flameprof_using_subcommand completions" -s o -l out -d 'Write to FILE (atomically: a failed run leaves any existing FILE untouched)' -r -F
+complete -c flameprof -n "__fish_flameprof_using_subcommand completions" -s o -l out -d 'Write to FILE (atomically: a failed run leaves any existing FILE untouched). Without -f, FILE\'s extension picks the format: .svg, .json, .txt (text), .folded, .collapsed or .log (log). Without -o, an SVG is never written to a terminal but to a file named after the input (app.prof: app.svg)' -r -F
 complete -c flameprof -n "__fish_flameprof_using_subcommand completions" -l threshold -d 'Hide frames narrower than this percentage of the total time (their time is added to the parent\'s self time)' -r
 complete -c flameprof -n "__fish_flameprof_using_subcommand completions" -l max-depth -d 'Do not draw frames deeper than this (0: no limit)' -r
 complete -c flameprof -n "__fish_flameprof_using_subcommand completions" -l width -d 'Image width in pixels (default: fluid, the SVG fills the window)' -r
@@ -107,12 +107,12 @@ complete -c flameprof -n "__fish_flameprof_using_subcommand completions" -l call
 complete -c flameprof -n "__fish_flameprof_using_subcommand completions" -l callees -d 'With -f stats: print pstats\' print_callees() view instead of the table'
 complete -c flameprof -n "__fish_flameprof_using_subcommand completions" -l cpu -d 'With run, -r or -m: measure process CPU time (time.process_time) instead of wall-clock time, so time spent waiting (I/O, sleep) does not count'
 complete -c flameprof -n "__fish_flameprof_using_subcommand completions" -s h -l help -d 'Print help'
-complete -c flameprof -n "__fish_flameprof_using_subcommand man" -s f -l format -d 'Output format (see --list-formats)' -r -f -a "json\t''
+complete -c flameprof -n "__fish_flameprof_using_subcommand man" -s f -l format -d 'Output format (see --list-formats) [default: the one -o\'s extension names, else svg]' -r -f -a "json\t''
 log\t''
 stats\t''
 svg\t''
 text\t''"
-complete -c flameprof -n "__fish_flameprof_using_subcommand man" -s o -l out -d 'Write to FILE (atomically: a failed run leaves any existing FILE untouched)' -r -F
+complete -c flameprof -n "__fish_flameprof_using_subcommand man" -s o -l out -d 'Write to FILE (atomically: a failed run leaves any existing FILE untouched). Without -f, FILE\'s extension picks the format: .svg, .json, .txt (text), .folded, .collapsed or .log (log). Without -o, an SVG is never written to a terminal but to a file named after the input (app.prof: app.svg)' -r -F
 complete -c flameprof -n "__fish_flameprof_using_subcommand man" -l threshold -d 'Hide frames narrower than this percentage of the total time (their time is added to the parent\'s self time)' -r
 complete -c flameprof -n "__fish_flameprof_using_subcommand man" -l max-depth -d 'Do not draw frames deeper than this (0: no limit)' -r
 complete -c flameprof -n "__fish_flameprof_using_subcommand man" -l width -d 'Image width in pixels (default: fluid, the SVG fills the window)' -r
@@ -131,4 +131,4 @@ complete -c flameprof -n "__fish_flameprof_using_subcommand man" -l no-script -d
 complete -c flameprof -n "__fish_flameprof_using_subcommand man" -l callers -d 'With -f stats: print pstats\' print_callers() view instead of the table'
 complete -c flameprof -n "__fish_flameprof_using_subcommand man" -l callees -d 'With -f stats: print pstats\' print_callees() view instead of the table'
 complete -c flameprof -n "__fish_flameprof_using_subcommand man" -l cpu -d 'With run, -r or -m: measure process CPU time (time.process_time) instead of wall-clock time, so time spent waiting (I/O, sleep) does not count'
-complete -c flameprof -n "__fish_flameprof_using_subcommand man" -s h -l help -d 'Print help'
+complete -c flameprof -n "__fish_flameprof_using_subcommand man" -s h -l help -d 'Print help (see more with \'--help\')'
