@@ -57,7 +57,7 @@ grep -q '<svg' "$tmp/where.svg" || fail "no SVG from flameprof run"
 
 # The man page and completions, in the venv's share/ (maturin's data directory).
 share="$tmp/venv/share"
-for f in man/man1/flameprof.1 bash-completion/completions/flameprof \
+for f in man/man1/flameprof.1 man/man1/flameprof-run.1 bash-completion/completions/flameprof \
   zsh/site-functions/_flameprof fish/vendor_completions.d/flameprof.fish; do
   [ -s "$share/$f" ] || fail "pip install did not put $f in the venv's share/"
 done

@@ -6,8 +6,20 @@
 use crate::util::{repo, run};
 
 /// Each committed file, and the arguments that print it.
-const FILES: [(&str, &[&str]); 4] = [
+const FILES: [(&str, &[&str]); 7] = [
     ("packaging/wheel/data/share/man/man1/flameprof.1", &["man"]),
+    (
+        "packaging/wheel/data/share/man/man1/flameprof-run.1",
+        &["man", "run"],
+    ),
+    (
+        "packaging/wheel/data/share/man/man1/flameprof-completions.1",
+        &["man", "completions"],
+    ),
+    (
+        "packaging/wheel/data/share/man/man1/flameprof-man.1",
+        &["man", "man"],
+    ),
     (
         "packaging/wheel/data/share/bash-completion/completions/flameprof",
         &["completions", "bash"],
