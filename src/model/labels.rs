@@ -1,0 +1,284 @@
+//! Module labels: which package a function belongs to, in the words a Python user
+//! would use (`json`, `pip._internal.cli.main`), and the label every picture and text
+//! shows for a function (`format (json:52)`).
+//!
+//! pstats keys name files by absolute path, so a basename (`__init__.py`) does not say
+//! which package, and a full path does not fit a frame. A file under a recognisable
+//! `sys.path` entry (`site-packages`, `dist-packages`, `lib/pythonX.Y`, Windows
+//! `PythonXY\Lib`) is named by its import name; any other file by the shortest trailing
+//! path that tells it apart from the profile's other such files; pseudo-files
+//! (`<frozen runpy>`, `<string>`) as they are; builtins have none.
+//!
+//! Labels are per file, not per function: functions are sorted by key, so a file's
+//! functions are one run, and the work is one pass over the functions plus a few
+//! passes over the distinct files.
+
+use std::collections::HashMap;
+
+use super::{FuncId, FuncKey, Profile};
+
+/// Per function of a profile, the label of its module ("" for builtins).
+#[derive(Clone, Debug, Default)]
+pub struct ModuleLabels {
+    /// The labels of the distinct files, end to end.
+    text: String,
+    /// Per distinct file, the end of its label in `text`.
+    ends: Vec<u32>,
+    /// Per function, the index of its file's label (`NONE` for builtins).
+    of: Vec<u32>,
+}
+
+const NONE: u32 = u32::MAX;
+
+impl ModuleLabels {
+    /// The module label of function `id`: "" for builtins.
+    pub fn module(&self, id: FuncId) -> &str {
+        match self.of[id as usize] {
+            NONE => "",
+            i => {
+                let i = i as usize;
+                let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
+                &self.text[start..self.ends[i] as usize]
+            }
+        }
+    }
+
+    pub(super) fn compute(profile: &Profile) -> ModuleLabels {
+        let functions = profile.functions();
+        let mut of = Vec::with_capacity(functions.len());
+        // The distinct files, in order (a file's functions are one run).
+        let mut files: Vec<&str> = Vec::new();
+        let mut last: Option<&FuncKey> = None;
+        for f in functions {
+            if f.key.is_builtin() {
+                of.push(NONE);
+                continue;
+            }
+            if last.is_none_or(|k| k.file != f.key.file) {
+                files.push(f.key.file.as_str());
+            }
+            last = Some(&f.key);
+            of.push(files.len() as u32 - 1);
+        }
+        let labels = file_labels(&files);
+        let mut text = String::new();
+        let mut ends = Vec::with_capacity(labels.len());
+        for label in &labels {
+            text.push_str(label);
+            ends.push(text.len() as u32);
+        }
+        ModuleLabels { text, ends, of }
+    }
+}
+
+/// The label of each of `files` (distinct file names).
+fn file_labels(files: &[&str]) -> Vec<String> {
+    let mut labels = vec![String::new(); files.len()];
+    // Files with no import name: named by trailing paths, made longer where they clash.
+    let mut plain: Vec<usize> = Vec::new();
+    for (i, file) in files.iter().enumerate() {
+        if file.starts_with('<') && file.ends_with('>') {
+            labels[i] = (*file).to_string();
+        } else if let Some(rest) = under_sys_path(file) {
+            labels[i] = import_name(rest).unwrap_or_else(|| rest.to_string());
+        } else {
+            plain.push(i);
+        }
+    }
+    let mut depth = vec![1usize; files.len()];
+    let mut counts: HashMap<&str, u32> = HashMap::new();
+    while !plain.is_empty() {
+        counts.clear();
+        for &i in &plain {
+            *counts.entry(trailing(files[i], depth[i])).or_default() += 1;
+        }
+        let mut clashing = Vec::new();
+        for &i in &plain {
+            let label = trailing(files[i], depth[i]);
+            if counts[label] > 1 && label.len() < files[i].len() {
+                clashing.push(i);
+            } else {
+                labels[i] = label.to_string();
+            }
+        }
+        for &i in &clashing {
+            depth[i] += 1;
+        }
+        plain = clashing;
+    }
+    labels
+}
+
+fn is_separator(b: u8) -> bool {
+    b == b'/' || b == b'\\'
+}
+
+/// The last `n` components of `path` (all of it when it has no more).
+fn trailing(path: &str, n: usize) -> &str {
+    let bytes = path.as_bytes();
+    let mut seen = 0;
+    for i in (0..bytes.len()).rev() {
+        // A separator at the very end ends no component.
+        if is_separator(bytes[i]) && i + 1 < bytes.len() {
+            seen += 1;
+            if seen == n {
+                return &path[i + 1..];
+            }
+        }
+    }
+    path
+}
+
+/// The part of `file` below the `sys.path` entry it was imported from, when that entry
+/// can be recognised: the last `site-packages` or `dist-packages`, else the standard
+/// library (`lib/python3.11`, `lib/pypy3.10`, Windows `Python311\Lib`).
+fn under_sys_path(file: &str) -> Option<&str> {
+    // Components with the offset just past each.
+    let mut comps: Vec<(&str, usize)> = Vec::new();
+    let mut start = 0;
+    for (i, b) in file.bytes().enumerate() {
+        if is_separator(b) {
+            comps.push((&file[start..i], i + 1));
+            start = i + 1;
+        }
+    }
+    let rest = |end: usize| Some(&file[end..]).filter(|r| !r.is_empty());
+    if let Some(&(_, end)) = comps.iter().rev().find(|(c, _)| {
+        c.eq_ignore_ascii_case("site-packages") || c.eq_ignore_ascii_case("dist-packages")
+    }) {
+        return rest(end);
+    }
+    let starts_with = |c: &str, p: &str| {
+        c.len() > p.len() && c[..p.len()].eq_ignore_ascii_case(p) && c.is_char_boundary(p.len())
+    };
+    for pair in comps.windows(2) {
+        let ((a, _), (b, end)) = (pair[0], pair[1]);
+        let unix = a.eq_ignore_ascii_case("lib")
+            && (starts_with(b, "python") || starts_with(b, "pypy"))
+            && b.as_bytes().iter().any(u8::is_ascii_digit);
+        let windows = starts_with(a, "python") && b.eq_ignore_ascii_case("lib");
+        if unix || windows {
+            return rest(end);
+        }
+    }
+    None
+}
+
+/// `pip/_internal/cli/main.py` → `pip._internal.cli.main`, `json/__init__.py` →
+/// `json`; `None` when `rest` is not a `.py` file whose path is made of identifiers.
+fn import_name(rest: &str) -> Option<String> {
+    let stem = rest.strip_suffix(".py")?;
+    let mut parts: Vec<&str> = stem.split(['/', '\\']).collect();
+    if parts.len() > 1 && parts.last() == Some(&"__init__") {
+        parts.pop();
+    }
+    let identifier = |p: &&str| {
+        let mut chars = p.chars();
+        chars
+            .next()
+            .is_some_and(|c| c == '_' || c.is_alphabetic())
+            && chars.all(|c| c == '_' || c.is_alphanumeric())
+    };
+    parts.iter().all(identifier).then(|| parts.join("."))
+}
+
+/// Writes the label a function is shown with: `name (module:line)`, or for builtins
+/// pstats' own name (`{built-in method builtins.exec}`). The function name comes first
+/// so that a label cut to a narrow frame still says which function it is.
+pub fn write_label(out: &mut String, key: &FuncKey, module: &str) {
+    if key.is_builtin() {
+        key.write_display(out);
+        return;
+    }
+    use std::fmt::Write;
+    let _ = write!(out, "{} ({module}:{})", key.name, key.line);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn labels(files: &[&str]) -> Vec<String> {
+        file_labels(files)
+    }
+
+    #[test]
+    fn files_on_sys_path_get_their_import_name() {
+        assert_eq!(
+            labels(&[
+                "/usr/lib/python3.11/json/__init__.py",
+                "/usr/lib/python3.11/re/__init__.py",
+                "/home/u/.venv/lib/python3.12/site-packages/pip/_internal/cli/main.py",
+                "/usr/lib/python3/dist-packages/yaml/reader.py",
+                "C:\\Python311\\Lib\\json\\decoder.py",
+                "C:\\Python311\\Lib\\site-packages\\attr\\_make.py",
+                "/opt/pypy/lib/pypy3.10/os.py",
+                "/usr/lib/python3.11/lib-dynload/x.py",
+            ]),
+            [
+                "json",
+                "re",
+                "pip._internal.cli.main",
+                "yaml.reader",
+                "json.decoder",
+                "attr._make",
+                "os",
+                "lib-dynload/x.py",
+            ]
+        );
+    }
+
+    #[test]
+    fn pseudo_files_stay_and_other_files_are_told_apart_by_their_tails() {
+        assert_eq!(
+            labels(&[
+                "<frozen importlib._bootstrap>",
+                "<string>",
+                "/home/me/app/small.py",
+                "/home/me/app/a/util.py",
+                "/home/me/app/b/util.py",
+                "util.py",
+                "/x/a/util.py",
+                "/srv/app/cli/",
+            ]),
+            [
+                "<frozen importlib._bootstrap>",
+                "<string>",
+                "small.py",
+                "app/a/util.py",
+                "b/util.py",
+                "util.py",
+                "x/a/util.py",
+                "cli/",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_profile_labels_each_function_by_its_file_and_builtins_by_nothing() {
+        use crate::model::{ProfileBuilder, Stats};
+        let mut b = ProfileBuilder::new();
+        for key in [
+            FuncKey::new("/usr/lib/python3.11/json/__init__.py", 52, "format"),
+            FuncKey::new("/usr/lib/python3.11/json/__init__.py", 299, "loads"),
+            FuncKey::new("/usr/lib/python3.11/re/__init__.py", 225, "compile"),
+            FuncKey::new("~", 0, "<built-in method builtins.exec>"),
+        ] {
+            b.add_function(key, Stats::default());
+        }
+        let p = b.finish();
+        let shown: Vec<String> = (0..p.functions().len() as FuncId)
+            .map(|id| p.label(id))
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                "format (json:52)",
+                "loads (json:299)",
+                "compile (re:225)",
+                "{built-in method builtins.exec}",
+            ]
+        );
+        assert_eq!(p.module_labels().module(3), "");
+    }
+}
