@@ -6,6 +6,7 @@ mod browser;
 mod cli;
 mod faults;
 mod formats;
+mod labels;
 mod manifest;
 mod output_file;
 mod output_hygiene;

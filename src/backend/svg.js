@@ -155,7 +155,8 @@
   View.prototype.describe = function (i) {
     var d = this.f[i], fn = D.fn[d[0]], s = this.secPerTick;
     var p = this.parent[i], w = this.w[i];
-    var lines = [fn[0]];
+    // The label (function first), then pstats' full name; a builtin's are alike.
+    var lines = fn[4] === 'b' ? [fn[0]] : [fn[1], fn[0]];
     var share = pct(w, D.ticks) + ' of total, ' + pct(w, p < 0 ? D.ticks : this.w[p]) + ' of parent';
     if (this.zoomed >= 0) share += ', ' + pct(Math.min(w, this.w[this.zoomed]), this.w[this.zoomed]) + ' of zoomed';
     lines.push(share);

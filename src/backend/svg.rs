@@ -253,7 +253,7 @@ impl Functions {
         }
         let key = |n: usize| &job.profile.function(ids[n]).key;
         let kinds = (0..ids.len()).map(|n| Kind::of(key(n))).collect();
-        let short = StringTable::build(ids.len(), |n, buf| short_label(buf, key(n)));
+        let short = StringTable::build(ids.len(), |n, buf| short_label(buf, job, ids[n]));
         let short_chars = (0..ids.len())
             .map(|n| short.get(n).chars().count())
             .collect();
@@ -601,15 +601,14 @@ fn grade_class(c: Certainty) -> &'static str {
     }
 }
 
-/// The name shown inside a box: the function, then where it lives.
-fn short_label(buf: &mut String, key: &FuncKey) {
-    use std::fmt::Write;
+/// The name shown inside a box: the function, then its module and line
+/// (`format (json:52)`, the model's label); builtins by their name alone.
+fn short_label(buf: &mut String, job: &Job<'_>, id: FuncId) {
+    let key = &job.profile.function(id).key;
     if key.is_builtin() {
         buf.push_str(key.name.as_str());
     } else {
-        let file = key.file.as_str();
-        let base = file.rsplit(['/', '\\']).next().unwrap_or(file);
-        let _ = write!(buf, "{} ({}:{})", key.name, base, key.line);
+        job.profile.write_label(id, buf);
     }
 }
 

@@ -174,9 +174,7 @@ fn import_name(rest: &str) -> Option<String> {
     }
     let identifier = |p: &&str| {
         let mut chars = p.chars();
-        chars
-            .next()
-            .is_some_and(|c| c == '_' || c.is_alphabetic())
+        chars.next().is_some_and(|c| c == '_' || c.is_alphabetic())
             && chars.all(|c| c == '_' || c.is_alphanumeric())
     };
     parts.iter().all(identifier).then(|| parts.join("."))
