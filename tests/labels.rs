@@ -1,6 +1,6 @@
 //! Issue 18, "the first minute of a Python user": frames say which package they are
 //! from (`compile (re:225)`, not `compile (__init__.py:225)`), a cut label keeps its
-//! function name.
+//! function name, and cProfile's own wrapper frames are not drawn as the user's code.
 
 use std::path::Path;
 use std::process::Command;
@@ -29,6 +29,16 @@ fn svg_labels_name_the_package_and_tooltips_keep_the_path() {
     assert!(svg.contains(
         r#"["/srv/peers/lib/python3.11/site-packages/pip/_internal/cli/main.py:46(main)","main (pip._internal.cli.main:46)""#
     ));
+}
+
+#[test]
+fn svg_draws_the_wrapper_frames_as_python_internals() {
+    let svg = output(&["-f", "svg"], PIP);
+    // `<string>:1(<module>)`, what `python -m cProfile -m pip` executes, was "your code".
+    assert!(
+        svg.contains(r#"["\u003cstring\u003e:1(\u003cmodule\u003e)","\u003cmodule\u003e (\u003cstring\u003e:1)",1,1,"s"]"#),
+        "the wrapper is not drawn as the standard library"
+    );
 }
 
 #[test]
