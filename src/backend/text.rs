@@ -537,6 +537,32 @@ mod tests {
         );
     }
 
+    /// `--max-depth` cuts children as the threshold does: the cut frame's self column
+    /// is its own time, and what was cut is on its own line.
+    #[test]
+    fn with_max_depth_self_is_still_own_time() {
+        let profile = crate::tree::test_profiles::a_big_and_a_tiny_child();
+        let options = super::super::RenderOptions {
+            tree: crate::tree::TreeOptions {
+                threshold: 0.0,
+                max_depth: 1,
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let job = Job::new(&profile, &options);
+        let mut out = Vec::new();
+        render(&job, &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let main = text
+            .lines()
+            .find(|l| l.ends_with("main (app.py:1)"))
+            .unwrap();
+        let columns: Vec<&str> = main.split_whitespace().collect();
+        assert_eq!(&columns[1..3], ["10.000s", "1.500s"], "{text}");
+        assert!(text.contains("└─ … 2 more frames, 8.500s\n"), "{text}");
+    }
+
     /// Fits `label` of `key` (module or path between `name (` and `:line)`) to `room`.
     fn fitted(label: &str, key: &crate::model::FuncKey, room: usize) -> String {
         let mut v = Vec::new();
