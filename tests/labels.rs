@@ -1,6 +1,7 @@
 //! Issue 18, "the first minute of a Python user": frames say which package they are
 //! from (`compile (re:225)`, not `compile (__init__.py:225)`), a cut label keeps its
-//! function name, and cProfile's own wrapper frames are not drawn as the user's code.
+//! function name, cProfile's own wrapper frames are not drawn as the user's code, and
+//! calls a sampled profile does not count are unknown, not 0.
 
 use std::path::Path;
 use std::process::Command;
@@ -140,4 +141,40 @@ fn original_samples_are_labelled_by_their_script() {
             "{path}: {text}"
         );
     }
+}
+
+/// A sampled profile (pyinstrument writes -1 calls): every format says the count is
+/// unknown rather than 0.
+#[test]
+fn calls_a_sampled_profile_does_not_count_are_unknown_everywhere() {
+    let mut p = crate::output_hygiene::Prof::new();
+    let main = ("/home/me/app/main.py", 1, "main");
+    p.row(main, (-1, -1, 1.0, 3.0), &[]);
+    p.row(
+        ("/home/me/app/main.py", 5, "work"),
+        (-1, -1, 2.0, 2.0),
+        &[(main, (-1, -1, 2.0, 2.0))],
+    );
+    let bytes = p.bytes();
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = |format: &str| {
+        crate::util::run_in(dir, &["-f", format], Some(bytes.clone()))
+            .ok()
+            .stdout_text()
+    };
+    let text = out("text");
+    for name in ["main (main.py:1)", "work (main.py:5)"] {
+        let line = text.lines().find(|l| l.ends_with(name)).expect(&text);
+        assert_eq!(line.split_whitespace().nth(3), Some("?"), "{text}");
+    }
+    let json = out("json");
+    let nodes = &json[json.find("\"flame\":").unwrap()..];
+    assert!(
+        nodes.contains(r#""name":"work","file":"/home/me/app/main.py","line":5,"total":2.0,"self":2.0,"cut":0.0,"calls":null,"#),
+        "{nodes}"
+    );
+    // The raw numbers stay as the file has them.
+    assert!(json.contains(r#""listed":true,"cc":-1,"nc":-1,"#));
+    // The SVG's table keeps -1, which its script reads as unknown.
+    assert!(out("svg").contains(r#""work (main.py:5)",-1,-1,"o"]"#));
 }

@@ -279,7 +279,11 @@ fn write_tree(
             0
         };
         out.str(",\"calls\":");
-        out.i128(calls);
+        // A count the file does not know (sampling profilers write -1) is not 0.
+        match f.func {
+            Some(id) if !profile.function(id).stats.calls_known() => out.str("null"),
+            _ => out.i128(calls),
+        }
         out.str(",\"share\":");
         num(out, if total > 0.0 { f.total / total } else { 0.0 });
         out.str(if f.exact {

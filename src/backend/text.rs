@@ -10,7 +10,7 @@
 //! label, `format (json:52)` (`--labels file`: the full path in place of the module).
 //! Lines fit [`RenderOptions::columns`](super::RenderOptions): a long label loses the
 //! start of its module or path first, its function name and line last; very deep guides
-//! are folded into a depth marker. ANSI colours only when
+//! are folded into a depth marker. Calls the file does not know are `?`. ANSI colours only when
 //! [`RenderOptions::color`](super::RenderOptions) is set. Specified in
 //! `formats/text/README.md`.
 
@@ -18,7 +18,7 @@ use std::io::{self, Write};
 
 use super::output::Output;
 use super::{Backend, Job, StringTable, Trees};
-use crate::model::FuncId;
+use crate::model::{FuncId, Profile};
 use crate::printable;
 use crate::tree::{CallTree, Certainty, ROOT};
 
@@ -265,6 +265,7 @@ fn write_tree(job: &Job<'_>, tree: &CallTree, out: &mut Output<'_>) -> io::Resul
         .collect();
     let lines = Lines {
         tree,
+        profile,
         names,
         parts,
         name_chars,
@@ -367,6 +368,7 @@ impl Guides {
 /// What every line of the tree needs: the tree, the names, and the colours.
 struct Lines<'a> {
     tree: &'a CallTree,
+    profile: &'a Profile,
     names: StringTable,
     /// Per function: where the module or path lies in its name ([`label_parts`]).
     parts: Vec<Option<(u32, u32)>>,
@@ -442,7 +444,11 @@ impl Lines<'_> {
         out.pad_since(start, 9);
         out.byte(b' ');
         let start = out.position();
-        if f.func.is_none() {
+        if let Some(id) = f.func
+            && !self.profile.function(id).stats.calls_known()
+        {
+            out.byte(b'?');
+        } else if f.func.is_none() {
         } else if f.calls.is_finite() && f.calls >= 0.0 {
             out.str(mark);
             out.fixed(f.calls, 0);
@@ -561,6 +567,32 @@ mod tests {
         let columns: Vec<&str> = main.split_whitespace().collect();
         assert_eq!(&columns[1..3], ["10.000s", "1.500s"], "{text}");
         assert!(text.contains("└─ … 2 more frames, 8.500s\n"), "{text}");
+    }
+
+    /// Sampling profilers write -1 calls: the file does not know, and neither do we.
+    #[test]
+    fn calls_the_file_does_not_count_are_unknown_not_zero() {
+        use crate::model::{EdgeStats, FuncKey, ProfileBuilder, Stats};
+        let s = |tt: f64, ct: f64| Stats {
+            cc: -1,
+            nc: -1,
+            tt,
+            ct,
+        };
+        let mut b = ProfileBuilder::new();
+        let (main, work) = (
+            FuncKey::new("app.py", 1, "main"),
+            FuncKey::new("app.py", 5, "work"),
+        );
+        b.add_function(main.clone(), s(1.0, 3.0));
+        b.add_function(work.clone(), s(2.0, 2.0));
+        b.add_edge(main, work, EdgeStats::Timed(s(2.0, 2.0)));
+        let text = text_of(&b.finish(), 0.0);
+        for name in ["main (app.py:1)", "work (app.py:5)"] {
+            let line = text.lines().find(|l| l.ends_with(name)).unwrap();
+            let columns: Vec<&str> = line.split_whitespace().collect();
+            assert_eq!(columns[3], "?", "{text}");
+        }
     }
 
     /// Fits `label` of `key` (module or path between `name (` and `:line)`) to `room`.

@@ -133,6 +133,13 @@ pub struct Stats {
 }
 
 impl Stats {
+    /// False when the file does not know how often the function was called: sampling
+    /// profilers (pyinstrument) write -1, and a negative count means nothing else.
+    pub fn calls_known(&self) -> bool {
+        let nc = self.nc;
+        nc >= 0
+    }
+
     pub fn add(&mut self, other: &Stats) {
         self.cc = self.cc.saturating_add(other.cc);
         self.nc = self.nc.saturating_add(other.nc);
