@@ -54,39 +54,50 @@ impl ModuleLabels {
                 of.push(NONE);
                 continue;
             }
-            if last.is_none_or(|k| k.file != f.key.file) {
+            // Texts read from one marshal string share their bytes: most comparisons
+            // end at the pointers.
+            let same = last.is_some_and(|k| {
+                k.file.slice_id() == f.key.file.slice_id() || k.file == f.key.file
+            });
+            if !same {
                 files.push(f.key.file.as_str());
             }
             last = Some(&f.key);
             of.push(files.len() as u32 - 1);
         }
-        let labels = file_labels(&files);
-        let mut text = String::new();
-        let mut ends = Vec::with_capacity(labels.len());
-        for label in &labels {
-            text.push_str(label);
-            ends.push(text.len() as u32);
-        }
+        let (text, ends) = file_labels(&files);
         ModuleLabels { text, ends, of }
     }
 }
 
-/// The label of each of `files` (distinct file names).
-fn file_labels(files: &[&str]) -> Vec<String> {
-    let mut labels = vec![String::new(); files.len()];
+/// The labels of `files` (distinct file names), end to end, and where each ends.
+fn file_labels(files: &[&str]) -> (String, Vec<u32>) {
+    // A file's label is a piece of its name, or an import name made here.
+    enum Label<'f> {
+        Slice(&'f str),
+        Made(std::ops::Range<usize>),
+    }
+    let mut made = String::new();
+    let mut labels: Vec<Label<'_>> = Vec::with_capacity(files.len());
     // Files with no import name: named by trailing paths, made longer where they clash.
     let mut plain: Vec<usize> = Vec::new();
     for (i, file) in files.iter().enumerate() {
-        if file.starts_with('<') && file.ends_with('>') {
-            labels[i] = (*file).to_string();
+        labels.push(if file.starts_with('<') && file.ends_with('>') {
+            Label::Slice(file)
         } else if let Some(rest) = under_sys_path(file) {
-            labels[i] = import_name(rest).unwrap_or_else(|| rest.to_string());
+            let start = made.len();
+            if push_import_name(&mut made, rest) {
+                Label::Made(start..made.len())
+            } else {
+                Label::Slice(rest)
+            }
         } else {
             plain.push(i);
-        }
+            Label::Slice(file)
+        });
     }
     let mut depth = vec![1usize; files.len()];
-    let mut counts: HashMap<&str, u32> = HashMap::new();
+    let mut counts: HashMap<&str, u32, foldhash::fast::RandomState> = HashMap::default();
     while !plain.is_empty() {
         counts.clear();
         for &i in &plain {
@@ -98,7 +109,7 @@ fn file_labels(files: &[&str]) -> Vec<String> {
             if counts[label] > 1 && label.len() < files[i].len() {
                 clashing.push(i);
             } else {
-                labels[i] = label.to_string();
+                labels[i] = Label::Slice(label);
             }
         }
         for &i in &clashing {
@@ -106,7 +117,16 @@ fn file_labels(files: &[&str]) -> Vec<String> {
         }
         plain = clashing;
     }
-    labels
+    let mut text = String::new();
+    let mut ends = Vec::with_capacity(labels.len());
+    for label in &labels {
+        text.push_str(match label {
+            Label::Slice(s) => s,
+            Label::Made(r) => &made[r.clone()],
+        });
+        ends.push(text.len() as u32);
+    }
+    (text, ends)
 }
 
 fn is_separator(b: u8) -> bool {
@@ -133,51 +153,62 @@ fn trailing(path: &str, n: usize) -> &str {
 /// can be recognised: the last `site-packages` or `dist-packages`, else the standard
 /// library (`lib/python3.11`, `lib/pypy3.10`, Windows `Python311\Lib`).
 fn under_sys_path(file: &str) -> Option<&str> {
-    // Components with the offset just past each.
-    let mut comps: Vec<(&str, usize)> = Vec::new();
+    let starts_with =
+        |c: &[u8], p: &[u8]| c.len() > p.len() && c[..p.len()].eq_ignore_ascii_case(p);
+    // The directories of `file`, each with the offset just past it, without allocating:
+    // this runs once per distinct file.
+    let bytes = file.as_bytes();
     let mut start = 0;
-    for (i, b) in file.bytes().enumerate() {
-        if is_separator(b) {
-            comps.push((&file[start..i], i + 1));
-            start = i + 1;
+    let (mut packages, mut stdlib) = (None, None);
+    let mut previous: &[u8] = b"";
+    for (i, &b) in bytes.iter().enumerate() {
+        if !is_separator(b) {
+            continue;
         }
-    }
-    let rest = |end: usize| Some(&file[end..]).filter(|r| !r.is_empty());
-    if let Some(&(_, end)) = comps.iter().rev().find(|(c, _)| {
-        c.eq_ignore_ascii_case("site-packages") || c.eq_ignore_ascii_case("dist-packages")
-    }) {
-        return rest(end);
-    }
-    let starts_with = |c: &str, p: &str| {
-        c.len() > p.len() && c[..p.len()].eq_ignore_ascii_case(p) && c.is_char_boundary(p.len())
-    };
-    for pair in comps.windows(2) {
-        let ((a, _), (b, end)) = (pair[0], pair[1]);
-        let unix = a.eq_ignore_ascii_case("lib")
-            && (starts_with(b, "python") || starts_with(b, "pypy"))
-            && b.as_bytes().iter().any(u8::is_ascii_digit);
-        let windows = starts_with(a, "python") && b.eq_ignore_ascii_case("lib");
-        if unix || windows {
-            return rest(end);
+        let c = &bytes[start..i];
+        if c.eq_ignore_ascii_case(b"site-packages") || c.eq_ignore_ascii_case(b"dist-packages") {
+            packages = Some(i + 1);
+        } else if stdlib.is_none() {
+            let unix = previous.eq_ignore_ascii_case(b"lib")
+                && (starts_with(c, b"python") || starts_with(c, b"pypy"))
+                && c.iter().any(u8::is_ascii_digit);
+            let windows = starts_with(previous, b"python") && c.eq_ignore_ascii_case(b"lib");
+            if unix || windows {
+                stdlib = Some(i + 1);
+            }
         }
+        previous = c;
+        start = i + 1;
     }
-    None
+    // Separators are ASCII: every offset is a character boundary.
+    Some(&file[packages.or(stdlib)?..]).filter(|r| !r.is_empty())
 }
 
-/// `pip/_internal/cli/main.py` → `pip._internal.cli.main`, `json/__init__.py` →
-/// `json`; `None` when `rest` is not a `.py` file whose path is made of identifiers.
-fn import_name(rest: &str) -> Option<String> {
-    let stem = rest.strip_suffix(".py")?;
-    let mut parts: Vec<&str> = stem.split(['/', '\\']).collect();
-    if parts.len() > 1 && parts.last() == Some(&"__init__") {
-        parts.pop();
-    }
-    let identifier = |p: &&str| {
+/// Appends the import name of `rest` to `out` (`pip/_internal/cli/main.py` →
+/// `pip._internal.cli.main`, `json/__init__.py` → `json`) and returns true; returns
+/// false, `out` unchanged, when `rest` is not a `.py` file whose path is made of
+/// identifiers.
+fn push_import_name(out: &mut String, rest: &str) -> bool {
+    let Some(stem) = rest.strip_suffix(".py") else {
+        return false;
+    };
+    let stem = match stem.rsplit_once(['/', '\\']) {
+        Some((package, "__init__")) => package,
+        _ => stem,
+    };
+    let identifier = |p: &str| {
         let mut chars = p.chars();
         chars.next().is_some_and(|c| c == '_' || c.is_alphabetic())
             && chars.all(|c| c == '_' || c.is_alphanumeric())
     };
-    parts.iter().all(identifier).then(|| parts.join("."))
+    if !stem.split(['/', '\\']).all(identifier) {
+        return false;
+    }
+    out.extend(
+        stem.chars()
+            .map(|c| if c == '/' || c == '\\' { '.' } else { c }),
+    );
+    true
 }
 
 /// Writes the label a function is shown with: `name (module:line)`, or for builtins
@@ -188,8 +219,17 @@ pub fn write_label(out: &mut String, key: &FuncKey, module: &str) {
         key.write_display(out);
         return;
     }
-    use std::fmt::Write;
-    let _ = write!(out, "{} ({module}:{})", key.name, key.line);
+    let mut digits = [0u8; 21];
+    out.push_str(key.name.as_str());
+    out.push_str(" (");
+    out.push_str(module);
+    out.push(':');
+    out.push_str(super::decimal(
+        &mut digits,
+        key.line.unsigned_abs(),
+        key.line < 0,
+    ));
+    out.push(')');
 }
 
 #[cfg(test)]
@@ -197,7 +237,15 @@ mod tests {
     use super::*;
 
     fn labels(files: &[&str]) -> Vec<String> {
-        file_labels(files)
+        let (text, ends) = file_labels(files);
+        let mut start = 0;
+        (ends.iter())
+            .map(|&end| {
+                let label = text[start..end as usize].to_string();
+                start = end as usize;
+                label
+            })
+            .collect()
     }
 
     #[test]
