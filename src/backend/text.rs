@@ -6,11 +6,12 @@
 //! [`CallTree::certainty`](crate::CallTree::certainty). Children cut by `--threshold` or
 //! `--max-depth` are summarised on one line (`… 12 more frames, 3.1ms`); their time is
 //! not shown as their parent's self time, which is the frame's own time only
-//! ([`Frame::own_time`](crate::Frame::own_time)). Functions are shown by the model's
-//! label, `format (json:52)` (`--labels file`: the full path in place of the module).
-//! Lines fit [`RenderOptions::columns`](super::RenderOptions): a long label loses the
-//! start of its module or path first, its function name and line last; very deep guides
-//! are folded into a depth marker. Calls the file does not know are `?`. ANSI colours only when
+//! ([`Frame::own_time`](crate::Frame::own_time)). Calls the file does not count are a
+//! lone `?`. Functions are shown by the model's label, `format (json:52)` (`--labels
+//! file`: the full path in place of the module). Lines fit
+//! [`RenderOptions::columns`](super::RenderOptions): a long label loses the start of its
+//! module or path first, its function name and line last; very deep guides are folded
+//! into a depth marker. ANSI colours only when
 //! [`RenderOptions::color`](super::RenderOptions) is set. Specified in
 //! `formats/text/README.md`.
 
