@@ -1,7 +1,8 @@
 //! `-f log`: folded stacks, flameprof 0.4's shape, for flamegraph.pl and inferno.
 //!
-//! One line per flame-tree frame with self time: frames `file:line:name` from the root
-//! up (with `--labels module`, the model's labels, `format (json:52)`), joined by `;`, a space, and the self time × `--log-mult` rounded to an integer (the
+//! One line per flame-tree frame with self time: frames `file:line:name` (with
+//! `--labels module`, the model's labels, `format (json:52)`) from the root up, joined
+//! by `;`, a space, and the self time × `--log-mult` rounded to an integer (the
 //! rounding error carried to the next line, so the values add up to the total).
 //! Lines come in the tree's pre-order (children sorted by label), so the output is
 //! deterministic. Every line repeats its whole stack, so the output grows with depth ×
@@ -56,14 +57,6 @@ pub(crate) fn write_frame(out: &mut String, key: &FuncKey) {
     out.push_str(std::str::from_utf8(&line).unwrap_or_default());
     out.push(':');
     push_part(out, key.name.as_str());
-}
-
-/// Writes a frame as the model labels it (`format (json:52)`), made safe as
-/// [`write_frame`] makes it.
-fn write_label_frame(out: &mut String, profile: &Profile, id: FuncId) {
-    let mut label = String::new();
-    profile.write_label(id, &mut label);
-    push_part(out, &label);
 }
 
 /// Appends `s` with its control characters escaped and `;` written `,`.
@@ -168,9 +161,13 @@ fn write_within(job: &Job<'_>, out: &mut dyn Write, budget: u64) -> io::Result<(
         Some(v) => super::labels_by_module(v).map_err(super::refused)?,
         None => false,
     };
+    let mut label = String::new();
     let labels = StringTable::build(job.profile.functions().len(), |id, buf| {
         if by_module {
-            write_label_frame(buf, job.profile, id as FuncId);
+            // The model's label, made safe as `write_frame` makes its parts.
+            label.clear();
+            job.profile.write_label(id as FuncId, &mut label);
+            push_part(buf, &label);
         } else {
             write_frame(buf, &job.profile.function(id as FuncId).key);
         }
