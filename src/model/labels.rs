@@ -13,7 +13,7 @@
 //! functions are one run, and the work is one pass over the functions plus a few
 //! passes over the distinct files.
 
-use std::collections::HashMap;
+use std::hash::BuildHasher;
 
 use super::{FuncId, FuncKey, Profile};
 
@@ -76,11 +76,18 @@ fn file_labels(files: &[&str]) -> (String, Vec<u32>) {
     enum Label<'f> {
         Slice(&'f str),
         Made(std::ops::Range<usize>),
+        /// File `.0` from byte `.1` on: resolved when copied, the only time its bytes are
+        /// read.
+        Tail(usize, usize),
     }
     let mut made = String::new();
     let mut labels: Vec<Label<'_>> = Vec::with_capacity(files.len());
-    // Files with no import name: named by trailing paths, made longer where they clash.
+    // Files with no import name: named by trailing paths, made longer where they clash;
+    // their first trailing paths are measured while their names are in cache (they are
+    // slices of the input, scattered over it).
+    let hasher = foldhash::fast::FixedState::default();
     let mut plain: Vec<usize> = Vec::new();
+    let mut tails: Vec<Tails> = Vec::new();
     for (i, file) in files.iter().enumerate() {
         labels.push(if file.starts_with('<') && file.ends_with('>') {
             Label::Slice(file)
@@ -93,29 +100,43 @@ fn file_labels(files: &[&str]) -> (String, Vec<u32>) {
             }
         } else {
             plain.push(i);
+            tails.push(Tails::of(file, &hasher));
             Label::Slice(file)
         });
     }
-    let mut depth = vec![1usize; files.len()];
-    let mut counts: HashMap<&str, u32, foldhash::fast::RandomState> = HashMap::default();
-    while !plain.is_empty() {
-        counts.clear();
-        for &i in &plain {
-            *counts.entry(trailing(files[i], depth[i])).or_default() += 1;
+    // Each round names the files still clashing by one more trailing component. Clashes
+    // are found by sorting hashes of the candidate labels rather than by a map of the
+    // strings (a profile may have 100,000s of files): a collision of two different
+    // labels, one chance in 2^64 per pair, only makes their labels a component longer.
+    // The hasher is fixed, so the output is the same on every run.
+    let mut depth = vec![1usize; plain.len()];
+    // Positions in `plain` of the files not named yet.
+    let mut open: Vec<usize> = (0..plain.len()).collect();
+    let mut keys: Vec<(u64, usize)> = Vec::with_capacity(plain.len());
+    let tail = |j: usize, d: usize| match tails[j].get(d) {
+        Some(known) => known,
+        None => {
+            let file = files[plain[j]];
+            let label = trailing(file, d);
+            (hasher.hash_one(label), file.len() - label.len())
         }
-        let mut clashing = Vec::new();
-        for &i in &plain {
-            let label = trailing(files[i], depth[i]);
-            if counts[label] > 1 && label.len() < files[i].len() {
-                clashing.push(i);
-            } else {
-                labels[i] = Label::Slice(label);
+    };
+    while !open.is_empty() {
+        keys.clear();
+        keys.extend(open.iter().map(|&j| (tail(j, depth[j]).0, j)));
+        keys.sort_unstable();
+        open.clear();
+        for run in keys.chunk_by(|a, b| a.0 == b.0) {
+            for &(_, j) in run {
+                let start = tail(j, depth[j]).1;
+                if run.len() > 1 && start > 0 {
+                    depth[j] += 1;
+                    open.push(j);
+                } else {
+                    labels[plain[j]] = Label::Tail(plain[j], start);
+                }
             }
         }
-        for &i in &clashing {
-            depth[i] += 1;
-        }
-        plain = clashing;
     }
     let mut text = String::new();
     let mut ends = Vec::with_capacity(labels.len());
@@ -123,6 +144,7 @@ fn file_labels(files: &[&str]) -> (String, Vec<u32>) {
         text.push_str(match label {
             Label::Slice(s) => s,
             Label::Made(r) => &made[r.clone()],
+            Label::Tail(i, start) => &files[*i][*start..],
         });
         ends.push(text.len() as u32);
     }
@@ -131,6 +153,36 @@ fn file_labels(files: &[&str]) -> (String, Vec<u32>) {
 
 fn is_separator(b: u8) -> bool {
     b == b'/' || b == b'\\'
+}
+
+/// How many trailing paths of a file [`Tails`] measures: real clashes rarely need more.
+const TAILS: usize = 3;
+
+/// A file's last 1..=[`TAILS`] components: the hash of each and where it starts.
+struct Tails {
+    hash: [u64; TAILS],
+    start: [u32; TAILS],
+}
+
+impl Tails {
+    fn of(file: &str, hasher: &foldhash::fast::FixedState) -> Tails {
+        let mut t = Tails {
+            hash: [0; TAILS],
+            start: [0; TAILS],
+        };
+        for d in 1..=TAILS {
+            let label = trailing(file, d);
+            t.hash[d - 1] = hasher.hash_one(label);
+            t.start[d - 1] = (file.len() - label.len()) as u32;
+        }
+        t
+    }
+
+    /// The hash and start of the last `d` components, if measured.
+    fn get(&self, d: usize) -> Option<(u64, usize)> {
+        let k = d.checked_sub(1).filter(|&k| k < TAILS)?;
+        Some((self.hash[k], self.start[k] as usize))
+    }
 }
 
 /// The last `n` components of `path` (all of it when it has no more).
@@ -286,6 +338,8 @@ mod tests {
                 "util.py",
                 "/x/a/util.py",
                 "/srv/app/cli/",
+                "/p/q/r/s/t.py",
+                "/z/q/r/s/t.py",
             ]),
             [
                 "<frozen importlib._bootstrap>",
@@ -296,6 +350,9 @@ mod tests {
                 "util.py",
                 "x/a/util.py",
                 "cli/",
+                // Past the trailing paths measured up front.
+                "p/q/r/s/t.py",
+                "z/q/r/s/t.py",
             ]
         );
     }
