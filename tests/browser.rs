@@ -657,6 +657,32 @@ document.getElementById('f').onload = function () {
 };
 </script></body></html>"#;
 
+/// Records the tooltip of the first frame of a Python function and of a builtin.
+const LABEL_DRIVER: &str = r#"<!doctype html><html><body><iframe id="f" src="graph.svg" style="width:1280px;height:900px"></iframe><script>
+var out = {};
+document.getElementById('f').onload = function () {
+  try {
+    var d = this.contentDocument, w = this.contentWindow;
+    var rects = d.getElementById('flame').getElementsByTagName('rect');
+    var rows = w.FLAMEPROF.views.flame.f, fns = w.FLAMEPROF.fn;
+    var tip = function (i) {
+      rects[i].dispatchEvent(new w.MouseEvent('mousemove', { bubbles: true, clientX: 100, clientY: 200 }));
+      var spans = d.getElementById('tip').getElementsByTagName('tspan');
+      return Array.prototype.map.call(spans, function (t) { return t.textContent; }).join(' | ');
+    };
+    for (var i = 0; i < rects.length; i++) {
+      var builtin = fns[rows[i][0]][4] === 'b';
+      if (builtin && !out.builtin) out.builtin = tip(i);
+      if (!builtin && !out.python) out.python = tip(i);
+    }
+    out.errors = d.documentElement.getAttribute('data-errors');
+  } catch (e) {
+    out.exception = String(e);
+  }
+  document.body.setAttribute('data-out', JSON.stringify(out));
+};
+</script></body></html>"#;
+
 /// A profile deeper than the window: `main` spends 60 % in `wide` and 39 % down a
 /// chain of 150 calls, 3,600 px of rows.
 fn deep_tower() -> crate::output_hygiene::Prof {
@@ -758,4 +784,36 @@ fn the_first_screen_shows_the_roots_labelled_however_deep() {
             "{case}: the footer ends at {right} px"
         );
     }
+}
+
+/// Issue 18: a tooltip names the frame by its label, then by pstats' full name (a
+/// builtin's once); calls a sampled profile does not count are not shown as 0.
+#[test]
+fn tooltips_give_the_label_then_the_path_and_unknown_calls_as_unknown() {
+    let Some(chrome) = chromium() else { return };
+    let out = drive(&chrome, "real/pip_list.prof", LABEL_DRIVER);
+    assert!(out.contains(r#""errors":"""#), "{out}");
+    assert!(
+        out.contains(r#""builtin":"{built-in method builtins.exec} | 100"#),
+        "{out}"
+    );
+    assert!(
+        // The dumped DOM escapes `<` and `>`.
+        out.contains(
+            r#""python":"&lt;module&gt; (&lt;string&gt;:1) | &lt;string&gt;:1(&lt;module&gt;) | "#
+        ),
+        "{out}"
+    );
+    // A sampled profile: pyinstrument writes -1 calls.
+    let dir = tempfile::tempdir().unwrap();
+    let prof = dir.path().join("sampled.prof");
+    let mut p = crate::output_hygiene::Prof::new();
+    p.row(("/home/me/app/main.py", 1, "main"), (-1, -1, 1.0, 1.0), &[]);
+    std::fs::write(&prof, p.bytes()).unwrap();
+    let out = drive(&chrome, prof.to_str().unwrap(), LABEL_DRIVER);
+    assert!(
+        out.contains(r#""python":"main (main.py:1) | /home/me/app/main.py:1(main) | "#)
+            && out.contains("| calls not recorded in the file"),
+        "{out}"
+    );
 }

@@ -7,6 +7,7 @@ mod cli;
 mod faults;
 mod first_minute;
 mod formats;
+mod labels;
 mod manifest;
 mod output_file;
 mod output_hygiene;

@@ -3,7 +3,8 @@
 //! Top level: `schema_version`, `totals`, `functions` (the flat pstats table with raw
 //! `cc`/`nc`/`tt`/`ct` and each function's callers with their edge numbers), `flame` and
 //! `inverted` (each a flat, pre-order list of nodes that name their `parent` and
-//! `children` by id). Trees are flat rather than nested because real profiles are
+//! `children` by id). Functions carry the model's `module` and `label` beside pstats'
+//! names. Trees are flat rather than nested because real profiles are
 //! thousands of frames deep and jq 1.6 refuses documents nested deeper than 256.
 //!
 //! Written while walking: no `serde`, no document in memory. Times are seconds
@@ -137,6 +138,8 @@ fn write_functions(
     displays: &StringTable,
     out: &mut Output<'_>,
 ) -> io::Result<()> {
+    let modules = profile.module_labels();
+    let mut label = String::new();
     for (id, f) in profile.functions().iter().enumerate() {
         if id > 0 {
             out.str(",\n");
@@ -151,6 +154,15 @@ fn write_functions(
         out.i64(f.key.line);
         out.str(",\"name\":");
         string(out, f.key.name.as_str());
+        out.str(",\"module\":");
+        match modules.module(id as FuncId) {
+            "" => out.str("null"),
+            module => string(out, module),
+        }
+        out.str(",\"label\":");
+        label.clear();
+        profile.write_label(id as FuncId, &mut label);
+        string(out, &label);
         out.str(if f.listed {
             ",\"listed\":true,\"cc\":"
         } else {
@@ -267,7 +279,11 @@ fn write_tree(
             0
         };
         out.str(",\"calls\":");
-        out.i128(calls);
+        // A count the file does not know (sampling profilers write -1) is not 0.
+        match f.func {
+            Some(id) if !profile.function(id).stats.calls_known() => out.str("null"),
+            _ => out.i128(calls),
+        }
         out.str(",\"share\":");
         num(out, if total > 0.0 { f.total / total } else { 0.0 });
         out.str(if f.exact {

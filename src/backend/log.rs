@@ -1,7 +1,8 @@
 //! `-f log`: folded stacks, flameprof 0.4's shape, for flamegraph.pl and inferno.
 //!
-//! One line per flame-tree frame with self time: frames `file:line:name` from the root
-//! up, joined by `;`, a space, and the self time × `--log-mult` rounded to an integer (the
+//! One line per flame-tree frame with self time: frames `file:line:name` (with
+//! `--labels module`, the model's labels, `format (json:52)`) from the root up, joined
+//! by `;`, a space, and the self time × `--log-mult` rounded to an integer (the
 //! rounding error carried to the next line, so the values add up to the total).
 //! Lines come in the tree's pre-order (children sorted by label), so the output is
 //! deterministic. Every line repeats its whole stack, so the output grows with depth ×
@@ -25,10 +26,13 @@ inventory::submit! {
         extension: "folded",
         render,
         trees: |_| Trees::FLAME,
-        options: &[FormatOption {
-            name: "log-mult",
-            check: |v| mult(v).map(drop),
-        }],
+        options: &[
+            FormatOption {
+                name: "log-mult",
+                check: |v| mult(v).map(drop),
+            },
+            super::LABELS,
+        ],
     }
 }
 
@@ -153,8 +157,21 @@ fn write_within(job: &Job<'_>, out: &mut dyn Write, budget: u64) -> io::Result<(
         Some(text) => mult(text).map_err(super::refused)?,
         None => 1_000_000.0,
     };
+    // flameprof 0.4's `file:line:name` unless module labels are asked for.
+    let by_module = match job.options.format.get("labels") {
+        Some(v) => super::labels_by_module(v).map_err(super::refused)?,
+        None => false,
+    };
+    let mut label = String::new();
     let labels = StringTable::build(job.profile.functions().len(), |id, buf| {
-        write_frame(buf, &job.profile.function(id as FuncId).key);
+        if by_module {
+            // The model's label, made safe as `write_frame` makes its parts.
+            label.clear();
+            job.profile.write_label(id as FuncId, &mut label);
+            push_part(buf, &label);
+        } else {
+            write_frame(buf, &job.profile.function(id as FuncId).key);
+        }
     });
     let cut = cut_depth(tree, &labels, mult, budget);
     let max_depth = cut.unwrap_or(usize::MAX);

@@ -89,6 +89,26 @@ pub fn check_options(options: &FormatOptions) -> Result<(), String> {
     Ok(())
 }
 
+/// The `labels` option of `text` and `log`: what a frame is named by besides its
+/// function, its `module` (`format (json:52)`) or its `file` (in `text`
+/// `format (/usr/lib/python3.11/json/__init__.py:52)`, in `log` 0.4's `file:line:name`).
+/// Each format has its own default: `text` is read by people, `log` by scripts.
+pub(crate) const LABELS: FormatOption = FormatOption {
+    name: "labels",
+    check: |v| labels_by_module(v).map(drop),
+};
+
+/// Whether the `labels` option `value` asks for module labels.
+pub(crate) fn labels_by_module(value: &str) -> Result<bool, String> {
+    match value {
+        "module" => Ok(true),
+        "file" => Ok(false),
+        _ => Err(format!(
+            "--labels must be 'module' or 'file', not '{value}'"
+        )),
+    }
+}
+
 /// A format option's value that [`check_options`] would refuse, met while rendering.
 pub(crate) fn refused(message: String) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidInput, message)

@@ -168,7 +168,8 @@
   View.prototype.describe = function (i) {
     var d = this.f[i], fn = D.fn[d[0]], s = this.secPerTick;
     var p = this.parent[i], w = this.w[i];
-    var lines = [fn[0]];
+    // The label (function first), then pstats' full name; a builtin's are alike.
+    var lines = fn[4] === 'b' ? [fn[0]] : [fn[1], fn[0]];
     var share = pct(w, D.ticks) + ' of total, ' + pct(w, p < 0 ? D.ticks : this.w[p]) + ' of parent';
     if (this.zoomed >= 0) share += ', ' + pct(Math.min(w, this.w[this.zoomed]), this.w[this.zoomed]) + ' of zoomed';
     lines.push(share);
@@ -177,7 +178,8 @@
     var cut = d.length > 4 ? d[4] : 0, self = 'total ' + dur(w * s) + ', self ' + dur(d[2] * s);
     if (cut > 0) self += ' + ' + dur(cut * s) + ' in ' + d[5] + (d[5] === 1 ? ' frame' : ' frames') + ' too small to draw';
     lines.push(self);
-    lines.push('calls here ' + d[3] + '; function calls ' + (fn[2] === fn[3] ? fn[2] : fn[2] + '/' + fn[3]));
+    // A negative count is one the file does not know (sampling profilers write -1).
+    lines.push(fn[2] < 0 ? 'calls not recorded in the file' : 'calls here ' + d[3] + '; function calls ' + (fn[2] === fn[3] ? fn[2] : fn[2] + '/' + fn[3]));
     var cl = this.rects[i].classList;
     if (cl.contains('e')) {
       lines.push((cl.contains('g') ? 'rough guess' : 'close estimate') + ' (split between callers): the data allows ' + dur(d[6] * s) + ' to ' + dur(d[7] * s));

@@ -163,6 +163,9 @@ impl Kind {
         if file == "~" || file.is_empty() {
             return Kind::Builtin;
         }
+        if is_wrapper(key) {
+            return Kind::Stdlib;
+        }
         let unix = file.replace('\\', "/");
         let lower = unix.to_ascii_lowercase();
         if lower.contains("/site-packages/") || lower.contains("/dist-packages/") {
@@ -197,6 +200,22 @@ impl Kind {
             Kind::ThirdParty => 't',
             Kind::Builtin => 'b',
         }
+    }
+}
+
+/// A frame of the machinery that runs the program rather than of the program: the
+/// `<string>` code `python -m cProfile -m` and `flameprof run` execute, and the
+/// profilers' own modules wherever Python is installed. Drawn as the standard library,
+/// so that "your code" starts where the program does.
+fn is_wrapper(key: &FuncKey) -> bool {
+    let file = key.file.as_str();
+    let name = key.name.as_str();
+    match file.rsplit(['/', '\\']).next().unwrap_or(file) {
+        "<string>" => name == "<module>" || name.starts_with("_flameprof_"),
+        "cProfile.py" => true,
+        // A program may have a profile.py of its own: only the profiler's entry points.
+        "profile.py" => matches!(name, "run" | "runctx" | "runcall" | "main"),
+        _ => false,
     }
 }
 
@@ -248,7 +267,7 @@ impl Functions {
         }
         let key = |n: usize| &job.profile.function(ids[n]).key;
         let kinds = (0..ids.len()).map(|n| Kind::of(key(n))).collect();
-        let short = StringTable::build(ids.len(), |n, buf| short_label(buf, key(n)));
+        let short = StringTable::build(ids.len(), |n, buf| short_label(buf, job, ids[n]));
         let short_chars = (0..ids.len())
             .map(|n| short.get(n).chars().count())
             .collect();
@@ -672,15 +691,14 @@ fn grade_class(c: Certainty) -> &'static str {
     }
 }
 
-/// The name shown inside a box: the function, then where it lives.
-fn short_label(buf: &mut String, key: &FuncKey) {
-    use std::fmt::Write;
+/// The name shown inside a box: the function, then its module and line
+/// (`format (json:52)`, the model's label); builtins by their name alone.
+fn short_label(buf: &mut String, job: &Job<'_>, id: FuncId) {
+    let key = &job.profile.function(id).key;
     if key.is_builtin() {
         buf.push_str(key.name.as_str());
     } else {
-        let file = key.file.as_str();
-        let base = file.rsplit(['/', '\\']).next().unwrap_or(file);
-        let _ = write!(buf, "{} ({}:{})", key.name, base, key.line);
+        job.profile.write_label(id, buf);
     }
 }
 
@@ -929,6 +947,20 @@ mod tests {
             Kind::ThirdParty
         );
         assert_eq!(k("/home/me/app/main.py"), Kind::Own);
+    }
+
+    #[test]
+    fn the_frames_that_start_the_program_are_not_your_code() {
+        let k = |file: &str, name: &str| Kind::of(&FuncKey::new(file, 1, name));
+        assert_eq!(k("<string>", "<module>"), Kind::Stdlib);
+        assert_eq!(k("<string>", "_flameprof_main"), Kind::Stdlib);
+        assert_eq!(k("/opt/py/cProfile.py", "runctx"), Kind::Stdlib);
+        assert_eq!(k("C:\\Py\\profile.py", "runctx"), Kind::Stdlib);
+        assert_eq!(k("<frozen runpy>", "_run_code"), Kind::Stdlib);
+        // The program's own code stays its own, whatever its file is called.
+        assert_eq!(k("<string>", "__init__"), Kind::Own);
+        assert_eq!(k("/home/me/app/profile.py", "load"), Kind::Own);
+        assert_eq!(k("/home/me/app/main.py", "<module>"), Kind::Own);
     }
 
     #[test]

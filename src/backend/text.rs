@@ -6,9 +6,12 @@
 //! [`CallTree::certainty`](crate::CallTree::certainty). Children cut by `--threshold` or
 //! `--max-depth` are summarised on one line (`… 12 more frames, 3.1ms`); their time is
 //! not shown as their parent's self time, which is the frame's own time only
-//! ([`Frame::own_time`](crate::Frame::own_time)). Lines fit
-//! [`RenderOptions::columns`](super::RenderOptions): long names are cut in the middle,
-//! and very deep guides are folded into a depth marker. ANSI colours only when
+//! ([`Frame::own_time`](crate::Frame::own_time)). Calls the file does not count are a
+//! lone `?`. Functions are shown by the model's label, `format (json:52)` (`--labels
+//! file`: the full path in place of the module). Lines fit
+//! [`RenderOptions::columns`](super::RenderOptions): a long label loses the start of its
+//! module or path first, its function name and line last; very deep guides are folded
+//! into a depth marker. ANSI colours only when
 //! [`RenderOptions::color`](super::RenderOptions) is set. Specified in
 //! `formats/text/README.md`.
 
@@ -16,7 +19,7 @@ use std::io::{self, Write};
 
 use super::output::Output;
 use super::{Backend, Job, StringTable, Trees};
-use crate::model::FuncId;
+use crate::model::{FuncId, Profile};
 use crate::printable;
 use crate::tree::{CallTree, Certainty, ROOT};
 
@@ -27,7 +30,7 @@ inventory::submit! {
         extension: "txt",
         render,
         trees: |_| Trees::FLAME,
-        options: &[],
+        options: &[super::LABELS],
     }
 }
 
@@ -146,6 +149,67 @@ fn write_middle_truncated(out: &mut Output<'_>, s: &str, n: usize, max: usize) {
     out.str(&buf);
 }
 
+/// Where the module (or path) of `label` lies: it starts after `name (` and ends at
+/// `:line)`; `None` for builtins, whose label has no such part.
+fn label_parts(label: &str, key: &crate::model::FuncKey) -> Option<(u32, u32)> {
+    if key.is_builtin() {
+        return None;
+    }
+    let head = key.name.as_str().len() + 2;
+    let tail = label.rfind(':')?;
+    (head <= tail).then_some((head as u32, tail as u32))
+}
+
+/// Writes `label` (`n` is its [`shown_width`]) fit to `room` characters. The function
+/// name and line are what a reader looks for, so they stay: the module or path between
+/// them (`parts`) gives way from its start (the directories first, then the outer
+/// packages), and only when the name alone is too long is the name cut in its middle.
+fn write_label_fitted(
+    out: &mut Output<'_>,
+    label: &str,
+    n: usize,
+    parts: Option<(u32, u32)>,
+    room: usize,
+) {
+    let Some((h, t)) = parts.filter(|_| n > room) else {
+        write_middle_truncated(out, label, n, room);
+        return;
+    };
+    let (head, middle, tail) = (
+        &label[..h as usize],
+        &label[h as usize..t as usize],
+        &label[t as usize..],
+    );
+    let (head_w, tail_w) = (shown_width(head), shown_width(tail));
+    if head_w + 1 + tail_w <= room {
+        let budget = room - head_w - 1 - tail_w;
+        let mut used = 0;
+        let cut = (middle.char_indices().rev())
+            .find(|&(_, c)| {
+                used += unit_width(c);
+                used > budget
+            })
+            .map_or(0, |(i, c)| i + c.len_utf8());
+        let mut buf = String::with_capacity(room + 8);
+        printable::push_escaped(&mut buf, head);
+        buf.push('…');
+        printable::push_escaped(&mut buf, &middle[cut..]);
+        printable::push_escaped(&mut buf, tail);
+        out.str(&buf);
+        return;
+    }
+    // ` (…` and the line after the name.
+    let rest_w = 3 + tail_w;
+    let name = &head[..head.len() - 2];
+    if room > rest_w + 1 {
+        write_middle_truncated(out, name, shown_width(name), room - rest_w);
+        out.str(" (…");
+        out.str(&printable::escaped(tail));
+    } else {
+        write_middle_truncated(out, label, n, room);
+    }
+}
+
 /// What goes before an estimated frame's total and calls.
 fn mark(c: Certainty) -> &'static str {
     match c {
@@ -179,16 +243,32 @@ fn write_tree(job: &Job<'_>, tree: &CallTree, out: &mut Output<'_>) -> io::Resul
     write_middle_truncated(out, &header, shown_width(&header), columns);
     out.str(reset);
     out.byte(b'\n');
-    // Each function's name, made once; and the root's.
-    let names = StringTable::build(job.profile.functions().len(), |id, buf| {
-        job.profile.function(id as FuncId).key.write_display(buf);
+    // Each function's label, made once, with where its module or path lies; and the
+    // root's.
+    let by_module = match o.format.get("labels") {
+        Some(v) => super::labels_by_module(v).map_err(super::refused)?,
+        None => true,
+    };
+    let profile = job.profile;
+    let mut parts = Vec::with_capacity(profile.functions().len());
+    let names = StringTable::build(profile.functions().len(), |id, buf| {
+        let start = buf.len();
+        let key = &profile.function(id as FuncId).key;
+        if by_module {
+            profile.write_label(id as FuncId, buf);
+        } else {
+            crate::model::write_label(buf, key, key.file.as_str());
+        }
+        parts.push(label_parts(&buf[start..], key));
     });
-    let name_chars: Vec<usize> = (0..job.profile.functions().len())
+    let name_chars: Vec<usize> = (0..profile.functions().len())
         .map(|id| shown_width(names.get(id)))
         .collect();
     let lines = Lines {
         tree,
+        profile,
         names,
+        parts,
         name_chars,
         root_name: format!("all ({} functions)", job.profile.listed_count()),
         total: tree.total(),
@@ -289,7 +369,10 @@ impl Guides {
 /// What every line of the tree needs: the tree, the names, and the colours.
 struct Lines<'a> {
     tree: &'a CallTree,
+    profile: &'a Profile,
     names: StringTable,
+    /// Per function: where the module or path lies in its name ([`label_parts`]).
+    parts: Vec<Option<(u32, u32)>>,
     /// Per function: the shown width of its name.
     name_chars: Vec<usize>,
     root_name: String,
@@ -362,7 +445,11 @@ impl Lines<'_> {
         out.pad_since(start, 9);
         out.byte(b' ');
         let start = out.position();
-        if f.func.is_none() {
+        if let Some(id) = f.func
+            && !self.profile.function(id).stats.calls_known()
+        {
+            out.byte(b'?');
+        } else if f.func.is_none() {
         } else if f.calls.is_finite() && f.calls >= 0.0 {
             out.str(mark);
             out.fixed(f.calls, 0);
@@ -377,7 +464,8 @@ impl Lines<'_> {
         match f.func {
             Some(id) => {
                 let id = id as usize;
-                write_middle_truncated(out, self.names.get(id), self.name_chars[id], room);
+                let (name, n) = (self.names.get(id), self.name_chars[id]);
+                write_label_fitted(out, name, n, self.parts[id], room);
             }
             None => {
                 write_middle_truncated(out, &self.root_name, shown_width(&self.root_name), room)
@@ -437,16 +525,110 @@ mod tests {
     fn self_is_own_time_and_cut_children_show_on_their_own_line() {
         let profile = crate::tree::test_profiles::a_big_and_a_tiny_child();
         let text = text_of(&profile, 0.01);
-        let main = text.lines().find(|l| l.ends_with("(main)")).unwrap();
+        let main = text
+            .lines()
+            .find(|l| l.ends_with("main (app.py:1)"))
+            .unwrap();
         let columns: Vec<&str> = main.split_whitespace().collect();
         assert_eq!(&columns[1..3], ["10.000s", "1.500s"], "{text}");
         assert!(text.contains("└─ … 1 more frame, 62.50ms\n"), "{text}");
         // Without the threshold, tiny is drawn and main's self is the same.
         let text = text_of(&profile, 0.0);
-        let main = text.lines().find(|l| l.ends_with("(main)")).unwrap();
+        let main = text
+            .lines()
+            .find(|l| l.ends_with("main (app.py:1)"))
+            .unwrap();
         assert!(
             main.contains(" 1.500s ") && !text.contains("more frame"),
             "{text}"
+        );
+    }
+
+    /// `--max-depth` cuts children as the threshold does: the cut frame's self column
+    /// is its own time, and what was cut is on its own line.
+    #[test]
+    fn with_max_depth_self_is_still_own_time() {
+        let profile = crate::tree::test_profiles::a_big_and_a_tiny_child();
+        let options = super::super::RenderOptions {
+            tree: crate::tree::TreeOptions {
+                threshold: 0.0,
+                max_depth: 1,
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let job = Job::new(&profile, &options);
+        let mut out = Vec::new();
+        render(&job, &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let main = text
+            .lines()
+            .find(|l| l.ends_with("main (app.py:1)"))
+            .unwrap();
+        let columns: Vec<&str> = main.split_whitespace().collect();
+        assert_eq!(&columns[1..3], ["10.000s", "1.500s"], "{text}");
+        assert!(text.contains("└─ … 2 more frames, 8.500s\n"), "{text}");
+    }
+
+    /// Sampling profilers write -1 calls: the file does not know, and neither do we.
+    #[test]
+    fn calls_the_file_does_not_count_are_unknown_not_zero() {
+        use crate::model::{EdgeStats, FuncKey, ProfileBuilder, Stats};
+        let s = |tt: f64, ct: f64| Stats {
+            cc: -1,
+            nc: -1,
+            tt,
+            ct,
+        };
+        let mut b = ProfileBuilder::new();
+        let (main, work) = (
+            FuncKey::new("app.py", 1, "main"),
+            FuncKey::new("app.py", 5, "work"),
+        );
+        b.add_function(main.clone(), s(1.0, 3.0));
+        b.add_function(work.clone(), s(2.0, 2.0));
+        b.add_edge(main, work, EdgeStats::Timed(s(2.0, 2.0)));
+        let text = text_of(&b.finish(), 0.0);
+        for name in ["main (app.py:1)", "work (app.py:5)"] {
+            let line = text.lines().find(|l| l.ends_with(name)).unwrap();
+            let columns: Vec<&str> = line.split_whitespace().collect();
+            assert_eq!(columns[3], "?", "{text}");
+        }
+    }
+
+    /// Fits `label` of `key` (module or path between `name (` and `:line)`) to `room`.
+    fn fitted(label: &str, key: &crate::model::FuncKey, room: usize) -> String {
+        let mut v = Vec::new();
+        let mut out = Output::new(&mut v);
+        write_label_fitted(
+            &mut out,
+            label,
+            shown_width(label),
+            label_parts(label, key),
+            room,
+        );
+        let _ = out.finish();
+        String::from_utf8(v).unwrap()
+    }
+
+    #[test]
+    fn a_cut_label_keeps_the_function_and_line_and_loses_the_directories_first() {
+        let file = "/tmp/pytest-of-someone/pytest-1234/test_cmdline0/tests/test_cmdline.py";
+        let key = crate::model::FuncKey::new(file, 42, "test_cmdline_main");
+        let label = format!("test_cmdline_main ({file}:42)");
+        assert_eq!(fitted(&label, &key, 200), label);
+        assert_eq!(
+            fitted(&label, &key, 48),
+            "test_cmdline_main (…e0/tests/test_cmdline.py:42)"
+        );
+        assert_eq!(fitted(&label, &key, 30), "test_cmdline_main (…ine.py:42)");
+        assert_eq!(fitted(&label, &key, 24), "test_cmdline_main (…:42)");
+        // Only then does the name give way, in its middle.
+        assert_eq!(fitted(&label, &key, 16), "test…main (…:42)");
+        let key = crate::model::FuncKey::new("~", 0, "<built-in method builtins.exec>");
+        assert_eq!(
+            fitted("{built-in method builtins.exec}", &key, 11),
+            "{buil…exec}"
         );
     }
 

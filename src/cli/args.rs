@@ -113,6 +113,11 @@ pub struct Args {
     )]
     pub log_mult: String,
 
+    /// Name frames by their module (`format (json:52)`) or their file, in -f text
+    /// (default: module) and -f log (default: file, flameprof 0.4's file:line:name).
+    #[arg(long, value_name = "KIND", value_parser = ["module", "file"])]
+    pub labels: Option<String>,
+
     /// Keep only the stacks through functions whose name `file:line(function)`
     /// contains TEXT (a plain substring, case-sensitive; not a regular expression).
     #[arg(long, value_name = "TEXT")]
@@ -199,6 +204,9 @@ impl Args {
         let mut format = FormatOptions::default();
         format.set("log-mult", self.log_mult);
         format.set("sort", self.sort);
+        if let Some(labels) = self.labels {
+            format.set("labels", labels);
+        }
         format.set(
             "view",
             if self.callers {

@@ -6,11 +6,13 @@
 //! ordered by memory address). Merging follows `pstats.Stats.add`.
 
 mod builder;
+mod labels;
 #[cfg(test)]
 mod tests;
 mod text;
 
 pub use builder::{BuilderId, ProfileBuilder};
+pub use labels::{ModuleLabels, write_label};
 pub use text::{ELISION, Text, shortened_str};
 
 /// A call count. Python counts are unbounded; values past `i128` saturate.
@@ -131,6 +133,13 @@ pub struct Stats {
 }
 
 impl Stats {
+    /// False when the file does not know how often the function was called: sampling
+    /// profilers (pyinstrument) write -1, and a negative count means nothing else.
+    pub fn calls_known(&self) -> bool {
+        let nc = self.nc;
+        nc >= 0
+    }
+
     pub fn add(&mut self, other: &Stats) {
         self.cc = self.cc.saturating_add(other.cc);
         self.nc = self.nc.saturating_add(other.nc);
@@ -228,6 +237,8 @@ pub struct Profile {
     callees_start: Vec<u32>,
     /// Strongly connected components, computed on first use (see [`Profile::components`]).
     components: Derived<Vec<u32>>,
+    /// Module labels, computed on first use (see [`Profile::module_labels`]).
+    labels: Derived<ModuleLabels>,
 }
 
 /// Data derived from a profile on first use. Not part of the profile's identity: two
@@ -270,6 +281,7 @@ impl Profile {
             callers_start,
             callees_start,
             components: Derived::default(),
+            labels: Derived::default(),
         }
     }
 
@@ -329,6 +341,25 @@ impl Profile {
                 tt + f.stats.tt,
             )
         })
+    }
+
+    /// Every function's module label (`json`, `pip._internal.cli.main`, `small.py`),
+    /// computed once per profile, in one pass (see `model/labels.rs`).
+    pub fn module_labels(&self) -> &ModuleLabels {
+        self.labels.0.get_or_init(|| ModuleLabels::compute(self))
+    }
+
+    /// The label function `id` is shown with: `format (json:52)`, or pstats' name for
+    /// builtins ([`write_label`]).
+    pub fn label(&self, id: FuncId) -> String {
+        let mut out = String::new();
+        self.write_label(id, &mut out);
+        out
+    }
+
+    /// Appends [`Profile::label`] to `out`.
+    pub fn write_label(&self, id: FuncId, out: &mut String) {
+        write_label(out, &self.function(id).key, self.module_labels().module(id));
     }
 
     /// The strongly connected component of every function in the call graph

@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_flameprof_global_optspecs
-    string join \n f/format= o/out= list-formats threshold= max-depth= width= row-height= font-size= title= subtitle= flame-only inverted-only no-script log-mult= focus= sort= callers callees r/run m/run-module python= cpu save-prof= h/help V/version
+    string join \n f/format= o/out= list-formats threshold= max-depth= width= row-height= font-size= title= subtitle= flame-only inverted-only no-script log-mult= labels= focus= sort= callers callees r/run m/run-module python= cpu save-prof= h/help V/version
 end
 
 function __fish_flameprof_needs_command
@@ -38,6 +38,8 @@ complete -c flameprof -n "__fish_flameprof_needs_command" -l font-size -d 'Font 
 complete -c flameprof -n "__fish_flameprof_needs_command" -l title -d 'Title drawn at the top of the image' -r
 complete -c flameprof -n "__fish_flameprof_needs_command" -l subtitle -d 'Second line under the title' -r
 complete -c flameprof -n "__fish_flameprof_needs_command" -l log-mult -d 'Multiplier from self seconds to the integer values of -f log' -r
+complete -c flameprof -n "__fish_flameprof_needs_command" -l labels -d 'Name frames by their module (`format (json:52)`) or their file, in -f text (default: module) and -f log (default: file, flameprof 0.4\'s file:line:name)' -r -f -a "module\t''
+file\t''"
 complete -c flameprof -n "__fish_flameprof_needs_command" -l focus -d 'Keep only the stacks through functions whose name `file:line(function)` contains TEXT (a plain substring, case-sensitive; not a regular expression)' -r
 complete -c flameprof -n "__fish_flameprof_needs_command" -l sort -d 'Sort key of -f stats, as pstats\' sort_stats takes it (calls, cumulative, cumtime, filename, line, module, name, ncalls, nfl, pcalls, stdname, time, tottime, or an abbreviation pstats accepts, like `file` or `tot`)' -r
 complete -c flameprof -n "__fish_flameprof_needs_command" -l python -d 'With run, -r or -m: the Python interpreter [default: the python3 or python beside the flameprof binary (the environment pip installed it into), else $VIRTUAL_ENV/bin/python if a virtual environment is active, else python3]' -r
@@ -70,6 +72,8 @@ complete -c flameprof -n "__fish_flameprof_using_subcommand run" -l font-size -d
 complete -c flameprof -n "__fish_flameprof_using_subcommand run" -l title -d 'Title drawn at the top of the image' -r
 complete -c flameprof -n "__fish_flameprof_using_subcommand run" -l subtitle -d 'Second line under the title' -r
 complete -c flameprof -n "__fish_flameprof_using_subcommand run" -l log-mult -d 'Multiplier from self seconds to the integer values of -f log' -r
+complete -c flameprof -n "__fish_flameprof_using_subcommand run" -l labels -d 'Name frames by their module (`format (json:52)`) or their file, in -f text (default: module) and -f log (default: file, flameprof 0.4\'s file:line:name)' -r -f -a "module\t''
+file\t''"
 complete -c flameprof -n "__fish_flameprof_using_subcommand run" -l focus -d 'Keep only the stacks through functions whose name `file:line(function)` contains TEXT (a plain substring, case-sensitive; not a regular expression)' -r
 complete -c flameprof -n "__fish_flameprof_using_subcommand run" -l sort -d 'Sort key of -f stats, as pstats\' sort_stats takes it (calls, cumulative, cumtime, filename, line, module, name, ncalls, nfl, pcalls, stdname, time, tottime, or an abbreviation pstats accepts, like `file` or `tot`)' -r
 complete -c flameprof -n "__fish_flameprof_using_subcommand run" -l python -d 'With run, -r or -m: the Python interpreter [default: the python3 or python beside the flameprof binary (the environment pip installed it into), else $VIRTUAL_ENV/bin/python if a virtual environment is active, else python3]' -r
@@ -96,6 +100,8 @@ complete -c flameprof -n "__fish_flameprof_using_subcommand completions" -l font
 complete -c flameprof -n "__fish_flameprof_using_subcommand completions" -l title -d 'Title drawn at the top of the image' -r
 complete -c flameprof -n "__fish_flameprof_using_subcommand completions" -l subtitle -d 'Second line under the title' -r
 complete -c flameprof -n "__fish_flameprof_using_subcommand completions" -l log-mult -d 'Multiplier from self seconds to the integer values of -f log' -r
+complete -c flameprof -n "__fish_flameprof_using_subcommand completions" -l labels -d 'Name frames by their module (`format (json:52)`) or their file, in -f text (default: module) and -f log (default: file, flameprof 0.4\'s file:line:name)' -r -f -a "module\t''
+file\t''"
 complete -c flameprof -n "__fish_flameprof_using_subcommand completions" -l focus -d 'Keep only the stacks through functions whose name `file:line(function)` contains TEXT (a plain substring, case-sensitive; not a regular expression)' -r
 complete -c flameprof -n "__fish_flameprof_using_subcommand completions" -l sort -d 'Sort key of -f stats, as pstats\' sort_stats takes it (calls, cumulative, cumtime, filename, line, module, name, ncalls, nfl, pcalls, stdname, time, tottime, or an abbreviation pstats accepts, like `file` or `tot`)' -r
 complete -c flameprof -n "__fish_flameprof_using_subcommand completions" -l python -d 'With run, -r or -m: the Python interpreter [default: the python3 or python beside the flameprof binary (the environment pip installed it into), else $VIRTUAL_ENV/bin/python if a virtual environment is active, else python3]' -r
@@ -121,6 +127,8 @@ complete -c flameprof -n "__fish_flameprof_using_subcommand man" -l font-size -d
 complete -c flameprof -n "__fish_flameprof_using_subcommand man" -l title -d 'Title drawn at the top of the image' -r
 complete -c flameprof -n "__fish_flameprof_using_subcommand man" -l subtitle -d 'Second line under the title' -r
 complete -c flameprof -n "__fish_flameprof_using_subcommand man" -l log-mult -d 'Multiplier from self seconds to the integer values of -f log' -r
+complete -c flameprof -n "__fish_flameprof_using_subcommand man" -l labels -d 'Name frames by their module (`format (json:52)`) or their file, in -f text (default: module) and -f log (default: file, flameprof 0.4\'s file:line:name)' -r -f -a "module\t''
+file\t''"
 complete -c flameprof -n "__fish_flameprof_using_subcommand man" -l focus -d 'Keep only the stacks through functions whose name `file:line(function)` contains TEXT (a plain substring, case-sensitive; not a regular expression)' -r
 complete -c flameprof -n "__fish_flameprof_using_subcommand man" -l sort -d 'Sort key of -f stats, as pstats\' sort_stats takes it (calls, cumulative, cumtime, filename, line, module, name, ncalls, nfl, pcalls, stdname, time, tottime, or an abbreviation pstats accepts, like `file` or `tot`)' -r
 complete -c flameprof -n "__fish_flameprof_using_subcommand man" -l python -d 'With run, -r or -m: the Python interpreter [default: the python3 or python beside the flameprof binary (the environment pip installed it into), else $VIRTUAL_ENV/bin/python if a virtual environment is active, else python3]' -r
