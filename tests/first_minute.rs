@@ -222,6 +222,14 @@ fn the_format_follows_the_extension_of_out() {
         std::fs::read(dir.path().join("y.json")).unwrap(),
         log.stdout()
     );
+    // `.txt` is plain text: any text format written there is what the user asked for,
+    // but an SVG is not.
+    for format in ["stats", "json", "log"] {
+        let r = run_in(dir.path(), &["-f", format, "-o", "z.txt", "app.prof"], None).ok();
+        assert_eq!(r.stderr(), "", "-f {format} -o z.txt");
+    }
+    let r = run_in(dir.path(), &["-f", "svg", "-o", "z.txt", "app.prof"], None).ok();
+    assert!(r.stderr().contains("warning: -o z.txt"), "{}", r.describe());
     // A name for profile stats is refused without -f: it is never what flameprof writes.
     for name in ["out.prof", "out.pstats"] {
         let r = run_in(dir.path(), &["-o", name, "app.prof"], None);

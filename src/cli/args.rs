@@ -331,7 +331,10 @@ fn chosen_format<'a>(
     let shown = || out.map(|p| p.display().to_string()).unwrap_or_default();
     match given {
         Some(f) => {
-            if let Some(n) = named.filter(|&n| n != f) {
+            // `.txt` says plain text, which every format but svg writes: only the
+            // default it picks (text) is particular to it.
+            let agrees = |n: &str| n == f || (ext.as_deref() == Some("txt") && f != "svg");
+            if let Some(n) = named.filter(|&n| !agrees(n)) {
                 warnings.push(format!(
                     "-o {}: the extension is for -f {n}, but -f {f} was given; writing {f}",
                     shown()
