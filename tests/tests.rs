@@ -8,6 +8,7 @@ mod faults;
 mod first_minute;
 mod formats;
 mod labels;
+mod links;
 mod manifest;
 mod output_file;
 mod output_hygiene;
