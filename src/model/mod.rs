@@ -148,6 +148,19 @@ impl Stats {
     }
 }
 
+/// What a profile's counts and times measure.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Measure {
+    /// A deterministic profiler (cProfile, `profile`, yappi): calls are counted and
+    /// times measured.
+    #[default]
+    Calls,
+    /// A sampling profiler: counts are samples. With `seconds`, times are samples times
+    /// the sampling interval; without (collapsed stacks, which keep no interval), the
+    /// "times" are the sample counts themselves.
+    Samples { seconds: bool },
+}
+
 /// Index of a function in [`Profile::functions`].
 pub type FuncId = u32;
 
@@ -239,6 +252,8 @@ pub struct Profile {
     components: Derived<Vec<u32>>,
     /// Module labels, computed on first use (see [`Profile::module_labels`]).
     labels: Derived<ModuleLabels>,
+    /// What the counts and times measure.
+    measure: Measure,
 }
 
 /// Data derived from a profile on first use. Not part of the profile's identity: two
@@ -282,7 +297,19 @@ impl Profile {
             callees_start,
             components: Derived::default(),
             labels: Derived::default(),
+            measure: Measure::Calls,
         }
+    }
+
+    /// What the counts and times measure.
+    pub fn measure(&self) -> Measure {
+        self.measure
+    }
+
+    /// The profile, its counts and times taken as measuring `measure`.
+    pub fn with_measure(mut self, measure: Measure) -> Profile {
+        self.measure = measure;
+        self
     }
 
     pub fn functions(&self) -> &[Function] {
