@@ -506,9 +506,15 @@ mod tests {
 
     /// `-f text` of `profile` at `threshold`, 100 columns, no colour.
     fn text_of(profile: &crate::model::Profile, threshold: f64) -> String {
+        text_cut(profile, threshold, 0)
+    }
+
+    /// [`text_of`], drawn no deeper than `max_depth` (0: no limit).
+    fn text_cut(profile: &crate::model::Profile, threshold: f64, max_depth: usize) -> String {
         let options = super::super::RenderOptions {
             tree: crate::tree::TreeOptions {
                 threshold,
+                max_depth,
                 ..Default::default()
             },
             columns: 100,
@@ -549,18 +555,7 @@ mod tests {
     #[test]
     fn with_max_depth_self_is_still_own_time() {
         let profile = crate::tree::test_profiles::a_big_and_a_tiny_child();
-        let options = super::super::RenderOptions {
-            tree: crate::tree::TreeOptions {
-                threshold: 0.0,
-                max_depth: 1,
-                ..Default::default()
-            },
-            ..Default::default()
-        };
-        let job = Job::new(&profile, &options);
-        let mut out = Vec::new();
-        render(&job, &mut out).unwrap();
-        let text = String::from_utf8(out).unwrap();
+        let text = text_cut(&profile, 0.0, 1);
         let main = text
             .lines()
             .find(|l| l.ends_with("main (app.py:1)"))
