@@ -249,7 +249,19 @@ impl<'a> Expansion<'a> {
         } else {
             n.nc * part
         };
-        let (lo, hi) = if c.exact {
+        // A function never re-entered (`cc == nc`) keeps its whole time, cycle or not, and
+        // an exact frame as wide as that is its only one: an edge out of it that is not
+        // back into the cycle and is placed whole here is exact too, however the
+        // placement got there (the import machinery divides by proportion).
+        let whole_edge = !c.exact
+            && parent.exact
+            && fact.max_on_stack == 1
+            && at.share >= 1.0 - 1e-9
+            && slots.slots[c.edge].timed
+            && !slots.slots[c.edge].cyclic
+            && (c.width - n.ct).abs() <= n.ct * EXACT_TOLERANCE;
+        let exact = c.exact || whole_edge;
+        let (lo, hi) = if exact {
             (c.width, c.width)
         } else {
             let others = (fact.ct - parent.total).max(0.0);
@@ -262,7 +274,7 @@ impl<'a> Expansion<'a> {
             func: Some(callee),
             parent: frame,
             calls,
-            exact: c.exact,
+            exact,
             min_total: lo,
             max_total: hi,
             ..Frame::root(c.width)
@@ -415,6 +427,32 @@ mod tests {
             threshold: 0.0,
             ..TreeOptions::default()
         }
+    }
+
+    #[test]
+    fn a_script_body_inside_the_import_cycle_keeps_its_callees_exact() {
+        // The script's body `main` runs under exec, imports through find, which execs
+        // `lib`'s body: main is in the import cycle, but never re-entered (cc == nc), so
+        // its one frame holds all of `work`'s calls.
+        let p = profile(
+            &[
+                ("exec", 1, 2, 0.0, 10.0),
+                ("main", 1, 1, 1.0, 10.0),
+                ("find", 1, 1, 0.5, 3.0),
+                ("lib", 1, 1, 2.5, 2.5),
+                ("work", 5, 5, 6.0, 6.0),
+            ],
+            &[
+                ("exec", "main", 1, 1.0, 10.0),
+                ("main", "find", 1, 0.5, 3.0),
+                ("find", "exec", 1, 0.0, 2.5),
+                ("exec", "lib", 1, 2.5, 2.5),
+                ("main", "work", 5, 6.0, 6.0),
+            ],
+        );
+        let f = frames(&build(&p, &all_frames()), &p);
+        let work = f.iter().find(|x| x.0 == "exec;main;work").unwrap();
+        assert_eq!((work.1, work.2), (6.0, true), "{f:?}");
     }
 
     #[test]
