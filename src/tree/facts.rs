@@ -21,6 +21,8 @@ pub(super) struct FunctionFacts {
     /// The edge by which it calls itself directly, when that is its only recursion
     /// (not also part of a cycle of several functions): drawn as a chain.
     pub(super) self_edge: Option<usize>,
+    /// It has a self-edge, whether or not it is also in a larger cycle.
+    pub(super) calls_itself: bool,
     /// Direct recursion: calls and time of each level (empty without a self-edge).
     pub(super) levels: Levels,
     /// Direct recursion: share of own time in what an inner level keeps (the
@@ -65,6 +67,7 @@ pub(super) fn function_facts(profile: &Profile, slots: &Slots) -> Vec<FunctionFa
                 scc: scc[id as usize],
                 recursive: self_edge.is_some() || in_cycle,
                 self_edge: chain_edge,
+                calls_itself: self_edge.is_some(),
                 levels: chain_edge.map_or_else(Levels::default, |e| {
                     let n = numbers(e);
                     Levels::new(outer, ct, n.nc, n.cc, n.ct)

@@ -456,6 +456,27 @@ mod tests {
     }
 
     #[test]
+    fn a_single_call_out_of_a_function_calling_itself_is_not_exact() {
+        // f runs twice, once inside itself; its one call of g may come from either level,
+        // so wherever g is drawn, its stack is a guess even though its width is not.
+        let p = profile(
+            &[
+                ("main", 1, 1, 1.0, 10.0),
+                ("f", 1, 2, 6.0, 9.0),
+                ("g", 1, 1, 3.0, 3.0),
+            ],
+            &[
+                ("main", "f", 1, 3.0, 9.0),
+                ("f", "f", 1, 3.0, 6.0),
+                ("f", "g", 1, 3.0, 3.0),
+            ],
+        );
+        let f = frames(&build(&p, &all_frames()), &p);
+        let g: Vec<_> = f.iter().filter(|x| x.0.ends_with(";g")).collect();
+        assert!(!g.is_empty() && g.iter().all(|x| !x.2), "{f:?}");
+    }
+
+    #[test]
     fn single_caller_chains_are_exact() {
         let p = profile(
             &[

@@ -556,10 +556,13 @@ impl<'a> Placer<'a> {
                 // A single call's width is its `ct`, straight from the data, wherever the
                 // call is placed: it may eat into the estimated own time, not past the frame.
                 let width = ct.min((parent.total - room.placed).max(0.0));
+                // Its place is from the data too, unless the function calls itself: the
+                // call may have come from any level of that recursion, not this one.
+                let placed_by_data = nested || !plan.facts[func as usize].calls_itself;
                 out.push(Child {
                     edge: i,
                     width,
-                    exact: slots[i].timed && ct - width <= ct * EXACT_TOLERANCE,
+                    exact: placed_by_data && slots[i].timed && ct - width <= ct * EXACT_TOLERANCE,
                     run: NO_RUN,
                 });
                 room.placed += width;
