@@ -14,6 +14,8 @@ use crate::warning::{Warning, WarningKind};
 
 /// Reads every input (`-`, or no input at all: standard input) and merges them as
 /// `pstats.Stats.add` does. Each input's reading warnings go to `warn` as it is read.
+/// Inputs that measure different things (calls and samples) are refused: their
+/// counts and times cannot be added up.
 pub fn read_all(inputs: &[PathBuf], warn: &mut dyn FnMut(&Warning)) -> Result<Profile, InputError> {
     let stdin_only = [PathBuf::from("-")];
     let inputs = if inputs.is_empty() {
@@ -21,15 +23,40 @@ pub fn read_all(inputs: &[PathBuf], warn: &mut dyn FnMut(&Warning)) -> Result<Pr
     } else {
         inputs
     };
-    let mut profiles = Vec::with_capacity(inputs.len());
-    for path in inputs {
+    let mut profiles: Vec<Profile> = Vec::with_capacity(inputs.len());
+    for (i, path) in inputs.iter().enumerate() {
         let loaded = input::load_file(path)?;
         for w in &loaded.warnings {
             warn(w);
         }
+        if let Some(first) = profiles.first()
+            && first.measure() != loaded.profile.measure()
+        {
+            return Err(InputError {
+                file: display_name(path),
+                message: format!(
+                    "{} cannot be merged with '{}', {}",
+                    loaded.profile.measure().described(),
+                    display_name(&inputs[0]),
+                    first.measure().described()
+                ),
+            });
+        }
+        debug_assert!(i == profiles.len());
         profiles.push(loaded.profile);
     }
     Ok(Profile::merge(profiles))
+}
+
+/// The profile as the outputs show it: a sampled profile's per-line keys made one
+/// function each ([`Profile::group_lines`]) unless `keep_lines`; any other profile as
+/// it is.
+pub fn by_function(profile: Profile, keep_lines: bool) -> Profile {
+    if profile.measure().is_samples() && !keep_lines {
+        profile.group_lines()
+    } else {
+        profile
+    }
 }
 
 /// From this many edges on, the checks and the inverted tree go to a second core. Below

@@ -18,5 +18,6 @@ mod regressions;
 mod run;
 mod run_hardening;
 mod run_interpreter;
+mod sampled;
 mod stats;
 mod util;

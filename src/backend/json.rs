@@ -1,6 +1,6 @@
 //! `-f json`: the whole profile as one JSON document for jq and scripts.
 //!
-//! Top level: `schema_version`, `totals`, `functions` (the flat pstats table with raw
+//! Top level: `schema_version`, `units` (what counts and times measure), `totals`, `functions` (the flat pstats table with raw
 //! `cc`/`nc`/`tt`/`ct` and each function's callers with their edge numbers), `flame` and
 //! `inverted` (each a flat, pre-order list of nodes that name their `parent` and
 //! `children` by id). Functions carry the model's `module` and `label` beside pstats'
@@ -15,7 +15,7 @@ use std::io::{self, Write};
 
 use super::output::Output;
 use super::{Backend, Job, StringTable, Trees};
-use crate::model::{EdgeStats, FuncId, Profile};
+use crate::model::{EdgeStats, FuncId, Measure, Profile};
 use crate::tree::{CallTree, ROOT};
 
 inventory::submit! {
@@ -115,9 +115,15 @@ fn render_into(job: &Job<'_>, out: &mut Output<'_>) -> io::Result<()> {
     let profile = job.profile;
     let displays = display_literals(profile);
     let (nc, cc, tt) = profile.totals();
+    // What the counts and times measure: a sampled profile's "calls" are samples.
+    let (counts, times) = match profile.measure() {
+        Measure::Calls => ("calls", "seconds"),
+        Measure::Samples { seconds: true } => ("samples", "seconds"),
+        Measure::Samples { seconds: false } => ("samples", "samples"),
+    };
     write!(
         out,
-        "{{\"schema_version\":{SCHEMA_VERSION},\"totals\":{{\"functions\":{},",
+        "{{\"schema_version\":{SCHEMA_VERSION},\"units\":{{\"counts\":\"{counts}\",\"times\":\"{times}\"}},\"totals\":{{\"functions\":{},",
         profile.listed_count()
     )?;
     write!(out, "\"calls\":{nc},\"primitive_calls\":{cc},\"tottime\":")?;

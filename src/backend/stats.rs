@@ -368,9 +368,16 @@ fn write_report_into(
     writeln!(out, "   Ordered by: {}\n", key.description)?;
     match view {
         StatsView::Table => {
+            // pstats reads a file with the sampling marker as `SampledStats`, whose
+            // `print_title` names the columns for samples; the rest is `Stats`'.
             writeln!(
                 out,
-                "   ncalls  tottime  percall  cumtime  percall filename:lineno(function)"
+                "{}",
+                if profile.measure().is_samples() {
+                    "  nsamples  tottime  persample  cumtime  persample filename:lineno(function)"
+                } else {
+                    "   ncalls  tottime  percall  cumtime  percall filename:lineno(function)"
+                }
             )?;
             for &id in &ids {
                 write_line(profile.function(id), names.get(id), out);
@@ -392,7 +399,12 @@ fn write_report_into(
             };
             writeln!(out, "{}{}", ljust("Function ", width), title)?;
             if timed_subheader(profile) {
-                writeln!(out, "{}    ncalls  tottime  cumtime", " ".repeat(width))?;
+                let counts = if profile.measure().is_samples() {
+                    "nsamples"
+                } else {
+                    "  ncalls"
+                };
+                writeln!(out, "{}  {counts}  tottime  cumtime", " ".repeat(width))?;
             }
             let mut edges = Vec::new();
             for &id in &ids {

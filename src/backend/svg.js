@@ -30,6 +30,8 @@
   // ---------- numbers ----------
   function pct(a, b) { return b > 0 ? (100 * a / b).toFixed(2) + '%' : '0%'; }
   function dur(t) {
+    // A sampled profile without an interval: its times are sample counts.
+    if (D.counts) return (Math.round(t * 10) / 10) + ' samples';
     if (t >= 1 || t === 0) return t.toFixed(3) + ' s';
     if (t >= 1e-3) return (t * 1e3).toFixed(3) + ' ms';
     return (t * 1e6).toFixed(3) + ' \u00b5s';
@@ -179,7 +181,10 @@
     if (cut > 0) self += ' + ' + dur(cut * s) + ' in ' + d[5] + (d[5] === 1 ? ' frame' : ' frames') + ' too small to draw';
     lines.push(self);
     // A negative count is one the file does not know (sampling profilers write -1).
-    lines.push(fn[2] < 0 ? 'calls not recorded in the file' : 'calls here ' + d[3] + '; function calls ' + (fn[2] === fn[3] ? fn[2] : fn[2] + '/' + fn[3]));
+    if (fn[2] < 0) lines.push('calls not recorded in the file');
+    // Sampled: nc counts the samples with the function on the stack, cc on top.
+    else if (D.unit === 'samples') lines.push('samples here ' + d[3] + '; function on the stack in ' + fn[2] + ', on top in ' + fn[3]);
+    else lines.push('calls here ' + d[3] + '; function calls ' + (fn[2] === fn[3] ? fn[2] : fn[2] + '/' + fn[3]));
     var cl = this.rects[i].classList;
     if (cl.contains('e')) {
       lines.push((cl.contains('g') ? 'rough guess' : 'close estimate') + ' (split between callers): the data allows ' + dur(d[6] * s) + ' to ' + dur(d[7] * s));

@@ -16,7 +16,7 @@ use std::io::{self, Write};
 
 use super::output::{Output, round_u64};
 use super::{Backend, Graphs, Job, StringTable, Trees};
-use crate::model::{FuncId, FuncKey};
+use crate::model::{FuncId, FuncKey, Measure};
 use crate::tree::{CallTree, Certainty, Frame, ROOT};
 
 inventory::submit! {
@@ -149,7 +149,7 @@ fn ticks(t: f64, total: f64) -> u64 {
 enum Kind {
     /// The profiled program's own code: warm hues.
     Own,
-    /// The Python standard library and frozen modules: blues.
+    /// The Python standard library, frozen modules and the profilers' own frames: blues.
     Stdlib,
     /// Installed packages (`site-packages`, `dist-packages`): greens.
     ThirdParty,
@@ -160,6 +160,11 @@ enum Kind {
 impl Kind {
     fn of(key: &FuncKey) -> Kind {
         let file = key.file.as_str();
+        // The sampling profiler's own frames ({GC}, {native}, <task>) are internals,
+        // coloured as cProfile's wrapper frames are, not as the program's code.
+        if key.is_sampler_frame() {
+            return Kind::Stdlib;
+        }
         if file == "~" || file.is_empty() {
             return Kind::Builtin;
         }
@@ -303,7 +308,7 @@ fn render_into(job: &Job<'_>, out: &mut Output<'_>) -> io::Result<()> {
         font: f64::from(o.font_size.max(1)),
     };
     let mut views = Vec::new();
-    let mut top = HEADER + if o.subtitle.is_some() { 18.0 } else { 0.0 };
+    let mut top = HEADER + top_shift(job);
     if o.graphs != Graphs::InvertedOnly {
         let caption = "Flame graph: callers above, callees below; width is time spent inside";
         views.push(View::new("flame", caption, job.flame(), &mut top, &g));
@@ -360,12 +365,12 @@ fn render_into(job: &Job<'_>, out: &mut Output<'_>) -> io::Result<()> {
     )?;
     escape(out, &o.title);
     writeln!(out, "</text>")?;
-    if let Some(sub) = &o.subtitle {
+    if let Some(sub) = subtitle(job) {
         write!(
             out,
             r#"<text class="sub" x="50%" y="40" text-anchor="middle">"#
         )?;
-        escape(out, sub);
+        escape(out, &sub);
         writeln!(out, "</text>")?;
     }
     if o.script {
@@ -377,7 +382,7 @@ fn render_into(job: &Job<'_>, out: &mut Output<'_>) -> io::Result<()> {
     writeln!(
         out,
         r#"<text id="details" x="10" y="{}" aria-live="polite"> </text>"#,
-        HEADER - 8.0 + top_shift(o)
+        HEADER - 8.0 + top_shift(job)
     )?;
 
     for v in &views {
@@ -500,8 +505,26 @@ fn write_jump(out: &mut Output<'_>, v: &View<'_>, g: &Geometry) -> io::Result<()
     )
 }
 
-fn top_shift(o: &super::RenderOptions) -> f64 {
-    if o.subtitle.is_some() { 18.0 } else { 0.0 }
+fn top_shift(job: &Job<'_>) -> f64 {
+    if subtitle(job).is_some() { 18.0 } else { 0.0 }
+}
+
+/// The line under the title: `--subtitle`, or for a sampled profile what its numbers
+/// count (the widths are samples, and a reader used to cProfile would read calls).
+fn subtitle(job: &Job<'_>) -> Option<String> {
+    if let Some(sub) = &job.options.subtitle {
+        return Some(sub.clone());
+    }
+    let samples = job.profile.totals().1;
+    match job.profile.measure() {
+        Measure::Calls => None,
+        Measure::Samples { seconds: true } => Some(format!(
+            "{samples} samples; times are samples × the sampling interval"
+        )),
+        Measure::Samples { seconds: false } => {
+            Some(format!("{samples} samples; widths are sample counts"))
+        }
+    }
 }
 
 /// A label to draw: where, and how many characters fit.
@@ -605,8 +628,20 @@ fn write_script(
     json_number(out, job.flame().total());
     write!(
         out,
-        ",ticks:{TICKS},left:{LEFT_PCT},span:{SPAN_PCT},pad:{LABEL_PAD},cw:{CHAR_WIDTH},\nfn:["
+        ",ticks:{TICKS},left:{LEFT_PCT},span:{SPAN_PCT},pad:{LABEL_PAD},cw:{CHAR_WIDTH},"
     )?;
+    // A sampled profile's counts are samples, and without an interval its times too.
+    match job.profile.measure() {
+        Measure::Calls => {}
+        Measure::Samples { seconds } => {
+            out.str(if seconds {
+                "unit:'samples',"
+            } else {
+                "unit:'samples',counts:1,"
+            });
+        }
+    }
+    out.str("\nfn:[");
     let mut display = String::new();
     for (n, &id) in functions.ids.iter().enumerate() {
         let f = job.profile.function(id);

@@ -19,7 +19,7 @@ use std::io::{self, Write};
 
 use super::output::Output;
 use super::{Backend, Job, StringTable, Trees};
-use crate::model::{FuncId, Profile};
+use crate::model::{FuncId, Measure, Profile};
 use crate::printable;
 use crate::tree::{CallTree, Certainty, ROOT};
 
@@ -75,6 +75,19 @@ fn write_time(out: &mut Output<'_>, t: f64) {
     } else {
         out.fixed(t * 1e6, 1);
         out.str("µs");
+    }
+}
+
+/// Writes an amount of the tree: a [`write_time`], or with `counts` (a sampled
+/// profile that keeps no interval: its "times" are sample counts) a count, with one
+/// decimal where an estimate split it.
+fn write_amount(out: &mut Output<'_>, t: f64, counts: bool) {
+    if !counts || !t.is_finite() {
+        write_time(out, t);
+    } else if t == t.round() {
+        out.fixed(t, 0);
+    } else {
+        out.fixed(t, 1);
     }
 }
 
@@ -235,9 +248,17 @@ fn write_tree(job: &Job<'_>, tree: &CallTree, out: &mut Output<'_>) -> io::Resul
     let o = job.options;
     let columns = o.columns.max(MIN_COLUMNS);
     let (dim, reset) = if o.color { (DIM, RESET) } else { ("", "") };
+    let measure = job.profile.measure();
     let header = format!(
         "{:>6} {:>9} {:>9} {:>9}  function (~ = close estimate, ? = rough guess)",
-        "total%", "total", "self", "calls"
+        "total%",
+        "total",
+        "self",
+        if measure.is_samples() {
+            "samples"
+        } else {
+            "calls"
+        }
     );
     out.str(dim);
     write_middle_truncated(out, &header, shown_width(&header), columns);
@@ -270,7 +291,15 @@ fn write_tree(job: &Job<'_>, tree: &CallTree, out: &mut Output<'_>) -> io::Resul
         names,
         parts,
         name_chars,
-        root_name: format!("all ({} functions)", job.profile.listed_count()),
+        root_name: match measure {
+            Measure::Calls => format!("all ({} functions)", job.profile.listed_count()),
+            Measure::Samples { .. } => format!(
+                "all ({} functions, {} samples)",
+                job.profile.listed_count(),
+                job.profile.totals().1
+            ),
+        },
+        counts: measure == Measure::Samples { seconds: false },
         total: tree.total(),
         color: o.color,
         dim,
@@ -320,8 +349,17 @@ fn write_tree(job: &Job<'_>, tree: &CallTree, out: &mut Output<'_>) -> io::Resul
         out.str("(stopped at the frame limit: ");
         out.u64(tree.len() as u64);
         out.str(" frames, ");
-        write_time(out, tree.cut_time);
+        write_amount(out, tree.cut_time, lines.counts);
         out.str(" not shown)\n");
+    }
+    if measure.is_samples() && profile.functions().iter().any(|f| f.key.is_sampler_frame()) {
+        // The sampler's own frames are no function of the program: say what they are.
+        out.str(lines.dim);
+        out.str(
+            "{GC}, {native} and <task> frames are the sampling profiler's: a garbage \
+                 collection, C code, an asyncio task\n",
+        );
+        out.str(lines.reset);
     }
     Ok(())
 }
@@ -376,6 +414,8 @@ struct Lines<'a> {
     /// Per function: the shown width of its name.
     name_chars: Vec<usize>,
     root_name: String,
+    /// Amounts are sample counts, not seconds (`Measure::Samples { seconds: false }`).
+    counts: bool,
     total: f64,
     color: bool,
     dim: &'static str,
@@ -398,7 +438,7 @@ impl Lines<'_> {
         } else {
             " more frames, "
         });
-        write_time(out, f.cut);
+        write_amount(out, f.cut, self.counts);
         let what = String::from_utf8_lossy(out.since(start));
         let chars = what.chars().count();
         if chars > room {
@@ -437,11 +477,11 @@ impl Lines<'_> {
         out.byte(b' ');
         let start = out.position();
         out.str(mark);
-        write_time(out, f.total);
+        write_amount(out, f.total, self.counts);
         out.pad_since(start, 9);
         out.byte(b' ');
         let start = out.position();
-        write_time(out, f.own_time());
+        write_amount(out, f.own_time(), self.counts);
         out.pad_since(start, 9);
         out.byte(b' ');
         let start = out.position();

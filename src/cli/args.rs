@@ -43,6 +43,11 @@ pub struct Args {
     #[arg(long)]
     pub list_formats: bool,
 
+    /// Sampled profiles: keep one frame per line executed, as the file keys them,
+    /// instead of one per function.
+    #[arg(long)]
+    pub keep_lines: bool,
+
     /// Hide frames narrower than this percentage of the total time (their time is
     /// added to the parent's self time).
     #[arg(
@@ -180,6 +185,8 @@ pub struct Options {
     /// after the input instead (see `commands`), which is said on standard error.
     pub svg_to_terminal: bool,
     pub list_formats: bool,
+    /// Keep a sampled profile's per-line keys apart (`--keep-lines`).
+    pub keep_lines: bool,
     pub render: RenderOptions,
     /// Warnings about the command line itself (`-f` against `-o`'s extension), each
     /// one line, printed before anything is read.
@@ -241,6 +248,7 @@ impl Args {
             out: self.out,
             svg_to_terminal,
             list_formats: self.list_formats,
+            keep_lines: self.keep_lines,
             render: RenderOptions {
                 tree: TreeOptions {
                     threshold: threshold / 100.0,

@@ -8,8 +8,10 @@
 //!   the file: the numbers pstats would print from it are meaningless.
 //! - A malformed **key** (not a `(file, line, name)` 3-tuple of string, int, string)
 //!   keeps its row under a placeholder label `<malformed key>:0(REPR)`, so that counts
-//!   and totals match `len(stats)`; one warning counts them. The 3.15 sampling marker
-//!   `("__sampled__",)` is skipped silently.
+//!   and totals match `len(stats)`; one warning counts them.
+//! - CPython 3.15's sampling profiler marks its files with `("__sampled__",) -> True`:
+//!   the marker is not a function, and the profile is read as counting samples
+//!   ([`Measure::Samples`]); any other value of that key leaves the file a calls one.
 //! - Malformed **callers** entries (or a callers value that is not a dict) are skipped;
 //!   one warning counts them.
 //! - Counts are read as pstats reads them (`cc` first, then `nc`), yappi files included:
@@ -29,7 +31,9 @@ use bytes::Bytes;
 
 use super::direct;
 use super::marshal::{self, Code, Decoded, Handle, Value};
-use crate::model::{BuilderId, Count, EdgeStats, FuncKey, Profile, ProfileBuilder, Stats, Text};
+use crate::model::{
+    BuilderId, Count, EdgeStats, FuncKey, Measure, Profile, ProfileBuilder, Stats, Text,
+};
 
 /// File and function names longer than this (in UTF-8 bytes) are shortened.
 pub const MAX_TEXT_BYTES: usize = 512;
@@ -98,7 +102,7 @@ fn load_general(data: &Bytes) -> Result<ReadProfile, String> {
     };
     let mut warnings = decoded.warnings.clone();
     let mut labels = Labels::new(label_budget(data.len()));
-    let builder = build(
+    let (builder, sampled) = build(
         &decoded,
         pairs,
         edge_budget(data.len()),
@@ -110,7 +114,10 @@ fn load_general(data: &Bytes) -> Result<ReadProfile, String> {
     // The decoded arena is dead once the rows are read: free it before `finish`
     // allocates the sorted tables (lowers the peak on large files).
     drop(decoded);
-    let profile = builder.finish();
+    let mut profile = builder.finish();
+    if sampled {
+        profile = profile.with_measure(Measure::Samples { seconds: true });
+    }
     push_trailing(&mut warnings, trailing);
     Ok(ReadProfile { profile, warnings })
 }
@@ -203,8 +210,9 @@ fn build(
     edge_budget: usize,
     labels: &mut Labels,
     warnings: &mut Vec<String>,
-) -> Result<ProfileBuilder, String> {
+) -> Result<(ProfileBuilder, bool), String> {
     let mut b = ProfileBuilder::new();
+    let mut sampled = false;
     // Builder index of each key handle already read: cProfile writes every caller key
     // as a marshal reference to the row key, so each key is parsed and hashed once.
     let mut ids = KeyIds::new(d.arena.len());
@@ -213,6 +221,8 @@ fn build(
     let (mut edges_read, mut over_budget) = (0usize, 0usize);
     for (index, &(kh, vh)) in pairs.iter().enumerate() {
         if is_sampled_marker(d, kh) {
+            // pstats pops the key whatever its value; only `True` says "samples".
+            sampled = matches!(d.get(vh), Value::Bool(true));
             continue;
         }
         let entry = index + 1;
@@ -289,7 +299,7 @@ fn build(
             parts.join(", ")
         ));
     }
-    Ok(b)
+    Ok((b, sampled))
 }
 
 /// Key handle → builder index, for well-formed `(file, line, name)` keys.

@@ -7,6 +7,7 @@
 
 mod builder;
 mod labels;
+mod lines;
 #[cfg(test)]
 mod tests;
 mod text;
@@ -54,6 +55,19 @@ impl FuncKey {
     /// True for cProfile's builtin pseudo-file `~` and the `profile` module's `''`.
     pub fn is_builtin(&self) -> bool {
         matches!(self.file.as_str(), "~" | "") && self.line == 0
+    }
+
+    /// A frame CPython 3.15's sampling profiler makes up: `("~", 0, "<GC>")` (a garbage
+    /// collection), `("~", 0, "<native>")` (C code, with `--native`) and
+    /// `("<task>", 0, TASK)` (an asyncio task, with `--async-aware`). No Python code
+    /// runs in them under that name.
+    pub fn is_sampler_frame(&self) -> bool {
+        self.line == 0
+            && match self.file.as_str() {
+                "~" => matches!(self.name.as_str(), "<GC>" | "<native>"),
+                "<task>" => true,
+                _ => false,
+            }
     }
 
     /// What `pstats.func_std_string` prints: `file:line(name)`, or `{name}` for builtins.
@@ -159,6 +173,23 @@ pub enum Measure {
     /// the sampling interval; without (collapsed stacks, which keep no interval), the
     /// "times" are the sample counts themselves.
     Samples { seconds: bool },
+}
+
+impl Measure {
+    /// What a profile of this kind is, for messages: "a profile of calls".
+    pub fn described(self) -> &'static str {
+        match self {
+            Measure::Calls => "a profile of calls (cProfile, profile, yappi)",
+            Measure::Samples { seconds: true } => "a sampled profile (counts are samples)",
+            Measure::Samples { seconds: false } => {
+                "a sampled profile without times (counts are samples)"
+            }
+        }
+    }
+
+    pub fn is_samples(self) -> bool {
+        matches!(self, Measure::Samples { .. })
+    }
 }
 
 /// Index of a function in [`Profile::functions`].
@@ -459,10 +490,14 @@ impl Profile {
     }
 
     /// Merges several profiles as `pstats.Stats.add` does: same keys summed, callers merged.
+    /// The profiles should measure one thing (the caller refuses to mix calls and
+    /// samples: see `pipeline::read_all`); the result takes the first one's
+    /// [`Measure`].
     pub fn merge(profiles: Vec<Profile>) -> Profile {
         if profiles.len() == 1 {
             return profiles.into_iter().next().expect("one profile");
         }
+        let measure = profiles.first().map_or(Measure::Calls, |p| p.measure);
         let mut b = ProfileBuilder::new();
         for p in &profiles {
             for f in &p.functions {
@@ -480,7 +515,7 @@ impl Profile {
                 );
             }
         }
-        b.finish()
+        b.finish().with_measure(measure)
     }
 }
 

@@ -467,6 +467,15 @@ impl<'a> Decoder<'a> {
                 return Ok(Start::Pushed);
             }
             b'?' => return err(at, "type code '?' (TYPE_UNKNOWN, written by a failed dump)"),
+            // Marshal version 6 (Python 3.15) writes frozendicts; no profiler puts one
+            // in a stats file, and reading it as something else would misread the rest.
+            b'}' => {
+                return err(
+                    at,
+                    "type code 0x7D ('}', a frozendict of marshal version 6, Python 3.15) \
+                     is not supported in a stats file",
+                );
+            }
             _ => {
                 let shown = if byte.is_ascii_graphic() {
                     format!("0x{byte:02X} ('{}')", byte as char)

@@ -379,3 +379,22 @@ fn a_code_object_fitting_no_layout_is_an_error() {
     let e = fail(b"c\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00N");
     assert!(e.offset > 0, "{e}");
 }
+
+#[test]
+fn version_5_slices_read_and_version_6_frozendicts_are_refused_by_name() {
+    // v5 (3.14): `:` start, stop, step, also with FLAG_REF.
+    for code in [b':', b':' | 0x80] {
+        let d = dec(&cat(&[&[code], b"i\x01\x00\x00\x00NN"]));
+        assert!(matches!(d.get(d.root), Value::Slice(..)));
+    }
+    // v6 (3.15): `}` frozendict, inside a stats dict's value at byte 8.
+    let e = fail(b"{)\x01N)\x01N}0");
+    assert_eq!(e.offset, 7);
+    assert_eq!(
+        e.to_string(),
+        "type code 0x7D ('}', a frozendict of marshal version 6, Python 3.15) is not \
+         supported in a stats file at byte 7"
+    );
+    let flagged = fail(&[b'}' | 0x80]);
+    assert!(flagged.message.contains("frozendict"), "{flagged}");
+}
