@@ -6,7 +6,8 @@ For each FILE pstats can read, writes OUTDIR/<n>.<key>.<view>.txt for every sort
 in KEYS (comma-separated; `none` for no sort at all: `sort_stats()`, the dict's own
 order) and every view (print_stats, print_callers, print_callees), and prints one
 tab-separated line per output: FILE, key, view, path. Files pstats refuses are printed
-as SKIP lines with the reason.
+as SKIP lines with the reason. A FILE `a+b+c` is the three files merged as
+`python -m pstats a b c` merges them: Stats(a), then .add(b), then .add(c).
 
 The stats dict is used as marshal read it, in the file's order: ties between rows,
 and the order of an unsorted report, are the dict's order, which flameprof keeps.
@@ -20,7 +21,10 @@ import sys
 outdir, keys, files = sys.argv[1], sys.argv[2].split(","), sys.argv[3:]
 for n, path in enumerate(files):
     try:
-        st = pstats.Stats(path, stream=io.StringIO())
+        parts = path.split("+")
+        st = pstats.Stats(parts[0], stream=io.StringIO())
+        for part in parts[1:]:
+            st.add(part)
     except Exception as e:  # pstats refuses the file
         print("SKIP\t%s\t%s: %s" % (path, type(e).__name__, e))
         continue
@@ -39,10 +43,10 @@ for n, path in enumerate(files):
                 continue
             text = buf.getvalue()
             if view == "stats":
-                first, rest = text.split("\n", 1)
-                assert path in first, first
-                assert rest.startswith("\n"), rest[:40]
-                text = rest[1:]
+                lines = text.split("\n", len(parts) + 1)
+                assert all(p in line for p, line in zip(parts, lines)), lines
+                assert lines[len(parts)] == "", lines[len(parts)][:40]
+                text = lines[len(parts) + 1]
             out = "%s/%d.%s.%s.txt" % (outdir, n, key, view)
             with open(out, "w", encoding="utf-8", errors="surrogatepass") as f:
                 f.write(text)

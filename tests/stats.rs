@@ -13,12 +13,25 @@ use crate::util::{data, external, repo, run};
 
 /// Reads a fixture in-process (a binary run per output would take minutes in debug);
 /// one run of the binary below checks that the CLI prints the same.
+/// `a+b+c` is the three files merged, as the CLI merges its inputs.
 fn load(path: &str) -> Profile {
-    let bytes = std::fs::read(path).unwrap();
-    flameprof::__private::input::load(path, bytes.into())
-        .unwrap_or_else(|e| panic!("{e}"))
-        .profile
+    let each = path.split('+').map(|path| {
+        let bytes = std::fs::read(path).unwrap();
+        flameprof::__private::input::load(path, bytes.into())
+            .unwrap_or_else(|e| panic!("{e}"))
+            .profile
+    });
+    Profile::merge(each.collect())
 }
+
+/// Merges compared as `python -m pstats a b c` makes them (`Stats(a)`, `.add(b)`,
+/// `.add(c)`): one program's profiles from three Pythons (the same functions met in
+/// other orders), two real programs, and `profile`-module files (bare call counts).
+const MERGES: &[&str] = &[
+    "pstats/real_cprofile_small_py311.prof+pstats/real_cprofile_small_py313.prof+pstats/real_cprofile_small_py36.prof",
+    "real/pip_list.prof+real/pygments.prof",
+    "pstats/real_profile_run_string_py311.prof+pstats/real_profile_negative_bias_py311.prof",
+];
 
 /// Every key `sort_stats` accepts (`file` is pstats' own abbreviation of `filename`),
 /// and `none`: no sort at all, the stats dict's order.
@@ -124,7 +137,11 @@ fn stats_output_matches_python_pstats() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().display().to_string();
     let script = repo("tests/pstats_reference.py").display().to_string();
-    let files = all_fixtures();
+    let mut files = all_fixtures();
+    files.extend(MERGES.iter().map(|m| {
+        let each = m.split('+').map(|f| data(f).display().to_string());
+        each.collect::<Vec<_>>().join("+")
+    }));
     // One python process for every comparison: its start-up is most of a small one.
     let r = Command::new(&py)
         .arg(&script)
