@@ -7,12 +7,13 @@
 //! reproduced: the totals line, `Ordered by:`, the column layout, `%8.3f` numbers,
 //! `nc/cc` for recursive functions, blank percall cells when a count is zero.
 //!
-//! Ties: pstats sorts a list in the stats dict's order (a stable sort), and that order
-//! is the order the profiler met the functions, which the model does not keep. Here
-//! ties are broken by `(file, line, name)`, the model's order: the output equals
-//! pstats' for a stats dict whose keys are in sorted order. NaN times compare below
-//! every number (pstats' comparisons are inconsistent on NaN, so its order then
-//! depends on the input order). Specified in `formats/stats/README.md`.
+//! Order: pstats sorts the stats dict's items with a stable sort, so ties keep the
+//! dict's order (the order the profiler met the functions), and without a sort
+//! (`--sort none`) it prints the dict as it is; the model keeps that order
+//! ([`Profile::listing_order`]) for this. The callers or callees under a row are
+//! sorted by key, as pstats sorts them. NaN times compare below every number (pstats'
+//! comparisons are inconsistent on NaN, so its order then depends on its sort
+//! algorithm). Specified in `formats/stats/README.md`.
 
 use std::cmp::Ordering;
 use std::io::{self, Write};
@@ -42,7 +43,7 @@ inventory::submit! {
     }
 }
 
-/// The `sort` option: a `sort_stats` key (default `cumulative`).
+/// The `sort` option: a `sort_stats` key (default `cumulative`), or `none`.
 fn sort_key(word: &str) -> Result<SortKey, String> {
     SortKey::parse(word).ok_or_else(|| {
         format!(
@@ -165,12 +166,22 @@ const SORT_KEYS: &[SortKey] = &[
     },
 ];
 
+/// No sort: `sort_stats()` without a key, the stats dict's order.
+const UNSORTED: SortKey = SortKey {
+    word: "none",
+    fields: &[],
+    description: "",
+};
+
 impl SortKey {
-    /// The key for `word`: a full key, or an abbreviation exactly as pstats'
+    /// The key for `word`: `none`, a full key, or an abbreviation exactly as pstats'
     /// `get_sort_arg_defs` expands them: each word in turn claims its prefixes, longest
     /// first, until it meets a prefix already claimed; that prefix is then dropped
     /// (`cumt` → cumtime, `file` → filename, but `cum` and `c` are refused).
     pub fn parse(word: &str) -> Option<SortKey> {
+        if word == UNSORTED.word {
+            return Some(UNSORTED);
+        }
         let mut claimed: Vec<(&str, usize)> = Vec::new();
         let mut bad: Vec<&str> = Vec::new();
         for (i, k) in SORT_KEYS.iter().enumerate() {
@@ -194,9 +205,18 @@ impl SortKey {
             .map(|&(_, i)| SORT_KEYS[i])
     }
 
-    /// Every full key word, for help texts.
+    /// Every full key word, and `none`, for help texts.
     pub fn words() -> impl Iterator<Item = &'static str> {
-        SORT_KEYS.iter().map(|k| k.word)
+        SORT_KEYS.iter().chain([&UNSORTED]).map(|k| k.word)
+    }
+
+    /// The line `get_print_list` starts a report with.
+    fn heading(&self) -> String {
+        if self.fields.is_empty() {
+            "   Random listing order was used".to_string()
+        } else {
+            format!("   Ordered by: {}", self.description)
+        }
     }
 }
 
@@ -294,13 +314,14 @@ fn calls(out: &mut Output<'_>, nc: i128, cc: i128, width: usize) {
     out.pad_since(start, width);
 }
 
-/// The functions of the stats dict (listed ones), sorted as `sort_stats(key)` sorts
-/// them; ties keep the model's `(file, line, name)` order.
+/// The functions of the stats dict, sorted as `sort_stats(key)` sorts them: stably,
+/// from the dict's order, so that ties keep it.
 fn sorted_functions(profile: &Profile, names: &Names, key: SortKey) -> Vec<FuncId> {
     let functions = profile.functions();
-    let mut ids: Vec<FuncId> = (0..functions.len() as FuncId)
-        .filter(|&i| functions[i as usize].listed)
-        .collect();
+    let mut ids: Vec<FuncId> = profile.listing_order().to_vec();
+    if key.fields.is_empty() {
+        return ids;
+    }
     let cmp = |a: &FuncId, b: &FuncId| {
         let (fa, fb) = (&functions[*a as usize], &functions[*b as usize]);
         for field in key.fields {
@@ -355,7 +376,9 @@ fn write_report_into(
     out: &mut Output<'_>,
 ) -> io::Result<()> {
     let functions = profile.functions();
-    let listed: Vec<&Function> = functions.iter().filter(|f| f.listed).collect();
+    let listed: Vec<&Function> = (profile.listing_order().iter())
+        .map(|&id| profile.function(id))
+        .collect();
     if view == StatsView::Table {
         write_totals(profile, &listed, out)?;
     }
@@ -365,7 +388,7 @@ fn write_report_into(
     }
     let names = Names::of(profile);
     let ids = sorted_functions(profile, &names, key);
-    writeln!(out, "   Ordered by: {}\n", key.description)?;
+    writeln!(out, "{}\n", key.heading())?;
     match view {
         StatsView::Table => {
             // pstats reads a file with the sampling marker as `SampledStats`, whose
@@ -427,7 +450,8 @@ fn ljust(s: &str, width: usize) -> String {
 }
 
 /// `print_stats`' first lines (after the file line): the `jprofile` top-level names,
-/// the totals, a blank line.
+/// the totals (summed in dict order, as pstats sums them: a float sum depends on its
+/// order), a blank line.
 fn write_totals(profile: &Profile, listed: &[&Function], out: &mut Output<'_>) -> io::Result<()> {
     let (mut nc, mut cc, mut tt): (i128, i128, f64) = (0, 0, 0.0);
     for f in listed {
@@ -489,15 +513,17 @@ fn write_line(f: &Function, name: &str, out: &mut Output<'_>) {
 }
 
 /// pstats prints the `ncalls tottime cumtime` sub-header when the first function with
-/// callers (in dict order; here in key order) has a timed first caller.
+/// callers, in dict order, has a timed first caller (in its callers dict's order).
 fn timed_subheader(profile: &Profile) -> bool {
-    profile
-        .functions()
-        .iter()
-        .enumerate()
-        .filter(|(_, f)| f.listed)
-        .find_map(|(id, _)| profile.callers_of(id as FuncId).first())
-        .is_some_and(|e| matches!(e.stats, EdgeStats::Timed(_)))
+    let Some((callee, caller)) =
+        (profile.listing_order().iter()).find_map(|&id| Some((id, profile.first_caller(id)?)))
+    else {
+        return false;
+    };
+    let callers = profile.callers_of(callee);
+    callers
+        .binary_search_by_key(&caller, |e| e.caller)
+        .is_ok_and(|i| matches!(callers[i].stats, EdgeStats::Timed(_)))
 }
 
 /// One entry of `print_callers` / `print_callees`: the function, an arrow, and its
@@ -625,6 +651,37 @@ mod tests {
             ),
             "{got}"
         );
+    }
+
+    #[test]
+    fn ties_and_unsorted_reports_keep_the_dict_order() {
+        let mut b = ProfileBuilder::new();
+        for line in [7, 3, 5] {
+            b.add_function(FuncKey::new("a.py", line, "f"), st(1, 1, 1.0, 1.0));
+        }
+        let p = b.finish();
+        // The heading, and the names of the rows in order.
+        let rows = |key| {
+            let got = report(&p, key, StatsView::Table);
+            let lines: Vec<&str> = got.lines().collect();
+            let names = lines[5..8].iter().map(|l| l.rsplit(' ').next().unwrap());
+            (
+                lines[2].to_string(),
+                names.map(str::to_string).collect::<Vec<_>>(),
+            )
+        };
+        let dict = ["a.py:7(f)", "a.py:3(f)", "a.py:5(f)"]
+            .map(String::from)
+            .to_vec();
+        assert_eq!(
+            rows("calls"),
+            ("   Ordered by: call count".into(), dict.clone())
+        );
+        assert_eq!(
+            rows("none"),
+            ("   Random listing order was used".into(), dict)
+        );
+        assert_eq!(rows("line").1, ["a.py:3(f)", "a.py:5(f)", "a.py:7(f)"]);
     }
 
     #[test]

@@ -130,7 +130,8 @@ pub struct Args {
 
     /// Sort key of -f stats, as pstats' sort_stats takes it (calls, cumulative,
     /// cumtime, filename, line, module, name, ncalls, nfl, pcalls, stdname, time,
-    /// tottime, or an abbreviation pstats accepts, like `file` or `tot`).
+    /// tottime, or an abbreviation pstats accepts, like `file` or `tot`), or `none`:
+    /// the stats dict's order, as pstats prints it unsorted.
     #[arg(long, default_value = "cumulative", value_name = "KEY")]
     pub sort: String,
 

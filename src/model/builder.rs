@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use super::{Edge, EdgeStats, FuncKey, Function, Profile, Stats, Text};
+use super::{Edge, EdgeStats, FuncId, FuncKey, Function, NO_FUNCTION, Profile, Stats, Text};
 
 /// Collects functions and edges in any order; `finish` sorts and indexes them.
 ///
@@ -11,6 +11,11 @@ use super::{Edge, EdgeStats, FuncKey, Function, Profile, Stats, Text};
 /// `(caller, callee)` pair in `finish`, in the order they were added. Runs of edges
 /// into one callee (a stats row's callers dict) are noted as they are added, so that
 /// `finish` orders the edges by callee one run at a time.
+///
+/// The order rows are first listed in is the stats dict's order (a key met again
+/// keeps its place, as in a Python dict), and the first edge kept into a callee is the
+/// first entry of its callers dict: both are kept for `-f stats`, where pstats' order
+/// shows (see [`Profile::listing_order`]).
 #[derive(Default)]
 pub struct ProfileBuilder {
     index: KeyIndex,
@@ -23,6 +28,8 @@ pub struct ProfileBuilder {
     /// `(callee, start)` of each run of edges into one callee, by start; a run ends
     /// where the next starts. A run never spans a clearing of its callee's edges.
     runs: Vec<(u32, u32)>,
+    /// The functions in the order they were first listed (a row of the stats dict).
+    listing: Vec<u32>,
 }
 
 /// A function's index in a [`ProfileBuilder`] (not its final [`FuncId`](crate::model::FuncId)).
@@ -128,7 +135,10 @@ impl ProfileBuilder {
         let i = self.intern(key);
         let f = &mut self.functions[i];
         f.stats.add(&stats);
-        f.listed = true;
+        if !f.listed {
+            f.listed = true;
+            self.listing.push(i as u32);
+        }
     }
 
     /// Replaces a row (a duplicate key inside one dict keeps the last value).
@@ -144,6 +154,9 @@ impl ProfileBuilder {
         let was = f.listed;
         f.stats = stats;
         f.listed = true;
+        if !was {
+            self.listing.push(i as u32);
+        }
         was
     }
 
@@ -175,6 +188,7 @@ impl ProfileBuilder {
         let _ = self.functions.try_reserve(functions);
         let _ = self.cleared_before.try_reserve(functions);
         let _ = self.runs.try_reserve(functions);
+        let _ = self.listing.try_reserve(functions);
         let _ = self.edges.try_reserve(edges);
     }
 
@@ -198,6 +212,7 @@ impl ProfileBuilder {
             mut edges,
             cleared_before,
             runs,
+            listing,
         } = self;
         drop(index);
         let mut order = sorted_order(&functions);
@@ -207,6 +222,7 @@ impl ProfileBuilder {
         }
         permute(&mut functions, &mut order);
         drop(order);
+        let listing: Vec<FuncId> = listing.iter().map(|&i| new_id[i as usize]).collect();
 
         // The runs as (callee, start, end), renumbered, without those cleared: a run
         // is wholly kept or wholly cleared.
@@ -219,6 +235,15 @@ impl ProfileBuilder {
             .collect();
         drop(cleared_before);
         let kept: usize = runs.iter().map(|r| (r.2 - r.1) as usize).sum();
+        // Each callee's first kept run, in the order added, starts with the first
+        // entry of its callers dict.
+        let mut first_caller = vec![NO_FUNCTION; functions.len()];
+        for &(callee, start, _) in &runs {
+            let first = &mut first_caller[callee as usize];
+            if *first == NO_FUNCTION {
+                *first = new_id[edges[start as usize].caller as usize];
+            }
+        }
 
         // Order by callee, renumbering: the runs are sorted by (callee, position) and
         // copied whole, which keeps insertion order within each callee; in place if
@@ -275,7 +300,7 @@ impl ProfileBuilder {
         drop(runs);
         edges.truncate(write);
         edges.shrink_to_fit();
-        Profile::from_sorted(functions, edges)
+        Profile::from_sorted(functions, edges, listing, first_caller)
     }
 }
 

@@ -1,9 +1,12 @@
 //! The core model: a profile as functions and caller→callee edges, independent of
 //! where it was read from and of how it will be drawn.
 //!
-//! Functions are interned by their `(file, line, name)` label and sorted by it, so
-//! nothing downstream ever depends on the order of the stats dict (real files are
-//! ordered by memory address). Merging follows `pstats.Stats.add`.
+//! Functions are interned by their `(file, line, name)` label and sorted by it: a
+//! [`FuncId`] is a position in that order, and the trees, the checks and every other
+//! format depend on nothing else. The stats dict's own order (the order the profiler
+//! met the functions; real files are ordered by memory address) is kept beside it, as a
+//! list of ids and each function's first caller, for `-f stats` only: pstats breaks
+//! ties and prints an unsorted report in that order. Merging follows `pstats.Stats.add`.
 
 mod builder;
 mod labels;
@@ -195,6 +198,9 @@ impl Measure {
 /// Index of a function in [`Profile::functions`].
 pub type FuncId = u32;
 
+/// No function: a [`FuncId`] slot left empty.
+const NO_FUNCTION: FuncId = FuncId::MAX;
+
 /// One function: its label, its numbers, and whether the stats dict listed it
 /// (a function seen only as somebody's caller is kept with zero numbers).
 #[derive(Clone, Debug, PartialEq)]
@@ -285,6 +291,10 @@ pub struct Profile {
     labels: Derived<ModuleLabels>,
     /// What the counts and times measure.
     measure: Measure,
+    /// The listed functions in the stats dict's order (see [`Profile::listing_order`]).
+    listing: Vec<FuncId>,
+    /// Per function, the first entry of its callers dict ([`NO_FUNCTION`]: none).
+    first_caller: Vec<FuncId>,
 }
 
 /// Data derived from a profile on first use. Not part of the profile's identity: two
@@ -299,7 +309,12 @@ impl<T> PartialEq for Derived<T> {
 }
 
 impl Profile {
-    fn from_sorted(functions: Vec<Function>, edges: Vec<Edge>) -> Profile {
+    fn from_sorted(
+        functions: Vec<Function>,
+        edges: Vec<Edge>,
+        listing: Vec<FuncId>,
+        first_caller: Vec<FuncId>,
+    ) -> Profile {
         let n = functions.len();
         let mut callers_start = vec![0u32; n + 1];
         let mut callees_start = vec![0u32; n + 1];
@@ -329,6 +344,8 @@ impl Profile {
             components: Derived::default(),
             labels: Derived::default(),
             measure: Measure::Calls,
+            listing,
+            first_caller,
         }
     }
 
@@ -362,6 +379,21 @@ impl Profile {
     /// Functions listed in the stats dict (what `len(pstats.Stats.stats)` counts).
     pub fn listed_count(&self) -> usize {
         self.functions.iter().filter(|f| f.listed).count()
+    }
+
+    /// The listed functions in the order of the stats dict as read: the order rows
+    /// were first met (a key met again keeps its place); for merged profiles the
+    /// first's order, then each other's new keys in its order, as `pstats.Stats.add`
+    /// leaves them. What pstats breaks ties in, and prints unsorted.
+    pub fn listing_order(&self) -> &[FuncId] {
+        &self.listing
+    }
+
+    /// The first entry of the callers dict of `callee` as read (or merged), if any:
+    /// pstats looks at nothing else of a callers dict's order (it sorts the callers
+    /// it prints), so this is all of that order the model keeps.
+    pub fn first_caller(&self, callee: FuncId) -> Option<FuncId> {
+        Some(self.first_caller[callee as usize]).filter(|&c| c != NO_FUNCTION)
     }
 
     pub fn find(&self, key: &FuncKey) -> Option<FuncId> {
@@ -500,19 +532,29 @@ impl Profile {
         let measure = profiles.first().map_or(Measure::Calls, |p| p.measure);
         let mut b = ProfileBuilder::new();
         for p in &profiles {
-            for f in &p.functions {
-                if f.listed {
-                    b.add_function(f.key.clone(), f.stats);
-                } else {
-                    b.intern(f.key.clone());
-                }
+            // In dict order, so that the merged dict's order is pstats'.
+            for &id in &p.listing {
+                let f = p.function(id);
+                b.add_function(f.key.clone(), f.stats);
             }
-            for e in &p.edges {
-                b.add_edge(
-                    p.function(e.caller).key.clone(),
-                    p.function(e.callee).key.clone(),
-                    e.stats,
-                );
+            for f in p.functions.iter().filter(|f| !f.listed) {
+                b.intern(f.key.clone());
+            }
+            for callee in 0..p.functions.len() as FuncId {
+                let callers = p.callers_of(callee);
+                // The first caller first: it stays first in the merged callers dict.
+                let first = p
+                    .first_caller(callee)
+                    .and_then(|c| callers.binary_search_by_key(&c, |e| e.caller).ok());
+                let rest = (0..callers.len()).filter(|&i| Some(i) != first);
+                for i in first.into_iter().chain(rest) {
+                    let e = &callers[i];
+                    b.add_edge(
+                        p.function(e.caller).key.clone(),
+                        p.function(e.callee).key.clone(),
+                        e.stats,
+                    );
+                }
             }
         }
         b.finish().with_measure(measure)

@@ -156,6 +156,59 @@ fn merge_sums_rows_and_edges_like_pstats_add() {
     assert_eq!(m.callers_of(g)[0].stats.calls(), 4);
 }
 
+/// The keys of `ids`, as `file:line`, for short assertions.
+fn keys(p: &Profile, ids: impl IntoIterator<Item = FuncId>) -> Vec<String> {
+    ids.into_iter()
+        .map(|id| {
+            format!(
+                "{}:{}",
+                p.function(id).key.file.as_str(),
+                p.function(id).key.line
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn the_stats_dict_order_is_kept_beside_the_key_order() {
+    let k = |file: &str| FuncKey::new(file, 1, "f");
+    let mut b = ProfileBuilder::new();
+    b.set_function(k("c"), st(1, 1, 1.0, 1.0));
+    // A caller met before its own row: its place is where its row is.
+    b.add_edge(k("z"), k("c"), EdgeStats::Count(1.into()));
+    b.add_edge(k("a"), k("c"), EdgeStats::Count(1.into()));
+    b.set_function(k("a"), st(1, 1, 1.0, 1.0));
+    b.set_function(k("b"), st(1, 1, 1.0, 1.0));
+    // A duplicate row keeps its first place, and its last callers.
+    b.clear_callers(&k("c"));
+    b.set_function(k("c"), st(2, 2, 2.0, 2.0));
+    b.add_edge(k("b"), k("c"), EdgeStats::Count(1.into()));
+    b.add_edge(k("a"), k("c"), EdgeStats::Count(1.into()));
+    let p = b.finish();
+    assert_eq!(keys(&p, 0..4), ["a:1", "b:1", "c:1", "z:1"]);
+    assert_eq!(
+        keys(&p, p.listing_order().iter().copied()),
+        ["c:1", "a:1", "b:1"]
+    );
+    let c = p.find(&k("c")).unwrap();
+    assert_eq!(keys(&p, p.first_caller(c)), ["b:1"]);
+    assert_eq!(p.first_caller(p.find(&k("a")).unwrap()), None);
+
+    // pstats' add: keys already listed keep their place, new ones follow in the
+    // other dict's order; callers dicts likewise.
+    let mut b = ProfileBuilder::new();
+    b.set_function(k("y"), st(1, 1, 1.0, 1.0));
+    b.set_function(k("b"), st(1, 1, 1.0, 1.0));
+    b.set_function(k("c"), st(1, 1, 1.0, 1.0));
+    b.add_edge(k("y"), k("c"), EdgeStats::Count(1.into()));
+    let m = Profile::merge(vec![p, b.finish()]);
+    assert_eq!(
+        keys(&m, m.listing_order().iter().copied()),
+        ["c:1", "a:1", "b:1", "y:1"]
+    );
+    assert_eq!(keys(&m, m.first_caller(m.find(&k("c")).unwrap())), ["b:1"]);
+}
+
 #[test]
 fn builtin_display_strips_angle_brackets() {
     let k = FuncKey::new("~", 0, "<built-in method builtins.exec>");
