@@ -9,12 +9,23 @@ use std::path::{Path, PathBuf};
 
 use crate::backend::{Backend, Job, RenderOptions};
 use crate::input::{self, InputError};
-use crate::model::Profile;
+use crate::model::{Measure, Profile};
 use crate::warning::{Warning, WarningKind};
 
 /// Reads every input (`-`, or no input at all: standard input) and merges them as
 /// `pstats.Stats.add` does. Each input's reading warnings go to `warn` as it is read.
 pub fn read_all(inputs: &[PathBuf], warn: &mut dyn FnMut(&Warning)) -> Result<Profile, InputError> {
+    read_all_with(inputs, &input::ReadOptions::default(), warn)
+}
+
+/// [`read_all`], with the reading options. Inputs that measure different things
+/// (sampled stacks, sampled pstats, cProfile's calls) are refused rather than merged:
+/// their numbers do not add up.
+pub fn read_all_with(
+    inputs: &[PathBuf],
+    options: &input::ReadOptions,
+    warn: &mut dyn FnMut(&Warning),
+) -> Result<Profile, InputError> {
     let stdin_only = [PathBuf::from("-")];
     let inputs = if inputs.is_empty() {
         &stdin_only[..]
@@ -22,14 +33,35 @@ pub fn read_all(inputs: &[PathBuf], warn: &mut dyn FnMut(&Warning)) -> Result<Pr
         inputs
     };
     let mut profiles = Vec::with_capacity(inputs.len());
+    let mut first: Option<(String, &'static str)> = None;
     for path in inputs {
-        let loaded = input::load_file(path)?;
+        let loaded = input::load_file_with(path, options)?;
         for w in &loaded.warnings {
             warn(w);
+        }
+        let kind = kind(&loaded.profile);
+        match &first {
+            None => first = Some((display_name(path), kind)),
+            Some((name, first_kind)) if *first_kind != kind => {
+                return Err(InputError {
+                    file: display_name(path),
+                    message: format!("{kind}, which cannot be merged with '{name}' ({first_kind})"),
+                });
+            }
+            Some(_) => {}
         }
         profiles.push(loaded.profile);
     }
     Ok(Profile::merge(profiles))
+}
+
+/// What a profile's numbers are, as the refusal to merge names it.
+fn kind(profile: &Profile) -> &'static str {
+    match (profile.stacks().is_some(), profile.measure()) {
+        (true, _) => "sampled stacks",
+        (false, Measure::Samples { .. }) => "sampled pstats",
+        (false, Measure::Calls) => "cProfile calls",
+    }
 }
 
 /// From this many edges on, the checks and the inverted tree go to a second core. Below

@@ -7,12 +7,14 @@
 
 mod builder;
 mod labels;
+mod stacks;
 #[cfg(test)]
 mod tests;
 mod text;
 
 pub use builder::{BuilderId, ProfileBuilder};
 pub use labels::{ModuleLabels, write_label};
+pub use stacks::{RawStacks, Stacks};
 pub use text::{ELISION, Text, shortened_str};
 
 /// A call count. Python counts are unbounded; values past `i128` saturate.
@@ -254,6 +256,8 @@ pub struct Profile {
     labels: Derived<ModuleLabels>,
     /// What the counts and times measure.
     measure: Measure,
+    /// The exact stacks the profile was read from, if any (collapsed stacks).
+    stacks: Option<Stacks>,
 }
 
 /// Data derived from a profile on first use. Not part of the profile's identity: two
@@ -298,6 +302,7 @@ impl Profile {
             components: Derived::default(),
             labels: Derived::default(),
             measure: Measure::Calls,
+            stacks: None,
         }
     }
 
@@ -459,9 +464,15 @@ impl Profile {
     }
 
     /// Merges several profiles as `pstats.Stats.add` does: same keys summed, callers merged.
+    /// Profiles that all carry stacks are merged by adding their stacks up; mixed with
+    /// profiles that do not, the stacks are dropped (the command line refuses such a
+    /// mix: see `pipeline::read_all`).
     pub fn merge(profiles: Vec<Profile>) -> Profile {
         if profiles.len() == 1 {
             return profiles.into_iter().next().expect("one profile");
+        }
+        if !profiles.is_empty() && profiles.iter().all(|p| p.stacks.is_some()) {
+            return Profile::merge_stacks(&profiles);
         }
         let mut b = ProfileBuilder::new();
         for p in &profiles {

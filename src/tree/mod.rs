@@ -15,6 +15,7 @@ pub use crate::model::time_scale;
 
 mod arena;
 mod dispatch;
+mod exact;
 mod facts;
 pub mod flame;
 pub mod inverted;
@@ -84,7 +85,11 @@ impl TreeOptions {
 }
 
 /// Builds the flame tree (roots at the bottom, callees above).
+/// A profile that carries its stacks gets the tree they make, every frame exact.
 pub fn flame_tree(profile: &Profile, options: &TreeOptions) -> CallTree {
+    if let Some(stacks) = profile.stacks() {
+        return apply_focus(profile, options, exact::flame(profile, stacks, options));
+    }
     match time_scale(profile) {
         0 => apply_focus(profile, options, flame::build(profile, options)),
         k => {
@@ -96,7 +101,11 @@ pub fn flame_tree(profile: &Profile, options: &TreeOptions) -> CallTree {
 
 /// Builds the inverted tree: each function at the width of its self time, its callers
 /// beneath it.
+/// A profile that carries its stacks gets the tree they make, every frame exact.
 pub fn inverted_tree(profile: &Profile, options: &TreeOptions) -> CallTree {
+    if let Some(stacks) = profile.stacks() {
+        return apply_focus(profile, options, exact::inverted(profile, stacks, options));
+    }
     match time_scale(profile) {
         0 => apply_focus(profile, options, inverted::build(profile, options)),
         k => {
