@@ -57,13 +57,10 @@ pub fn is_text(head: &[u8]) -> bool {
 /// How far [`looks_collapsed`] looks.
 const SNIFF_BYTES: usize = 4096;
 
-/// Whether `data` reads as collapsed stacks: its start is text, and its first line (past
-/// blank lines and `#` comments) ends with a number after a space, or holds a `;`.
+/// Whether `data` reads as collapsed stacks: its first line (past blank lines and `#`
+/// comments) is text, and ends with a number after a space, or holds a `;`.
 pub fn looks_collapsed(data: &[u8]) -> bool {
     let head = &data[..data.len().min(SNIFF_BYTES)];
-    if !is_text(head) {
-        return false;
-    }
     let Some(line) = head
         .split(|&b| b == b'\n')
         .map(trim_cr)
@@ -71,6 +68,10 @@ pub fn looks_collapsed(data: &[u8]) -> bool {
     else {
         return false;
     };
+    // Only the first line need be text: a bad byte further on is an error on its line.
+    if !is_text(line) {
+        return false;
+    }
     // A line longer than the window: its frames decide.
     let complete = line.len() < head.len() || head.len() == data.len();
     let numeric_tail = match line.iter().rposition(|&b| b == b' ' || b == b'\t') {
@@ -137,15 +138,23 @@ pub fn load(data: &Bytes, options: &ReadOptions) -> Result<ReadProfile, String> 
             if frame.is_empty() {
                 return Err(fail(format!("frame {} is empty", k + 1)));
             }
-            if in_roots && k < 2 && root_frame(frame, k, process) {
-                process = k == 0 && frame.starts_with('P');
+            // Our -f log writes a root frame as a builtin's: `~:0:thread (…)`.
+            let bare = frame.strip_prefix("~:0:").unwrap_or(frame);
+            if in_roots && k < 2 && root_frame(bare, k, process) {
+                process = k == 0 && bare.starts_with('P');
                 if options.thread_roots {
-                    frames.push(reader.intern_bare(frame));
+                    frames.push(reader.intern_bare(bare));
                 }
             } else {
                 in_roots = false;
                 frames.push(reader.intern(frame));
             }
+        }
+        if frames.is_empty() {
+            // Only thread frames, dropped: a thread with no Python frame.
+            frameless = frameless.saturating_add(count);
+            frameless_lines += 1;
+            continue;
         }
         raw.push(frames.iter().copied(), count);
     }
@@ -284,6 +293,9 @@ impl Reader {
 }
 
 /// A frame's `(file, line, name)`, whichever dialect wrote it (see the module comment).
+/// `file:LINE:name` is tried first: our own output must read back into the keys it was
+/// written from, whatever its names hold (`~:0:thread (1): MainThread` ends as py-spy's
+/// frames do).
 fn parse_frame(frame: &str) -> (&str, i64, &str) {
     let int = |s: &str| -> Option<i64> {
         let digits = s.strip_prefix('-').unwrap_or(s);
@@ -292,6 +304,15 @@ fn parse_frame(frame: &str) -> (&str, i64, &str) {
         }
         s.parse().ok()
     };
+    // `file:line:name` (our -f log): the first `:LINE:` in it (a file may hold `:`).
+    let mut colons = frame.match_indices(':').map(|(i, _)| i);
+    let mut prev = colons.next();
+    for at in colons.by_ref().take(64) {
+        if let Some(line) = prev.and_then(|p| int(&frame[p + 1..at])) {
+            return (&frame[..prev.unwrap_or(0)], line, &frame[at + 1..]);
+        }
+        prev = Some(at);
+    }
     // py-spy: `name (file:line)`, or `name (file)` without line numbers.
     if frame.ends_with(')')
         && let Some(open) = frame.rfind(" (")
@@ -303,15 +324,6 @@ fn parse_frame(frame: &str) -> (&str, i64, &str) {
                 None => (inner, 0, name),
             };
         }
-    }
-    // `file:line:name` (our -f log): the first `:LINE:` in it (a file may hold `:`).
-    let mut colons = frame.match_indices(':').map(|(i, _)| i);
-    let mut prev = colons.next();
-    for at in colons.by_ref().take(64) {
-        if let Some(line) = prev.and_then(|p| int(&frame[p + 1..at])) {
-            return (&frame[..prev.unwrap_or(0)], line, &frame[at + 1..]);
-        }
-        prev = Some(at);
     }
     // `file:function:line` (austin, CPython 3.15): a line at the end.
     if let Some((rest, line)) = frame.rsplit_once(':')
