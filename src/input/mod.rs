@@ -1,5 +1,6 @@
 //! Reading profiles: bytes from files or stdin, the marshal decoder, and turning a
-//! stats dict into the core [`Profile`](crate::model::Profile).
+//! stats dict, or collapsed stacks (told apart by their content, see [`collapsed`]),
+//! into the core [`Profile`](crate::model::Profile).
 //!
 //! Knows nothing of trees, output formats or the command line.
 

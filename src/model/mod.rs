@@ -3,7 +3,9 @@
 //!
 //! Functions are interned by their `(file, line, name)` label and sorted by it, so
 //! nothing downstream ever depends on the order of the stats dict (real files are
-//! ordered by memory address). Merging follows `pstats.Stats.add`.
+//! ordered by memory address). Merging follows `pstats.Stats.add`. A profile read
+//! from collapsed stacks also keeps the stacks ([`Stacks`]), from which its functions
+//! and edges are derived.
 
 mod builder;
 mod labels;

@@ -9,7 +9,8 @@
 //! `docs/reconstruction.md` explains it on a worked example and maps each step to its
 //! file. [`inverted`] builds flameprof 0.4's "who spends the self time" tree. Both are
 //! iterative and bounded by [`TreeOptions::max_frames`], whatever the shape of the call
-//! graph.
+//! graph. A profile that carries its stacks (collapsed input) needs no estimate:
+//! `exact` draws the trees the stacks make.
 
 pub use crate::model::time_scale;
 
