@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes hostile stats files, each under 1 MB, into DIR (default bench/out/hostile):
+"""Writes hostile stats files and collapsed stacks, each under 1 MB, into DIR (default bench/out/hostile):
 shapes meant to make a reader allocate, loop or recurse far beyond the input's size.
 Used by bench/limits.sh; deterministic. Each one is written by hand-assembled
 marshal bytes where Python's marshal would refuse to write it."""
@@ -139,4 +139,11 @@ code = b"[" + i32(900_000) + b"N" * 900_000
 for level in range(5):
     code = b"c" + i32(0) * 4 + b")\x03NN)\x03NN)\x01" + code
 write("nested_code_filler.prof", b"{" + b")\x03" + z("a") + b"i" + i32(0) + code + b"N0")
+# Collapsed stacks (text): one line of 450,000 frames, a 900 KB frame name, 40,000
+# distinct one-frame stacks, a deep chain of distinct functions, and a count of 2^64-1.
+write("folded_one_line_450k_frames.folded", ("a;" * 450_000 + "b 7\n").encode())
+write("folded_huge_name.folded", ("x" * 900_000 + ";y 1\n").encode())
+write("folded_40k_stacks.folded", "".join("main;f%d 1\n" % i for i in range(40_000)).encode())
+write("folded_deep_distinct.folded", (";".join("m.py:%d:f%d" % (i, i) for i in range(50_000)) + " 1\n").encode())
+write("folded_max_count.folded", b"a;b 18446744073709551615\na;c 18446744073709551615\n")
 print(OUT)

@@ -18,8 +18,8 @@ python3 bench/hostile.py bench/out/hostile >/dev/null
 FORMATS=${FORMATS:-$("$BIN" --list-formats | awk '{print $1}')}
 out=bench/out/limits.tsv
 : > "$out"
-files=(tests/data/pstats/*.prof tests/data/real/*.prof bench/out/hostile/*.prof)
-for d in fuzz/corpus/marshal fuzz/corpus/pipeline fuzz/artifacts/marshal fuzz/artifacts/pipeline; do
+files=(tests/data/pstats/*.prof tests/data/real/*.prof tests/data/collapsed/*.txt bench/out/hostile/*.prof bench/out/hostile/*.folded)
+for d in fuzz/corpus/marshal fuzz/corpus/pipeline fuzz/corpus/collapsed fuzz/artifacts/marshal fuzz/artifacts/pipeline fuzz/artifacts/collapsed; do
   [ -d "$d" ] && while IFS= read -r -d '' f; do files+=("$f"); done < <(find "$d" -type f -print0)
 done
 bad=0

@@ -17,6 +17,17 @@ use crate::warning::{Warning, WarningKind};
 /// Inputs that measure different things (calls and samples) are refused: their
 /// counts and times cannot be added up.
 pub fn read_all(inputs: &[PathBuf], warn: &mut dyn FnMut(&Warning)) -> Result<Profile, InputError> {
+    read_all_with(inputs, &input::ReadOptions::default(), warn)
+}
+
+/// [`read_all`], with the reading options. Inputs that measure different things
+/// (sampled stacks, sampled pstats, cProfile's calls) are refused rather than merged:
+/// their numbers do not add up.
+pub fn read_all_with(
+    inputs: &[PathBuf],
+    options: &input::ReadOptions,
+    warn: &mut dyn FnMut(&Warning),
+) -> Result<Profile, InputError> {
     let stdin_only = [PathBuf::from("-")];
     let inputs = if inputs.is_empty() {
         &stdin_only[..]
@@ -24,8 +35,8 @@ pub fn read_all(inputs: &[PathBuf], warn: &mut dyn FnMut(&Warning)) -> Result<Pr
         inputs
     };
     let mut profiles: Vec<Profile> = Vec::with_capacity(inputs.len());
-    for (i, path) in inputs.iter().enumerate() {
-        let loaded = input::load_file(path)?;
+    for path in inputs {
+        let loaded = input::load_file_with(path, options)?;
         for w in &loaded.warnings {
             warn(w);
         }
@@ -42,17 +53,16 @@ pub fn read_all(inputs: &[PathBuf], warn: &mut dyn FnMut(&Warning)) -> Result<Pr
                 ),
             });
         }
-        debug_assert!(i == profiles.len());
         profiles.push(loaded.profile);
     }
     Ok(Profile::merge(profiles))
 }
 
 /// The profile as the outputs show it: a sampled profile's per-line keys made one
-/// function each ([`Profile::group_lines`]) unless `keep_lines`; any other profile as
-/// it is.
+/// function each ([`Profile::group_lines`]) unless `keep_lines`; any other profile
+/// (collapsed stacks included: their frames are drawn as they are) as it is.
 pub fn by_function(profile: Profile, keep_lines: bool) -> Profile {
-    if profile.measure().is_samples() && !keep_lines {
+    if profile.measure().is_samples() && !keep_lines && profile.stacks().is_none() {
         profile.group_lines()
     } else {
         profile

@@ -4,6 +4,7 @@
 
 mod browser;
 mod cli;
+mod collapsed;
 mod faults;
 mod first_minute;
 mod formats;

@@ -143,6 +143,11 @@ pub struct Args {
     #[arg(long)]
     pub callees: bool,
 
+    /// Drop the process and thread frames sampling profilers put at the root of each
+    /// collapsed stack (py-spy --threads, austin, CPython's tid:N), merging the threads.
+    #[arg(long)]
+    pub no_thread_roots: bool,
+
     /// Running a program (0.4's -r/-m, --python, --cpu, --save-prof): see `commands`.
     #[command(flatten)]
     pub program: ProgramArgs,
@@ -180,6 +185,8 @@ fn format_names() -> PossibleValuesParser {
 /// Validated options: what the pipeline needs, free of clap types.
 pub struct Options {
     pub inputs: Vec<PathBuf>,
+    /// How the inputs are read (`--no-thread-roots`).
+    pub read: input::ReadOptions,
     pub backend: &'static Backend,
     pub out: Option<PathBuf>,
     /// No `-o`, an SVG, and standard output a terminal: the SVG goes to a file named
@@ -245,6 +252,9 @@ impl Args {
             && io::stdout().is_terminal();
         Ok(Options {
             inputs: self.inputs,
+            read: input::ReadOptions {
+                thread_roots: !self.no_thread_roots,
+            },
             backend,
             out: self.out,
             svg_to_terminal,

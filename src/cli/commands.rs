@@ -23,7 +23,8 @@ pub fn render_inputs(options: &Options) -> Result<ExitCode, AppError> {
     for w in &options.warnings {
         report::warn(w);
     }
-    let profile = pipeline::read_all(&options.inputs, &mut |w| report::warn(w))?;
+    let profile =
+        pipeline::read_all_with(&options.inputs, &options.read, &mut |w| report::warn(w))?;
     let profile = pipeline::by_function(profile, options.keep_lines);
     render(options, &profile, || svg_file_for_inputs(&options.inputs))?;
     Ok(ExitCode::SUCCESS)

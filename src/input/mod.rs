@@ -1,9 +1,11 @@
 //! Reading profiles: bytes from files or stdin, the marshal decoder, and turning a
-//! stats dict into the core [`Profile`](crate::model::Profile).
+//! stats dict, or collapsed stacks (told apart by their content, see [`collapsed`]),
+//! into the core [`Profile`](crate::model::Profile).
 //!
 //! Knows nothing of trees, output formats or the command line.
 
 pub mod checks;
+pub mod collapsed;
 pub mod direct;
 pub mod marshal;
 pub mod pstats;
@@ -13,6 +15,8 @@ use std::io::{self, IsTerminal, Read};
 use std::path::Path;
 
 use bytes::Bytes;
+
+pub use collapsed::ReadOptions;
 
 use crate::model::Profile;
 use crate::warning::Warning;
@@ -95,8 +99,12 @@ pub fn read_bytes(path: Option<&Path>) -> Result<(String, Bytes), InputError> {
     }
 }
 
+/// How many bytes [`read_limited`] reads before it decides how much more to read.
+const HEAD_BYTES: usize = 512;
+
 /// Reads `r` to its end, within bounds: an input whose first byte is not a dict's type
-/// code (a stats file's always is) is read to at most [`NOT_STATS_READ_BYTES`], enough
+/// code (a stats file's always is), nor whose first bytes are text (collapsed stacks),
+/// is read to at most [`NOT_STATS_READ_BYTES`], enough
 /// for the decoder to say what it is, and no input beyond [`MAX_INPUT_BYTES`]. `size`
 /// (a regular file's length) sizes the buffer and refuses an oversized file unread.
 /// The inner error is the message for an input over the bound.
@@ -111,15 +119,19 @@ pub fn read_limited(r: &mut dyn Read, size: Option<u64>) -> io::Result<Result<Ve
         return Ok(too_big());
     }
     let mut buf = Vec::with_capacity(size.map_or(1 << 16, |n| n as usize + 1));
-    let mut first = [0u8; 1];
-    let n = loop {
-        match r.read(&mut first) {
+    // The first bytes (up to HEAD_BYTES) decide: a stats dict's type code, or text
+    // (collapsed stacks), is read whole.
+    let mut head = [0u8; HEAD_BYTES];
+    let mut n = 0;
+    while n < HEAD_BYTES {
+        match r.read(&mut head[n..]) {
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            other => break other?,
+            Ok(0) => break,
+            other => n += other?,
         }
-    };
-    buf.extend_from_slice(&first[..n]);
-    let stats_like = n == 1 && first[0] & 0x7F == b'{';
+    }
+    buf.extend_from_slice(&head[..n]);
+    let stats_like = (n >= 1 && head[0] & 0x7F == b'{') || collapsed::is_text(&head[..n]);
     let limit = if stats_like {
         MAX_INPUT_BYTES
     } else {
@@ -148,10 +160,20 @@ fn io_message(e: &std::io::Error) -> String {
     }
 }
 
-/// Decodes one stats file already in memory. `file` names it in the error and the
-/// warnings.
+/// Decodes one stats file (or collapsed stacks) already in memory. `file` names it in
+/// the error and the warnings.
 pub fn load(file: &str, data: Bytes) -> Result<Loaded, InputError> {
-    match pstats::load(data) {
+    load_with(file, data, &ReadOptions::default())
+}
+
+/// [`load`], with the reading options (`--no-thread-roots`).
+pub fn load_with(file: &str, data: Bytes, options: &ReadOptions) -> Result<Loaded, InputError> {
+    let read = if collapsed::looks_collapsed(&data) {
+        collapsed::load(&data, options)
+    } else {
+        pstats::load(data)
+    };
+    match read {
         Ok(read) => Ok(Loaded {
             profile: read.profile,
             warnings: read
@@ -169,8 +191,13 @@ pub fn load(file: &str, data: Bytes) -> Result<Loaded, InputError> {
 
 /// Reads and decodes the stats file at `path` (`-`: standard input).
 pub fn load_file(path: &Path) -> Result<Loaded, InputError> {
+    load_file_with(path, &ReadOptions::default())
+}
+
+/// [`load_file`], with the reading options.
+pub fn load_file_with(path: &Path, options: &ReadOptions) -> Result<Loaded, InputError> {
     let (name, data) = read_bytes(Some(path))?;
-    load(&name, data)
+    load_with(&name, data, options)
 }
 
 #[cfg(test)]

@@ -7,16 +7,20 @@
 //! met the functions; real files are ordered by memory address) is kept beside it, as a
 //! list of ids and each function's first caller, for `-f stats` only: pstats breaks
 //! ties and prints an unsorted report in that order. Merging follows `pstats.Stats.add`.
+//! A profile read from collapsed stacks also keeps the stacks ([`Stacks`]), from which
+//! its functions and edges are derived.
 
 mod builder;
 mod labels;
 mod lines;
+mod stacks;
 #[cfg(test)]
 mod tests;
 mod text;
 
 pub use builder::{BuilderId, ProfileBuilder};
 pub use labels::{ModuleLabels, write_label};
+pub use stacks::{RawStacks, Stacks};
 pub use text::{ELISION, Text, shortened_str};
 
 /// A call count. Python counts are unbounded; values past `i128` saturate.
@@ -184,9 +188,7 @@ impl Measure {
         match self {
             Measure::Calls => "a profile of calls (cProfile, profile, yappi)",
             Measure::Samples { seconds: true } => "a sampled profile (counts are samples)",
-            Measure::Samples { seconds: false } => {
-                "a sampled profile without times (counts are samples)"
-            }
+            Measure::Samples { seconds: false } => "sampled stacks (counts are samples, no times)",
         }
     }
 
@@ -295,6 +297,8 @@ pub struct Profile {
     listing: Vec<FuncId>,
     /// Per function, the first entry of its callers dict ([`NO_FUNCTION`]: none).
     first_caller: Vec<FuncId>,
+    /// The exact stacks the profile was read from, if any (collapsed stacks).
+    stacks: Option<Stacks>,
 }
 
 /// Data derived from a profile on first use. Not part of the profile's identity: two
@@ -346,6 +350,7 @@ impl Profile {
             measure: Measure::Calls,
             listing,
             first_caller,
+            stacks: None,
         }
     }
 
@@ -524,10 +529,14 @@ impl Profile {
     /// Merges several profiles as `pstats.Stats.add` does: same keys summed, callers merged.
     /// The profiles should measure one thing (the caller refuses to mix calls and
     /// samples: see `pipeline::read_all`); the result takes the first one's
-    /// [`Measure`].
+    /// [`Measure`]. Profiles that all carry stacks are merged by adding their stacks up;
+    /// mixed with profiles that do not, the stacks are dropped.
     pub fn merge(profiles: Vec<Profile>) -> Profile {
         if profiles.len() == 1 {
             return profiles.into_iter().next().expect("one profile");
+        }
+        if !profiles.is_empty() && profiles.iter().all(|p| p.stacks.is_some()) {
+            return Profile::merge_stacks(&profiles);
         }
         let measure = profiles.first().map_or(Measure::Calls, |p| p.measure);
         let mut b = ProfileBuilder::new();

@@ -9,12 +9,14 @@
 //! `docs/reconstruction.md` explains it on a worked example and maps each step to its
 //! file. [`inverted`] builds flameprof 0.4's "who spends the self time" tree. Both are
 //! iterative and bounded by [`TreeOptions::max_frames`], whatever the shape of the call
-//! graph.
+//! graph. A profile that carries its stacks (collapsed input) needs no estimate:
+//! `exact` draws the trees the stacks make.
 
 pub use crate::model::time_scale;
 
 mod arena;
 mod dispatch;
+mod exact;
 mod facts;
 pub mod flame;
 pub mod inverted;
@@ -84,7 +86,11 @@ impl TreeOptions {
 }
 
 /// Builds the flame tree (roots at the bottom, callees above).
+/// A profile that carries its stacks gets the tree they make, every frame exact.
 pub fn flame_tree(profile: &Profile, options: &TreeOptions) -> CallTree {
+    if let Some(stacks) = profile.stacks() {
+        return apply_focus(profile, options, exact::flame(profile, stacks, options));
+    }
     match time_scale(profile) {
         0 => apply_focus(profile, options, flame::build(profile, options)),
         k => {
@@ -96,7 +102,11 @@ pub fn flame_tree(profile: &Profile, options: &TreeOptions) -> CallTree {
 
 /// Builds the inverted tree: each function at the width of its self time, its callers
 /// beneath it.
+/// A profile that carries its stacks gets the tree they make, every frame exact.
 pub fn inverted_tree(profile: &Profile, options: &TreeOptions) -> CallTree {
+    if let Some(stacks) = profile.stacks() {
+        return apply_focus(profile, options, exact::inverted(profile, stacks, options));
+    }
     match time_scale(profile) {
         0 => apply_focus(profile, options, inverted::build(profile, options)),
         k => {

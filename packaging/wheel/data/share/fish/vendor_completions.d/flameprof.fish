@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_flameprof_global_optspecs
-    string join \n f/format= o/out= list-formats keep-lines threshold= max-depth= width= row-height= font-size= title= subtitle= flame-only inverted-only no-script log-mult= labels= focus= sort= callers callees r/run m/run-module python= cpu save-prof= h/help V/version
+    string join \n f/format= o/out= list-formats keep-lines threshold= max-depth= width= row-height= font-size= title= subtitle= flame-only inverted-only no-script log-mult= labels= focus= sort= callers callees no-thread-roots r/run m/run-module python= cpu save-prof= h/help V/version
 end
 
 function __fish_flameprof_needs_command
@@ -51,6 +51,7 @@ complete -c flameprof -n "__fish_flameprof_needs_command" -l inverted-only -d 'D
 complete -c flameprof -n "__fish_flameprof_needs_command" -l no-script -d 'Leave the interactive script out of the SVG (for readable golden files)'
 complete -c flameprof -n "__fish_flameprof_needs_command" -l callers -d 'With -f stats: print pstats\' print_callers() view instead of the table'
 complete -c flameprof -n "__fish_flameprof_needs_command" -l callees -d 'With -f stats: print pstats\' print_callees() view instead of the table'
+complete -c flameprof -n "__fish_flameprof_needs_command" -l no-thread-roots -d 'Drop the process and thread frames sampling profilers put at the root of each collapsed stack (py-spy --threads, austin, CPython\'s tid:N), merging the threads'
 complete -c flameprof -n "__fish_flameprof_needs_command" -s r -l run -d 'flameprof 0.4: run the first INPUT as a Python script, the other INPUTs being its arguments (use `--` before arguments that start with `-`). Same as flameprof run'
 complete -c flameprof -n "__fish_flameprof_needs_command" -s m -l run-module -d 'flameprof 0.4: run the first INPUT as a Python module (python -m), the other INPUTs being its arguments. Same as flameprof run -m'
 complete -c flameprof -n "__fish_flameprof_needs_command" -l cpu -d 'With run, -r or -m: measure process CPU time (time.process_time) instead of wall-clock time, so time spent waiting (I/O, sleep) does not count'
@@ -86,6 +87,7 @@ complete -c flameprof -n "__fish_flameprof_using_subcommand run" -l inverted-onl
 complete -c flameprof -n "__fish_flameprof_using_subcommand run" -l no-script -d 'Leave the interactive script out of the SVG (for readable golden files)'
 complete -c flameprof -n "__fish_flameprof_using_subcommand run" -l callers -d 'With -f stats: print pstats\' print_callers() view instead of the table'
 complete -c flameprof -n "__fish_flameprof_using_subcommand run" -l callees -d 'With -f stats: print pstats\' print_callees() view instead of the table'
+complete -c flameprof -n "__fish_flameprof_using_subcommand run" -l no-thread-roots -d 'Drop the process and thread frames sampling profilers put at the root of each collapsed stack (py-spy --threads, austin, CPython\'s tid:N), merging the threads'
 complete -c flameprof -n "__fish_flameprof_using_subcommand run" -l cpu -d 'With run, -r or -m: measure process CPU time (time.process_time) instead of wall-clock time, so time spent waiting (I/O, sleep) does not count'
 complete -c flameprof -n "__fish_flameprof_using_subcommand run" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c flameprof -n "__fish_flameprof_using_subcommand completions" -s f -l format -d 'Output format (see --list-formats) [default: the one -o\'s extension names, else svg]' -r -f -a "json\t''
@@ -114,6 +116,7 @@ complete -c flameprof -n "__fish_flameprof_using_subcommand completions" -l inve
 complete -c flameprof -n "__fish_flameprof_using_subcommand completions" -l no-script -d 'Leave the interactive script out of the SVG (for readable golden files)'
 complete -c flameprof -n "__fish_flameprof_using_subcommand completions" -l callers -d 'With -f stats: print pstats\' print_callers() view instead of the table'
 complete -c flameprof -n "__fish_flameprof_using_subcommand completions" -l callees -d 'With -f stats: print pstats\' print_callees() view instead of the table'
+complete -c flameprof -n "__fish_flameprof_using_subcommand completions" -l no-thread-roots -d 'Drop the process and thread frames sampling profilers put at the root of each collapsed stack (py-spy --threads, austin, CPython\'s tid:N), merging the threads'
 complete -c flameprof -n "__fish_flameprof_using_subcommand completions" -l cpu -d 'With run, -r or -m: measure process CPU time (time.process_time) instead of wall-clock time, so time spent waiting (I/O, sleep) does not count'
 complete -c flameprof -n "__fish_flameprof_using_subcommand completions" -s h -l help -d 'Print help'
 complete -c flameprof -n "__fish_flameprof_using_subcommand man" -s f -l format -d 'Output format (see --list-formats) [default: the one -o\'s extension names, else svg]' -r -f -a "json\t''
@@ -142,5 +145,6 @@ complete -c flameprof -n "__fish_flameprof_using_subcommand man" -l inverted-onl
 complete -c flameprof -n "__fish_flameprof_using_subcommand man" -l no-script -d 'Leave the interactive script out of the SVG (for readable golden files)'
 complete -c flameprof -n "__fish_flameprof_using_subcommand man" -l callers -d 'With -f stats: print pstats\' print_callers() view instead of the table'
 complete -c flameprof -n "__fish_flameprof_using_subcommand man" -l callees -d 'With -f stats: print pstats\' print_callees() view instead of the table'
+complete -c flameprof -n "__fish_flameprof_using_subcommand man" -l no-thread-roots -d 'Drop the process and thread frames sampling profilers put at the root of each collapsed stack (py-spy --threads, austin, CPython\'s tid:N), merging the threads'
 complete -c flameprof -n "__fish_flameprof_using_subcommand man" -l cpu -d 'With run, -r or -m: measure process CPU time (time.process_time) instead of wall-clock time, so time spent waiting (I/O, sleep) does not count'
 complete -c flameprof -n "__fish_flameprof_using_subcommand man" -s h -l help -d 'Print help (see more with \'--help\')'

@@ -1,0 +1,206 @@
+//! Exact stacks: what a sampling profiler's collapsed output records (each distinct
+//! stack, root first, and how many samples saw it), kept beside the per-function table
+//! so that the trees need not be reconstructed from it.
+//!
+//! [`Profile::from_stacks`] derives the functions and edges from the stacks with the
+//! convention CPython 3.15's sampled pstats files use, so that `-f stats` and `-f json`
+//! agree with the trees: a function's `tt` and `cc` are the samples with it on top, its
+//! `ct` and `nc` the samples with it anywhere on the stack, counted once per stack (a
+//! recursive function is not counted twice), and a caller→callee edge counts the samples
+//! whose stack holds that call, again once per stack.
+
+use std::collections::HashMap;
+
+use super::{Edge, EdgeStats, FuncId, FuncKey, Function, Measure, Profile, Stats};
+
+/// Distinct stacks, sorted (as sequences of function ids, root first) with their
+/// sample counts: the same stacks in any order, or repeated, give the same table.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Stacks {
+    /// Every stack's frames, one after the other.
+    frames: Vec<FuncId>,
+    /// Where each stack's frames end in `frames`.
+    ends: Vec<usize>,
+    /// Samples per stack, each at least 1.
+    values: Vec<u64>,
+}
+
+impl Stacks {
+    /// How many distinct stacks.
+    pub fn len(&self) -> usize {
+        self.values.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.values.is_empty()
+    }
+
+    /// Stack `i`: its frames from the root up, and its samples.
+    pub fn get(&self, i: usize) -> (&[FuncId], u64) {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        (&self.frames[start..self.ends[i]], self.values[i])
+    }
+
+    /// Every stack in order, with its samples.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = (&[FuncId], u64)> + '_ {
+        (0..self.len()).map(|i| self.get(i))
+    }
+
+    /// Samples in all (the width of the trees).
+    pub fn total(&self) -> f64 {
+        self.values.iter().map(|&v| v as f64).sum()
+    }
+
+    /// Frames in all stacks.
+    pub fn frame_count(&self) -> usize {
+        self.frames.len()
+    }
+}
+
+/// Stacks as a reader collects them: frames are indexes into a list of keys the
+/// reader keeps (any order, any duplicates of a stack).
+#[derive(Debug, Default)]
+pub struct RawStacks {
+    pub frames: Vec<u32>,
+    pub ends: Vec<usize>,
+    pub values: Vec<u64>,
+}
+
+impl RawStacks {
+    /// Appends one stack (root first) of `value` samples.
+    pub fn push(&mut self, frames: impl IntoIterator<Item = u32>, value: u64) {
+        self.frames.extend(frames);
+        self.ends.push(self.frames.len());
+        self.values.push(value);
+    }
+
+    fn get(&self, i: usize) -> &[u32] {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        &self.frames[start..self.ends[i]]
+    }
+}
+
+impl Profile {
+    /// The profile of exact stacks: `keys` are the distinct functions, `raw` the stacks
+    /// as indexes into `keys`. Identical stacks are added up, stacks of no samples left
+    /// out; functions are sorted by key as always. Its measure is samples without an
+    /// interval.
+    pub fn from_stacks(keys: Vec<FuncKey>, raw: RawStacks) -> Profile {
+        let mut order: Vec<u32> = (0..keys.len() as u32).collect();
+        order.sort_unstable_by(|&a, &b| keys[a as usize].cmp(&keys[b as usize]));
+        let mut new_id = vec![0 as FuncId; keys.len()];
+        for (new, &old) in order.iter().enumerate() {
+            new_id[old as usize] = new as FuncId;
+        }
+        let mut slots: Vec<Option<FuncKey>> = keys.into_iter().map(Some).collect();
+        let mut functions: Vec<Function> = order
+            .iter()
+            .map(|&old| Function {
+                key: slots[old as usize]
+                    .take()
+                    .unwrap_or_else(|| FuncKey::new("", 0, "")),
+                stats: Stats::default(),
+                listed: true,
+            })
+            .collect();
+        drop(slots);
+        // Stacks sorted by their frames (renumbered), so that equal stacks are
+        // neighbours and the table does not depend on the input's order.
+        let mut idx: Vec<usize> = (0..raw.values.len())
+            .filter(|&i| raw.values[i] > 0)
+            .collect();
+        let renumbered = |i: usize| raw.get(i).iter().map(|&f| new_id[f as usize]);
+        idx.sort_by(|&a, &b| renumbered(a).cmp(renumbered(b)));
+        let mut stacks = Stacks::default();
+        for &i in &idx {
+            let same = !stacks.is_empty()
+                && renumbered(i).eq(stacks.get(stacks.len() - 1).0.iter().copied());
+            if same {
+                let last = stacks.values.len() - 1;
+                stacks.values[last] = stacks.values[last].saturating_add(raw.values[i]);
+            } else {
+                stacks.frames.extend(renumbered(i));
+                stacks.ends.push(stacks.frames.len());
+                stacks.values.push(raw.values[i]);
+            }
+        }
+        drop(idx);
+        drop(raw);
+        // Per function and per call, counted once per stack: `seen` holds the stack
+        // that counted it last.
+        let mut seen = vec![usize::MAX; functions.len()];
+        let mut calls: HashMap<(FuncId, FuncId), (u64, usize)> = HashMap::new();
+        for (s, (frames, value)) in stacks.iter().enumerate() {
+            let v = value as f64;
+            for (d, &f) in frames.iter().enumerate() {
+                if seen[f as usize] != s {
+                    seen[f as usize] = s;
+                    let st = &mut functions[f as usize].stats;
+                    st.nc = { st.nc }.saturating_add(i128::from(value));
+                    st.ct += v;
+                }
+                if d > 0 {
+                    let e = calls.entry((frames[d - 1], f)).or_insert((0, usize::MAX));
+                    if e.1 != s {
+                        *e = (e.0.saturating_add(value), s);
+                    }
+                }
+            }
+            if let Some(&top) = frames.last() {
+                let st = &mut functions[top as usize].stats;
+                st.cc = { st.cc }.saturating_add(i128::from(value));
+                st.tt += v;
+            }
+        }
+        drop(seen);
+        let mut edges: Vec<Edge> = calls
+            .into_iter()
+            .map(|((caller, callee), (n, _))| Edge {
+                caller,
+                callee,
+                stats: EdgeStats::Count(i128::from(n).into()),
+            })
+            .collect();
+        edges.sort_unstable_by_key(|e| (e.callee, e.caller));
+        // Stacks have no stats dict: its order, for `-f stats`' ties, is the functions'
+        // own, and each callee's first caller its first by id.
+        let listing: Vec<FuncId> = (0..functions.len() as FuncId).collect();
+        let mut first_caller = vec![super::NO_FUNCTION; functions.len()];
+        for e in &edges {
+            if first_caller[e.callee as usize] == super::NO_FUNCTION {
+                first_caller[e.callee as usize] = e.caller;
+            }
+        }
+        let mut profile = Profile::from_sorted(functions, edges, listing, first_caller);
+        profile.measure = Measure::Samples { seconds: false };
+        profile.stacks = Some(stacks);
+        profile
+    }
+
+    /// The exact stacks, when the profile was read from them (collapsed stacks).
+    pub fn stacks(&self) -> Option<&Stacks> {
+        self.stacks.as_ref()
+    }
+
+    /// Several profiles of stacks merged: their stacks added up.
+    pub(super) fn merge_stacks(profiles: &[Profile]) -> Profile {
+        let mut ids: HashMap<&FuncKey, u32> = HashMap::new();
+        let mut keys: Vec<FuncKey> = Vec::new();
+        let mut raw = RawStacks::default();
+        for p in profiles {
+            let local: Vec<u32> = (p.functions.iter())
+                .map(|f| {
+                    *ids.entry(&f.key).or_insert_with(|| {
+                        keys.push(f.key.clone());
+                        keys.len() as u32 - 1
+                    })
+                })
+                .collect();
+            for (frames, value) in p.stacks().into_iter().flat_map(Stacks::iter) {
+                raw.push(frames.iter().map(|&f| local[f as usize]), value);
+            }
+        }
+        drop(ids);
+        Profile::from_stacks(keys, raw)
+    }
+}

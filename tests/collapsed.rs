@@ -1,0 +1,348 @@
+//! Collapsed ("folded") stacks in: every dialect in every format, the numbers they
+//! give, `-f log` giving the stacks back, standard input, merging, and bad input
+//! (see `formats/collapsed/README.md`).
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use crate::util::{data, formats, run, run_in};
+
+/// The fixtures, one per dialect: py-spy's `--format raw` (recorded from
+/// `tests/data/collapsed/x.py`, plain, `--threads`, and `--subprocesses --idle
+/// --function`), austin and CPython 3.15 (written from their formats), flamegraph.pl's
+/// bare frames, and `file:line:name` frames with recursion.
+const FIXTURES: &[&str] = &[
+    "collapsed/pyspy.txt",
+    "collapsed/pyspy_threads.txt",
+    "collapsed/pyspy_subprocesses_idle_function.txt",
+    "collapsed/austin.txt",
+    "collapsed/cpython315.txt",
+    "collapsed/plain.txt",
+    "collapsed/recursion.txt",
+];
+
+fn path(rel: &str) -> String {
+    data(rel).display().to_string()
+}
+
+/// A frame of any dialect as `-f log` writes it: `file:line:name`.
+fn as_log_frame(frame: &str, first: bool) -> String {
+    let int = |s: &str| s.parse::<i64>().is_ok();
+    let parts: Vec<&str> = frame.splitn(3, ':').collect();
+    if parts.len() == 3 && int(parts[1]) {
+        return frame.to_string();
+    }
+    let thread = first && (frame.starts_with("thread (") || frame.starts_with("process "));
+    if !thread
+        && let Some(inner) = frame.strip_suffix(')')
+        && let Some((name, place)) = inner.rsplit_once(" (")
+        && let Some((file, line)) = place.rsplit_once(':')
+        && int(line)
+    {
+        return format!("{file}:{line}:{name}");
+    }
+    if let Some((rest, line)) = frame.rsplit_once(':')
+        && int(line)
+        && let Some((file, name)) = rest.rsplit_once(':')
+    {
+        return format!("{file}:{line}:{name}");
+    }
+    format!("~:0:{frame}")
+}
+
+/// The stacks of folded text as a multiset, frames written as `-f log` writes them
+/// (comments, blank lines and stacks with no frames left out).
+fn stacks(text: &str) -> BTreeMap<String, u64> {
+    let mut out = BTreeMap::new();
+    for line in text.lines() {
+        if line.trim().is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let (stack, value) = line.rsplit_once(' ').expect("a count");
+        if stack.trim().is_empty() {
+            continue;
+        }
+        let frames: Vec<String> = (stack.split(';').enumerate())
+            .map(|(i, f)| as_log_frame(f, i < 2))
+            .collect();
+        *out.entry(frames.join(";")).or_insert(0) += value.parse::<u64>().expect("a count");
+    }
+    out
+}
+
+fn log_of(args: &[&str]) -> String {
+    let mut all = vec!["-f", "log", "--threshold", "0", "--log-mult", "1"];
+    all.extend_from_slice(args);
+    run(&all).ok().stdout_text()
+}
+
+#[test]
+fn every_dialect_renders_in_every_format() {
+    for fixture in FIXTURES {
+        for format in formats() {
+            let r = run(&["-f", format, &path(fixture)]).ok();
+            assert!(!r.stdout().is_empty(), "{}", r.describe());
+        }
+    }
+}
+
+#[test]
+fn log_at_threshold_0_gives_back_the_input_stacks() {
+    for fixture in FIXTURES {
+        let input = std::fs::read_to_string(data(fixture)).unwrap();
+        let back = log_of(&[&path(fixture)]);
+        assert_eq!(stacks(&back), stacks(&input), "{fixture}");
+    }
+}
+
+#[test]
+fn our_own_log_output_reads_back_into_the_same_keys() {
+    for fixture in FIXTURES {
+        let once = log_of(&[&path(fixture)]);
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("once.folded"), &once).unwrap();
+        let twice = run_in(
+            dir.path(),
+            &[
+                "-f",
+                "log",
+                "--threshold",
+                "0",
+                "--log-mult",
+                "1",
+                "once.folded",
+            ],
+            None,
+        )
+        .ok();
+        assert_eq!(twice.stdout_text(), once, "{fixture}");
+        // And the function table too: the same numbers under the same names.
+        let stats = |dir: &Path, file: &str| {
+            run_in(dir, &["-f", "stats", "--sort", "stdname", file], None)
+                .ok()
+                .stdout_text()
+        };
+        let from_input = stats(Path::new(env!("CARGO_MANIFEST_DIR")), &path(fixture));
+        assert_eq!(stats(dir.path(), "once.folded"), from_input, "{fixture}");
+    }
+}
+
+#[test]
+fn cumulative_samples_count_a_recursive_function_once_per_stack() {
+    // main;rec;rec;leaf 4 / main;rec 2 / main 1.
+    let json = run(&["-f", "json", &path("collapsed/recursion.txt")])
+        .ok()
+        .stdout_text();
+    for (name, numbers) in [
+        ("main", r#""cc":1,"nc":7,"tt":1.0,"ct":7.0"#),
+        ("rec", r#""cc":2,"nc":6,"tt":2.0,"ct":6.0"#),
+        ("leaf", r#""cc":4,"nc":4,"tt":4.0,"ct":4.0"#),
+    ] {
+        let row = json
+            .lines()
+            .find(|l| l.contains(&format!(r#""name":"{name}","module""#)))
+            .unwrap_or_else(|| panic!("{name} in {json}"));
+        assert!(row.contains(numbers), "{name}: {row}");
+    }
+    // The call rec→rec is on 4 samples' stacks, main→rec on 6.
+    assert!(json.contains(r#""callers":[{"id":0,"display":"m.py:1(main)","calls":6},{"id":1,"display":"m.py:5(rec)","calls":4}]"#), "{json}");
+    let stats = run(&["-f", "stats", &path("collapsed/recursion.txt")])
+        .ok()
+        .stdout_text();
+    assert!(stats.contains("in 7.000 seconds"), "{stats}");
+    for row in [
+        "      7/1    1.000    0.143    7.000    7.000 m.py:1(main)",
+        "      6/2    2.000    0.333    6.000    3.000 m.py:5(rec)",
+        "        4    4.000    1.000    4.000    1.000 m.py:9(leaf)",
+    ] {
+        assert!(stats.contains(row), "{row:?} in\n{stats}");
+    }
+}
+
+#[test]
+fn every_frame_of_both_trees_is_exact() {
+    for fixture in FIXTURES {
+        let json = run(&["-f", "json", "--threshold", "0", &path(fixture)])
+            .ok()
+            .stdout_text();
+        assert!(!json.contains(r#""certainty":"close""#), "{fixture}");
+        assert!(!json.contains(r#""certainty":"guess""#), "{fixture}");
+        assert!(!json.contains(r#""exact":false"#), "{fixture}");
+    }
+    // The inverted tree: each function at its samples on top, the stacks beneath.
+    let lib = flameprof::load_file(&data("collapsed/plain.txt"))
+        .unwrap()
+        .profile;
+    let options = flameprof::TreeOptions {
+        threshold: 0.0,
+        ..Default::default()
+    };
+    let inverted = flameprof::inverted_tree(&lib, &options);
+    let width = |name: &str| {
+        let id = (0..lib.functions().len() as u32)
+            .find(|&i| lib.function(i).key.name.as_str() == name)
+            .unwrap();
+        let tops: Vec<f64> = (inverted.children(0).iter())
+            .map(|&c| inverted.frame(c))
+            .filter(|f| f.func == Some(id))
+            .map(|f| f.total)
+            .collect();
+        tops
+    };
+    assert_eq!(width("tokenize"), [30.0]);
+    assert_eq!(width("measure"), [25.0]);
+    assert_eq!(width("parse"), [10.0]);
+    for f in inverted.frames() {
+        assert_eq!(
+            (f.exact, f.min_total, f.max_total),
+            (true, f.total, f.total)
+        );
+    }
+}
+
+#[test]
+fn standard_input_is_recognised_from_its_content() {
+    let bytes = std::fs::read(data("collapsed/pyspy.txt")).unwrap();
+    let from_stdin = run_in(
+        Path::new(env!("CARGO_MANIFEST_DIR")),
+        &["-f", "log", "--threshold", "0", "--log-mult", "1"],
+        Some(bytes),
+    )
+    .ok();
+    assert_eq!(
+        from_stdin.stdout_text(),
+        log_of(&[&path("collapsed/pyspy.txt")])
+    );
+    assert!(
+        from_stdin
+            .stderr()
+            .contains("<stdin>: 2 samples with no frames"),
+        "{}",
+        from_stdin.describe()
+    );
+}
+
+#[test]
+fn thread_roots_are_kept_or_dropped() {
+    for (fixture, root) in [
+        ("collapsed/pyspy_threads.txt", "thread ("),
+        ("collapsed/pyspy_subprocesses_idle_function.txt", "process "),
+        ("collapsed/austin.txt", "~:0:P4317;~:0:T0:43"),
+        ("collapsed/cpython315.txt", "~:0:tid:"),
+    ] {
+        let kept = log_of(&[&path(fixture)]);
+        let args = [
+            "-f",
+            "log",
+            "--threshold",
+            "0",
+            "--log-mult",
+            "1",
+            "--no-thread-roots",
+        ];
+        let r = run(&[&args[..], &[&path(fixture)]].concat()).ok();
+        let dropped = r.stdout_text();
+        // A stack of thread frames alone has no frame left: said, and left out.
+        let frameless: f64 = (r.stderr().split(" samples with no frames").next())
+            .and_then(|s| s.rsplit(' ').next()?.parse().ok())
+            .unwrap_or(0.0);
+        assert!(kept.lines().all(|l| l.contains(root)), "{fixture}: {kept}");
+        assert!(
+            !dropped.contains(root) && !dropped.contains("~:0:T"),
+            "{fixture}: {dropped}"
+        );
+        let sum = |t: &str| crate::util::folded_sum(t);
+        assert_eq!(sum(&kept), sum(&dropped) + frameless, "{fixture}");
+    }
+}
+
+#[test]
+fn collapsed_inputs_merge_by_adding_stacks() {
+    let plain = path("collapsed/plain.txt");
+    let twice = log_of(&[&plain, &plain]);
+    let once = stacks(&log_of(&[&plain]));
+    let doubled: BTreeMap<String, u64> = once.iter().map(|(k, v)| (k.clone(), 2 * v)).collect();
+    assert_eq!(stacks(&twice), doubled);
+}
+
+#[test]
+fn sampled_stacks_and_cprofile_calls_are_not_merged() {
+    let prof = path("pstats/real_cprofile_small_py311.prof");
+    let folded = path("collapsed/plain.txt");
+    for (a, b, message) in [
+        (
+            &folded,
+            &prof,
+            format!(
+                "cannot read '{prof}': a profile of calls (cProfile, profile, yappi) cannot be \
+                 merged with '{folded}', sampled stacks (counts are samples, no times)"
+            ),
+        ),
+        (
+            &prof,
+            &folded,
+            format!(
+                "cannot read '{folded}': sampled stacks (counts are samples, no times) cannot be \
+                 merged with '{prof}', a profile of calls (cProfile, profile, yappi)"
+            ),
+        ),
+    ] {
+        let r = run(&["-f", "text", a, b]);
+        assert_eq!(r.code(), 1, "{}", r.describe());
+        assert_eq!(r.stderr(), format!("flameprof: {message}\n"));
+    }
+}
+
+#[test]
+fn bad_lines_are_refused_with_their_number_and_problem() {
+    let cases: &[(&[u8], &str)] = &[
+        (b"a;b 1\na;c\n", "line 2: no sample count at the end"),
+        (b"a;b 1\na;c -3\n", "line 2: negative sample count '-3'"),
+        (
+            b"a;b 1\n\na;c 1.5\n",
+            "line 3: sample count '1.5' is not a whole number",
+        ),
+        (
+            b"a;b 1\na;c 99999999999999999999\n",
+            "line 2: sample count '99999999999999999999' is larger than",
+        ),
+        (
+            b"a;b 1\na;\xff 1\n",
+            "line 2: not valid UTF-8 (byte 0xff at column 3)",
+        ),
+        (
+            b"a;b 1\na;\x00 1\n",
+            "line 2: a control character (U+0000) at column 3",
+        ),
+        (b"a;b 1\na;;c 1\n", "line 2: frame 2 is empty"),
+    ];
+    for (input, message) in cases {
+        let r = run_in(
+            Path::new(env!("CARGO_MANIFEST_DIR")),
+            &["-f", "text"],
+            Some(input.to_vec()),
+        );
+        assert_eq!(r.code(), 1, "{}", r.describe());
+        let want = format!("flameprof: cannot read '<stdin>': {message}");
+        assert!(
+            r.stderr().starts_with(&want),
+            "{} (wanted {want})",
+            r.describe()
+        );
+        assert_eq!(r.stderr().lines().count(), 1, "{}", r.describe());
+    }
+}
+
+#[test]
+fn a_million_frames_on_one_line_stay_bounded() {
+    let mut line = "f.py:1:f;".repeat(1_000_000);
+    line.push_str("f.py:2:g 7\n");
+    for format in formats() {
+        let r = run_in(
+            Path::new(env!("CARGO_MANIFEST_DIR")),
+            &["-f", format],
+            Some(line.clone().into_bytes()),
+        );
+        assert_eq!(r.code(), 0, "{}", r.describe());
+    }
+}
