@@ -567,23 +567,26 @@ mod tests {
         String::from_utf8(out).unwrap()
     }
 
+    /// The line of `main` in the text of [`test_profiles::a_big_and_a_tiny_child`].
+    ///
+    /// [`test_profiles::a_big_and_a_tiny_child`]: crate::tree::test_profiles::a_big_and_a_tiny_child
+    fn main_line(text: &str) -> &str {
+        text.lines()
+            .find(|l| l.ends_with("main (app.py:1)"))
+            .unwrap()
+    }
+
     #[test]
     fn self_is_own_time_and_cut_children_show_on_their_own_line() {
         let profile = crate::tree::test_profiles::a_big_and_a_tiny_child();
         let text = text_of(&profile, 0.01);
-        let main = text
-            .lines()
-            .find(|l| l.ends_with("main (app.py:1)"))
-            .unwrap();
+        let main = main_line(&text);
         let columns: Vec<&str> = main.split_whitespace().collect();
         assert_eq!(&columns[1..3], ["10.000s", "1.500s"], "{text}");
         assert!(text.contains("└─ … 1 more frame, 62.50ms\n"), "{text}");
         // Without the threshold, tiny is drawn and main's self is the same.
         let text = text_of(&profile, 0.0);
-        let main = text
-            .lines()
-            .find(|l| l.ends_with("main (app.py:1)"))
-            .unwrap();
+        let main = main_line(&text);
         assert!(
             main.contains(" 1.500s ") && !text.contains("more frame"),
             "{text}"
@@ -596,10 +599,7 @@ mod tests {
     fn with_max_depth_self_is_still_own_time() {
         let profile = crate::tree::test_profiles::a_big_and_a_tiny_child();
         let text = text_cut(&profile, 0.0, 1);
-        let main = text
-            .lines()
-            .find(|l| l.ends_with("main (app.py:1)"))
-            .unwrap();
+        let main = main_line(&text);
         let columns: Vec<&str> = main.split_whitespace().collect();
         assert_eq!(&columns[1..3], ["10.000s", "1.500s"], "{text}");
         assert!(text.contains("└─ … 2 more frames, 8.500s\n"), "{text}");
