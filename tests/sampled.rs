@@ -77,9 +77,11 @@ fn stats_prints_the_sampled_column_titles() {
     assert!(
         out.starts_with("         670 function calls (150 primitive calls) in 0.150 seconds\n")
     );
-    assert!(out.contains(
-        "\n  nsamples  tottime  persample  cumtime  persample filename:lineno(function)\n"
-    ));
+    assert!(
+        out.contains(
+            "\n nsamples  tottime persample cumtime persample filename:lineno(function)\n"
+        )
+    );
 }
 
 #[test]

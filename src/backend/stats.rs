@@ -391,13 +391,13 @@ fn write_report_into(
     writeln!(out, "{}\n", key.heading())?;
     match view {
         StatsView::Table => {
-            // pstats reads a file with the sampling marker as `SampledStats`, whose
-            // `print_title` names the columns for samples; the rest is `Stats`'.
+            // CPython's `pstats.SampledStats` (the sampling profiler's) names the
+            // columns for samples in its `print_title`; the rest is `Stats`'.
             writeln!(
                 out,
                 "{}",
                 if profile.measure().is_samples() {
-                    "  nsamples  tottime  persample  cumtime  persample filename:lineno(function)"
+                    " nsamples  tottime persample cumtime persample filename:lineno(function)"
                 } else {
                     "   ncalls  tottime  percall  cumtime  percall filename:lineno(function)"
                 }
@@ -425,9 +425,9 @@ fn write_report_into(
                 let counts = if profile.measure().is_samples() {
                     "nsamples"
                 } else {
-                    "  ncalls"
+                    "ncalls"
                 };
-                writeln!(out, "{}  {counts}  tottime  cumtime", " ".repeat(width))?;
+                writeln!(out, "{}    {counts}  tottime  cumtime", " ".repeat(width))?;
             }
             let mut edges = Vec::new();
             for &id in &ids {
