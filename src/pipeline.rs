@@ -59,13 +59,16 @@ pub fn read_all_with(
 }
 
 /// The profile as the outputs show it: a sampled profile's per-line keys made one
-/// function each ([`Profile::group_lines`]) unless `keep_lines`; any other profile
-/// (collapsed stacks included: their frames are drawn as they are) as it is.
+/// function each unless `keep_lines` (collapsed stacks by rekeying their frames,
+/// [`Profile::group_stack_lines`], so that the trees stay exact; sampled stats files by
+/// [`Profile::group_lines`]); a profile of calls as it is.
 pub fn by_function(profile: Profile, keep_lines: bool) -> Profile {
-    if profile.measure().is_samples() && !keep_lines && profile.stacks().is_none() {
-        profile.group_lines()
-    } else {
+    if !profile.measure().is_samples() || keep_lines {
         profile
+    } else if profile.stacks().is_some() {
+        profile.group_stack_lines()
+    } else {
+        profile.group_lines()
     }
 }
 

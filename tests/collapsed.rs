@@ -75,19 +75,35 @@ fn stacks(text: &str) -> BTreeMap<String, u64> {
 }
 
 fn log_of(args: &[&str]) -> String {
-    let mut all = vec!["-f", "log", "--threshold", "0", "--log-mult", "1"];
+    let mut all = vec![
+        "-f",
+        "log",
+        "--threshold",
+        "0",
+        "--log-mult",
+        "1",
+        "--keep-lines",
+    ];
     all.extend_from_slice(args);
     run(&all).ok().stdout_text()
 }
 
-/// `-f log` at threshold 0 of `fixture`, its values written as they were read: samples
+/// `-f log --keep-lines` at threshold 0 of `fixture`, its values written as they were read: samples
 /// at `--log-mult 1`, austin's microseconds (read as seconds) at the default 1e6.
 fn log_back(fixture: &str) -> String {
     let mult = if is_austin(fixture) { "1000000" } else { "1" };
     let p = path(fixture);
-    run(&["-f", "log", "--threshold", "0", "--log-mult", mult, &p])
-        .ok()
-        .stdout_text()
+    let args = [
+        "-f",
+        "log",
+        "--threshold",
+        "0",
+        "--log-mult",
+        mult,
+        "--keep-lines",
+        &p,
+    ];
+    run(&args).ok().stdout_text()
 }
 
 /// austin's fixtures: their values are microseconds (`# mode: wall`).
@@ -129,6 +145,7 @@ fn our_own_log_output_reads_back_into_the_same_keys() {
                 "0",
                 "--log-mult",
                 "1",
+                "--keep-lines",
                 "once.folded",
             ],
             None,
@@ -228,7 +245,15 @@ fn standard_input_is_recognised_from_its_content() {
     let bytes = std::fs::read(data("collapsed/pyspy.txt")).unwrap();
     let from_stdin = run_in(
         Path::new(env!("CARGO_MANIFEST_DIR")),
-        &["-f", "log", "--threshold", "0", "--log-mult", "1"],
+        &[
+            "-f",
+            "log",
+            "--threshold",
+            "0",
+            "--log-mult",
+            "1",
+            "--keep-lines",
+        ],
         Some(bytes),
     )
     .ok();
@@ -396,7 +421,7 @@ fn austin_values_are_microseconds_and_counts_unknown() {
     let text = run(&["-f", "text", &path(fixture)]).ok().stdout_text();
     let lines: Vec<&str> = text.lines().collect();
     assert!(
-        lines[1].contains("25.82ms") && lines[1].contains("all (24 functions)"),
+        lines[1].contains("25.82ms") && lines[1].contains("all (23 functions)"),
         "{text}"
     );
     assert!(!text.contains("samples)"), "{text}");
@@ -418,9 +443,16 @@ fn austin_values_are_microseconds_and_counts_unknown() {
     let svg = run(&["-f", "svg", &path(fixture)]).ok().stdout_text();
     assert!(svg.contains("samples not counted"), "{svg}");
     // -f log at its default (microseconds) writes the values austin wrote.
-    let log = run(&["-f", "log", "--threshold", "0", &path(fixture)])
-        .ok()
-        .stdout_text();
+    let log = run(&[
+        "-f",
+        "log",
+        "--threshold",
+        "0",
+        "--keep-lines",
+        &path(fixture),
+    ])
+    .ok()
+    .stdout_text();
     assert_eq!(stacks(&log), stacks(&input));
 }
 
@@ -461,5 +493,89 @@ fn austin_full_mode_reads_its_time_and_memory_mode_is_refused() {
         format!(
             "flameprof: cannot read '{memory}': line 3: austin's memory mode (values are bytes) is not read; record in wall or cpu mode"
         )
+    );
+}
+
+/// A stack's frames as `(file, name)`, lines dropped, with its value.
+fn by_function(log: &str) -> BTreeMap<Vec<(String, String)>, u64> {
+    let mut out = BTreeMap::new();
+    for line in log.lines() {
+        let (stack, value) = line.rsplit_once(' ').unwrap();
+        let frames = (stack.split(';'))
+            .map(|f| {
+                let mut p = f.splitn(3, ':');
+                let (file, _, name) = (p.next().unwrap(), p.next(), p.next().unwrap());
+                (file.to_string(), name.to_string())
+            })
+            .collect();
+        *out.entry(frames).or_insert(0) += value.parse::<u64>().unwrap();
+    }
+    out
+}
+
+/// py-spy records the line being run: by default each function is one key (at its
+/// smallest line), every frame kept, so the stacks are the same stacks with the lines
+/// dropped and the totals unchanged; `--keep-lines` keeps the keys (the round trips
+/// above).
+#[test]
+fn per_line_frames_are_grouped_by_function_unless_keep_lines() {
+    for fixture in ["collapsed/pyspy.txt", "collapsed/austin-3.7.0-wall.txt"] {
+        let mult = if is_austin(fixture) { "1000000" } else { "1" };
+        let p = path(fixture);
+        let grouped = run(&["-f", "log", "--threshold", "0", "--log-mult", mult, &p])
+            .ok()
+            .stdout_text();
+        let kept = log_back(fixture);
+        assert_ne!(grouped, kept, "{fixture}: nothing to group?");
+        assert_eq!(by_function(&grouped), by_function(&kept), "{fixture}");
+        // One key per function: no two keys share a file and a name.
+        let mut keys = BTreeMap::new();
+        for frame in grouped
+            .lines()
+            .flat_map(|l| l.rsplit_once(' ').unwrap().0.split(';'))
+        {
+            let mut p = frame.splitn(3, ':');
+            let (file, line, name) = (p.next().unwrap(), p.next().unwrap(), p.next().unwrap());
+            let seen = keys
+                .entry((file.to_string(), name.to_string()))
+                .or_insert(line.to_string());
+            assert_eq!(seen, line, "{fixture}: {file} {name}");
+        }
+    }
+    // work ran at lines 14 and 15 of x.py: one key, at 14; leaf at 8 and 9: at 8.
+    let text = run(&[
+        "-f",
+        "text",
+        "--threshold",
+        "0",
+        &path("collapsed/pyspy.txt"),
+    ])
+    .ok()
+    .stdout_text();
+    assert!(
+        text.contains("work (x.py:14)") && !text.contains("work (x.py:15)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("leaf (x.py:8)") && !text.contains("leaf (x.py:9)"),
+        "{text}"
+    );
+    let json = |extra: &[&str]| {
+        let mut args = vec!["-f", "json"];
+        args.extend_from_slice(extra);
+        args.push("tests/data/collapsed/pyspy.txt");
+        let out = run(&args).ok().stdout_text();
+        let at = out.find("\"totals\":").unwrap();
+        out[at..at + out[at..].find('}').unwrap()].to_string()
+    };
+    // The same samples on top and the same time; the samples on the stack (`calls`)
+    // are fewer, as a function running at two of its lines in one stack (work at 14
+    // calling fib, fib at 4 calling fib at 3) now counts once.
+    let (g, k) = (json(&[]), json(&["--keep-lines"]));
+    let tail = |t: &str| t[t.find("\"primitive_calls\"").unwrap()..].to_string();
+    assert_eq!(tail(&g), tail(&k));
+    assert!(
+        g.starts_with("\"totals\":{\"functions\":31,") && k.contains("\"functions\":35,"),
+        "{g} {k}"
     );
 }

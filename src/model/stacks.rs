@@ -230,6 +230,46 @@ impl Profile {
         self.stacks.as_ref()
     }
 
+    /// The stacks with every `(file, name)` function's per-line keys made one, at the
+    /// smallest of their lines, as [`Profile::group_lines`] does for sampled stats files:
+    /// py-spy, austin and CPython record the line being run, so one function is as many
+    /// keys as it had lines running. Every frame is kept, only rekeyed (a recursive call
+    /// stays two frames), so the stacks and their totals are as exact as before; the
+    /// numbers per function are derived anew from them.
+    pub fn group_stack_lines(&self) -> Profile {
+        let Some(stacks) = self.stacks() else {
+            return self.clone();
+        };
+        let mut group: HashMap<(&str, &str), u32> = HashMap::new();
+        let mut keys: Vec<FuncKey> = Vec::new();
+        let to: Vec<u32> = (self.functions.iter())
+            .map(|f| {
+                let k = &f.key;
+                let g = *group
+                    .entry((k.file.as_str(), k.name.as_str()))
+                    .or_insert_with(|| {
+                        keys.push(k.clone());
+                        keys.len() as u32 - 1
+                    });
+                let line = &mut keys[g as usize].line;
+                *line = (*line).min(k.line);
+                g
+            })
+            .collect();
+        if keys.len() == self.functions.len() {
+            return self.clone();
+        }
+        drop(group);
+        let mut raw = RawStacks {
+            unit: stacks.unit(),
+            ..RawStacks::default()
+        };
+        for (frames, value) in stacks.iter() {
+            raw.push(frames.iter().map(|&f| to[f as usize]), value);
+        }
+        Profile::from_stacks(keys, raw)
+    }
+
     /// Several profiles of stacks merged: their stacks added up.
     pub(super) fn merge_stacks(profiles: &[Profile]) -> Profile {
         let mut ids: HashMap<&FuncKey, u32> = HashMap::new();
