@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use crate::backend::{Backend, Job, RenderOptions};
 use crate::input::{self, InputError};
-use crate::model::Profile;
+use crate::model::{Profile, StackValue};
 use crate::warning::{Warning, WarningKind};
 
 /// Reads every input (`-`, or no input at all: standard input) and merges them as
@@ -41,21 +41,31 @@ pub fn read_all_with(
             warn(w);
         }
         if let Some(first) = profiles.first()
-            && first.measure() != loaded.profile.measure()
+            && kind(first) != kind(&loaded.profile)
         {
             return Err(InputError {
                 file: display_name(path),
                 message: format!(
                     "{} cannot be merged with '{}', {}",
-                    loaded.profile.measure().described(),
+                    kind(&loaded.profile),
                     display_name(&inputs[0]),
-                    first.measure().described()
+                    kind(first)
                 ),
             });
         }
         profiles.push(loaded.profile);
     }
     Ok(Profile::merge(profiles))
+}
+
+/// What a profile's numbers are, for merging and its refusal: austin's stacks (times,
+/// counts unknown) and a sampled stats file (times and samples) share a measure, but
+/// their counts do not add up.
+fn kind(profile: &Profile) -> &'static str {
+    match profile.stacks().map(|s| s.unit()) {
+        Some(StackValue::Microseconds) => "austin's stacks (times, sample counts unknown)",
+        _ => profile.measure().described(),
+    }
 }
 
 /// The profile as the outputs show it: a sampled profile's per-line keys made one

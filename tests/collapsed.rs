@@ -485,6 +485,26 @@ fn austin_full_mode_reads_its_time_and_memory_mode_is_refused() {
     let lib = flameprof::load_file(&data(full)).unwrap().profile;
     assert!((lib.totals().2 - micros as f64 * 1e-6).abs() < 1e-12);
 
+    // Seconds both, but austin's counts are unknown and a sampled stats file's samples.
+    let wall = path("collapsed/austin-3.7.0-wall.txt");
+    let r = run(&[
+        "-f",
+        "text",
+        &wall,
+        "tests/data/pstats/synth_sampled_py315.prof",
+    ]);
+    assert_eq!(r.code(), 1);
+    assert!(
+        r.stderr().contains(&format!(
+            "a sampled profile (counts are samples) cannot be merged with '{wall}', austin's \
+             stacks (times, sample counts unknown)"
+        )),
+        "{}",
+        r.describe()
+    );
+    let merged = run(&["-f", "json", &wall, &path(full)]).ok().stdout_text();
+    assert!(merged.contains(r#""units":{"counts":"samples","times":"seconds"}"#));
+
     let memory = path("collapsed/austin-3.7.0-memory.txt");
     let r = run(&["-f", "text", &memory]);
     assert_eq!(r.code(), 1);
