@@ -77,8 +77,8 @@ pub use bytes::Bytes;
 
 pub use input::{InputError, Loaded, load, load_file};
 pub use model::{
-    Count, Edge, EdgeStats, FuncId, FuncKey, Function, Measure, ModuleLabels, Profile, Stacks,
-    Stats, Text,
+    Count, Edge, EdgeStats, FuncId, FuncKey, Function, Measure, ModuleLabels, Profile, StackValue,
+    Stacks, Stats, Text,
 };
 pub use tree::{CallTree, Certainty, Frame, TreeOptions, flame_tree, inverted_tree};
 pub use warning::{Warning, WarningKind};

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use crate::backend::{Backend, Job, RenderOptions};
 use crate::input::{self, InputError};
-use crate::model::Profile;
+use crate::model::{Profile, StackValue};
 use crate::warning::{Warning, WarningKind};
 
 /// Reads every input (`-`, or no input at all: standard input) and merges them as
@@ -41,15 +41,15 @@ pub fn read_all_with(
             warn(w);
         }
         if let Some(first) = profiles.first()
-            && first.measure() != loaded.profile.measure()
+            && kind(first) != kind(&loaded.profile)
         {
             return Err(InputError {
                 file: display_name(path),
                 message: format!(
                     "{} cannot be merged with '{}', {}",
-                    loaded.profile.measure().described(),
+                    kind(&loaded.profile),
                     display_name(&inputs[0]),
-                    first.measure().described()
+                    kind(first)
                 ),
             });
         }
@@ -58,14 +58,27 @@ pub fn read_all_with(
     Ok(Profile::merge(profiles))
 }
 
+/// What a profile's numbers are, for merging and its refusal: austin's stacks (times,
+/// counts unknown) and a sampled stats file (times and samples) share a measure, but
+/// their counts do not add up.
+fn kind(profile: &Profile) -> &'static str {
+    match profile.stacks().map(|s| s.unit()) {
+        Some(StackValue::Microseconds) => "austin's stacks (times, sample counts unknown)",
+        _ => profile.measure().described(),
+    }
+}
+
 /// The profile as the outputs show it: a sampled profile's per-line keys made one
-/// function each ([`Profile::group_lines`]) unless `keep_lines`; any other profile
-/// (collapsed stacks included: their frames are drawn as they are) as it is.
+/// function each unless `keep_lines` (collapsed stacks by rekeying their frames,
+/// [`Profile::group_stack_lines`], so that the trees stay exact; sampled stats files by
+/// [`Profile::group_lines`]); a profile of calls as it is.
 pub fn by_function(profile: Profile, keep_lines: bool) -> Profile {
-    if profile.measure().is_samples() && !keep_lines && profile.stacks().is_none() {
-        profile.group_lines()
-    } else {
+    if !profile.measure().is_samples() || keep_lines {
         profile
+    } else if profile.stacks().is_some() {
+        profile.group_stack_lines()
+    } else {
+        profile.group_lines()
     }
 }
 

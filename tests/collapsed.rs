@@ -16,6 +16,7 @@ const FIXTURES: &[&str] = &[
     "collapsed/pyspy_threads.txt",
     "collapsed/pyspy_subprocesses_idle_function.txt",
     "collapsed/austin.txt",
+    "collapsed/austin-3.7.0-wall.txt",
     "collapsed/cpython315.txt",
     "collapsed/plain.txt",
     "collapsed/recursion.txt",
@@ -27,6 +28,9 @@ fn path(rel: &str) -> String {
 
 /// A frame of any dialect as `-f log` writes it: `file:line:name`.
 fn as_log_frame(frame: &str, first: bool) -> String {
+    if frame == ":INVALID:" {
+        return "~:0:<INVALID>".to_string();
+    }
     let int = |s: &str| s.parse::<i64>().is_ok();
     let parts: Vec<&str> = frame.splitn(3, ':').collect();
     if parts.len() == 3 && int(parts[1]) {
@@ -71,9 +75,40 @@ fn stacks(text: &str) -> BTreeMap<String, u64> {
 }
 
 fn log_of(args: &[&str]) -> String {
-    let mut all = vec!["-f", "log", "--threshold", "0", "--log-mult", "1"];
+    let mut all = vec![
+        "-f",
+        "log",
+        "--threshold",
+        "0",
+        "--log-mult",
+        "1",
+        "--keep-lines",
+    ];
     all.extend_from_slice(args);
     run(&all).ok().stdout_text()
+}
+
+/// `-f log --keep-lines` at threshold 0 of `fixture`, its values written as they were read: samples
+/// at `--log-mult 1`, austin's microseconds (read as seconds) at the default 1e6.
+fn log_back(fixture: &str) -> String {
+    let mult = if is_austin(fixture) { "1000000" } else { "1" };
+    let p = path(fixture);
+    let args = [
+        "-f",
+        "log",
+        "--threshold",
+        "0",
+        "--log-mult",
+        mult,
+        "--keep-lines",
+        &p,
+    ];
+    run(&args).ok().stdout_text()
+}
+
+/// austin's fixtures: their values are microseconds (`# mode: wall`).
+fn is_austin(fixture: &str) -> bool {
+    fixture.contains("austin")
 }
 
 #[test]
@@ -90,7 +125,7 @@ fn every_dialect_renders_in_every_format() {
 fn log_at_threshold_0_gives_back_the_input_stacks() {
     for fixture in FIXTURES {
         let input = std::fs::read_to_string(data(fixture)).unwrap();
-        let back = log_of(&[&path(fixture)]);
+        let back = log_back(fixture);
         assert_eq!(stacks(&back), stacks(&input), "{fixture}");
     }
 }
@@ -98,7 +133,7 @@ fn log_at_threshold_0_gives_back_the_input_stacks() {
 #[test]
 fn our_own_log_output_reads_back_into_the_same_keys() {
     for fixture in FIXTURES {
-        let once = log_of(&[&path(fixture)]);
+        let once = log_back(fixture);
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("once.folded"), &once).unwrap();
         let twice = run_in(
@@ -110,13 +145,18 @@ fn our_own_log_output_reads_back_into_the_same_keys() {
                 "0",
                 "--log-mult",
                 "1",
+                "--keep-lines",
                 "once.folded",
             ],
             None,
         )
         .ok();
         assert_eq!(twice.stdout_text(), once, "{fixture}");
-        // And the function table too: the same numbers under the same names.
+        // And the function table too: the same numbers under the same names (austin's
+        // are seconds, its log's samples: not the same table).
+        if is_austin(fixture) {
+            continue;
+        }
         let stats = |dir: &Path, file: &str| {
             run_in(dir, &["-f", "stats", "--sort", "stdname", file], None)
                 .ok()
@@ -205,7 +245,15 @@ fn standard_input_is_recognised_from_its_content() {
     let bytes = std::fs::read(data("collapsed/pyspy.txt")).unwrap();
     let from_stdin = run_in(
         Path::new(env!("CARGO_MANIFEST_DIR")),
-        &["-f", "log", "--threshold", "0", "--log-mult", "1"],
+        &[
+            "-f",
+            "log",
+            "--threshold",
+            "0",
+            "--log-mult",
+            "1",
+            "--keep-lines",
+        ],
         Some(bytes),
     )
     .ok();
@@ -345,4 +393,209 @@ fn a_million_frames_on_one_line_stay_bounded() {
         );
         assert_eq!(r.code(), 0, "{}", r.describe());
     }
+}
+
+/// austin's values are microseconds of its metric (`# mode: wall`), not samples: the
+/// profile is in seconds, its counts unknown (`?`, not microseconds shown as samples).
+#[test]
+fn austin_values_are_microseconds_and_counts_unknown() {
+    let fixture = "collapsed/austin-3.7.0-wall.txt";
+    let input = std::fs::read_to_string(data(fixture)).unwrap();
+    let micros: u64 = (input.lines())
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .map(|l| l.rsplit_once(' ').unwrap().1.parse::<u64>().unwrap())
+        .sum();
+    assert_eq!(micros, 25821);
+    let lib = flameprof::load_file(&data(fixture)).unwrap().profile;
+    assert_eq!(lib.measure(), flameprof::Measure::Samples { seconds: true });
+    assert!((lib.totals().2 - micros as f64 * 1e-6).abs() < 1e-12);
+    assert!(lib.functions().iter().all(|f| !f.stats.calls_known()));
+    let tree = flameprof::flame_tree(&lib, &flameprof::TreeOptions::default());
+    assert!((tree.total() - 0.025821).abs() < 1e-12, "{}", tree.total());
+    // A frame with no time of its own has exactly none (the trees are drawn in whole
+    // microseconds, then scaled).
+    for f in tree.frames() {
+        assert!(f.self_time == 0.0 || f.self_time >= 1e-6, "{f:?}");
+    }
+
+    let text = run(&["-f", "text", &path(fixture)]).ok().stdout_text();
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(
+        lines[1].contains("25.82ms") && lines[1].contains("all (23 functions)"),
+        "{text}"
+    );
+    assert!(!text.contains("samples)"), "{text}");
+    // `:INVALID:` is the sampler's frame, shown as one and said to be austin's.
+    assert!(text.contains("─ {INVALID}"), "{text}");
+    assert!(
+        text.contains("{INVALID} frames are austin's: samples it could not read"),
+        "{text}"
+    );
+    let json = run(&["-f", "json", &path(fixture)]).ok().stdout_text();
+    assert!(
+        json.contains(r#""units":{"counts":"samples","times":"seconds"}"#),
+        "{json}"
+    );
+    assert!(
+        json.contains(r#""file":"~","line":0,"name":"<INVALID>""#),
+        "{json}"
+    );
+    let svg = run(&["-f", "svg", &path(fixture)]).ok().stdout_text();
+    assert!(svg.contains("samples not counted"), "{svg}");
+    // -f log at its default (microseconds) writes the values austin wrote.
+    let log = run(&[
+        "-f",
+        "log",
+        "--threshold",
+        "0",
+        "--keep-lines",
+        &path(fixture),
+    ])
+    .ok()
+    .stdout_text();
+    assert_eq!(stacks(&log), stacks(&input));
+}
+
+/// austin's full mode (`time,+mem,-mem`): the time is read, the memory left out with a
+/// warning; memory mode (bytes) is refused on its header's line.
+#[test]
+fn austin_full_mode_reads_its_time_and_memory_mode_is_refused() {
+    let full = "collapsed/austin-3.7.0-full.txt";
+    let input = std::fs::read_to_string(data(full)).unwrap();
+    let micros: u64 = (input.lines())
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .map(|l| {
+            l.rsplit_once(' ')
+                .unwrap()
+                .1
+                .split(',')
+                .next()
+                .unwrap()
+                .parse::<u64>()
+                .unwrap()
+        })
+        .sum();
+    let r = run(&["-f", "json", &path(full)]).ok();
+    assert!(
+        r.stderr()
+            .contains("austin's full mode: the time of each sample was read"),
+        "{}",
+        r.describe()
+    );
+    let lib = flameprof::load_file(&data(full)).unwrap().profile;
+    assert!((lib.totals().2 - micros as f64 * 1e-6).abs() < 1e-12);
+
+    // Seconds both, but austin's counts are unknown and a sampled stats file's samples.
+    let wall = path("collapsed/austin-3.7.0-wall.txt");
+    let r = run(&[
+        "-f",
+        "text",
+        &wall,
+        "tests/data/pstats/synth_sampled_py315.prof",
+    ]);
+    assert_eq!(r.code(), 1);
+    assert!(
+        r.stderr().contains(&format!(
+            "a sampled profile (counts are samples) cannot be merged with '{wall}', austin's \
+             stacks (times, sample counts unknown)"
+        )),
+        "{}",
+        r.describe()
+    );
+    let merged = run(&["-f", "json", &wall, &path(full)]).ok().stdout_text();
+    assert!(merged.contains(r#""units":{"counts":"samples","times":"seconds"}"#));
+
+    let memory = path("collapsed/austin-3.7.0-memory.txt");
+    let r = run(&["-f", "text", &memory]);
+    assert_eq!(r.code(), 1);
+    assert_eq!(
+        r.stderr().trim_end(),
+        format!(
+            "flameprof: cannot read '{memory}': line 3: austin's memory mode (values are bytes) is not read; record in wall or cpu mode"
+        )
+    );
+}
+
+/// A stack's frames as `(file, name)`, lines dropped, with its value.
+fn by_function(log: &str) -> BTreeMap<Vec<(String, String)>, u64> {
+    let mut out = BTreeMap::new();
+    for line in log.lines() {
+        let (stack, value) = line.rsplit_once(' ').unwrap();
+        let frames = (stack.split(';'))
+            .map(|f| {
+                let mut p = f.splitn(3, ':');
+                let (file, _, name) = (p.next().unwrap(), p.next(), p.next().unwrap());
+                (file.to_string(), name.to_string())
+            })
+            .collect();
+        *out.entry(frames).or_insert(0) += value.parse::<u64>().unwrap();
+    }
+    out
+}
+
+/// py-spy records the line being run: by default each function is one key (at its
+/// smallest line), every frame kept, so the stacks are the same stacks with the lines
+/// dropped and the totals unchanged; `--keep-lines` keeps the keys (the round trips
+/// above).
+#[test]
+fn per_line_frames_are_grouped_by_function_unless_keep_lines() {
+    for fixture in ["collapsed/pyspy.txt", "collapsed/austin-3.7.0-wall.txt"] {
+        let mult = if is_austin(fixture) { "1000000" } else { "1" };
+        let p = path(fixture);
+        let grouped = run(&["-f", "log", "--threshold", "0", "--log-mult", mult, &p])
+            .ok()
+            .stdout_text();
+        let kept = log_back(fixture);
+        assert_ne!(grouped, kept, "{fixture}: nothing to group?");
+        assert_eq!(by_function(&grouped), by_function(&kept), "{fixture}");
+        // One key per function: no two keys share a file and a name.
+        let mut keys = BTreeMap::new();
+        for frame in grouped
+            .lines()
+            .flat_map(|l| l.rsplit_once(' ').unwrap().0.split(';'))
+        {
+            let mut p = frame.splitn(3, ':');
+            let (file, line, name) = (p.next().unwrap(), p.next().unwrap(), p.next().unwrap());
+            let seen = keys
+                .entry((file.to_string(), name.to_string()))
+                .or_insert(line.to_string());
+            assert_eq!(seen, line, "{fixture}: {file} {name}");
+        }
+    }
+    // work ran at lines 14 and 15 of x.py: one key, at 14; leaf at 8 and 9: at 8.
+    let text = run(&[
+        "-f",
+        "text",
+        "--threshold",
+        "0",
+        &path("collapsed/pyspy.txt"),
+    ])
+    .ok()
+    .stdout_text();
+    assert!(
+        text.contains("work (x.py:14)") && !text.contains("work (x.py:15)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("leaf (x.py:8)") && !text.contains("leaf (x.py:9)"),
+        "{text}"
+    );
+    let json = |extra: &[&str]| {
+        let mut args = vec!["-f", "json"];
+        args.extend_from_slice(extra);
+        args.push("tests/data/collapsed/pyspy.txt");
+        let out = run(&args).ok().stdout_text();
+        let at = out.find("\"totals\":").unwrap();
+        out[at..at + out[at..].find('}').unwrap()].to_string()
+    };
+    // The same samples on top and the same time; the samples on the stack (`calls`)
+    // are fewer, as a function running at two of its lines in one stack (work at 14
+    // calling fib, fib at 4 calling fib at 3) now counts once.
+    let (g, k) = (json(&[]), json(&["--keep-lines"]));
+    let tail = |t: &str| t[t.find("\"primitive_calls\"").unwrap()..].to_string();
+    assert_eq!(tail(&g), tail(&k));
+    assert!(
+        g.starts_with("\"totals\":{\"functions\":31,") && k.contains("\"functions\":35,"),
+        "{g} {k}"
+    );
 }

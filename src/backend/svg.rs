@@ -518,6 +518,10 @@ fn subtitle(job: &Job<'_>) -> Option<String> {
     let samples = job.profile.totals().1;
     match job.profile.measure() {
         Measure::Calls => None,
+        Measure::Samples { seconds: true } if samples < 0 => Some(
+            "times as the sampler measured them (austin: wall or CPU time); samples not counted"
+                .to_string(),
+        ),
         Measure::Samples { seconds: true } => Some(format!(
             "{samples} samples; times are samples × the sampling interval"
         )),

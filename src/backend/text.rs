@@ -293,6 +293,10 @@ fn write_tree(job: &Job<'_>, tree: &CallTree, out: &mut Output<'_>) -> io::Resul
         name_chars,
         root_name: match measure {
             Measure::Calls => format!("all ({} functions)", job.profile.listed_count()),
+            // austin's stacks weigh microseconds: how many samples, nobody said.
+            Measure::Samples { .. } if job.profile.totals().1 < 0 => {
+                format!("all ({} functions)", job.profile.listed_count())
+            }
             Measure::Samples { .. } => format!(
                 "all ({} functions, {} samples)",
                 job.profile.listed_count(),
@@ -359,6 +363,11 @@ fn write_tree(job: &Job<'_>, tree: &CallTree, out: &mut Output<'_>) -> io::Resul
             "{GC}, {native} and <task> frames are the sampling profiler's: a garbage \
                  collection, C code, an asyncio task\n",
         );
+        if (profile.functions().iter())
+            .any(|f| f.key.is_builtin() && f.key.name.as_str() == "<INVALID>")
+        {
+            out.str("{INVALID} frames are austin's: samples it could not read\n");
+        }
         out.str(lines.reset);
     }
     Ok(())

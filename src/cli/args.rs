@@ -43,8 +43,8 @@ pub struct Args {
     #[arg(long)]
     pub list_formats: bool,
 
-    /// Sampled profiles: keep one frame per line executed, as the file keys them,
-    /// instead of one per function.
+    /// Sampled profiles and collapsed stacks: keep one frame per line executed, as the
+    /// input keys them, instead of one per function.
     #[arg(long)]
     pub keep_lines: bool,
 

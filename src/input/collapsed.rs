@@ -11,6 +11,13 @@
 //! process and the thread are kept as roots, or dropped on request
 //! ([`ReadOptions::thread_roots`]).
 //!
+//! austin's values are its metric, not samples: its `# mode:` header says which. In
+//! `wall` and `cpu` mode they are microseconds, read as such
+//! ([`StackValue::Microseconds`]); `full` mode writes `time,+mem,-mem`, of which the time
+//! is read and a warning says the memory was left out; `memory` mode (bytes) is refused,
+//! as the model measures samples and seconds only. austin's `:INVALID:` frame (a sample
+//! it could not read) is kept as the sampler frame `~:0(<INVALID>)`, shown `{INVALID}`.
+//!
 //! Bad input is refused with the line number and the problem; nothing is allocated
 //! beyond a few times the input (four bytes per frame, a key per distinct frame).
 
@@ -19,7 +26,7 @@ use std::collections::HashMap;
 use bytes::Bytes;
 
 use super::pstats::{MAX_TEXT_BYTES, ReadProfile};
-use crate::model::{FuncKey, Profile, RawStacks, Text, shortened_str};
+use crate::model::{FuncKey, Profile, RawStacks, StackValue, Text, shortened_str};
 
 /// What reading an input may change, whatever its format.
 #[derive(Clone, Debug)]
@@ -98,9 +105,16 @@ pub fn load(data: &Bytes, options: &ReadOptions) -> Result<ReadProfile, String> 
     let mut raw = RawStacks::default();
     let mut frames: Vec<u32> = Vec::new();
     let (mut frameless, mut frameless_lines) = (0u64, 0usize);
+    // austin's `full` mode: values are `time,+mem,-mem`, the time read.
+    let mut full = false;
     for (n, line) in data.split(|&b| b == b'\n').enumerate() {
         let line = trim_cr(line);
         let fail = |problem: String| format!("line {}: {problem}", n + 1);
+        if let Some(mode) = line.strip_prefix(b"# mode:") {
+            let mode = String::from_utf8_lossy(mode);
+            (raw.unit, full) = austin_mode(mode.trim()).map_err(fail)?;
+            continue;
+        }
         if line.iter().all(u8::is_ascii_whitespace) || line.starts_with(b"#") {
             continue;
         }
@@ -121,7 +135,7 @@ pub fn load(data: &Bytes, options: &ReadOptions) -> Result<ReadProfile, String> 
                 i + 1
             )));
         }
-        let (stack, count) = split_count(text).map_err(fail)?;
+        let (stack, count) = split_count(text, full).map_err(fail)?;
         if count == 0 {
             continue;
         }
@@ -159,6 +173,13 @@ pub fn load(data: &Bytes, options: &ReadOptions) -> Result<ReadProfile, String> 
         raw.push(frames.iter().copied(), count);
     }
     let mut warnings = Vec::new();
+    if full {
+        warnings.push(
+            "austin's full mode: the time of each sample was read, its memory \
+             (allocated and freed bytes) left out"
+                .to_string(),
+        );
+    }
     if frameless > 0 {
         warnings.push(format!(
             "{frameless} samples with no frames (a thread running no Python code) left \
@@ -182,14 +203,37 @@ pub fn load(data: &Bytes, options: &ReadOptions) -> Result<ReadProfile, String> 
     })
 }
 
+/// What austin's `# mode:` header makes of the values: microseconds for `wall` and
+/// `cpu`, and for `full` (its three values) the first, the time. `memory` mode's bytes
+/// are refused: the model has no unit for them.
+fn austin_mode(mode: &str) -> Result<(StackValue, bool), String> {
+    match mode {
+        "wall" | "cpu" => Ok((StackValue::Microseconds, false)),
+        "full" => Ok((StackValue::Microseconds, true)),
+        "memory" => Err("austin's memory mode (values are bytes) is not read; \
+                         record in wall or cpu mode"
+            .into()),
+        other => Err(format!(
+            "unknown austin mode '{}' (wall, cpu, full or memory)",
+            shortened_str(other, 40).unwrap_or_else(|| other.to_string())
+        )),
+    }
+}
+
 /// Splits `stack COUNT` at the last space or tab; the count is a whole number of
-/// samples.
-fn split_count(text: &str) -> Result<(&str, u64), String> {
+/// samples (of microseconds for austin). With `full` (austin's full mode) the count is
+/// the first of `time,+mem,-mem`.
+fn split_count(text: &str, full: bool) -> Result<(&str, u64), String> {
     let text = text.trim_end();
     let Some(at) = text.rfind([' ', '\t']) else {
         return Err("no sample count at the end (a line is `frame;frame;... COUNT`)".into());
     };
     let (stack, token) = (text[..at].trim_end(), &text[at + 1..]);
+    let token = if full {
+        token.split(',').next().unwrap_or(token)
+    } else {
+        token
+    };
     let shown = || shortened_str(token, 40).unwrap_or_else(|| token.to_string());
     if !token.bytes().all(|b| b.is_ascii_digit()) {
         let numeric = token
@@ -324,6 +368,10 @@ fn parse_frame(frame: &str) -> (&str, i64, &str) {
                 None => (inner, 0, name),
             };
         }
+    }
+    // austin's sample it could not read: a sampler frame, as CPython's `<GC>`.
+    if frame == ":INVALID:" {
+        return ("~", 0, "<INVALID>");
     }
     // `file:function:line` (austin, CPython 3.15): a line at the end.
     if let Some((rest, line)) = frame.rsplit_once(':')

@@ -20,7 +20,7 @@ mod text;
 
 pub use builder::{BuilderId, ProfileBuilder};
 pub use labels::{ModuleLabels, write_label};
-pub use stacks::{RawStacks, Stacks};
+pub use stacks::{RawStacks, StackValue, Stacks};
 pub use text::{ELISION, Text, shortened_str};
 
 /// A call count. Python counts are unbounded; values past `i128` saturate.
@@ -66,12 +66,13 @@ impl FuncKey {
 
     /// A frame CPython 3.15's sampling profiler makes up: `("~", 0, "<GC>")` (a garbage
     /// collection), `("~", 0, "<native>")` (C code, with `--native`) and
-    /// `("<task>", 0, TASK)` (an asyncio task, with `--async-aware`). No Python code
-    /// runs in them under that name.
+    /// `("<task>", 0, TASK)` (an asyncio task, with `--async-aware`), and austin's
+    /// `("~", 0, "<INVALID>")` (a sample it could not read). No Python code runs in them
+    /// under that name.
     pub fn is_sampler_frame(&self) -> bool {
         self.line == 0
             && match self.file.as_str() {
-                "~" => matches!(self.name.as_str(), "<GC>" | "<native>"),
+                "~" => matches!(self.name.as_str(), "<GC>" | "<native>" | "<INVALID>"),
                 "<task>" => true,
                 _ => false,
             }

@@ -13,6 +13,27 @@ use std::collections::HashMap;
 
 use super::{Edge, EdgeStats, FuncId, FuncKey, Function, Measure, Profile, Stats};
 
+/// What the value at the end of a stack counts.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum StackValue {
+    /// Samples (py-spy, flamegraph.pl, CPython 3.15, our `-f log`).
+    #[default]
+    Samples,
+    /// Microseconds of wall or CPU time (austin's `wall` and `cpu` modes).
+    Microseconds,
+}
+
+impl StackValue {
+    /// What one unit of the value weighs in the trees: a sample, or a microsecond as
+    /// seconds.
+    pub fn weight(self) -> f64 {
+        match self {
+            StackValue::Samples => 1.0,
+            StackValue::Microseconds => 1e-6,
+        }
+    }
+}
+
 /// Distinct stacks, sorted (as sequences of function ids, root first) with their
 /// sample counts: the same stacks in any order, or repeated, give the same table.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -21,8 +42,10 @@ pub struct Stacks {
     frames: Vec<FuncId>,
     /// Where each stack's frames end in `frames`.
     ends: Vec<usize>,
-    /// Samples per stack, each at least 1.
+    /// Samples (or microseconds, see `unit`) per stack, each at least 1.
     values: Vec<u64>,
+    /// What `values` count.
+    unit: StackValue,
 }
 
 impl Stacks {
@@ -35,7 +58,13 @@ impl Stacks {
         self.values.is_empty()
     }
 
-    /// Stack `i`: its frames from the root up, and its samples.
+    /// What the stacks' values count.
+    pub fn unit(&self) -> StackValue {
+        self.unit
+    }
+
+    /// Stack `i`: its frames from the root up, and its value (samples or microseconds,
+    /// see [`Stacks::unit`]; [`StackValue::weight`] makes it the trees' width).
     pub fn get(&self, i: usize) -> (&[FuncId], u64) {
         let start = if i == 0 { 0 } else { self.ends[i - 1] };
         (&self.frames[start..self.ends[i]], self.values[i])
@@ -46,9 +75,10 @@ impl Stacks {
         (0..self.len()).map(|i| self.get(i))
     }
 
-    /// Samples in all (the width of the trees).
+    /// The width of the trees: samples, or seconds for microseconds.
     pub fn total(&self) -> f64 {
-        self.values.iter().map(|&v| v as f64).sum()
+        let w = self.unit.weight();
+        self.values.iter().map(|&v| v as f64 * w).sum()
     }
 
     /// Frames in all stacks.
@@ -64,6 +94,8 @@ pub struct RawStacks {
     pub frames: Vec<u32>,
     pub ends: Vec<usize>,
     pub values: Vec<u64>,
+    /// What `values` count.
+    pub unit: StackValue,
 }
 
 impl RawStacks {
@@ -84,7 +116,7 @@ impl Profile {
     /// The profile of exact stacks: `keys` are the distinct functions, `raw` the stacks
     /// as indexes into `keys`. Identical stacks are added up, stacks of no samples left
     /// out; functions are sorted by key as always. Its measure is samples without an
-    /// interval.
+    /// interval, or for microseconds seconds of unknown sample counts.
     pub fn from_stacks(keys: Vec<FuncKey>, raw: RawStacks) -> Profile {
         let mut order: Vec<u32> = (0..keys.len() as u32).collect();
         order.sort_unstable_by(|&a, &b| keys[a as usize].cmp(&keys[b as usize]));
@@ -111,7 +143,11 @@ impl Profile {
             .collect();
         let renumbered = |i: usize| raw.get(i).iter().map(|&f| new_id[f as usize]);
         idx.sort_by(|&a, &b| renumbered(a).cmp(renumbered(b)));
-        let mut stacks = Stacks::default();
+        let unit = raw.unit;
+        let mut stacks = Stacks {
+            unit,
+            ..Stacks::default()
+        };
         for &i in &idx {
             let same = !stacks.is_empty()
                 && renumbered(i).eq(stacks.get(stacks.len() - 1).0.iter().copied());
@@ -130,13 +166,23 @@ impl Profile {
         // that counted it last.
         let mut seen = vec![usize::MAX; functions.len()];
         let mut calls: HashMap<(FuncId, FuncId), (u64, usize)> = HashMap::new();
+        // Without sample counts, each count is the unknown -1 (not added up).
+        let known = unit == StackValue::Samples;
+        let count = |value: u64| if known { i128::from(value) } else { -1 };
+        let add = |n: i128, value: u64| {
+            if known {
+                n.saturating_add(i128::from(value))
+            } else {
+                -1
+            }
+        };
         for (s, (frames, value)) in stacks.iter().enumerate() {
-            let v = value as f64;
+            let v = value as f64 * unit.weight();
             for (d, &f) in frames.iter().enumerate() {
                 if seen[f as usize] != s {
                     seen[f as usize] = s;
                     let st = &mut functions[f as usize].stats;
-                    st.nc = { st.nc }.saturating_add(i128::from(value));
+                    st.nc = add(st.nc, value);
                     st.ct += v;
                 }
                 if d > 0 {
@@ -148,7 +194,7 @@ impl Profile {
             }
             if let Some(&top) = frames.last() {
                 let st = &mut functions[top as usize].stats;
-                st.cc = { st.cc }.saturating_add(i128::from(value));
+                st.cc = add(st.cc, value);
                 st.tt += v;
             }
         }
@@ -158,7 +204,7 @@ impl Profile {
             .map(|((caller, callee), (n, _))| Edge {
                 caller,
                 callee,
-                stats: EdgeStats::Count(i128::from(n).into()),
+                stats: EdgeStats::Count(count(n).into()),
             })
             .collect();
         edges.sort_unstable_by_key(|e| (e.callee, e.caller));
@@ -172,7 +218,9 @@ impl Profile {
             }
         }
         let mut profile = Profile::from_sorted(functions, edges, listing, first_caller);
-        profile.measure = Measure::Samples { seconds: false };
+        profile.measure = Measure::Samples {
+            seconds: unit == StackValue::Microseconds,
+        };
         profile.stacks = Some(stacks);
         profile
     }
@@ -182,11 +230,57 @@ impl Profile {
         self.stacks.as_ref()
     }
 
+    /// The stacks with every `(file, name)` function's per-line keys made one, at the
+    /// smallest of their lines, as [`Profile::group_lines`] does for sampled stats files:
+    /// py-spy, austin and CPython record the line being run, so one function is as many
+    /// keys as it had lines running. Every frame is kept, only rekeyed (a recursive call
+    /// stays two frames), so the stacks and their totals are as exact as before; the
+    /// numbers per function are derived anew from them.
+    pub fn group_stack_lines(&self) -> Profile {
+        let Some(stacks) = self.stacks() else {
+            return self.clone();
+        };
+        let mut group: HashMap<(&str, &str), u32> = HashMap::new();
+        let mut keys: Vec<FuncKey> = Vec::new();
+        let to: Vec<u32> = (self.functions.iter())
+            .map(|f| {
+                let k = &f.key;
+                let g = *group
+                    .entry((k.file.as_str(), k.name.as_str()))
+                    .or_insert_with(|| {
+                        keys.push(k.clone());
+                        keys.len() as u32 - 1
+                    });
+                let line = &mut keys[g as usize].line;
+                *line = (*line).min(k.line);
+                g
+            })
+            .collect();
+        if keys.len() == self.functions.len() {
+            return self.clone();
+        }
+        drop(group);
+        let mut raw = RawStacks {
+            unit: stacks.unit(),
+            ..RawStacks::default()
+        };
+        for (frames, value) in stacks.iter() {
+            raw.push(frames.iter().map(|&f| to[f as usize]), value);
+        }
+        Profile::from_stacks(keys, raw)
+    }
+
     /// Several profiles of stacks merged: their stacks added up.
     pub(super) fn merge_stacks(profiles: &[Profile]) -> Profile {
         let mut ids: HashMap<&FuncKey, u32> = HashMap::new();
         let mut keys: Vec<FuncKey> = Vec::new();
-        let mut raw = RawStacks::default();
+        let mut raw = RawStacks {
+            unit: profiles
+                .first()
+                .and_then(Profile::stacks)
+                .map_or(StackValue::Samples, Stacks::unit),
+            ..RawStacks::default()
+        };
         for p in profiles {
             let local: Vec<u32> = (p.functions.iter())
                 .map(|f| {

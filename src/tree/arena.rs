@@ -132,6 +132,31 @@ pub struct CallTree {
 }
 
 impl CallTree {
+    /// The tree with every width and time multiplied by `weight`. The exact trees are
+    /// drawn in the stacks' own whole units (austin's microseconds) and scaled once
+    /// drawn: the subtractions that give each frame's self time are then exact, and a
+    /// frame with no time of its own has exactly none.
+    pub(crate) fn scaled(mut self, weight: f64) -> CallTree {
+        if weight == 1.0 {
+            return self;
+        }
+        for f in &mut self.frames {
+            for x in [
+                &mut f.start,
+                &mut f.total,
+                &mut f.self_time,
+                &mut f.cut,
+                &mut f.calls,
+                &mut f.min_total,
+                &mut f.max_total,
+            ] {
+                *x *= weight;
+            }
+        }
+        self.cut_time *= weight;
+        self
+    }
+
     pub fn frames(&self) -> &[Frame] {
         &self.frames
     }

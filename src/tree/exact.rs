@@ -14,12 +14,12 @@ use crate::model::{FuncId, Profile, Stacks};
 
 /// The flame tree of `stacks` (root first).
 pub fn flame(profile: &Profile, stacks: &Stacks, options: &TreeOptions) -> CallTree {
-    draw(&Trie::new(stacks, false), profile, options)
+    draw(&Trie::new(stacks, false), profile, options).scaled(stacks.unit().weight())
 }
 
 /// The inverted tree of `stacks` (top first).
 pub fn inverted(profile: &Profile, stacks: &Stacks, options: &TreeOptions) -> CallTree {
-    draw(&Trie::new(stacks, true), profile, options)
+    draw(&Trie::new(stacks, true), profile, options).scaled(stacks.unit().weight())
 }
 
 /// One distinct stack prefix: its function, the node after its subtree, its samples.

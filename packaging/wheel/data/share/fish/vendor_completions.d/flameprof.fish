@@ -45,7 +45,7 @@ complete -c flameprof -n "__fish_flameprof_needs_command" -l sort -d 'Sort key o
 complete -c flameprof -n "__fish_flameprof_needs_command" -l python -d 'With run, -r or -m: the Python interpreter [default: the python3 or python beside the flameprof binary (the environment pip installed it into), else $VIRTUAL_ENV/bin/python if a virtual environment is active, else python3]' -r
 complete -c flameprof -n "__fish_flameprof_needs_command" -l save-prof -l pstat -d 'With run, -r or -m: also keep the profile stats in FILE (a cProfile file that flameprof, pstats or snakeviz can read later)' -r -F
 complete -c flameprof -n "__fish_flameprof_needs_command" -l list-formats -d 'List the output formats and exit'
-complete -c flameprof -n "__fish_flameprof_needs_command" -l keep-lines -d 'Sampled profiles: keep one frame per line executed, as the file keys them, instead of one per function'
+complete -c flameprof -n "__fish_flameprof_needs_command" -l keep-lines -d 'Sampled profiles and collapsed stacks: keep one frame per line executed, as the input keys them, instead of one per function'
 complete -c flameprof -n "__fish_flameprof_needs_command" -l flame-only -d 'Draw only the flame graph (svg)'
 complete -c flameprof -n "__fish_flameprof_needs_command" -l inverted-only -d 'Draw only the inverted (self time, callers beneath) graph (svg)'
 complete -c flameprof -n "__fish_flameprof_needs_command" -l no-script -d 'Leave the interactive script out of the SVG (for readable golden files)'
@@ -81,7 +81,7 @@ complete -c flameprof -n "__fish_flameprof_using_subcommand run" -l sort -d 'Sor
 complete -c flameprof -n "__fish_flameprof_using_subcommand run" -l python -d 'With run, -r or -m: the Python interpreter [default: the python3 or python beside the flameprof binary (the environment pip installed it into), else $VIRTUAL_ENV/bin/python if a virtual environment is active, else python3]' -r
 complete -c flameprof -n "__fish_flameprof_using_subcommand run" -l save-prof -l pstat -d 'With run, -r or -m: also keep the profile stats in FILE (a cProfile file that flameprof, pstats or snakeviz can read later)' -r -F
 complete -c flameprof -n "__fish_flameprof_using_subcommand run" -s m -l module -d 'Run TARGET as a module, like python -m (e.g. flameprof run -m pytest tests/)'
-complete -c flameprof -n "__fish_flameprof_using_subcommand run" -l keep-lines -d 'Sampled profiles: keep one frame per line executed, as the file keys them, instead of one per function'
+complete -c flameprof -n "__fish_flameprof_using_subcommand run" -l keep-lines -d 'Sampled profiles and collapsed stacks: keep one frame per line executed, as the input keys them, instead of one per function'
 complete -c flameprof -n "__fish_flameprof_using_subcommand run" -l flame-only -d 'Draw only the flame graph (svg)'
 complete -c flameprof -n "__fish_flameprof_using_subcommand run" -l inverted-only -d 'Draw only the inverted (self time, callers beneath) graph (svg)'
 complete -c flameprof -n "__fish_flameprof_using_subcommand run" -l no-script -d 'Leave the interactive script out of the SVG (for readable golden files)'
@@ -110,7 +110,7 @@ complete -c flameprof -n "__fish_flameprof_using_subcommand completions" -l focu
 complete -c flameprof -n "__fish_flameprof_using_subcommand completions" -l sort -d 'Sort key of -f stats, as pstats\' sort_stats takes it (calls, cumulative, cumtime, filename, line, module, name, ncalls, nfl, pcalls, stdname, time, tottime, or an abbreviation pstats accepts, like `file` or `tot`), or `none`: the stats dict\'s order, as pstats prints it unsorted' -r
 complete -c flameprof -n "__fish_flameprof_using_subcommand completions" -l python -d 'With run, -r or -m: the Python interpreter [default: the python3 or python beside the flameprof binary (the environment pip installed it into), else $VIRTUAL_ENV/bin/python if a virtual environment is active, else python3]' -r
 complete -c flameprof -n "__fish_flameprof_using_subcommand completions" -l save-prof -l pstat -d 'With run, -r or -m: also keep the profile stats in FILE (a cProfile file that flameprof, pstats or snakeviz can read later)' -r -F
-complete -c flameprof -n "__fish_flameprof_using_subcommand completions" -l keep-lines -d 'Sampled profiles: keep one frame per line executed, as the file keys them, instead of one per function'
+complete -c flameprof -n "__fish_flameprof_using_subcommand completions" -l keep-lines -d 'Sampled profiles and collapsed stacks: keep one frame per line executed, as the input keys them, instead of one per function'
 complete -c flameprof -n "__fish_flameprof_using_subcommand completions" -l flame-only -d 'Draw only the flame graph (svg)'
 complete -c flameprof -n "__fish_flameprof_using_subcommand completions" -l inverted-only -d 'Draw only the inverted (self time, callers beneath) graph (svg)'
 complete -c flameprof -n "__fish_flameprof_using_subcommand completions" -l no-script -d 'Leave the interactive script out of the SVG (for readable golden files)'
@@ -139,7 +139,7 @@ complete -c flameprof -n "__fish_flameprof_using_subcommand man" -l focus -d 'Ke
 complete -c flameprof -n "__fish_flameprof_using_subcommand man" -l sort -d 'Sort key of -f stats, as pstats\' sort_stats takes it (calls, cumulative, cumtime, filename, line, module, name, ncalls, nfl, pcalls, stdname, time, tottime, or an abbreviation pstats accepts, like `file` or `tot`), or `none`: the stats dict\'s order, as pstats prints it unsorted' -r
 complete -c flameprof -n "__fish_flameprof_using_subcommand man" -l python -d 'With run, -r or -m: the Python interpreter [default: the python3 or python beside the flameprof binary (the environment pip installed it into), else $VIRTUAL_ENV/bin/python if a virtual environment is active, else python3]' -r
 complete -c flameprof -n "__fish_flameprof_using_subcommand man" -l save-prof -l pstat -d 'With run, -r or -m: also keep the profile stats in FILE (a cProfile file that flameprof, pstats or snakeviz can read later)' -r -F
-complete -c flameprof -n "__fish_flameprof_using_subcommand man" -l keep-lines -d 'Sampled profiles: keep one frame per line executed, as the file keys them, instead of one per function'
+complete -c flameprof -n "__fish_flameprof_using_subcommand man" -l keep-lines -d 'Sampled profiles and collapsed stacks: keep one frame per line executed, as the input keys them, instead of one per function'
 complete -c flameprof -n "__fish_flameprof_using_subcommand man" -l flame-only -d 'Draw only the flame graph (svg)'
 complete -c flameprof -n "__fish_flameprof_using_subcommand man" -l inverted-only -d 'Draw only the inverted (self time, callers beneath) graph (svg)'
 complete -c flameprof -n "__fish_flameprof_using_subcommand man" -l no-script -d 'Leave the interactive script out of the SVG (for readable golden files)'
