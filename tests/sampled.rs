@@ -109,7 +109,8 @@ fn pyinstruments_unknown_counts_in_every_format() {
     );
     let json = run(&["-f", "json", PYINSTRUMENT]).ok().stdout_text();
     assert!(
-        json.contains("\"calls\":-7,\"primitive_calls\":-7,"),
+        // No sum of unknown counts: never a negative number of calls.
+        json.contains("\"calls\":null,\"primitive_calls\":null,"),
         "{json}"
     );
     let node = json

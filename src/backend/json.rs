@@ -126,7 +126,14 @@ fn render_into(job: &Job<'_>, out: &mut Output<'_>) -> io::Result<()> {
         "{{\"schema_version\":{SCHEMA_VERSION},\"units\":{{\"counts\":\"{counts}\",\"times\":\"{times}\"}},\"totals\":{{\"functions\":{},",
         profile.listed_count()
     )?;
-    write!(out, "\"calls\":{nc},\"primitive_calls\":{cc},\"tottime\":")?;
+    // A sum over counts the file does not keep (pyinstrument's -1, austin) is no count:
+    // null, never a negative number of calls.
+    let known = profile.functions().iter().all(|f| f.stats.calls_known());
+    if known {
+        write!(out, "\"calls\":{nc},\"primitive_calls\":{cc},\"tottime\":")?;
+    } else {
+        out.str("\"calls\":null,\"primitive_calls\":null,\"tottime\":");
+    }
     num(out, tt);
     out.str("},\n\"functions\":[\n");
     write_functions(profile, &displays, out)?;
