@@ -173,8 +173,8 @@ fn calls_a_sampled_profile_does_not_count_are_unknown_everywhere() {
         nodes.contains(r#""name":"work","file":"/home/me/app/main.py","line":5,"total":2.0,"self":2.0,"cut":0.0,"calls":null,"#),
         "{nodes}"
     );
-    // The raw numbers stay as the file has them.
-    assert!(json.contains(r#""listed":true,"cc":-1,"nc":-1,"#));
+    // Nor is the function's own count a negative number of calls.
+    assert!(json.contains(r#""listed":true,"cc":null,"nc":null,"#));
     // The SVG's table keeps -1, which its script reads as unknown.
     assert!(out("svg").contains(r#""work (main.py:5)",-1,-1,"o"]"#));
 }

@@ -113,6 +113,10 @@ fn pyinstruments_unknown_counts_in_every_format() {
         json.contains("\"calls\":null,\"primitive_calls\":null,"),
         "{json}"
     );
+    assert!(
+        !json.contains("\"cc\":-") && !json.contains("\"nc\":-") && !json.contains(":-1,"),
+        "{json}"
+    );
     let node = json
         .lines()
         .find(|l| l.starts_with("{\"id\":1,\"parent\":0,"))

@@ -146,6 +146,16 @@ fn render_into(job: &Job<'_>, out: &mut Output<'_>) -> io::Result<()> {
 }
 
 /// The flat table: one object per function, in `(file, line, name)` order (the ids).
+/// A count as the file keeps it, or `null` where it keeps none (sampling profilers
+/// write -1): never a negative number of calls.
+fn count(out: &mut Output<'_>, n: crate::model::Count) {
+    if n < 0 {
+        out.str("null");
+    } else {
+        out.i128(n);
+    }
+}
+
 fn write_functions(
     profile: &Profile,
     displays: &StringTable,
@@ -181,9 +191,9 @@ fn write_functions(
         } else {
             ",\"listed\":false,\"cc\":"
         });
-        out.i128(f.stats.cc);
+        count(out, f.stats.cc);
         out.str(",\"nc\":");
-        out.i128(f.stats.nc);
+        count(out, f.stats.nc);
         out.str(",\"tt\":");
         num(out, f.stats.tt);
         out.str(",\"ct\":");
@@ -200,9 +210,9 @@ fn write_functions(
             match e.stats {
                 EdgeStats::Timed(s) => {
                     out.str(",\"nc\":");
-                    out.i128(s.nc);
+                    count(out, s.nc);
                     out.str(",\"cc\":");
-                    out.i128(s.cc);
+                    count(out, s.cc);
                     out.str(",\"tt\":");
                     num(out, s.tt);
                     out.str(",\"ct\":");
@@ -210,7 +220,7 @@ fn write_functions(
                 }
                 EdgeStats::Count(n) => {
                     out.str(",\"calls\":");
-                    out.i128(n.get());
+                    count(out, n.get());
                 }
             }
             out.byte(b'}');
