@@ -58,6 +58,32 @@ pub fn read_all_with(
     Ok(Profile::merge(profiles))
 }
 
+/// The two sides of `flameprof diff`, each read and merged as [`read_all_with`] does
+/// and grouped [`by_function`]. Sides that measure different things are refused as
+/// merging them is, the error naming NEW's first file.
+pub fn read_sides(
+    base: &[PathBuf],
+    new: &[PathBuf],
+    options: &input::ReadOptions,
+    keep_lines: bool,
+    warn: &mut dyn FnMut(&Warning),
+) -> Result<(Profile, Profile), InputError> {
+    let before = by_function(read_all_with(base, options, warn)?, keep_lines);
+    let after = by_function(read_all_with(new, options, warn)?, keep_lines);
+    if kind(&before) != kind(&after) {
+        return Err(InputError {
+            file: display_name(&new[0]),
+            message: format!(
+                "{} cannot be compared with '{}', {}",
+                kind(&after),
+                display_name(&base[0]),
+                kind(&before)
+            ),
+        });
+    }
+    Ok((before, after))
+}
+
 /// What a profile's numbers are, for merging and its refusal: austin's stacks (times,
 /// counts unknown) and a sampled stats file (times and samples) share a measure, but
 /// their counts do not add up.
