@@ -124,10 +124,18 @@ pub fn diff(
         threshold: 0.0,
         ..options.clone()
     };
-    let trees = [
-        flame_tree(before, &unthresholded),
-        flame_tree(after, &unthresholded),
-    ];
+    // The two trees are independent: BASE's on a second thread when there is one.
+    let trees = std::thread::scope(|scope| {
+        let helper = std::thread::Builder::new()
+            .spawn_scoped(scope, || flame_tree(before, &unthresholded))
+            .ok();
+        let after_tree = flame_tree(after, &unthresholded);
+        let before_tree = match helper {
+            Some(h) => h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)),
+            None => flame_tree(before, &unthresholded),
+        };
+        [before_tree, after_tree]
+    });
     let (functions, ids) = union_functions([before, after]);
     let frames = union_frames(&trees, &ids);
     let before_total = trees[0].total();
