@@ -58,6 +58,56 @@ pub fn read_all_with(
     Ok(Profile::merge(profiles))
 }
 
+/// The two sides of `flameprof diff`, each read and merged as [`read_all_with`] does
+/// and grouped [`by_function`]. Sides that measure different things are refused as
+/// merging them is, the error naming NEW's first file.
+pub fn read_sides(
+    base: &[PathBuf],
+    new: &[PathBuf],
+    options: &input::ReadOptions,
+    keep_lines: bool,
+    warn: &mut dyn FnMut(&Warning),
+) -> Result<(Profile, Profile), InputError> {
+    // One side on a second thread: reading is most of the time of a diff. Each side's
+    // warnings are kept and given in order, BASE's first, as one thread would.
+    let read = |paths: &[PathBuf]| {
+        let mut warnings = Vec::new();
+        let profile = read_all_with(paths, options, &mut |w| warnings.push(w.clone()));
+        (profile.map(|p| by_function(p, keep_lines)), warnings)
+    };
+    let (base_side, new_side) = std::thread::scope(|scope| {
+        let helper = std::thread::Builder::new()
+            .spawn_scoped(scope, || read(base))
+            .ok();
+        let new_side = read(new);
+        let base_side = match helper {
+            Some(h) => h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)),
+            None => read(base),
+        };
+        (base_side, new_side)
+    });
+    for w in &base_side.1 {
+        warn(w);
+    }
+    let before = base_side.0?;
+    for w in &new_side.1 {
+        warn(w);
+    }
+    let after = new_side.0?;
+    if kind(&before) != kind(&after) {
+        return Err(InputError {
+            file: display_name(&new[0]),
+            message: format!(
+                "{} cannot be compared with '{}', {}",
+                kind(&after),
+                display_name(&base[0]),
+                kind(&before)
+            ),
+        });
+    }
+    Ok((before, after))
+}
+
 /// What a profile's numbers are, for merging and its refusal: austin's stacks (times,
 /// counts unknown) and a sampled stats file (times and samples) share a measure, but
 /// their counts do not add up.

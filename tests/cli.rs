@@ -342,7 +342,7 @@ fn documented_help_block_matches_the_binary() {
 }
 
 /// The tool the environment variable `var` names; panics when it names no file.
-fn external_tool(var: &str) -> std::path::PathBuf {
+pub(crate) fn external_tool(var: &str) -> std::path::PathBuf {
     match std::env::var_os(var) {
         Some(p) if Path::new(&p).exists() => p.into(),
         _ => panic!("{var} is not set to an existing file (.ci/run fetches the tools)"),

@@ -6,11 +6,15 @@
 use crate::util::{repo, run};
 
 /// Each committed file, and the arguments that print it.
-const FILES: [(&str, &[&str]); 7] = [
+const FILES: [(&str, &[&str]); 8] = [
     ("packaging/wheel/data/share/man/man1/flameprof.1", &["man"]),
     (
         "packaging/wheel/data/share/man/man1/flameprof-run.1",
         &["man", "run"],
+    ),
+    (
+        "packaging/wheel/data/share/man/man1/flameprof-diff.1",
+        &["man", "diff"],
     ),
     (
         "packaging/wheel/data/share/man/man1/flameprof-completions.1",

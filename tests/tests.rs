@@ -5,6 +5,7 @@
 mod browser;
 mod cli;
 mod collapsed;
+mod diff;
 mod faults;
 mod first_minute;
 mod formats;

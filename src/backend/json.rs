@@ -33,7 +33,7 @@ inventory::submit! {
 pub const SCHEMA_VERSION: u32 = 1;
 
 /// A time in seconds as a JSON number; NaN and infinities become `null`.
-fn num(out: &mut Output<'_>, x: f64) {
+pub(crate) fn num(out: &mut Output<'_>, x: f64) {
     if x.is_finite() {
         // `{:?}` is the shortest representation that reads back exactly, with an
         // exponent for very large or small values: valid JSON either way.
@@ -50,7 +50,7 @@ fn num(out: &mut Output<'_>, x: f64) {
 }
 
 /// A JSON string literal.
-fn string(out: &mut Output<'_>, s: &str) {
+pub(crate) fn string(out: &mut Output<'_>, s: &str) {
     string_into(out.raw(), s);
 }
 

@@ -12,6 +12,7 @@
 //! here (plus its specification under `formats/NAME/`) and the command line passes
 //! the options on without naming any format.
 
+pub mod diff;
 mod json;
 mod log;
 mod output;

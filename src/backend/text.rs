@@ -58,7 +58,7 @@ fn time(t: f64) -> String {
 }
 
 /// Writes [`time`]'s text.
-fn write_time(out: &mut Output<'_>, t: f64) {
+pub(crate) fn write_time(out: &mut Output<'_>, t: f64) {
     let a = t.abs();
     if !t.is_finite() {
         let _ = write!(out, "{t}");
@@ -114,7 +114,7 @@ fn unit_width(c: char) -> usize {
 }
 
 /// How many characters `s` takes once escaped for the terminal.
-fn shown_width(s: &str) -> usize {
+pub(crate) fn shown_width(s: &str) -> usize {
     s.chars().map(unit_width).sum()
 }
 
@@ -122,7 +122,7 @@ fn shown_width(s: &str) -> usize {
 /// cut to at most `max` characters by replacing its middle with `…`. The cut falls
 /// between characters of `s`, never inside an escape, so a line may come out a few
 /// characters short of `max`.
-fn write_middle_truncated(out: &mut Output<'_>, s: &str, n: usize, max: usize) {
+pub(crate) fn write_middle_truncated(out: &mut Output<'_>, s: &str, n: usize, max: usize) {
     if n <= max {
         out.str(&printable::escaped(s));
         return;

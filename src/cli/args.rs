@@ -173,6 +173,7 @@ pub fn command() -> clap::Command {
         .override_usage(
             "flameprof [OPTIONS] [INPUT]...\n       \
              flameprof run [OPTIONS] [-m] TARGET [ARGS]...\n       \
+             flameprof diff [OPTIONS] BASE NEW\n       \
              flameprof completions SHELL | flameprof man",
         )
         .disable_help_subcommand(true)
@@ -300,21 +301,25 @@ fn invalid(flag: &str, text: &str, takes: &str) -> AppError {
 /// A percentage between 0 and 100. Numeric options are taken as text, negative numbers
 /// included, so that a value out of range gets this message rather than clap's
 /// suggestion to pass `-1` after `--` (which would make it an INPUT).
-fn percent(flag: &str, text: &str) -> Result<f64, AppError> {
+pub(crate) fn percent(flag: &str, text: &str) -> Result<f64, AppError> {
     match text.parse::<f64>() {
         Ok(x) if (0.0..=100.0).contains(&x) => Ok(x),
         _ => Err(invalid(flag, text, "a percentage between 0 and 100")),
     }
 }
 
-fn whole<T: std::str::FromStr>(flag: &str, text: &str, takes: &str) -> Result<T, AppError> {
+pub(crate) fn whole<T: std::str::FromStr>(
+    flag: &str,
+    text: &str,
+    takes: &str,
+) -> Result<T, AppError> {
     text.parse::<T>().map_err(|_| invalid(flag, text, takes))
 }
 
 /// The formats `-o FILE`'s extension names (compared in lowercase) when `-f` is not
 /// given. Not the backends' own `extension`: `.txt` is the usual name of both text
 /// and stats output, and folded stacks go by three names.
-const FORMAT_OF_EXTENSION: &[(&str, &str)] = &[
+pub(crate) const FORMAT_OF_EXTENSION: &[(&str, &str)] = &[
     ("svg", "svg"),
     ("json", "json"),
     ("txt", "text"),
@@ -378,7 +383,7 @@ fn chosen_format<'a>(
 /// The width and colour of text output: `COLUMNS` if set, else the terminal's width
 /// when stdout is a terminal, else 100; colour when stdout is a terminal and
 /// `NO_COLOR` is unset or empty (<https://no-color.org>).
-fn terminal() -> (usize, bool) {
+pub(crate) fn terminal() -> (usize, bool) {
     let tty = io::stdout().is_terminal();
     let from_env = std::env::var("COLUMNS")
         .ok()
@@ -415,6 +420,19 @@ pub enum Command {
     /// without rendering.
     #[command(override_usage = "flameprof run [OPTIONS] [-m] TARGET [ARGS]...")]
     Run(RunArgs),
+    /// Compare two profiles: did NEW get faster or slower than BASE, and where?
+    ///
+    /// Reads BASE and NEW (each may be `-`, standard input, on one side), matches their
+    /// functions by file, line and name and their flame graphs' frames by stack, and
+    /// writes the functions and stacks whose time changed most (-f text, the default),
+    /// differential folded stacks for flamegraph.pl or inferno-flamegraph (-f log), or
+    /// both sides' numbers (-f json). A frame is kept when it is wider than --threshold
+    /// on either side. Profiles of calls and of samples are not compared.
+    ///
+    /// With --fail-above PERCENT, the exit status is 3 when NEW's total time exceeds
+    /// BASE's by more than PERCENT (the output is written all the same).
+    #[command(override_usage = "flameprof diff [OPTIONS] BASE NEW")]
+    Diff(DiffArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions {
         #[arg(value_enum)]
@@ -433,7 +451,41 @@ pub enum Command {
 
 /// The subcommands with a page of their own, `flameprof-NAME(1)`, which the main page
 /// lists.
-pub const MAN_PAGES: [&str; 3] = ["run", "completions", "man"];
+pub const MAN_PAGES: [&str; 4] = ["run", "diff", "completions", "man"];
+
+/// The arguments of `flameprof diff`.
+#[derive(ClapArgs, Debug)]
+pub struct DiffArgs {
+    /// The profile before the change (`-`: standard input).
+    #[arg(value_name = "BASE")]
+    pub base: PathBuf,
+
+    /// The profile after the change (`-`: standard input, if BASE is not).
+    #[arg(value_name = "NEW")]
+    pub new: PathBuf,
+
+    /// Another stats file merged into BASE (repeatable), as several inputs are merged.
+    #[arg(long, value_name = "FILE")]
+    pub base_also: Vec<PathBuf>,
+
+    /// Another stats file merged into NEW (repeatable).
+    #[arg(long, value_name = "FILE")]
+    pub new_also: Vec<PathBuf>,
+
+    /// Compare each side's share of its own total instead of its time (in -f log,
+    /// NEW's values are scaled to BASE's total). -f json is not changed.
+    #[arg(long)]
+    pub normalize: bool,
+
+    /// Exit with status 3 when NEW's total time exceeds BASE's by more than PERCENT
+    /// (the raw totals, with or without --normalize).
+    #[arg(long, value_name = "PERCENT", allow_negative_numbers = true)]
+    pub fail_above: Option<String>,
+
+    /// Rows of each table of -f text.
+    #[arg(long, default_value = "30", value_name = "N")]
+    pub top: String,
+}
 
 /// The arguments of `flameprof run`.
 #[derive(ClapArgs, Debug)]

@@ -1,13 +1,13 @@
 //! What the command line carries out: the plain render (read the inputs, render them
 //! into standard output or `-o FILE`, print the warnings), the subcommands (`run`,
-//! `completions`, `man`) and flameprof 0.4's `-r`/`-m` spellings of `run`.
+//! `diff`, `completions`, `man`) and flameprof 0.4's `-r`/`-m` spellings of `run`.
 
 use std::ffi::OsString;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use super::args::{self, Args, Command, Options};
+use super::args::{self, Args, Command, DiffArgs, Options};
 use super::report::{self, AppError, write_output};
 use crate::backend;
 use crate::input;
@@ -126,6 +126,16 @@ pub fn run(mut args: Args) -> Result<ExitCode, AppError> {
             write_output(out.as_deref(), |w| man_page(page.as_deref(), w))?;
             Ok(ExitCode::SUCCESS)
         }
+        Some(Command::Diff(diff)) => {
+            no_inputs(&args, "diff")?;
+            if args.program.any() {
+                return Err(AppError::Usage(
+                    "-r, -m, --python, --cpu and --save-prof are not used with flameprof diff"
+                        .into(),
+                ));
+            }
+            compare(args, diff)
+        }
         Some(Command::Run(run)) => {
             no_inputs(&args, "run")?;
             if args.program.run_script || args.program.run_module {
@@ -173,6 +183,136 @@ pub fn run(mut args: Args) -> Result<ExitCode, AppError> {
     }
 }
 
+/// The exit status of `flameprof diff --fail-above` when NEW is slower than allowed:
+/// apart from errors (1) and usage (2), so that CI can tell a regression from a
+/// broken run.
+pub const REGRESSION_EXIT: u8 = 3;
+
+/// `flameprof diff`: reads both sides, writes the comparison, and with `--fail-above`
+/// exits [`REGRESSION_EXIT`] when NEW's total grew by more than the limit.
+fn compare(mut args: Args, diff: DiffArgs) -> Result<ExitCode, AppError> {
+    let fail_above = match &diff.fail_above {
+        Some(text) => match text.parse::<f64>() {
+            Ok(x) if x.is_finite() && x >= 0.0 => Some(x),
+            _ => {
+                return Err(AppError::Usage(format!(
+                    "invalid value '{text}' for '--fail-above': must be a percentage, 0 or more"
+                )));
+            }
+        },
+        None => None,
+    };
+    let top = args::whole::<usize>("--top", &diff.top, "a whole number")?;
+    let base: Vec<PathBuf> = std::iter::once(diff.base.clone())
+        .chain(diff.base_also.iter().cloned())
+        .collect();
+    let new: Vec<PathBuf> = std::iter::once(diff.new.clone())
+        .chain(diff.new_also.iter().cloned())
+        .collect();
+    if base
+        .iter()
+        .chain(&new)
+        .filter(|p| p.as_os_str() == "-")
+        .count()
+        > 1
+    {
+        return Err(AppError::Usage(
+            "standard input (-) can be read only once: give it to one side".into(),
+        ));
+    }
+    // The format: -f, else -o's extension, else text (not svg: a diff has no picture).
+    if args.format.is_none() {
+        let ext = (args.out.as_deref())
+            .and_then(|p| p.extension())
+            .map(|e| e.to_string_lossy().to_lowercase());
+        let named = (args::FORMAT_OF_EXTENSION.iter())
+            .find(|(x, _)| Some(*x) == ext.as_deref())
+            .map(|&(_, f)| f);
+        args.format = Some(named.unwrap_or("text").to_string());
+    }
+    if args.title.is_none() {
+        args.title = Some(format!(
+            "Diff of {} → {}",
+            pipeline::display_name(&diff.base),
+            pipeline::display_name(&diff.new)
+        ));
+    }
+    let options = args.into_options()?;
+    let format = options.backend.name;
+    if !backend::diff::FORMATS.contains(&format) {
+        return Err(AppError::Usage(if format == "svg" {
+            "diff -f svg is not available; use -f text, -f log (| flamegraph.pl or \
+             inferno-flamegraph) or -f json"
+                .into()
+        } else {
+            format!("diff -f {format} is not available; use -f text, -f log or -f json")
+        }));
+    }
+    for w in &options.warnings {
+        report::warn(w);
+    }
+    let (before, after) =
+        pipeline::read_sides(&base, &new, &options.read, options.keep_lines, &mut |w| {
+            report::warn(w)
+        })?;
+    let compared = crate::tree::diff::diff(&before, &after, &options.render.tree).map_err(|e| {
+        input::InputError {
+            file: pipeline::display_name(&diff.new),
+            message: format!(
+                "{} cannot be compared with '{}', {}",
+                e.after.described(),
+                pipeline::display_name(&diff.base),
+                e.before.described()
+            ),
+        }
+    })?;
+    if compared.truncated {
+        report::warn(
+            &"a flame tree stopped at its bound on frames; raise --threshold for a complete comparison",
+        );
+    }
+    let render = &options.render;
+    let diff_options = backend::diff::DiffOptions {
+        title: render.title.clone(),
+        normalize: diff.normalize,
+        top,
+        columns: render.columns,
+        color: render.color,
+        format: render.format.clone(),
+        totals: (0.0, 0.0),
+    };
+    write_output(options.out.as_deref(), |w| {
+        backend::diff::render(&compared, format, &diff_options, w)
+    })?;
+    let Some(limit) = fail_above else {
+        return Ok(ExitCode::SUCCESS);
+    };
+    let (b, a) = (compared.before_total, compared.after_total);
+    let grew = if b > 0.0 {
+        100.0 * (a - b) / b
+    } else if a > 0.0 {
+        f64::INFINITY
+    } else {
+        0.0
+    };
+    if grew <= limit {
+        return Ok(ExitCode::SUCCESS);
+    }
+    let time = backend::diff::time_text;
+    let most: Vec<String> = (compared.grew_most(3).iter())
+        .map(|(f, d)| format!("{} {}", f.label, time(*d, true)))
+        .collect();
+    report::note(&format!(
+        "NEW's total {} is {:.1}% above BASE's {} (--fail-above {limit}){}{}",
+        time(a, false),
+        grew,
+        time(b, false),
+        if most.is_empty() { "" } else { "; grew most: " },
+        most.join(", ")
+    ));
+    Ok(ExitCode::from(REGRESSION_EXIT))
+}
+
 /// The man page flameprof(1), or flameprof-PAGE(1) for a subcommand, as clap_mangen
 /// renders them, with an EXAMPLES section before VERSION.
 fn man_page(page: Option<&str>, w: &mut dyn Write) -> io::Result<()> {
@@ -188,6 +328,7 @@ fn man_page(page: Option<&str>, w: &mut dyn Write) -> io::Result<()> {
                 .clone();
             let examples = match name {
                 "run" => RUN_EXAMPLES,
+                "diff" => DIFF_EXAMPLES,
                 "completions" => COMPLETIONS_EXAMPLES,
                 _ => MAN_EXAMPLES,
             };
@@ -311,6 +452,21 @@ const RUN_EXAMPLES: Examples = &[
     (
         "Count CPU time only, and keep the stats for later:",
         &["flameprof run --cpu --save-prof app.prof -o app.svg app.py"],
+    ),
+];
+
+const DIFF_EXAMPLES: Examples = &[
+    (
+        "What got slower between two runs, and where:",
+        &["flameprof diff before.prof after.prof"],
+    ),
+    (
+        "A differential flame graph (red: grew, blue: shrank):",
+        &["flameprof diff -f log before.prof after.prof | flamegraph.pl > diff.svg"],
+    ),
+    (
+        "In CI: fail (exit status 3) when the run got more than 5 % slower:",
+        &["flameprof diff --fail-above 5 main.prof branch.prof"],
     ),
 ];
 

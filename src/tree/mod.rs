@@ -15,6 +15,7 @@
 pub use crate::model::time_scale;
 
 mod arena;
+pub mod diff;
 mod dispatch;
 mod exact;
 mod facts;
