@@ -311,11 +311,13 @@ document.getElementById('f').onload = function () {
     key('Escape');
     out.afterEscape = root.getAttribute('data-zoom-flame');
     out.hashAfterEscape = w.location.hash;
-    var inv = d.getElementById('inverted').getElementsByTagName('rect')[2];
+    // A differential graph has no inverted one: the keyboard drives its flame graph.
+    var second = d.getElementById('inverted') ? 'inverted' : 'flame';
+    var inv = d.getElementById(second).getElementsByTagName('rect')[2];
     inv.focus();
     out.focused = d.activeElement === inv;
     key('Enter');
-    out.afterEnter = root.getAttribute('data-zoom-inverted');
+    out.afterEnter = root.getAttribute('data-zoom-' + second);
     out.details = d.getElementById('details').textContent;
     d.getElementById('case').dispatchEvent(new w.MouseEvent('click', { bubbles: true }));
     out.casePressed = d.getElementById('case').getAttribute('aria-pressed');
@@ -331,8 +333,13 @@ document.getElementById('f').onload = function () {
 /// page that loads it, acts on it and writes what it saw to `data-out`) in a fresh
 /// folder, opens the page in Chromium and returns that JSON.
 fn drive(chrome: &Path, profile: &str, driver: &str) -> String {
+    drive_with(chrome, |dir| drop(svg_file(dir, profile, &[])), driver)
+}
+
+/// [`drive`] on the `graph.svg` that `write` puts in the folder it is given.
+fn drive_with(chrome: &Path, write: impl FnOnce(&Path), driver: &str) -> String {
     let dir = tempfile::tempdir().unwrap();
-    svg_file(dir.path(), profile, &[]);
+    write(dir.path());
     let page = dir.path().join("driver.html");
     std::fs::write(&page, driver).unwrap();
     let dom = browse(
@@ -816,4 +823,85 @@ fn tooltips_give_the_label_then_the_path_and_unknown_calls_as_unknown() {
             && out.contains("| calls not recorded in the file"),
         "{out}"
     );
+}
+
+/// `flameprof diff -o graph.svg` in `dir`: of the generated pair of `tests/diff.rs`
+/// (slower, faster, new and vanished code), or with `sides`, of two files under
+/// tests/data. Returns the file's URL.
+fn diff_svg_file(dir: &Path, sides: Option<[&str; 2]>) -> String {
+    let path = dir.join("graph.svg");
+    let out = path.to_str().unwrap();
+    match sides {
+        None => {
+            crate::diff::write_pair(dir);
+            crate::util::run_in(dir, &["diff", "-o", out, "base.prof", "new.prof"], None).ok();
+        }
+        Some([a, b]) => {
+            let (a, b) = (data(a), data(b));
+            run(&["diff", "-o", out, a.to_str().unwrap(), b.to_str().unwrap()]).ok();
+        }
+    }
+    format!("file://{}", path.display())
+}
+
+#[test]
+fn a_diff_svg_of_real_profiles_loads_without_script_errors() {
+    let Some(chrome) = chromium() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let url = diff_svg_file(dir.path(), Some(["real/pylint.prof", "real/pip_list.prof"]));
+    let dom = browse(&chrome, &["--dump-dom"], &url);
+    assert_loaded(&dom);
+    assert!(frame_rect(&dom, "flame", 0).contains("class=\"c"));
+}
+
+#[test]
+fn a_diff_svg_restores_zoom_and_search_from_the_url() {
+    let Some(chrome) = chromium() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let url = diff_svg_file(dir.path(), None);
+    let dom = browse(&chrome, &["--dump-dom"], &format!("{url}#flame=2&s=work"));
+    assert_loaded(&dom);
+    assert_eq!(root_attr(&dom, "data-zoom-flame").as_deref(), Some("2"));
+    let rect = frame_rect(&dom, "flame", 2);
+    let view_box = attr(tag_with_id(&dom, "flame"), "viewBox").to_string();
+    assert!(
+        view_box.starts_with(&format!("{} 0 {} ", attr(rect, "x"), attr(rect, "width"))),
+        "viewBox {view_box}, frame {rect}"
+    );
+    assert!(
+        attr(frame_rect(&dom, "flame", 0), "class")
+            .split(' ')
+            .any(|c| c == "d")
+    );
+    // work is 2 s wide under a (its NEW side) and 1 s under b, of main's 4.2 s (the
+    // larger sides of its children added up).
+    assert_eq!(
+        root_attr(&dom, "data-matched-flame").as_deref(),
+        Some("71.43")
+    );
+    assert_eq!(root_attr(&dom, "data-search").as_deref(), Some("work"));
+}
+
+#[test]
+fn a_diff_svg_is_driven_like_the_normal_one_and_tells_both_sides() {
+    let Some(chrome) = chromium() else { return };
+    let out = drive_with(&chrome, |dir| drop(diff_svg_file(dir, None)), DRIVER);
+    // Frame 5 is gone, which NEW does not have; frame 2 work under a.
+    for expected in [
+        r#""afterClick":"5""#,
+        r##""hash":"#flame=5""##,
+        r#""afterEscape":"-1""#,
+        r#""hashAfterEscape":"""#,
+        r#""focused":true"#,
+        r#""afterEnter":"2""#,
+        r#""casePressed":"true""#,
+        r#""errors":"""#,
+        "before 500.000 ms \u{2192} after -: -500.000 ms (vanished)",
+        "calls here 1 \u{2192} -",
+        "before 1.000 s \u{2192} after 2.000 s: +1.000 s (+100.0%)",
+    ] {
+        assert!(out.contains(expected), "{expected} not in {out}");
+    }
+    assert!(out.contains(r#""tip":"visible|"#), "{out}");
+    assert!(!out.contains(r#""dimmed":0"#), "no ancestor dimmed: {out}");
 }

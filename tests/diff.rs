@@ -50,10 +50,15 @@ fn pair() -> (Prof, Prof) {
 /// A directory holding the pair as base.prof and new.prof.
 fn files() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    let (base, new) = pair();
-    std::fs::write(dir.path().join("base.prof"), base.bytes()).unwrap();
-    std::fs::write(dir.path().join("new.prof"), new.bytes()).unwrap();
+    write_pair(dir.path());
     dir
+}
+
+/// Writes the pair into `dir` as base.prof and new.prof.
+pub fn write_pair(dir: &Path) {
+    let (base, new) = pair();
+    std::fs::write(dir.join("base.prof"), base.bytes()).unwrap();
+    std::fs::write(dir.join("new.prof"), new.bytes()).unwrap();
 }
 
 fn diff(dir: &Path, args: &[&str]) -> Run {
@@ -288,19 +293,96 @@ fn either_side_may_be_standard_input_once() {
 }
 
 #[test]
-fn svg_and_other_formats_are_usage_errors() {
+fn stats_is_a_usage_error_and_svg_is_not() {
     let dir = files();
-    for args in [&["-f", "svg"][..], &["-o", "d.svg"], &["-f", "stats"]] {
-        let mut all = args.to_vec();
-        all.extend(["base.prof", "new.prof"]);
-        let r = diff(dir.path(), &all);
-        assert_eq!(r.code(), 2, "{}", r.describe());
-        assert!(r.stderr().contains("use -f text, -f log"), "{}", r.stderr());
-    }
+    let r = diff(dir.path(), &["-f", "stats", "base.prof", "new.prof"]);
+    assert_eq!(r.code(), 2, "{}", r.describe());
+    assert!(r.stderr().contains("use -f text, -f log"), "{}", r.stderr());
     // -o FILE's extension picks the format, and the file is written.
     diff(dir.path(), &["-o", "d.folded", "base.prof", "new.prof"]).ok();
     let folded = std::fs::read_to_string(dir.path().join("d.folded")).unwrap();
     assert!(folded.contains("app.py:50:added 0 300000"));
+    diff(dir.path(), &["-o", "d.svg", "base.prof", "new.prof"]).ok();
+    let svg = std::fs::read_to_string(dir.path().join("d.svg")).unwrap();
+    assert!(svg.starts_with("<?xml") && svg.contains("views:{"), "{svg}");
+    // Without -f or -o, text.
+    let text = diff(dir.path(), &["base.prof", "new.prof"])
+        .ok()
+        .stdout_text();
+    assert!(text.starts_with("Diff of base.prof"), "{text}");
+}
+
+/// The classes of the frame rect labelled `label` in a differential SVG.
+fn rect_class<'s>(svg: &'s str, label: &str) -> &'s str {
+    let at = svg
+        .find(&format!(r#"aria-label="{label}""#))
+        .unwrap_or_else(|| panic!("no frame {label}"));
+    let rect = &svg[svg[..at].rfind("<rect").unwrap()..at];
+    let class = &rect[rect.find(r#"class=""#).unwrap() + 7..];
+    &class[..class.find('"').unwrap()]
+}
+
+#[test]
+fn svg_colours_each_frame_by_its_change_and_keeps_both_sides_for_the_tooltip() {
+    let dir = files();
+    let svg = diff(dir.path(), &["-f", "svg", "base.prof", "new.prof"])
+        .ok()
+        .stdout_text();
+    let classes = |label: &str| -> Vec<&str> { rect_class(&svg, label).split(' ').collect() };
+    // work is drawn twice: under a (1 s → 2 s, slower by 100 %) and under b
+    // (unchanged); in pre-order, a's first.
+    let work: Vec<&str> = svg
+        .match_indices(r#"aria-label="work (app.py:30)""#)
+        .map(|(at, _)| &svg[svg[..at].rfind("<rect").unwrap()..at])
+        .collect();
+    assert_eq!(work.len(), 2, "{svg}");
+    assert!(work[0].contains(" r5\""), "{}", work[0]);
+    assert!(work[1].contains(" z\""), "{}", work[1]);
+    // a: 1.1 s → 2.1 s; main: 3.0 s → 3.8 s (+26.7 %); b and counted unchanged.
+    assert!(classes("a (app.py:10)").contains(&"r5"));
+    assert!(classes("main (app.py:1)").contains(&"r4"));
+    assert!(classes("b (app.py:20)").contains(&"z"));
+    assert!(classes("counted (app.py:60)").contains(&"z"));
+    // New code is slower by all of it, with a thick outline; vanished code faster,
+    // faded and dotted. Both are drawn: a frame is as wide as its larger side.
+    assert!(classes("added (app.py:50)").ends_with(&["r5", "new"]));
+    assert!(classes("gone (app.py:40)").ends_with(&["b5", "gone"]));
+    assert!(svg.contains(".view rect.gone,.legend rect.gone{"));
+    assert!(svg.contains("@media (prefers-color-scheme:dark){svg{--z:"));
+    // The data the tooltip reads: both totals, and per frame each side's [total, self,
+    // calls] (0 on the side where the stack is absent), in the order of the rects.
+    assert!(svg.contains("diff:{before:3,after:3.8}"), "{svg}");
+    let d = &svg[svg.find("\nd:[").unwrap() + 4..];
+    let d = &d[..d.find("]}").unwrap()];
+    // The rows: split at the commas outside brackets.
+    let mut rows = Vec::new();
+    let (mut depth, mut start) = (0, 0);
+    for (i, c) in d.char_indices() {
+        match c {
+            '[' => depth += 1,
+            ']' => depth -= 1,
+            ',' if depth == 0 => {
+                rows.push(&d[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    rows.push(&d[start..]);
+    assert_eq!(rows.len(), 8, "{d}");
+    let labels = ["main", "a", "work", "b", "work", "gone", "added", "counted"];
+    let row = |name: &str| rows[labels.iter().position(|l| *l == name).unwrap()];
+    assert!(row("work").contains("[1,1,10],[2,2,10]"), "{}", row("work"));
+    assert!(row("gone").contains("[0.5,0.5,1],0"), "{}", row("gone"));
+    assert!(row("added").contains("0,[0.3,0.3,1]"), "{}", row("added"));
+    assert!(
+        row("counted").contains("[0.2,0.2,10],[0.2,0.2,20]"),
+        "{}",
+        row("counted")
+    );
+    // Only the flame graph, with the normal script.
+    assert!(!svg.contains("inverted:{"));
+    assert!(svg.contains("View.prototype.describeDiff"));
 }
 
 #[test]

@@ -1,7 +1,9 @@
 //! The outputs of `flameprof diff`: a [`ProfileDiff`] as `text` (the functions and
 //! stacks whose time changed most), `log` (differential folded stacks, `stack before
-//! after`, which flamegraph.pl and inferno draw as a differential flame graph) or
-//! `json` (both sides' numbers per function and per frame). Not registered formats: a
+//! after`, which flamegraph.pl and inferno draw as a differential flame graph), `json`
+//! (both sides' numbers per function and per frame) or `svg` (the differential flame
+//! graph, drawn by the normal SVG writer from [`ProfileDiff::drawn_tree`], each frame
+//! coloured by its change). Not registered formats: a
 //! diff is not a profile, and the registry's formats render one profile. Specified in
 //! `formats/diff/README.md`.
 
@@ -11,13 +13,14 @@ use std::io::{self, Write};
 use super::json;
 use super::log::write_frame;
 use super::output::Output;
+use super::svg::{DiffCell, DiffPaint, render_diff};
 use super::text::{shown_width, write_middle_truncated, write_time};
-use super::{FormatOptions, labels_by_module, refused};
-use crate::model::{Count, Measure, Stats};
+use super::{FormatOptions, Graphs, Job, RenderOptions, labels_by_module, refused};
+use crate::model::{Count, FuncId, Measure, ProfileBuilder, Stats};
 use crate::tree::diff::{DiffFrame, FunctionDiff, ProfileDiff};
 
 /// The formats a diff is written in.
-pub const FORMATS: &[&str] = &["text", "log", "json"];
+pub const FORMATS: &[&str] = &["text", "log", "json", "svg"];
 
 /// What shapes a diff's output.
 #[derive(Clone, Debug)]
@@ -33,6 +36,8 @@ pub struct DiffOptions {
     pub format: FormatOptions,
     /// Both sides' totals (set by [`render`]).
     pub totals: (f64, f64),
+    /// What shapes the picture of `svg` (size, fonts, `--subtitle`, the script).
+    pub render: RenderOptions,
 }
 
 /// Writes `diff` in `format`, one of [`FORMATS`].
@@ -50,6 +55,7 @@ pub fn render(
         "text" => text(diff, options, out),
         "log" => log(diff, options, out),
         "json" => json_doc(diff, options, out),
+        "svg" => svg_doc(diff, options, out),
         other => Err(refused(format!("diff has no format '{other}'"))),
     }
 }
@@ -482,5 +488,97 @@ fn json_count(o: &mut Output<'_>, n: Count) {
         o.str("null");
     } else {
         o.i128(n);
+    }
+}
+
+/// The steps of relative change at which a frame's colour deepens (`r1`..`r5` for
+/// slower, `b1`..`b5` for faster); below the first it is unchanged (`z`).
+pub const STEPS: [f64; 5] = [0.01, 0.04, 0.10, 0.25, 0.50];
+
+/// The classes that colour a frame of the differential flame graph by the change of
+/// its total, `before` → `after` (seconds, or shares with `--normalize`): new code is
+/// `r5 new`, vanished code `b5 gone`.
+fn change_class(before: f64, after: f64, present: (bool, bool)) -> &'static str {
+    const SLOWER: [&str; 5] = [" r1", " r2", " r3", " r4", " r5"];
+    const FASTER: [&str; 5] = [" b1", " b2", " b3", " b4", " b5"];
+    match present {
+        (false, true) if after > 0.0 => return " r5 new",
+        (true, false) if before > 0.0 => return " b5 gone",
+        _ => {}
+    }
+    if before <= 0.0 {
+        return if after > 0.0 { SLOWER[4] } else { " z" };
+    }
+    let rel = (after - before) / before;
+    match STEPS.iter().rposition(|&s| rel.abs() >= s) {
+        None => " z",
+        Some(k) if rel > 0.0 => SLOWER[k],
+        Some(k) => FASTER[k],
+    }
+}
+
+/// The differential flame graph: the union of both flame trees drawn as the normal
+/// SVG draws one, each frame as wide as its larger side, coloured by its change, the
+/// tooltip giving both sides (see [`DiffPaint`]). Only the flame graph is drawn.
+fn svg_doc(diff: &ProfileDiff, options: &DiffOptions, out: &mut dyn Write) -> io::Result<()> {
+    // The functions as one profile, for the labels, search and kinds the picture
+    // reads: NEW's numbers where it lists the function, else BASE's.
+    let mut builder = ProfileBuilder::new();
+    for f in &diff.functions {
+        builder.add_function(f.key.clone(), f.after.or(f.before).unwrap_or_default());
+    }
+    let profile = builder.finish().with_measure(diff.measure);
+    let ids: Vec<FuncId> = (diff.functions.iter())
+        .map(|f| profile.find(&f.key).unwrap_or(0))
+        .collect();
+    let tree = diff.drawn_tree(|k| ids[k as usize]);
+    let (scale_b, scale_a) = match (options.normalize, diff.before_total, diff.after_total) {
+        (true, b, a) if b > 0.0 && a > 0.0 => (1.0 / b, 1.0 / a),
+        _ => (1.0, 1.0),
+    };
+    let side =
+        |s: &crate::tree::diff::FrameSide| s.present.then_some([s.total, s.self_time, s.calls]);
+    let frames = (diff.frames.iter())
+        .map(|f| DiffCell {
+            class: change_class(
+                f.before.total * scale_b,
+                f.after.total * scale_a,
+                (f.before.present, f.after.present),
+            ),
+            before: side(&f.before),
+            after: side(&f.after),
+        })
+        .collect();
+    let paint = DiffPaint {
+        before_total: diff.before_total,
+        after_total: diff.after_total,
+        normalize: options.normalize,
+        frames,
+    };
+    let render = RenderOptions {
+        title: options.title.clone(),
+        graphs: Graphs::FlameOnly,
+        ..options.render.clone()
+    };
+    let job = Job::with_flame(&profile, &render, tree);
+    render_diff(&job, &paint, out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn colours_deepen_with_the_relative_change() {
+        let both = (true, true);
+        assert_eq!(change_class(1.0, 1.005, both), " z");
+        assert_eq!(change_class(1.0, 1.02, both), " r1");
+        assert_eq!(change_class(1.0, 0.95, both), " b2");
+        assert_eq!(change_class(1.0, 1.2, both), " r3");
+        assert_eq!(change_class(1.0, 0.7, both), " b4");
+        assert_eq!(change_class(1.0, 3.0, both), " r5");
+        assert_eq!(change_class(0.0, 0.3, (false, true)), " r5 new");
+        assert_eq!(change_class(0.5, 0.0, (true, false)), " b5 gone");
+        assert_eq!(change_class(0.0, 0.0, both), " z");
     }
 }

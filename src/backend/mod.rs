@@ -242,6 +242,18 @@ impl<'a> Job<'a> {
         }
     }
 
+    /// A job whose flame tree is given rather than built from the profile: the
+    /// differential flame graph draws a tree made of two profiles.
+    pub(crate) fn with_flame(
+        profile: &'a Profile,
+        options: &'a RenderOptions,
+        flame: CallTree,
+    ) -> Job<'a> {
+        let job = Job::new(profile, options);
+        let _ = job.flame.set(flame);
+        job
+    }
+
     /// Notes that the output differs from what the data says (a value clamped, stacks
     /// cut): the caller prints these after rendering, like the data checks' warnings.
     pub fn warn(&self, message: String) {

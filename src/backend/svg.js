@@ -60,6 +60,8 @@
     this.matched = document.getElementById(id + '-m');
     this.rects = el.getElementsByTagName('rect');
     this.f = data.f;
+    // A differential graph (flameprof diff) adds both sides' numbers per frame.
+    this.d = data.d || null;
     this.secPerTick = data.total / D.ticks;
     this.height = +el.getAttribute('height');
     var n = this.rects.length;
@@ -172,6 +174,7 @@
     var p = this.parent[i], w = this.w[i];
     // The label (function first), then pstats' full name; a builtin's are alike.
     var lines = fn[4] === 'b' ? [fn[0]] : [fn[1], fn[0]];
+    if (this.d) return this.describeDiff(i, lines);
     var share = pct(w, D.ticks) + ' of total, ' + pct(w, p < 0 ? D.ticks : this.w[p]) + ' of parent';
     if (this.zoomed >= 0) share += ', ' + pct(Math.min(w, this.w[this.zoomed]), this.w[this.zoomed]) + ' of zoomed';
     lines.push(share);
@@ -189,6 +192,22 @@
     if (cl.contains('e')) {
       lines.push((cl.contains('g') ? 'rough guess' : 'close estimate') + ' (split between callers): the data allows ' + dur(d[6] * s) + ' to ' + dur(d[7] * s));
     }
+    return lines;
+  };
+
+  // A frame of a differential graph: its width is no side's time, so the lines give
+  // each side's: [total, self, calls] per side, 0 where the stack is absent.
+  View.prototype.describeDiff = function (i, lines) {
+    var b = this.d[i][0], a = this.d[i][1];
+    var bt = b ? b[0] : 0, at = a ? a[0] : 0, ch = at - bt;
+    function side(x, k) { return x ? dur(x[k]) : '-'; }
+    function signed(t) { return (t > 0 ? '+' : t < 0 ? '-' : '') + dur(Math.abs(t)); }
+    var rel = !b ? 'new' : !a ? 'vanished' : bt > 0 ? (ch > 0 ? '+' : '') + (100 * ch / bt).toFixed(1) + '%' : '0%';
+    lines.push('before ' + side(b, 0) + ' \u2192 after ' + side(a, 0) + ': ' + signed(ch) + ' (' + rel + ')');
+    lines.push('share of total ' + pct(bt, D.diff.before) + ' \u2192 ' + pct(at, D.diff.after) + '; self ' + side(b, 1) + ' \u2192 ' + side(a, 1));
+    function calls(x) { return x ? String(Math.round(x[2])) : '-'; }
+    lines.push((D.unit === 'samples' ? 'samples here ' : 'calls here ') + calls(b) + ' \u2192 ' + calls(a));
+    if (this.rects[i].classList.contains('e')) lines.push('estimated (split between callers) on either side');
     return lines;
   };
 

@@ -11,6 +11,12 @@
 //! by `svg.css`, both embedded at build time) only on zoom or resize. Per-frame numbers
 //! the tooltip needs go into one compact data table at the end. Specified in
 //! `formats/svg/README.md`.
+//!
+//! `flameprof diff -f svg` is drawn by the same writer and script from a tree made of
+//! both profiles ([`render_diff`]): a [`DiffPaint`] adds a class per frame that colours
+//! it by its change (`svg-diff.css`) and both sides' numbers to the data table, which
+//! the script shows in the tooltip; zoom, search, URL state and keyboard are the
+//! normal picture's. Specified in `formats/diff/README.md`.
 
 use std::io::{self, Write};
 
@@ -32,6 +38,27 @@ inventory::submit! {
 
 const SCRIPT: &str = include_str!("svg.js");
 const STYLE: &str = include_str!("svg.css");
+const DIFF_STYLE: &str = include_str!("svg-diff.css");
+
+/// What makes the picture a differential flame graph: per frame of the job's flame
+/// tree (by index), the classes that colour it and both sides' numbers.
+pub(super) struct DiffPaint {
+    pub before_total: f64,
+    pub after_total: f64,
+    /// Whether the colours compare shares of each side's total (`--normalize`).
+    pub normalize: bool,
+    pub frames: Vec<DiffCell>,
+}
+
+/// One frame of a differential flame graph.
+pub(super) struct DiffCell {
+    /// Classes written after the frame's own (` r3`, ` b5 gone`, ` z`): see
+    /// `svg-diff.css`.
+    pub class: &'static str,
+    /// Total, self time and calls of each side; `None` where the stack is absent.
+    pub before: Option<[f64; 3]>,
+    pub after: Option<[f64; 3]>,
+}
 
 /// Ticks across the whole width of a graph: offsets and widths are integers in these.
 const TICKS: f64 = 1_000_000.0;
@@ -296,11 +323,19 @@ impl Functions {
 
 fn render(job: &Job<'_>, out: &mut dyn Write) -> io::Result<()> {
     let mut out = Output::new(out);
-    render_into(job, &mut out)?;
+    render_into(job, None, &mut out)?;
     out.finish()
 }
 
-fn render_into(job: &Job<'_>, out: &mut Output<'_>) -> io::Result<()> {
+/// The differential flame graph: `job`'s flame tree (the only graph drawn) painted
+/// by `paint`.
+pub(super) fn render_diff(job: &Job<'_>, paint: &DiffPaint, out: &mut dyn Write) -> io::Result<()> {
+    let mut out = Output::new(out);
+    render_into(job, Some(paint), &mut out)?;
+    out.finish()
+}
+
+fn render_into(job: &Job<'_>, diff: Option<&DiffPaint>, out: &mut Output<'_>) -> io::Result<()> {
     let o = job.options;
     let g = Geometry {
         width: f64::from(o.width.map_or(FLUID_WIDTH as u32, |w| w.max(100))),
@@ -309,17 +344,20 @@ fn render_into(job: &Job<'_>, out: &mut Output<'_>) -> io::Result<()> {
     };
     let mut views = Vec::new();
     let mut top = HEADER + top_shift(job);
-    if o.graphs != Graphs::InvertedOnly {
+    if diff.is_some() {
+        let caption = "Differential flame graph: callers above, callees below; width is the larger of before and after, colour the change";
+        views.push(View::new("flame", caption, job.flame(), &mut top, &g));
+    } else if o.graphs != Graphs::InvertedOnly {
         let caption = "Flame graph: callers above, callees below; width is time spent inside";
         views.push(View::new("flame", caption, job.flame(), &mut top, &g));
     }
-    if o.graphs != Graphs::FlameOnly {
+    if o.graphs != Graphs::FlameOnly && diff.is_none() {
         let caption = "Inverted: each function at the width of its own time, its callers beneath";
         views.push(View::new("inverted", caption, job.inverted(), &mut top, &g));
     }
     // The footer is wrapped at words for the fitted width: one line of it ran to
     // 2,000 px with the threshold notes, past the right edge of any window.
-    let footer = footer_text(job);
+    let footer = footer_text(job, diff);
     let chars = ((g.width - 20.0) / (g.font * CHAR_WIDTH)) as usize;
     let foot_lines: Vec<(bool, &str)> = (footer.iter())
         .flat_map(|p| (wrap(p, chars).into_iter().enumerate()).map(|(n, l)| (n > 0, l)))
@@ -347,6 +385,10 @@ fn render_into(job: &Job<'_>, out: &mut Output<'_>) -> io::Result<()> {
     out.str("<style>");
     out.str(STYLE.trim_end());
     out.byte(b'\n');
+    if diff.is_some() {
+        out.str(DIFF_STYLE.trim_end());
+        out.byte(b'\n');
+    }
     for (n, kind) in functions.kinds.iter().enumerate() {
         let key = &job.profile.function(functions.ids[n]).key;
         out.str(".c");
@@ -386,24 +428,38 @@ fn render_into(job: &Job<'_>, out: &mut Output<'_>) -> io::Result<()> {
     )?;
 
     for v in &views {
-        draw_view(out, v, &g, &functions)?;
+        draw_view(out, v, &g, &functions, diff)?;
         if o.script && views.len() > 1 {
             write_jump(out, v, &g)?;
         }
     }
 
-    write_footer(out, &foot_lines, foot_top, foot_line(&g))?;
+    write_footer(out, &foot_lines, foot_top, foot_line(&g), diff.is_some())?;
     if o.script {
-        write_script(job, out, &views, &functions)?;
+        write_script(job, out, &views, &functions, diff)?;
     }
     writeln!(out, "</svg>")
 }
 
 /// The footer's paragraphs: the total and what the threshold cut from each tree, then
 /// what the grades of estimate look like. Each fits a line 1,200 px wide.
-fn footer_text(job: &Job<'_>) -> Vec<String> {
+fn footer_text(job: &Job<'_>, diff: Option<&DiffPaint>) -> Vec<String> {
     let total = job.flame().total();
     let mut first = format!("Total {}.", seconds(total));
+    if let Some(d) = diff {
+        let change = d.after_total - d.before_total;
+        first = format!(
+            "Total before {}, after {}: {}{}",
+            seconds(d.before_total),
+            seconds(d.after_total),
+            if change < 0.0 { "-" } else { "+" },
+            seconds(change.abs()),
+        );
+        if d.before_total > 0.0 {
+            first.push_str(&format!(" ({:+.1} %)", 100.0 * change / d.before_total));
+        }
+        first.push('.');
+    }
     let mut cut = Vec::new();
     for (name, t) in job.built_trees() {
         if t.cut_frames > 0 {
@@ -426,10 +482,17 @@ fn footer_text(job: &Job<'_>) -> Vec<String> {
             cut.join(", ")
         ));
     }
-    vec![
-        first,
+    let mut paragraphs = vec![first];
+    if let Some(d) = diff {
+        paragraphs.push(format!(
+            "Each frame is as wide as the larger of its two sides (widened to hold its children). Colour: the change of its total time{}, red slower, blue faster, deeper at 1, 4, 10, 25 and 50 %; grey within 1 %. Thick outline: new code; faded, dotted outline: vanished code.",
+            if d.normalize { " as a share of its side's total" } else { "" }
+        ));
+    }
+    paragraphs.push(
         "Dashed frames are estimated (time split between callers): in colour when the data pins the width to about ±25 %, pale when a rough guess; solid ones are exact.".to_string(),
-    ]
+    );
+    paragraphs
 }
 
 /// `text` cut at spaces into lines of at most `chars` characters (a longer word keeps
@@ -468,6 +531,7 @@ fn write_footer(
     lines: &[(bool, &str)],
     top: f64,
     step: f64,
+    diff: bool,
 ) -> io::Result<()> {
     let mut y = top + 18.0;
     writeln!(out, r#"<g id="foot">"#)?;
@@ -481,6 +545,13 @@ fn write_footer(
         writeln!(out, "</text>")?;
     }
     writeln!(out, "</g>")?;
+    if diff {
+        return writeln!(
+            out,
+            r#"<g class="legend" transform="translate(10,{})"><rect class="r5" width="10" height="10"/><rect class="r2" x="12" width="10" height="10"/><text x="26" y="9">slower</text><rect class="z" x="90" width="10" height="10"/><text x="104" y="9">unchanged</text><rect class="b2" x="190" width="10" height="10"/><rect class="b5" x="202" width="10" height="10"/><text x="216" y="9">faster</text><rect class="r5 new" x="280" width="10" height="10"/><text x="294" y="9">new</text><rect class="b5 gone" x="340" width="10" height="10"/><text x="354" y="9">vanished</text><rect class="z e" x="440" width="10" height="10"/><text x="454" y="9">estimated</text></g>"#,
+            y + 10.0
+        );
+    }
     writeln!(
         out,
         r#"<g class="legend" transform="translate(10,{})"><rect class="ko" width="10" height="10"/><text x="14" y="9">your code</text><rect class="ks" x="110" width="10" height="10"/><text x="124" y="9">standard library</text><rect class="kt" x="270" width="10" height="10"/><text x="284" y="9">third-party</text><rect class="kb" x="400" width="10" height="10"/><text x="414" y="9">builtin / C</text><rect class="ko e" x="530" width="10" height="10"/><text x="544" y="9">close estimate</text><rect class="ko e g" x="670" width="10" height="10"/><text x="684" y="9">rough guess</text></g>"#,
@@ -544,6 +615,7 @@ fn draw_view(
     v: &View<'_>,
     g: &Geometry,
     functions: &Functions,
+    diff: Option<&DiffPaint>,
 ) -> io::Result<()> {
     let h = v.height(g);
     write!(out, r#"<text class="cap" x="10" y="{}">"#, v.top - 7.0)?;
@@ -578,6 +650,9 @@ fn draw_view(
         out.str(&height_attr);
         out.u64(n as u64);
         out.str(grade_class(v.tree.certainty(i)));
+        if let Some(d) = diff {
+            out.str(d.frames[i as usize].class);
+        }
         out.str(r#"" tabindex="0" aria-label=""#);
         out.str(functions.short_escaped.get(n));
         out.str("\"/>\n");
@@ -626,6 +701,7 @@ fn write_script(
     out: &mut Output<'_>,
     views: &[View<'_>],
     functions: &Functions,
+    diff: Option<&DiffPaint>,
 ) -> io::Result<()> {
     writeln!(out, "<script><![CDATA[")?;
     write!(out, "var FLAMEPROF={{total:")?;
@@ -644,6 +720,13 @@ fn write_script(
                 "unit:'samples',counts:1,"
             });
         }
+    }
+    if let Some(d) = diff {
+        out.str("diff:{before:");
+        json_number(out, d.before_total);
+        out.str(",after:");
+        json_number(out, d.after_total);
+        out.str("},");
     }
     out.str("\nfn:[");
     let mut display = String::new();
@@ -713,7 +796,41 @@ fn write_script(
             out.byte(b']');
             out.end_record()?;
         }
-        out.str("]}");
+        out.byte(b']');
+        // A differential graph: per drawn frame, each side's [total, self, calls] in
+        // seconds (0 where absent from that side).
+        if let Some(d) = diff {
+            out.str(",\nd:[");
+            for (n, &(i, _)) in v.drawn.iter().enumerate() {
+                if n > 0 {
+                    out.byte(b',');
+                }
+                let cell = &d.frames[i as usize];
+                out.byte(b'[');
+                for (k, side) in [cell.before, cell.after].iter().enumerate() {
+                    if k > 0 {
+                        out.byte(b',');
+                    }
+                    match side {
+                        None => out.byte(b'0'),
+                        Some(x) => {
+                            out.byte(b'[');
+                            for (m, &v) in x.iter().enumerate() {
+                                if m > 0 {
+                                    out.byte(b',');
+                                }
+                                json_number(out, v);
+                            }
+                            out.byte(b']');
+                        }
+                    }
+                }
+                out.byte(b']');
+                out.end_record()?;
+            }
+            out.byte(b']');
+        }
+        out.byte(b'}');
     }
     writeln!(out, "}}}};")?;
     out.str(SCRIPT.trim_end());

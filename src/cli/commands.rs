@@ -220,7 +220,8 @@ fn compare(mut args: Args, diff: DiffArgs) -> Result<ExitCode, AppError> {
             "standard input (-) can be read only once: give it to one side".into(),
         ));
     }
-    // The format: -f, else -o's extension, else text (not svg: a diff has no picture).
+    // The format: -f, else -o's extension, else text: what a reader at a terminal wants
+    // first is the list of what changed; the picture is asked for (-f svg, -o x.svg).
     if args.format.is_none() {
         let ext = (args.out.as_deref())
             .and_then(|p| p.extension())
@@ -240,13 +241,9 @@ fn compare(mut args: Args, diff: DiffArgs) -> Result<ExitCode, AppError> {
     let options = args.into_options()?;
     let format = options.backend.name;
     if !backend::diff::FORMATS.contains(&format) {
-        return Err(AppError::Usage(if format == "svg" {
-            "diff -f svg is not available; use -f text, -f log (| flamegraph.pl or \
-             inferno-flamegraph) or -f json"
-                .into()
-        } else {
-            format!("diff -f {format} is not available; use -f text, -f log or -f json")
-        }));
+        return Err(AppError::Usage(format!(
+            "diff -f {format} is not available; use -f text, -f log, -f json or -f svg"
+        )));
     }
     for w in &options.warnings {
         report::warn(w);
@@ -280,10 +277,19 @@ fn compare(mut args: Args, diff: DiffArgs) -> Result<ExitCode, AppError> {
         color: render.color,
         format: render.format.clone(),
         totals: (0.0, 0.0),
+        render: render.clone(),
     };
-    write_output(options.out.as_deref(), |w| {
+    // As with one profile, an SVG is not written to a terminal.
+    let instead = options.svg_to_terminal.then(|| PathBuf::from("diff.svg"));
+    write_output(options.out.as_deref().or(instead.as_deref()), |w| {
         backend::diff::render(&compared, format, &diff_options, w)
     })?;
+    if let Some(path) = &instead {
+        report::note(&format!(
+            "wrote {} (standard output is a terminal; use -o FILE or a pipe)",
+            path.display()
+        ));
+    }
     let Some(limit) = fail_above else {
         return Ok(ExitCode::SUCCESS);
     };
@@ -461,8 +467,8 @@ const DIFF_EXAMPLES: Examples = &[
         &["flameprof diff before.prof after.prof"],
     ),
     (
-        "A differential flame graph (red: grew, blue: shrank):",
-        &["flameprof diff -f log before.prof after.prof | flamegraph.pl > diff.svg"],
+        "An interactive differential flame graph (red: slower, blue: faster):",
+        &["flameprof diff -o diff.svg before.prof after.prof"],
     ),
     (
         "In CI: fail (exit status 3) when the run got more than 5 % slower:",

@@ -13,7 +13,8 @@
 
 use foldhash::{HashMap, HashMapExt};
 
-use super::{CallTree, ROOT, TreeOptions, flame_tree};
+use super::arena::TreeBuilder;
+use super::{CallTree, Frame, ROOT, TreeOptions, flame_tree};
 use crate::model::{FuncId, FuncKey, Measure, Profile, Stats};
 
 /// The threshold each side's tree is built at, as a share of the one asked for: a
@@ -102,6 +103,47 @@ impl ProfileDiff {
         grew.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.key.cmp(&b.0.key)));
         grew.truncate(n);
         grew
+    }
+
+    /// The union as one tree to draw, for the differential flame graph: each frame as
+    /// wide as the larger of its two sides, so that code that vanished is as visible as
+    /// code that is new, and widened where its children together need more room (a
+    /// frame whose time moved from one child to another holds both at their larger
+    /// width). `func` gives the id the tree names for a function index. The frames come
+    /// out in the order of [`ProfileDiff::frames`], index for index: both are pre-order
+    /// with children sorted by function, and `func` keeps that order. Estimated frames
+    /// are not exact and carry no range (the range of each side is not kept), so they
+    /// are drawn as close estimates.
+    pub fn drawn_tree(&self, func: impl Fn(u32) -> FuncId) -> CallTree {
+        let mut width: Vec<f64> = (self.frames.iter())
+            .map(|f| f.before.total.max(f.after.total))
+            .collect();
+        width[0] = width[0].max(self.before_total).max(self.after_total);
+        // Children come after their parents: one pass from the end adds them up.
+        let mut children = vec![0.0f64; self.frames.len()];
+        for i in (1..self.frames.len()).rev() {
+            width[i] = width[i].max(children[i]);
+            children[self.frames[i].parent as usize] += width[i];
+        }
+        width[0] = width[0].max(children[0]);
+        let mut tree = TreeBuilder::new(width[0]);
+        let mut at = vec![ROOT; self.frames.len()];
+        for (i, f) in self.frames.iter().enumerate().skip(1) {
+            let side = if f.after.present { f.after } else { f.before };
+            at[i] = tree.push(Frame {
+                func: f.func.map(&func),
+                parent: at[f.parent as usize],
+                calls: side.calls,
+                exact: !f.estimated(),
+                ..Frame::root(width[i])
+            });
+        }
+        let tree = tree.finish();
+        debug_assert!(
+            (tree.frames().iter().zip(&self.frames))
+                .all(|(t, d)| t.depth == d.depth && t.func == d.func.map(&func))
+        );
+        tree
     }
 
     /// The children of every frame, by index.
@@ -409,6 +451,32 @@ mod tests {
         let under_b = frame(&d, &["main", "b", "f"]);
         assert_eq!((under_b.before.total, under_b.after.total), (0.003, 1.0));
         assert!(under_b.before.present);
+    }
+
+    #[test]
+    fn the_drawn_tree_holds_both_sides_in_the_order_of_the_frames() {
+        // f under a: 1 s → 3 s; f under b: 2 s → 0.5 s. Each frame is as wide as its
+        // larger side, and a parent at least as wide as its children.
+        let d = diff(
+            &profile(1.0, 2.0),
+            &profile(3.0, 0.5),
+            &TreeOptions::default(),
+        )
+        .unwrap();
+        let tree = d.drawn_tree(|k| k);
+        assert_eq!(tree.len(), d.frames.len());
+        for (i, (t, f)) in tree.frames().iter().zip(&d.frames).enumerate().skip(1) {
+            assert_eq!(t.func, f.func);
+            assert!(t.total >= f.before.total.max(f.after.total), "frame {i}");
+            let kids: f64 = (tree.children(i as u32).iter())
+                .map(|&c| tree.frame(c).total)
+                .sum();
+            assert!(t.total >= kids - 1e-12, "frame {i}");
+        }
+        assert_eq!(frame(&d, &["main", "a", "f"]).after.total, 3.0);
+        // main: max(5, 6.5) = 6.5, but its children need max(2, 4) + max(3, 1.5) = 7.
+        assert_eq!(tree.frame(1).total, 7.0);
+        assert_eq!(tree.total(), 7.0);
     }
 
     #[test]
