@@ -464,7 +464,7 @@ mod tests {
         )
         .unwrap();
         let tree = d.drawn_tree(|k| k);
-        assert_eq!(tree.len(), d.frames.len());
+        assert_eq!(tree.frames().len(), d.frames.len());
         for (i, (t, f)) in tree.frames().iter().zip(&d.frames).enumerate().skip(1) {
             assert_eq!(t.func, f.func);
             assert!(t.total >= f.before.total.max(f.after.total), "frame {i}");
