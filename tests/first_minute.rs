@@ -137,6 +137,35 @@ fn an_svg_for_a_terminal_goes_to_a_file_named_after_the_input() {
 
 #[cfg(unix)]
 #[test]
+fn a_diff_on_a_terminal_is_text_and_its_svg_goes_to_diff_svg() {
+    let dir = workdir();
+    let (tty, r) = on_terminal(dir.path(), &["diff", "app.prof", "app.prof"], None);
+    assert_eq!(r.code(), 0, "{}", r.describe());
+    assert!(String::from_utf8_lossy(&tty).starts_with("Diff of app.prof"));
+    let piped = run_in(
+        dir.path(),
+        &["diff", "-f", "svg", "app.prof", "app.prof"],
+        None,
+    )
+    .ok();
+    let (tty, r) = on_terminal(
+        dir.path(),
+        &["diff", "-f", "svg", "app.prof", "app.prof"],
+        None,
+    );
+    assert!(tty.is_empty() && r.code() == 0, "{}", r.describe());
+    assert_eq!(
+        r.stderr(),
+        format!("flameprof: wrote diff.svg {TERMINAL_NOTE}\n")
+    );
+    assert_eq!(
+        std::fs::read(dir.path().join("diff.svg")).unwrap(),
+        piped.stdout()
+    );
+}
+
+#[cfg(unix)]
+#[test]
 fn text_formats_and_out_still_go_where_they_went() {
     let dir = workdir();
     let (tty, r) = on_terminal(dir.path(), &["-f", "text", "app.prof"], None);
