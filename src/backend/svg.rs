@@ -485,7 +485,7 @@ fn footer_text(job: &Job<'_>, diff: Option<&DiffPaint>) -> Vec<String> {
     let mut paragraphs = vec![first];
     if let Some(d) = diff {
         paragraphs.push(format!(
-            "Each frame is as wide as the larger of its two sides (widened to hold its children). Colour: the change of its total time{}, red slower, blue faster, deeper at 1, 4, 10, 25 and 50 %; grey within 1 %. Thick outline: new code; faded, dotted outline: vanished code.",
+            "Each frame is as wide as the larger of its two sides (widened to hold its children). Colour: the change of its total time{}, red slower, blue faster, deeper at 1, 4, 10, 25 and 50 %; grey within 1 %. Solid dark outline: new code; faded, dotted outline: vanished code.",
             if d.normalize { " as a share of its side's total" } else { "" }
         ));
     }
