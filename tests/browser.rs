@@ -311,13 +311,13 @@ document.getElementById('f').onload = function () {
     key('Escape');
     out.afterEscape = root.getAttribute('data-zoom-flame');
     out.hashAfterEscape = w.location.hash;
-    // A differential graph has no inverted one: the keyboard drives its flame graph.
-    var second = d.getElementById('inverted') ? 'inverted' : 'flame';
-    var inv = d.getElementById(second).getElementsByTagName('rect')[2];
+    // The keyboard drives the inverted graph (a differential one too).
+    var inv = d.getElementById('inverted').getElementsByTagName('rect')[2];
     inv.focus();
     out.focused = d.activeElement === inv;
     key('Enter');
-    out.afterEnter = root.getAttribute('data-zoom-' + second);
+    out.afterEnter = root.getAttribute('data-zoom-inverted');
+    out.flameAfterEnter = root.getAttribute('data-zoom-flame');
     out.details = d.getElementById('details').textContent;
     d.getElementById('case').dispatchEvent(new w.MouseEvent('click', { bubbles: true }));
     out.casePressed = d.getElementById('case').getAttribute('aria-pressed');
@@ -886,7 +886,9 @@ fn a_diff_svg_restores_zoom_and_search_from_the_url() {
 fn a_diff_svg_is_driven_like_the_normal_one_and_tells_both_sides() {
     let Some(chrome) = chromium() else { return };
     let out = drive_with(&chrome, |dir| drop(diff_svg_file(dir, None)), DRIVER);
-    // Frame 5 is gone, which NEW does not have; frame 2 work under a.
+    // Flame frame 5 is gone, which NEW does not have. Inverted frame 2 is main under
+    // a (a's own time, 100 ms on both sides): its details come from the inverted
+    // view's rows, not the flame graph's (frame 2 there is work under a, 1 s → 2 s).
     for expected in [
         r#""afterClick":"5""#,
         r##""hash":"#flame=5""##,
@@ -898,7 +900,8 @@ fn a_diff_svg_is_driven_like_the_normal_one_and_tells_both_sides() {
         r#""errors":"""#,
         "before 500.000 ms \u{2192} after -: -500.000 ms (vanished)",
         "calls here 1 \u{2192} -",
-        "before 1.000 s \u{2192} after 2.000 s: +1.000 s (+100.0%)",
+        "\"details\":\"main (app.py:1) \u{b7} app.py:1(main) \u{b7} before 100.000 ms \u{2192} after 100.000 ms: 0.000 s (0.0%)",
+        "self 100.000 ms \u{2192} 100.000 ms",
     ] {
         assert!(out.contains(expected), "{expected} not in {out}");
     }

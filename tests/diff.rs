@@ -325,10 +325,14 @@ fn rect_class<'s>(svg: &'s str, label: &str) -> &'s str {
 #[test]
 fn svg_colours_each_frame_by_its_change_and_keeps_both_sides_for_the_tooltip() {
     let dir = files();
-    let svg = diff(dir.path(), &["-f", "svg", "base.prof", "new.prof"])
+    let whole = diff(dir.path(), &["-f", "svg", "base.prof", "new.prof"])
         .ok()
         .stdout_text();
-    let classes = |label: &str| -> Vec<&str> { rect_class(&svg, label).split(' ').collect() };
+    // The flame graph comes first, the inverted graph under it.
+    let svg = &whole[..whole
+        .find(r#"<svg id="inverted""#)
+        .expect("an inverted view")];
+    let classes = |label: &str| -> Vec<&str> { rect_class(svg, label).split(' ').collect() };
     // work is drawn twice: under a (1 s → 2 s, slower by 100 %) and under b
     // (unchanged); in pre-order, a's first.
     let work: Vec<&str> = svg
@@ -351,8 +355,8 @@ fn svg_colours_each_frame_by_its_change_and_keeps_both_sides_for_the_tooltip() {
     assert!(svg.contains("@media (prefers-color-scheme:dark){svg{--z:"));
     // The data the tooltip reads: both totals, and per frame each side's [total, self,
     // calls] (0 on the side where the stack is absent), in the order of the rects.
-    assert!(svg.contains("diff:{before:3,after:3.8}"), "{svg}");
-    let d = &svg[svg.find("\nd:[").unwrap() + 4..];
+    assert!(whole.contains("diff:{before:3,after:3.8}"), "{whole}");
+    let d = &whole[whole.find("\nd:[").unwrap() + 4..];
     let d = &d[..d.find("]}").unwrap()];
     // The rows: split at the commas outside brackets.
     let mut rows = Vec::new();
@@ -380,9 +384,96 @@ fn svg_colours_each_frame_by_its_change_and_keeps_both_sides_for_the_tooltip() {
         "{}",
         row("counted")
     );
-    // Only the flame graph, with the normal script.
-    assert!(!svg.contains("inverted:{"));
-    assert!(svg.contains("View.prototype.describeDiff"));
+    assert!(whole.contains("View.prototype.describeDiff"));
+}
+
+/// The rects of view `id` in `svg`, each as (label, classes after its `cN`).
+fn view_rects<'s>(svg: &'s str, id: &str) -> Vec<(&'s str, Vec<&'s str>)> {
+    let body = &svg[svg
+        .find(&format!(r#"<svg id="{id}""#))
+        .unwrap_or_else(|| panic!("no view {id}"))..];
+    let body = &body[..body.find("</svg>").unwrap()];
+    body.match_indices("<rect ")
+        .map(|(i, _)| {
+            let tag = &body[i..i + body[i..].find("/>").unwrap()];
+            let attr = |name: &str| {
+                let v = &tag[tag.find(&format!(r#" {name}=""#)).unwrap() + name.len() + 3..];
+                &v[..v.find('"').unwrap()]
+            };
+            (
+                attr("aria-label"),
+                attr("class").split(' ').skip(1).collect(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn svg_has_a_differential_inverted_graph_under_the_flame_graph() {
+    let dir = files();
+    let svg = diff(dir.path(), &["-f", "svg", "base.prof", "new.prof"])
+        .ok()
+        .stdout_text();
+    assert!(svg.find(r#"<svg id="flame""#) < svg.find(r#"<svg id="inverted""#));
+    let rects = view_rects(&svg, "inverted");
+    let class_of = |at: usize| rects[at].1.clone();
+    let at = |label: &str, nth: usize| {
+        (rects.iter().enumerate())
+            .filter(|(_, r)| r.0 == label)
+            .nth(nth)
+            .unwrap_or_else(|| panic!("no {label} #{nth} in {rects:?}"))
+            .0
+    };
+    // work's own time: 2 s → 3 s, +50 %; of it, under a 1 s → 2 s, under b unchanged.
+    let work = at("work (app.py:30)", 0);
+    assert_eq!(class_of(work), ["r5"], "{rects:?}");
+    assert_eq!(rects[work + 1].0, "a (app.py:10)");
+    assert_eq!(class_of(work + 1), ["r5"]);
+    assert_eq!(rects[work + 3].0, "b (app.py:20)");
+    assert_eq!(class_of(work + 3), ["z"]);
+    // gone vanished, added is new, with their caller main beneath; counted unchanged.
+    let gone = at("gone (app.py:40)", 0);
+    assert_eq!(class_of(gone), ["b5", "gone"]);
+    assert_eq!(
+        (rects[gone + 1].0, class_of(gone + 1)),
+        ("main (app.py:1)", vec!["b5", "gone"])
+    );
+    assert_eq!(class_of(at("added (app.py:50)", 0)), ["r5", "new"]);
+    assert_eq!(class_of(at("counted (app.py:60)", 0)), ["z"]);
+    // Roots sit on the top row of the inverted view.
+    for label in ["work (app.py:30)", "gone (app.py:40)", "added (app.py:50)"] {
+        let inverted = &svg[svg.find(r#"<svg id="inverted""#).unwrap()..];
+        let tag = &inverted[..inverted.find(&format!(r#"aria-label="{label}""#)).unwrap()];
+        let tag = &tag[tag.rfind("<rect").unwrap()..];
+        assert!(tag.contains(r#" y="0" "#), "{tag}");
+    }
+    // The tooltip's rows of the inverted view: each side's [total, self, calls].
+    let data = &svg[svg.find("\ninverted:{").expect("inverted data")..];
+    let d = &data[data.find("\nd:[").unwrap() + 4..];
+    let d = &d[..d.find("]}").unwrap()];
+    assert!(d.contains("[[2,0,20],[3,0,20]]"), "{d}");
+    assert!(d.contains("[[0.5,0,1],0]"), "{d}");
+    assert!(d.contains("[0,[0.3,0,1]]"), "{d}");
+}
+
+#[test]
+fn svg_flame_only_and_inverted_only_choose_the_graphs() {
+    let dir = files();
+    let only = |flag: &str| {
+        let args = ["-f", "svg", flag, "base.prof", "new.prof"];
+        let args: Vec<&str> = args.into_iter().filter(|a| !a.is_empty()).collect();
+        diff(dir.path(), &args).ok().stdout_text()
+    };
+    let flame = only("--flame-only");
+    assert!(flame.contains(r#"<svg id="flame""#) && !flame.contains(r#"<svg id="inverted""#));
+    assert!(!flame.contains("inverted:{"));
+    let inverted = only("--inverted-only");
+    assert!(!inverted.contains(r#"<svg id="flame""#));
+    assert!(inverted.contains(r#"<svg id="inverted""#));
+    assert_eq!(
+        view_rects(&inverted, "inverted"),
+        view_rects(&only(""), "inverted")
+    );
 }
 
 #[test]

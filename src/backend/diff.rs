@@ -2,8 +2,9 @@
 //! stacks whose time changed most), `log` (differential folded stacks, `stack before
 //! after`, which flamegraph.pl and inferno draw as a differential flame graph), `json`
 //! (both sides' numbers per function and per frame) or `svg` (the differential flame
-//! graph, drawn by the normal SVG writer from [`ProfileDiff::drawn_tree`], each frame
-//! coloured by its change). Not registered formats: a
+//! graph and inverted graph, drawn by the normal SVG writer from
+//! [`ProfileDiff::drawn_tree`] and [`DiffGraph::drawn_tree`](crate::tree::diff::DiffGraph::drawn_tree), each frame coloured by
+//! its change). Not registered formats: a
 //! diff is not a profile, and the registry's formats render one profile. Specified in
 //! `formats/diff/README.md`.
 
@@ -517,9 +518,12 @@ fn change_class(before: f64, after: f64, present: (bool, bool)) -> &'static str 
     }
 }
 
-/// The differential flame graph: the union of both flame trees drawn as the normal
-/// SVG draws one, each frame as wide as its larger side, coloured by its change, the
-/// tooltip giving both sides (see [`DiffPaint`]). Only the flame graph is drawn.
+/// The differential flame graph and, under it, the differential inverted graph: the
+/// union of both sides' flame trees, and of their inverted trees, each drawn as the
+/// normal SVG draws one, each frame as wide as its larger side, coloured by its
+/// change, the tooltip giving both sides (see [`DiffPaint`]). `--flame-only` and
+/// `--inverted-only` choose as for one profile; without the inverted union in `diff`
+/// only the flame graph is drawn.
 fn svg_doc(diff: &ProfileDiff, options: &DiffOptions, out: &mut dyn Write) -> io::Result<()> {
     // The functions as one profile, for the labels, search and kinds the picture
     // reads: NEW's numbers where it lists the function, else BASE's.
@@ -531,36 +535,53 @@ fn svg_doc(diff: &ProfileDiff, options: &DiffOptions, out: &mut dyn Write) -> io
     let ids: Vec<FuncId> = (diff.functions.iter())
         .map(|f| profile.find(&f.key).unwrap_or(0))
         .collect();
+    let graphs = match (&diff.inverted, options.render.graphs) {
+        (None, _) => Graphs::FlameOnly,
+        (Some(_), g) => g,
+    };
+    let flame_drawn = graphs != Graphs::InvertedOnly;
     let tree = diff.drawn_tree(|k| ids[k as usize]);
-    let (scale_b, scale_a) = match (options.normalize, diff.before_total, diff.after_total) {
+    let inverted = (diff.inverted.as_ref()).filter(|_| graphs != Graphs::FlameOnly);
+    let inverted_tree = inverted.map(|g| g.drawn_tree(|k| ids[k as usize]));
+    let scale = |b: f64, a: f64| match (options.normalize, b, a) {
         (true, b, a) if b > 0.0 && a > 0.0 => (1.0 / b, 1.0 / a),
         _ => (1.0, 1.0),
     };
     let side =
         |s: &crate::tree::diff::FrameSide| s.present.then_some([s.total, s.self_time, s.calls]);
-    let frames = (diff.frames.iter())
-        .map(|f| DiffCell {
-            class: change_class(
-                f.before.total * scale_b,
-                f.after.total * scale_a,
-                (f.before.present, f.after.present),
-            ),
-            before: side(&f.before),
-            after: side(&f.after),
-        })
-        .collect();
+    // Each graph's colours compare shares of its own totals with --normalize.
+    let cells = |frames: &[DiffFrame], (scale_b, scale_a): (f64, f64)| -> Vec<DiffCell> {
+        (frames.iter())
+            .map(|f| DiffCell {
+                class: change_class(
+                    f.before.total * scale_b,
+                    f.after.total * scale_a,
+                    (f.before.present, f.after.present),
+                ),
+                before: side(&f.before),
+                after: side(&f.after),
+            })
+            .collect()
+    };
     let paint = DiffPaint {
         before_total: diff.before_total,
         after_total: diff.after_total,
         normalize: options.normalize,
-        frames,
+        flame: if flame_drawn {
+            cells(&diff.frames, scale(diff.before_total, diff.after_total))
+        } else {
+            Vec::new()
+        },
+        inverted: inverted.map_or_else(Vec::new, |g| {
+            cells(&g.frames, scale(g.before_total, g.after_total))
+        }),
     };
     let render = RenderOptions {
         title: options.title.clone(),
-        graphs: Graphs::FlameOnly,
+        graphs,
         ..options.render.clone()
     };
-    let job = Job::with_flame(&profile, &render, tree);
+    let job = Job::with_trees(&profile, &render, tree, inverted_tree);
     render_diff(&job, &paint, out)
 }
 

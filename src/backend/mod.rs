@@ -242,15 +242,20 @@ impl<'a> Job<'a> {
         }
     }
 
-    /// A job whose flame tree is given rather than built from the profile: the
-    /// differential flame graph draws a tree made of two profiles.
-    pub(crate) fn with_flame(
+    /// A job whose trees are given rather than built from the profile: the
+    /// differential graphs draw trees made of two profiles. A tree not given is built
+    /// from the profile if asked for.
+    pub(crate) fn with_trees(
         profile: &'a Profile,
         options: &'a RenderOptions,
         flame: CallTree,
+        inverted: Option<CallTree>,
     ) -> Job<'a> {
         let job = Job::new(profile, options);
         let _ = job.flame.set(flame);
+        if let Some(t) = inverted {
+            let _ = job.inverted.set(t);
+        }
         job
     }
 

@@ -12,7 +12,7 @@
 //! the tooltip needs go into one compact data table at the end. Specified in
 //! `formats/svg/README.md`.
 //!
-//! `flameprof diff -f svg` is drawn by the same writer and script from a tree made of
+//! `flameprof diff -f svg` is drawn by the same writer and script from trees made of
 //! both profiles ([`render_diff`]): a [`DiffPaint`] adds a class per frame that colours
 //! it by its change (`svg-diff.css`) and both sides' numbers to the data table, which
 //! the script shows in the tooltip; zoom, search, URL state and keyboard are the
@@ -40,17 +40,32 @@ const SCRIPT: &str = include_str!("svg.js");
 const STYLE: &str = include_str!("svg.css");
 const DIFF_STYLE: &str = include_str!("svg-diff.css");
 
-/// What makes the picture a differential flame graph: per frame of the job's flame
-/// tree (by index), the classes that colour it and both sides' numbers.
+/// What makes the picture a differential one: per frame of the job's flame
+/// tree and of its inverted tree (by index), the classes that colour it and both
+/// sides' numbers.
 pub(super) struct DiffPaint {
     pub before_total: f64,
     pub after_total: f64,
     /// Whether the colours compare shares of each side's total (`--normalize`).
     pub normalize: bool,
-    pub frames: Vec<DiffCell>,
+    /// Per frame of the flame tree (empty when the flame graph is not drawn).
+    pub flame: Vec<DiffCell>,
+    /// Per frame of the inverted tree (empty when the inverted graph is not drawn).
+    pub inverted: Vec<DiffCell>,
 }
 
-/// One frame of a differential flame graph.
+impl DiffPaint {
+    /// The cells of the view named `id` (`flame` or `inverted`).
+    fn cells(&self, id: &str) -> &[DiffCell] {
+        if id == "inverted" {
+            &self.inverted
+        } else {
+            &self.flame
+        }
+    }
+}
+
+/// One frame of a differential graph.
 pub(super) struct DiffCell {
     /// Classes written after the frame's own (` r3`, ` b5 gone`, ` z`): see
     /// `svg-diff.css`.
@@ -327,8 +342,8 @@ fn render(job: &Job<'_>, out: &mut dyn Write) -> io::Result<()> {
     out.finish()
 }
 
-/// The differential flame graph: `job`'s flame tree (the only graph drawn) painted
-/// by `paint`.
+/// The differential flame graph and inverted graph: `job`'s trees (as
+/// `job.options.graphs` asks) painted by `paint`.
 pub(super) fn render_diff(job: &Job<'_>, paint: &DiffPaint, out: &mut dyn Write) -> io::Result<()> {
     let mut out = Output::new(out);
     render_into(job, Some(paint), &mut out)?;
@@ -344,15 +359,20 @@ fn render_into(job: &Job<'_>, diff: Option<&DiffPaint>, out: &mut Output<'_>) ->
     };
     let mut views = Vec::new();
     let mut top = HEADER + top_shift(job);
-    if diff.is_some() {
-        let caption = "Differential flame graph: callers above, callees below; width is the larger of before and after, colour the change";
-        views.push(View::new("flame", caption, job.flame(), &mut top, &g));
-    } else if o.graphs != Graphs::InvertedOnly {
-        let caption = "Flame graph: callers above, callees below; width is time spent inside";
+    if o.graphs != Graphs::InvertedOnly {
+        let caption = if diff.is_some() {
+            "Differential flame graph: callers above, callees below; width is the larger of before and after, colour the change"
+        } else {
+            "Flame graph: callers above, callees below; width is time spent inside"
+        };
         views.push(View::new("flame", caption, job.flame(), &mut top, &g));
     }
-    if o.graphs != Graphs::FlameOnly && diff.is_none() {
-        let caption = "Inverted: each function at the width of its own time, its callers beneath";
+    if o.graphs != Graphs::FlameOnly {
+        let caption = if diff.is_some() {
+            "Differential inverted graph: each function at the larger of its own time before and after, its callers beneath; colour the change"
+        } else {
+            "Inverted: each function at the width of its own time, its callers beneath"
+        };
         views.push(View::new("inverted", caption, job.inverted(), &mut top, &g));
     }
     // The footer is wrapped at words for the fitted width: one line of it ran to
@@ -485,7 +505,8 @@ fn footer_text(job: &Job<'_>, diff: Option<&DiffPaint>) -> Vec<String> {
     let mut paragraphs = vec![first];
     if let Some(d) = diff {
         paragraphs.push(format!(
-            "Each frame is as wide as the larger of its two sides (widened to hold its children). Colour: the change of its total time{}, red slower, blue faster, deeper at 1, 4, 10, 25 and 50 %; grey within 1 %. Solid dark outline: new code; faded, dotted outline: vanished code.",
+            "Each frame is as wide as the larger of its two sides (widened to hold its children). Colour: the change of its total time{}{}, red slower, blue faster, deeper at 1, 4, 10, 25 and 50 %; grey within 1 %. Solid dark outline: new code; faded, dotted outline: vanished code.",
+            if d.inverted.is_empty() { "" } else { " (in the inverted graph: its own time in that stack)" },
             if d.normalize { " as a share of its side's total" } else { "" }
         ));
     }
@@ -636,6 +657,7 @@ fn draw_view(
     // `height="…"` is the same for every frame.
     let height_attr = format!(r#"" height="{}" class="c"#, g.row - 1.0);
     let mut labels = Vec::new();
+    let cells = diff.map(|d| d.cells(v.id));
     for &(i, d) in &v.drawn {
         let f = v.tree.frame(i);
         let Some(func) = f.func else { continue };
@@ -650,8 +672,8 @@ fn draw_view(
         out.str(&height_attr);
         out.u64(n as u64);
         out.str(grade_class(v.tree.certainty(i)));
-        if let Some(d) = diff {
-            out.str(d.frames[i as usize].class);
+        if let Some(cells) = cells {
+            out.str(cells[i as usize].class);
         }
         out.str(r#"" tabindex="0" aria-label=""#);
         out.str(functions.short_escaped.get(n));
@@ -805,7 +827,7 @@ fn write_script(
                 if n > 0 {
                     out.byte(b',');
                 }
-                let cell = &d.frames[i as usize];
+                let cell = &d.cells(v.id)[i as usize];
                 out.byte(b'[');
                 for (k, side) in [cell.before, cell.after].iter().enumerate() {
                     if k > 0 {

@@ -252,7 +252,10 @@ fn compare(mut args: Args, diff: DiffArgs) -> Result<ExitCode, AppError> {
         pipeline::read_sides(&base, &new, &options.read, options.keep_lines, &mut |w| {
             report::warn(w)
         })?;
-    let compared = crate::tree::diff::diff(&before, &after, &options.render.tree).map_err(|e| {
+    // Only the picture draws the inverted graph: the other formats compare stacks.
+    let inverted = format == "svg" && options.render.graphs != backend::Graphs::FlameOnly;
+    let tree = &options.render.tree;
+    let compared = crate::tree::diff::diff(&before, &after, tree, inverted).map_err(|e| {
         input::InputError {
             file: pipeline::display_name(&diff.new),
             message: format!(

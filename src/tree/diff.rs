@@ -14,7 +14,7 @@
 use foldhash::{HashMap, HashMapExt};
 
 use super::arena::TreeBuilder;
-use super::{CallTree, Frame, ROOT, TreeOptions, flame_tree};
+use super::{CallTree, Frame, ROOT, TreeOptions, flame_tree, inverted_tree};
 use crate::model::{FuncId, FuncKey, Measure, Profile, Stats};
 
 /// The threshold each side's tree is built at, as a share of the one asked for: a
@@ -82,6 +82,31 @@ pub struct ProfileDiff {
     pub frames: Vec<DiffFrame>,
     /// Whether a side's tree stopped at its bound on frames.
     pub truncated: bool,
+    /// The union of both sides' inverted trees, matched by stack path the same way
+    /// (the path runs from a function with self time down through its callers); built
+    /// only when asked for ([`diff`]'s `inverted`), for the picture.
+    pub inverted: Option<DiffGraph>,
+}
+
+/// The union of both sides' trees of one kind other than the flame tree (the
+/// inverted tree), as [`ProfileDiff`] holds the flame trees': frames in pre-order,
+/// children sorted by function key, the root first.
+#[derive(Clone, Debug)]
+pub struct DiffGraph {
+    /// The width of each side's tree.
+    pub before_total: f64,
+    pub after_total: f64,
+    pub frames: Vec<DiffFrame>,
+    /// Whether a side's tree stopped at its bound on frames.
+    pub truncated: bool,
+}
+
+impl DiffGraph {
+    /// The union as one tree to draw, as [`ProfileDiff::drawn_tree`] draws the flame
+    /// trees'.
+    pub fn drawn_tree(&self, func: impl Fn(u32) -> FuncId) -> CallTree {
+        drawn_tree(&self.frames, self.before_total, self.after_total, func)
+    }
 }
 
 /// Why two profiles cannot be compared.
@@ -115,35 +140,7 @@ impl ProfileDiff {
     /// are not exact and carry no range (the range of each side is not kept), so they
     /// are drawn as close estimates.
     pub fn drawn_tree(&self, func: impl Fn(u32) -> FuncId) -> CallTree {
-        let mut width: Vec<f64> = (self.frames.iter())
-            .map(|f| f.before.total.max(f.after.total))
-            .collect();
-        width[0] = width[0].max(self.before_total).max(self.after_total);
-        // Children come after their parents: one pass from the end adds them up.
-        let mut children = vec![0.0f64; self.frames.len()];
-        for i in (1..self.frames.len()).rev() {
-            width[i] = width[i].max(children[i]);
-            children[self.frames[i].parent as usize] += width[i];
-        }
-        width[0] = width[0].max(children[0]);
-        let mut tree = TreeBuilder::new(width[0]);
-        let mut at = vec![ROOT; self.frames.len()];
-        for (i, f) in self.frames.iter().enumerate().skip(1) {
-            let side = if f.after.present { f.after } else { f.before };
-            at[i] = tree.push(Frame {
-                func: f.func.map(&func),
-                parent: at[f.parent as usize],
-                calls: side.calls,
-                exact: !f.estimated(),
-                ..Frame::root(width[i])
-            });
-        }
-        let tree = tree.finish();
-        debug_assert!(
-            (tree.frames().iter().zip(&self.frames))
-                .all(|(t, d)| t.depth == d.depth && t.func == d.func.map(&func))
-        );
-        tree
+        drawn_tree(&self.frames, self.before_total, self.after_total, func)
     }
 
     /// The children of every frame, by index.
@@ -156,12 +153,52 @@ impl ProfileDiff {
     }
 }
 
-/// Compares `before` and `after`, their flame trees shaped by `options`. Profiles of
-/// different measures (calls, samples) are refused: their numbers do not compare.
+/// [`ProfileDiff::drawn_tree`] of any union of two trees with these widths.
+fn drawn_tree(
+    frames: &[DiffFrame],
+    before_total: f64,
+    after_total: f64,
+    func: impl Fn(u32) -> FuncId,
+) -> CallTree {
+    let mut width: Vec<f64> = (frames.iter())
+        .map(|f| f.before.total.max(f.after.total))
+        .collect();
+    width[0] = width[0].max(before_total).max(after_total);
+    // Children come after their parents: one pass from the end adds them up.
+    let mut children = vec![0.0f64; frames.len()];
+    for i in (1..frames.len()).rev() {
+        width[i] = width[i].max(children[i]);
+        children[frames[i].parent as usize] += width[i];
+    }
+    width[0] = width[0].max(children[0]);
+    let mut tree = TreeBuilder::new(width[0]);
+    let mut at = vec![ROOT; frames.len()];
+    for (i, f) in frames.iter().enumerate().skip(1) {
+        let side = if f.after.present { f.after } else { f.before };
+        at[i] = tree.push(Frame {
+            func: f.func.map(&func),
+            parent: at[f.parent as usize],
+            calls: side.calls,
+            exact: !f.estimated(),
+            ..Frame::root(width[i])
+        });
+    }
+    let tree = tree.finish();
+    debug_assert!(
+        (tree.frames().iter().zip(frames))
+            .all(|(t, d)| t.depth == d.depth && t.func == d.func.map(&func))
+    );
+    tree
+}
+
+/// Compares `before` and `after`, their flame trees shaped by `options`, and with
+/// `inverted` their inverted trees too (shaped the same). Profiles of different
+/// measures (calls, samples) are refused: their numbers do not compare.
 pub fn diff(
     before: &Profile,
     after: &Profile,
     options: &TreeOptions,
+    inverted: bool,
 ) -> Result<ProfileDiff, Incomparable> {
     if before.measure() != after.measure() {
         return Err(Incomparable {
@@ -173,20 +210,59 @@ pub fn diff(
         threshold: options.threshold * FINER,
         ..options.clone()
     };
-    // The two trees are independent: BASE's on a second thread when there is one.
-    let trees = std::thread::scope(|scope| {
+    // The sides are independent: BASE's trees on a second thread when there is one.
+    let side = |p: &Profile| {
+        let flame = flame_tree(p, &unthresholded);
+        let inv = inverted.then(|| inverted_tree(p, &unthresholded));
+        (flame, inv)
+    };
+    let ((before_flame, before_inv), (after_flame, after_inv)) = std::thread::scope(|scope| {
         let helper = std::thread::Builder::new()
-            .spawn_scoped(scope, || flame_tree(before, &unthresholded))
+            .spawn_scoped(scope, || side(before))
             .ok();
-        let after_tree = flame_tree(after, &unthresholded);
-        let before_tree = match helper {
+        let after_trees = side(after);
+        let before_trees = match helper {
             Some(h) => h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)),
-            None => flame_tree(before, &unthresholded),
+            None => side(before),
         };
-        [before_tree, after_tree]
+        (before_trees, after_trees)
     });
     let (functions, ids) = union_functions([before, after]);
-    let frames = union_frames(&trees, &ids);
+    let merge = |trees: &[CallTree; 2]| merged(trees, &ids, options);
+    let flame_trees = [before_flame, after_flame];
+    let (flame, inverted) = match (before_inv, after_inv) {
+        (Some(b), Some(a)) => {
+            // The two unions are independent too.
+            let inverted_trees = [b, a];
+            std::thread::scope(|scope| {
+                let helper = std::thread::Builder::new()
+                    .spawn_scoped(scope, || merge(&inverted_trees))
+                    .ok();
+                let flame = merge(&flame_trees);
+                let inverted = match helper {
+                    Some(h) => h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)),
+                    None => merge(&inverted_trees),
+                };
+                (flame, Some(inverted))
+            })
+        }
+        _ => (merge(&flame_trees), None),
+    };
+    Ok(ProfileDiff {
+        measure: before.measure(),
+        before_total: flame.before_total,
+        after_total: flame.after_total,
+        functions,
+        frames: flame.frames,
+        truncated: flame.truncated,
+        inverted,
+    })
+}
+
+/// The union of one kind of tree of both sides, matched by stack path and cut at
+/// the threshold of `options` on each side's width.
+fn merged(trees: &[CallTree; 2], ids: &[Vec<u32>; 2], options: &TreeOptions) -> DiffGraph {
+    let frames = union_frames(trees, ids);
     let before_total = trees[0].total();
     let after_total = trees[1].total();
     let frames = cut(
@@ -194,14 +270,12 @@ pub fn diff(
         options.min_width(before_total),
         options.min_width(after_total),
     );
-    Ok(ProfileDiff {
-        measure: before.measure(),
+    DiffGraph {
         before_total,
         after_total,
-        functions,
         frames,
         truncated: trees.iter().any(|t| t.truncated),
-    })
+    }
 }
 
 /// The functions listed on either side, sorted by key, and for each side the index
@@ -415,6 +489,7 @@ mod tests {
             &profile(1.0, 1.0),
             &profile(2.0, 1.0),
             &TreeOptions::default(),
+            false,
         )
         .unwrap();
         assert_eq!(d.before_total, 4.0);
@@ -447,7 +522,7 @@ mod tests {
             threshold: 0.01,
             ..TreeOptions::default()
         };
-        let d = diff(&profile(1.0, 0.003), &profile(1.0, 1.0), &options).unwrap();
+        let d = diff(&profile(1.0, 0.003), &profile(1.0, 1.0), &options, false).unwrap();
         let under_b = frame(&d, &["main", "b", "f"]);
         assert_eq!((under_b.before.total, under_b.after.total), (0.003, 1.0));
         assert!(under_b.before.present);
@@ -461,6 +536,7 @@ mod tests {
             &profile(1.0, 2.0),
             &profile(3.0, 0.5),
             &TreeOptions::default(),
+            false,
         )
         .unwrap();
         let tree = d.drawn_tree(|k| k);
@@ -482,6 +558,6 @@ mod tests {
     #[test]
     fn different_measures_are_refused() {
         let sampled = profile(1.0, 1.0).with_measure(Measure::Samples { seconds: true });
-        assert!(diff(&profile(1.0, 1.0), &sampled, &TreeOptions::default()).is_err());
+        assert!(diff(&profile(1.0, 1.0), &sampled, &TreeOptions::default(), false).is_err());
     }
 }
