@@ -469,9 +469,15 @@ mod tests {
     }
 
     fn frame<'d>(d: &'d ProfileDiff, path: &[&str]) -> &'d DiffFrame {
+        frame_of(d, &d.frames, path)
+    }
+
+    /// The frame at `path` (names from the root) among `frames`, the flame graph's or
+    /// the inverted graph's.
+    fn frame_of<'d>(d: &ProfileDiff, frames: &'d [DiffFrame], path: &[&str]) -> &'d DiffFrame {
         let mut at = 0u32;
         for name in path {
-            at = (d.frames.iter().enumerate())
+            at = (frames.iter().enumerate())
                 .find(|(_, f)| {
                     f.parent == at
                         && f.func
@@ -480,7 +486,7 @@ mod tests {
                 .map(|(i, _)| i as u32)
                 .unwrap_or_else(|| panic!("no frame {path:?}"));
         }
-        &d.frames[at as usize]
+        &frames[at as usize]
     }
 
     #[test]
@@ -512,6 +518,37 @@ mod tests {
                 .skip(1)
                 .all(|(i, f)| (f.parent as usize) < i)
         );
+    }
+
+    #[test]
+    fn inverted_frames_are_matched_by_stack_path_too() {
+        // f's own time, 2 s → 3 s, grew under a only: the inverted graph, from f down
+        // through its callers, shows it.
+        let d = diff(
+            &profile(1.0, 1.0),
+            &profile(2.0, 1.0),
+            &TreeOptions::default(),
+            true,
+        )
+        .unwrap();
+        let inv = d.inverted.as_ref().expect("asked for");
+        let f = frame_of(&d, &inv.frames, &["f"]);
+        assert_eq!((f.before.total, f.after.total), (2.0, 3.0));
+        let by_a = frame_of(&d, &inv.frames, &["f", "a"]);
+        assert_eq!((by_a.before.total, by_a.after.total), (1.0, 2.0));
+        let by_b = frame_of(&d, &inv.frames, &["f", "b"]);
+        assert_eq!((by_b.before.total, by_b.after.total), (1.0, 1.0));
+        let tree = inv.drawn_tree(|k| k);
+        assert_eq!(tree.frames().len(), inv.frames.len());
+        // Not asked for, not built.
+        let flame_only = diff(
+            &profile(1.0, 1.0),
+            &profile(2.0, 1.0),
+            &TreeOptions::default(),
+            false,
+        )
+        .unwrap();
+        assert!(flame_only.inverted.is_none());
     }
 
     #[test]
