@@ -21,5 +21,6 @@ mod run;
 mod run_hardening;
 mod run_interpreter;
 mod sampled;
+mod speedscope;
 mod stats;
 mod util;

@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 /// The variable that turns on the tests needing tools beyond Rust (Chromium, Python 3
-/// with pytest and jsonschema, jq, flamegraph.pl and inferno). `.ci/run` sets it after
-/// installing them.
+/// with pytest and jsonschema, jq, flamegraph.pl, inferno, speedscope's schema).
+/// `.ci/run` sets it after installing them.
 pub const EXTERNAL_TESTS: &str = "FLAMEPROF_EXTERNAL_TESTS";
 
 /// Whether a test that needs `tools` runs. With `FLAMEPROF_EXTERNAL_TESTS=1` it does,

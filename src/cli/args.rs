@@ -33,8 +33,8 @@ pub struct Args {
     pub format: Option<String>,
 
     /// Write to FILE (atomically: a failed run leaves any existing FILE untouched).
-    /// Without -f, FILE's extension picks the format: .svg, .json, .txt (text),
-    /// .folded, .collapsed or .log (log). Without -o, an SVG is never written to a
+    /// Without -f, FILE's extension picks the format: .svg, .json, .speedscope.json,
+    /// .txt (text), .folded, .collapsed or .log (log). Without -o, an SVG is never written to a
     /// terminal but to a file named after the input (app.prof: app.svg).
     #[arg(short = 'o', long = "out", value_name = "FILE")]
     pub out: Option<PathBuf>,
@@ -318,7 +318,8 @@ pub(crate) fn whole<T: std::str::FromStr>(
 
 /// The formats `-o FILE`'s extension names (compared in lowercase) when `-f` is not
 /// given. Not the backends' own `extension`: `.txt` is the usual name of both text
-/// and stats output, and folded stacks go by three names.
+/// and stats output, and folded stacks go by three names. (`.speedscope.json`, two
+/// parts, is matched on the whole file name in `chosen_format`.)
 pub(crate) const FORMAT_OF_EXTENSION: &[(&str, &str)] = &[
     ("svg", "svg"),
     ("json", "json"),
@@ -343,7 +344,17 @@ fn chosen_format<'a>(
     let ext = out
         .and_then(|p| p.extension())
         .map(|e| e.to_string_lossy().to_lowercase());
+    // `x.speedscope.json` is speedscope's own naming, and a one-part extension
+    // cannot tell it from `-f json`'s.
+    let speedscope = out.and_then(|p| p.file_name()).is_some_and(|n| {
+        n.to_string_lossy()
+            .to_lowercase()
+            .ends_with(".speedscope.json")
+    });
     let named = ext.as_deref().and_then(|e| {
+        if speedscope {
+            return Some("speedscope");
+        }
         FORMAT_OF_EXTENSION
             .iter()
             .find(|(x, _)| *x == e)
@@ -357,7 +368,12 @@ fn chosen_format<'a>(
         Some(f) => {
             // `.txt` says plain text, which every format but svg writes: only the
             // default it picks (text) is particular to it.
-            let agrees = |n: &str| n == f || (ext.as_deref() == Some("txt") && f != "svg");
+            // Likewise `.json` says JSON, which json and speedscope both write.
+            let agrees = |n: &str| {
+                n == f
+                    || (ext.as_deref() == Some("txt") && f != "svg")
+                    || (ext.as_deref() == Some("json") && ["json", "speedscope"].contains(&f))
+            };
             if let Some(n) = named.filter(|&n| !agrees(n)) {
                 warnings.push(format!(
                     "-o {}: the extension is for -f {n}, but -f {f} was given; writing {f}",
