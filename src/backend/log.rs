@@ -17,7 +17,7 @@ use super::output::{Output, push_i64};
 use super::{Backend, FormatOption, Job, StringTable, Trees};
 use crate::model::{FuncId, FuncKey, Profile};
 use crate::printable;
-use crate::tree::{CallTree, ROOT};
+use crate::tree::{CallTree, ROOT, StackStep};
 
 inventory::submit! {
     Backend {
@@ -180,10 +180,6 @@ fn write_within(job: &Job<'_>, out: &mut dyn Write, budget: u64) -> io::Result<(
     let mut ends: Vec<usize> = vec![0];
     let mut carry = 0.0;
     let mut saturated = 0u64;
-    // The self time to write on `path`: the current frame's, plus that of the frames
-    // above the cut met since.
-    let mut pending = 0.0;
-    let (mut deep_frames, mut deep_time) = (0u64, 0.0);
     let mut line = |out: &mut Output<'_>, path: &[u8], time: f64| -> io::Result<()> {
         // Rounding error is carried from line to line, so the values add up to the
         // total × multiplier (±1) even when many frames hold less than one unit.
@@ -207,34 +203,21 @@ fn write_within(job: &Job<'_>, out: &mut dyn Write, budget: u64) -> io::Result<(
         }
         Ok(())
     };
-    for (i, frame) in tree.frames().iter().enumerate() {
-        if i as u32 == ROOT {
-            continue;
+    let (deep_frames, deep_time) = tree.walk_stacks(max_depth, |step| match step {
+        StackStep::Enter(depth, func) => {
+            ends.truncate(depth);
+            path.truncate(ends[depth - 1]);
+            if depth > 1 {
+                path.push(b';');
+            }
+            if let Some(id) = func {
+                path.extend_from_slice(labels.get(id as usize).as_bytes());
+            }
+            ends.push(path.len());
+            Ok(())
         }
-        let depth = frame.depth as usize;
-        if depth > max_depth {
-            pending += frame.self_time;
-            deep_frames += 1;
-            deep_time += frame.self_time;
-            continue;
-        }
-        if !path.is_empty() {
-            line(&mut out, &path, pending)?;
-        }
-        ends.truncate(depth);
-        path.truncate(ends[depth - 1]);
-        if depth > 1 {
-            path.push(b';');
-        }
-        if let Some(id) = frame.func {
-            path.extend_from_slice(labels.get(id as usize).as_bytes());
-        }
-        ends.push(path.len());
-        pending = frame.self_time;
-    }
-    if !path.is_empty() {
-        line(&mut out, &path, pending)?;
-    }
+        StackStep::Complete(time) => line(&mut out, &path, time),
+    })?;
     if let Some(cut) = cut {
         job.warn(format!(
             "-f log: stacks cut at {cut} frames ({}): the self time of {deep_frames} deeper \

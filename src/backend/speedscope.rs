@@ -18,7 +18,7 @@ use super::log::MAX_DEPTH;
 use super::output::Output;
 use super::{Backend, Job, Trees};
 use crate::model::{FuncId, Measure};
-use crate::tree::ROOT;
+use crate::tree::StackStep;
 
 inventory::submit! {
     Backend {
@@ -93,10 +93,6 @@ fn render(job: &Job<'_>, out: &mut dyn Write) -> io::Result<()> {
     // The weights go after the samples: kept here, one per sample.
     let mut weights: Vec<f64> = Vec::new();
     let mut stack: Vec<u32> = Vec::new();
-    // The self time to write on `stack`: the current frame's, plus that of the frames
-    // above the cut met since.
-    let mut pending = 0.0;
-    let (mut deep_frames, mut deep_time) = (0u64, 0.0);
     let mut sample = |out: &mut Output<'_>, stack: &[u32], time: f64| -> io::Result<()> {
         // Zero, negative or non-finite self time is no sample speedscope can weigh.
         if !(time.is_finite() && time > 0.0) {
@@ -113,27 +109,14 @@ fn render(job: &Job<'_>, out: &mut dyn Write) -> io::Result<()> {
         weights.push(time);
         out.end_record()
     };
-    for (i, frame) in frames.iter().enumerate() {
-        if i as u32 == ROOT {
-            continue;
+    let (deep_frames, deep_time) = tree.walk_stacks(MAX_DEPTH, |step| match step {
+        StackStep::Enter(depth, func) => {
+            stack.truncate(depth - 1);
+            stack.push(func.map_or(0, |id| index[id as usize]));
+            Ok(())
         }
-        let depth = frame.depth as usize;
-        if depth > MAX_DEPTH {
-            pending += frame.self_time;
-            deep_frames += 1;
-            deep_time += frame.self_time;
-            continue;
-        }
-        if !stack.is_empty() {
-            sample(&mut out, &stack, pending)?;
-        }
-        stack.truncate(depth - 1);
-        stack.push(frame.func.map_or(0, |id| index[id as usize]));
-        pending = frame.self_time;
-    }
-    if !stack.is_empty() {
-        sample(&mut out, &stack, pending)?;
-    }
+        StackStep::Complete(time) => sample(&mut out, &stack, time),
+    })?;
     out.str("\n],\n\"weights\":[");
     for (k, w) in weights.iter().enumerate() {
         out.str(if k == 0 { "\n" } else { ",\n" });

@@ -112,6 +112,17 @@ impl Frame {
     }
 }
 
+/// One step of [`CallTree::walk_stacks`], in pre-order.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum StackStep {
+    /// The current stack becomes its first `depth - 1` frames and this function
+    /// (`depth` ≥ 1; `None` is the root's, which no walked frame has).
+    Enter(usize, Option<FuncId>),
+    /// The current stack is complete: its self time, plus that of the frames cut below
+    /// it. The root's own time is on no stack.
+    Complete(f64),
+}
+
 /// A reconstructed tree. `frames[0]` is the root; frames are in pre-order and each
 /// frame's children are sorted by function (so by `file, line, name`).
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -169,6 +180,38 @@ impl CallTree {
     pub fn children(&self, i: u32) -> &[u32] {
         let (a, b) = self.child_ranges[i as usize];
         &self.children[a as usize..b as usize]
+    }
+
+    /// Walks the tree's stacks as folded output writes them, no deeper than
+    /// `max_depth` frames (see [`StackStep`]). Returns how many frames, and how much
+    /// self time, were below the cut.
+    pub fn walk_stacks<E>(
+        &self,
+        max_depth: usize,
+        mut step: impl FnMut(StackStep) -> Result<(), E>,
+    ) -> Result<(u64, f64), E> {
+        let (mut deep_frames, mut deep_time) = (0u64, 0.0);
+        let mut pending = None;
+        for frame in self.frames.iter().skip(1) {
+            let depth = frame.depth as usize;
+            if depth > max_depth {
+                if let Some(p) = pending.as_mut() {
+                    *p += frame.self_time;
+                }
+                deep_frames += 1;
+                deep_time += frame.self_time;
+                continue;
+            }
+            if let Some(time) = pending {
+                step(StackStep::Complete(time))?;
+            }
+            step(StackStep::Enter(depth, frame.func))?;
+            pending = Some(frame.self_time);
+        }
+        if let Some(time) = pending {
+            step(StackStep::Complete(time))?;
+        }
+        Ok((deep_frames, deep_time))
     }
 
     /// The total width of the tree (the root's width).
@@ -762,6 +805,48 @@ mod tests {
             ..Frame::root(5.0)
         };
         assert_eq!(f.own_time(), 0.0);
+    }
+
+    #[test]
+    fn walked_stacks_carry_the_time_below_the_cut() {
+        // root(10) → a(10) → b(6) → c(4); a also calls d(3). Self: a 1, b 2, c 4, d 3.
+        let mut b = TreeBuilder::new(10.0);
+        let a = b.push(child(ROOT, 1, 10.0));
+        let bb = b.push(child(a, 2, 6.0));
+        b.push(child(bb, 3, 4.0));
+        b.push(child(a, 4, 3.0));
+        let t = b.finish();
+        let walk = |max_depth| {
+            let mut steps = Vec::new();
+            let cut = t
+                .walk_stacks(max_depth, |s| {
+                    steps.push(s);
+                    Ok::<(), ()>(())
+                })
+                .unwrap();
+            (steps, cut)
+        };
+        let (steps, cut) = walk(usize::MAX);
+        assert_eq!(cut, (0, 0.0));
+        use StackStep::{Complete, Enter};
+        assert_eq!(
+            steps,
+            [
+                Enter(1, Some(1)),
+                Complete(1.0),
+                Enter(2, Some(2)),
+                Complete(2.0),
+                Enter(3, Some(3)),
+                Complete(4.0),
+                Enter(2, Some(4)),
+                Complete(3.0),
+            ]
+        );
+        // Cut at depth 2: c's 4 s goes onto b's stack.
+        let (steps, cut) = walk(2);
+        assert_eq!(cut, (1, 4.0));
+        assert_eq!(steps[3], Complete(6.0));
+        assert_eq!(steps.len(), 6);
     }
 
     #[test]

@@ -28,7 +28,7 @@ mod slots;
 #[cfg(test)]
 pub(crate) mod test_profiles;
 
-pub use arena::{CallTree, Certainty, Frame, ROOT};
+pub use arena::{CallTree, Certainty, Frame, ROOT, StackStep};
 
 use std::cmp::Reverse;
 
