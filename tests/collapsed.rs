@@ -74,36 +74,31 @@ fn stacks(text: &str) -> BTreeMap<String, u64> {
     out
 }
 
-fn log_of(args: &[&str]) -> String {
+/// The arguments of `-f log` with every frame and line kept and the values written as
+/// read at `--log-mult MULT`, then `rest`.
+fn exact_log<'a>(mult: &'a str, rest: &[&'a str]) -> Vec<&'a str> {
     let mut all = vec![
         "-f",
         "log",
         "--threshold",
         "0",
-        "--log-mult",
-        "1",
         "--keep-lines",
+        "--log-mult",
+        mult,
     ];
-    all.extend_from_slice(args);
-    run(&all).ok().stdout_text()
+    all.extend_from_slice(rest);
+    all
+}
+
+fn log_of(args: &[&str]) -> String {
+    run(&exact_log("1", args)).ok().stdout_text()
 }
 
 /// `-f log --keep-lines` at threshold 0 of `fixture`, its values written as they were read: samples
 /// at `--log-mult 1`, austin's microseconds (read as seconds) at the default 1e6.
 fn log_back(fixture: &str) -> String {
     let mult = if is_austin(fixture) { "1000000" } else { "1" };
-    let p = path(fixture);
-    let args = [
-        "-f",
-        "log",
-        "--threshold",
-        "0",
-        "--log-mult",
-        mult,
-        "--keep-lines",
-        &p,
-    ];
-    run(&args).ok().stdout_text()
+    run(&exact_log(mult, &[&path(fixture)])).ok().stdout_text()
 }
 
 /// austin's fixtures: their values are microseconds (`# mode: wall`).
@@ -136,21 +131,7 @@ fn our_own_log_output_reads_back_into_the_same_keys() {
         let once = log_back(fixture);
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("once.folded"), &once).unwrap();
-        let twice = run_in(
-            dir.path(),
-            &[
-                "-f",
-                "log",
-                "--threshold",
-                "0",
-                "--log-mult",
-                "1",
-                "--keep-lines",
-                "once.folded",
-            ],
-            None,
-        )
-        .ok();
+        let twice = run_in(dir.path(), &exact_log("1", &["once.folded"]), None).ok();
         assert_eq!(twice.stdout_text(), once, "{fixture}");
         // And the function table too: the same numbers under the same names (austin's
         // are seconds, its log's samples: not the same table).
@@ -245,15 +226,7 @@ fn standard_input_is_recognised_from_its_content() {
     let bytes = std::fs::read(data("collapsed/pyspy.txt")).unwrap();
     let from_stdin = run_in(
         Path::new(env!("CARGO_MANIFEST_DIR")),
-        &[
-            "-f",
-            "log",
-            "--threshold",
-            "0",
-            "--log-mult",
-            "1",
-            "--keep-lines",
-        ],
+        &exact_log("1", &[]),
         Some(bytes),
     )
     .ok();
@@ -279,16 +252,7 @@ fn thread_roots_are_kept_or_dropped() {
         ("collapsed/cpython315.txt", "~:0:tid:"),
     ] {
         let kept = log_of(&[&path(fixture)]);
-        let args = [
-            "-f",
-            "log",
-            "--threshold",
-            "0",
-            "--log-mult",
-            "1",
-            "--no-thread-roots",
-        ];
-        let r = run(&[&args[..], &[&path(fixture)]].concat()).ok();
+        let r = run(&exact_log("1", &["--no-thread-roots", &path(fixture)])).ok();
         let dropped = r.stdout_text();
         // A stack of thread frames alone has no frame left: said, and left out.
         let frameless: f64 = (r.stderr().split(" samples with no frames").next())
