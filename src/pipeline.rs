@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use crate::backend::{Backend, Job, RenderOptions};
 use crate::input::{self, InputError};
-use crate::model::{Profile, StackValue};
+use crate::model::{Merger, Profile, StackValue};
 use crate::warning::{Warning, WarningKind};
 
 /// Reads every input (`-`, or no input at all: standard input) and merges them as
@@ -34,28 +34,192 @@ pub fn read_all_with(
     } else {
         inputs
     };
-    let mut profiles: Vec<Profile> = Vec::with_capacity(inputs.len());
-    for path in inputs {
-        let loaded = input::load_file_with(path, options)?;
+    let sources = input::sources::expand(inputs)?;
+    let mut merger = Merger::new();
+    let mut first: Option<(&'static str, String)> = None;
+    let mut skipped: Vec<&Path> = Vec::new();
+    let mut failed: Option<InputError> = None;
+    let read = |i: usize| read_source(&sources[i], options);
+    in_order(sources.len(), read_threads(), read, |i, read| {
+        let loaded = match read {
+            Err(e) => {
+                failed = Some(e);
+                return false;
+            }
+            Ok(None) => {
+                skipped.push(&sources[i].path);
+                return true;
+            }
+            Ok(Some(loaded)) => loaded,
+        };
         for w in &loaded.warnings {
             warn(w);
         }
-        if let Some(first) = profiles.first()
-            && kind(first) != kind(&loaded.profile)
-        {
-            return Err(InputError {
-                file: display_name(path),
-                message: format!(
-                    "{} cannot be merged with '{}', {}",
-                    kind(&loaded.profile),
-                    display_name(&inputs[0]),
-                    kind(first)
-                ),
-            });
+        let this = kind(&loaded.profile);
+        match &first {
+            None => first = Some((this, display_name(&sources[i].path))),
+            Some((first_kind, first_name)) if *first_kind != this => {
+                failed = Some(InputError {
+                    file: display_name(&sources[i].path),
+                    message: format!("{this} cannot be merged with '{first_name}', {first_kind}"),
+                });
+                return false;
+            }
+            Some(_) => {}
         }
-        profiles.push(loaded.profile);
+        merger.add(loaded.profile);
+        true
+    });
+    if let Some(e) = failed {
+        return Err(e);
     }
-    Ok(Profile::merge(profiles))
+    if !skipped.is_empty() {
+        warn(&skipped_warning(&skipped));
+    }
+    if merger.is_empty() {
+        return Err(InputError {
+            file: display_name(&inputs[0]),
+            message: format!("none of its {} files is a profile", sources.len()),
+        });
+    }
+    Ok(merger.finish())
+}
+
+/// Reads and decodes one input; `None` for a file met under a directory or through a
+/// pattern that holds no profile at all.
+fn read_source(
+    source: &input::sources::Source,
+    options: &input::ReadOptions,
+) -> Result<Option<input::Loaded>, InputError> {
+    let (name, data) = input::read_bytes(Some(&source.path))?;
+    if source.found && !input::could_be_profile(&data) {
+        return Ok(None);
+    }
+    input::load_with(&name, data, options).map(Some)
+}
+
+/// One warning for every file skipped as no profile, naming the first few.
+fn skipped_warning(skipped: &[&Path]) -> Warning {
+    const NAMED: usize = 3;
+    let mut names: Vec<String> = (skipped.iter().take(NAMED))
+        .map(|p| format!("'{}'", display_name(p)))
+        .collect();
+    if skipped.len() > NAMED {
+        names.push(format!("and {} more", skipped.len() - NAMED));
+    }
+    let files = if skipped.len() == 1 {
+        "file that holds"
+    } else {
+        "files that hold"
+    };
+    Warning::new(
+        WarningKind::Read,
+        format!(
+            "skipped {} {files} no profile: {}",
+            skipped.len(),
+            names.join(", ")
+        ),
+    )
+}
+
+/// The most threads that read and decode inputs: past this, reading is bound by the
+/// disk and merging, and each thread holds inputs in flight.
+const MAX_READ_THREADS: usize = 8;
+
+/// Threads to read inputs on: one per core but one, which merges (at least one, at
+/// most [`MAX_READ_THREADS`]).
+fn read_threads() -> usize {
+    std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .saturating_sub(1)
+        .clamp(1, MAX_READ_THREADS)
+}
+
+/// Runs `read` on `0..count` on `threads` threads and hands each result to `take` on
+/// this thread, in order, until `take` returns false. The readers run at most one
+/// result each ahead of `take`, so that a few results in flight, not the inputs, bound
+/// the memory. One input, or no thread to be had, is read here.
+fn in_order<T: Send>(
+    count: usize,
+    threads: usize,
+    read: impl Fn(usize) -> T + Sync,
+    mut take: impl FnMut(usize, T) -> bool,
+) {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    use std::sync::{Condvar, Mutex, mpsc};
+    let threads = threads.min(count);
+    if count <= 1 || threads == 0 {
+        for i in 0..count {
+            if !take(i, read(i)) {
+                return;
+            }
+        }
+        return;
+    }
+    let ahead = threads;
+    let next = AtomicUsize::new(0);
+    let stop = AtomicBool::new(false);
+    // How many results `take` has had, and the readers waiting to run ahead of it.
+    let taken = (Mutex::new(0usize), Condvar::new());
+    let (send, results) = mpsc::channel::<(usize, T)>();
+    std::thread::scope(|scope| {
+        let reader = |send: mpsc::Sender<(usize, T)>| {
+            let (next, stop, taken, read) = (&next, &stop, &taken, &read);
+            move || {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    if i >= count {
+                        return;
+                    }
+                    {
+                        let mut done = taken.0.lock().unwrap_or_else(|e| e.into_inner());
+                        while i >= *done + ahead && !stop.load(Ordering::Relaxed) {
+                            done = taken.1.wait(done).unwrap_or_else(|e| e.into_inner());
+                        }
+                    }
+                    if stop.load(Ordering::Relaxed) || send.send((i, read(i))).is_err() {
+                        return;
+                    }
+                }
+            }
+        };
+        let spawned = (0..threads)
+            .filter(|_| {
+                std::thread::Builder::new()
+                    .spawn_scoped(scope, reader(send.clone()))
+                    .is_ok()
+            })
+            .count();
+        drop(send);
+        let mut want = 0usize;
+        if spawned == 0 {
+            // No thread to be had: read here, in order.
+            while want < count && take(want, read(want)) {
+                want += 1;
+            }
+            return;
+        }
+        let mut waiting = std::collections::BTreeMap::new();
+        'results: for (i, result) in results.iter() {
+            waiting.insert(i, result);
+            while let Some(result) = waiting.remove(&want) {
+                if !take(want, result) {
+                    break 'results;
+                }
+                want += 1;
+                *taken.0.lock().unwrap_or_else(|e| e.into_inner()) = want;
+                taken.1.notify_all();
+            }
+        }
+        // Under the lock, so that no reader checks `stop` and then misses the wake-up.
+        {
+            let _done = taken.0.lock().unwrap_or_else(|e| e.into_inner());
+            stop.store(true, Ordering::Relaxed);
+        }
+        taken.1.notify_all();
+        drop(waiting);
+        drop(results);
+    });
 }
 
 /// The two sides of `flameprof diff`, each read and merged as [`read_all_with`] does
@@ -246,6 +410,41 @@ pub fn display_name(p: &Path) -> String {
 mod tests {
     use super::*;
     use crate::backend;
+
+    #[test]
+    fn inputs_read_on_many_threads_are_taken_in_order_and_a_stop_is_kept() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        for threads in [0, 1, 2, 5] {
+            let mut got = Vec::new();
+            // Later inputs read faster: out of order unless put back in it.
+            let read = |i: usize| {
+                std::thread::sleep(std::time::Duration::from_micros(((50 - i) * 20) as u64));
+                i * 10
+            };
+            in_order(50, threads, read, |i, v| {
+                got.push((i, v));
+                true
+            });
+            assert_eq!(got, (0..50).map(|i| (i, i * 10)).collect::<Vec<_>>());
+            let reads = AtomicUsize::new(0);
+            let mut taken = 0;
+            let counted = |i: usize| {
+                reads.fetch_add(1, Ordering::Relaxed);
+                i
+            };
+            in_order(1000, threads, counted, |i, _| {
+                taken += 1;
+                i < 9
+            });
+            assert_eq!(taken, 10, "with {threads} threads");
+            // The readers ran at most one result each ahead, and some in progress.
+            let read = reads.load(Ordering::Relaxed);
+            assert!(
+                read <= 10 + 2 * threads.max(1),
+                "{read} read with {threads} threads"
+            );
+        }
+    }
 
     /// The second core changes when work is done, never what is written: every format
     /// gives the same bytes and the same warnings, in the same order, on one core or two.

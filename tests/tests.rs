@@ -8,6 +8,7 @@ mod collapsed;
 mod diff;
 mod faults;
 mod first_minute;
+mod fleets;
 mod formats;
 mod labels;
 mod links;

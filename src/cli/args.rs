@@ -23,7 +23,10 @@ use crate::tree::TreeOptions;
 #[derive(Parser, Debug)]
 #[command(name = "flameprof", version, about, long_about)]
 pub struct Args {
-    /// Stats files to read (`-` or nothing: standard input). Several are merged.
+    /// Stats files to read (`-` or nothing: standard input). Several are merged. A
+    /// directory is every profile under it; a quoted pattern ('profiles/*.prof') is
+    /// expanded by flameprof, past the shell's argument limit. Files found there that
+    /// hold no profile are skipped with a warning.
     #[arg(value_name = "INPUT")]
     pub inputs: Vec<PathBuf>,
 

@@ -9,6 +9,7 @@ pub mod collapsed;
 pub mod direct;
 pub mod marshal;
 pub mod pstats;
+pub mod sources;
 
 use std::fmt;
 use std::io::{self, IsTerminal, Read};
@@ -158,6 +159,12 @@ fn io_message(e: &std::io::Error) -> String {
             s.split(" (os error").next().unwrap_or(&s).to_string()
         }
     }
+}
+
+/// Whether `data` could be a profile at all: it starts as a stats dict does, or reads
+/// as collapsed stacks. A file met under a directory that could not is skipped.
+pub fn could_be_profile(data: &[u8]) -> bool {
+    data.first().is_some_and(|b| b & 0x7F == b'{') || collapsed::looks_collapsed(data)
 }
 
 /// Decodes one stats file (or collapsed stacks) already in memory. `file` names it in

@@ -13,6 +13,7 @@
 mod builder;
 mod labels;
 mod lines;
+mod merge;
 mod stacks;
 #[cfg(test)]
 mod tests;
@@ -20,6 +21,7 @@ mod text;
 
 pub use builder::{BuilderId, ProfileBuilder};
 pub use labels::{ModuleLabels, write_label};
+pub use merge::Merger;
 pub use stacks::{RawStacks, StackValue, Stacks};
 pub use text::{ELISION, Text, shortened_str};
 
@@ -533,41 +535,11 @@ impl Profile {
     /// [`Measure`]. Profiles that all carry stacks are merged by adding their stacks up;
     /// mixed with profiles that do not, the stacks are dropped.
     pub fn merge(profiles: Vec<Profile>) -> Profile {
-        if profiles.len() == 1 {
-            return profiles.into_iter().next().expect("one profile");
+        let mut merger = Merger::new();
+        for p in profiles {
+            merger.add(p);
         }
-        if !profiles.is_empty() && profiles.iter().all(|p| p.stacks.is_some()) {
-            return Profile::merge_stacks(&profiles);
-        }
-        let measure = profiles.first().map_or(Measure::Calls, |p| p.measure);
-        let mut b = ProfileBuilder::new();
-        for p in &profiles {
-            // In dict order, so that the merged dict's order is pstats'.
-            for &id in &p.listing {
-                let f = p.function(id);
-                b.add_function(f.key.clone(), f.stats);
-            }
-            for f in p.functions.iter().filter(|f| !f.listed) {
-                b.intern(f.key.clone());
-            }
-            for callee in 0..p.functions.len() as FuncId {
-                let callers = p.callers_of(callee);
-                // The first caller first: it stays first in the merged callers dict.
-                let first = p
-                    .first_caller(callee)
-                    .and_then(|c| callers.binary_search_by_key(&c, |e| e.caller).ok());
-                let rest = (0..callers.len()).filter(|&i| Some(i) != first);
-                for i in first.into_iter().chain(rest) {
-                    let e = &callers[i];
-                    b.add_edge(
-                        p.function(e.caller).key.clone(),
-                        p.function(e.callee).key.clone(),
-                        e.stats,
-                    );
-                }
-            }
-        }
-        b.finish().with_measure(measure)
+        merger.finish()
     }
 }
 

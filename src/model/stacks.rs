@@ -269,32 +269,4 @@ impl Profile {
         }
         Profile::from_stacks(keys, raw)
     }
-
-    /// Several profiles of stacks merged: their stacks added up.
-    pub(super) fn merge_stacks(profiles: &[Profile]) -> Profile {
-        let mut ids: HashMap<&FuncKey, u32> = HashMap::new();
-        let mut keys: Vec<FuncKey> = Vec::new();
-        let mut raw = RawStacks {
-            unit: profiles
-                .first()
-                .and_then(Profile::stacks)
-                .map_or(StackValue::Samples, Stacks::unit),
-            ..RawStacks::default()
-        };
-        for p in profiles {
-            let local: Vec<u32> = (p.functions.iter())
-                .map(|f| {
-                    *ids.entry(&f.key).or_insert_with(|| {
-                        keys.push(f.key.clone());
-                        keys.len() as u32 - 1
-                    })
-                })
-                .collect();
-            for (frames, value) in p.stacks().into_iter().flat_map(Stacks::iter) {
-                raw.push(frames.iter().map(|&f| local[f as usize]), value);
-            }
-        }
-        drop(ids);
-        Profile::from_stacks(keys, raw)
-    }
 }

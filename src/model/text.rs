@@ -154,6 +154,23 @@ pub fn shortened_str(s: &str, max: usize) -> Option<String> {
     Some(out)
 }
 
+impl Text {
+    /// The same text, kept apart from the buffer it was read from: a long text shares
+    /// its input's buffer, which it keeps alive; a merge that outlives its inputs copies
+    /// the few texts it keeps rather than holding every input.
+    pub fn detached(&self) -> Text {
+        match &self.0 {
+            Repr::Inline { .. } => self.clone(),
+            Repr::Shared(b) => Text(Repr::Shared(Bytes::copy_from_slice(b))),
+        }
+    }
+
+    /// Whether the text is kept in a buffer (see [`Text::detached`]) rather than inline.
+    pub fn is_shared(&self) -> bool {
+        matches!(self.0, Repr::Shared(_))
+    }
+}
+
 // Texts compare, order and hash as their strings, however they are kept.
 impl PartialEq for Text {
     fn eq(&self, other: &Text) -> bool {
