@@ -439,8 +439,10 @@ speedscope.loadFileFromBase64("flameprof.json", "{}");
         ));
     }
     let at = dom.find(">Symbol Name</th>").ok_or("no sandwich view")?;
+    // The header is a table of its own; the rows are the next table.
     let body = &dom[at..];
-    let body = &body[body.find("<tbody").or(body.find("<tr")).unwrap_or(0)..];
+    let body = &body[body.find("</table>").ok_or("no end of the header")? + 8..];
+    let body = &body[..body.find("</table>").ok_or("no table of rows")?];
     let mut rows = Vec::new();
     for tr in body.split("<tr").skip(1) {
         let tr = &tr[..tr.find("</tr>").ok_or("an unclosed <tr>")?];
