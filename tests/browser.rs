@@ -3,14 +3,16 @@
 //! `data-zoom-*`, `data-matched-*`), read back with `--dump-dom`. They run with
 //! `FLAMEPROF_EXTERNAL_TESTS=1`, and then fail without Chromium.
 
+use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 use crate::util::{data, external, run};
 
 /// The Chromium binary, or `None` when the external tests are off. Panics when they are
 /// on and it is missing.
-fn chromium() -> Option<PathBuf> {
+pub(crate) fn chromium() -> Option<PathBuf> {
     if !external("Chromium") {
         return None;
     }
@@ -41,23 +43,53 @@ const HEADLESS: [&str; 7] = [
     "--disable-sync",
 ];
 
+/// How long one Chromium run may take before the test kills it and fails: generous
+/// (a run takes a second or two), but bounded, so a page that never settles (a modal
+/// `alert()` blocks `--dump-dom`) fails the test instead of hanging it.
+const BROWSE_TIMEOUT: Duration = Duration::from_secs(120);
+
 /// Runs headless Chromium on `url` with extra `args`; returns stdout.
-fn browse(chrome: &Path, args: &[&str], url: &str) -> String {
+pub(crate) fn browse(chrome: &Path, args: &[&str], url: &str) -> String {
     let profile = tempfile::tempdir().unwrap();
-    let out = Command::new(chrome)
+    // Output to files, not pipes: a DOM larger than a pipe's buffer would block
+    // Chromium while this thread waits for it to exit.
+    let stdout = profile.path().join("stdout");
+    let stderr = profile.path().join("stderr");
+    let mut child = Command::new(chrome)
         .args(HEADLESS)
         .args(["--hide-scrollbars", "--window-size=1280,900"])
-        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .arg(format!(
+            "--user-data-dir={}",
+            profile.path().join("data").display()
+        ))
         .args(args)
         .arg(url)
-        .output()
+        .stdin(Stdio::null())
+        .stdout(File::create(&stdout).unwrap())
+        .stderr(File::create(&stderr).unwrap())
+        .spawn()
         .expect("run chromium");
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if start.elapsed() > BROWSE_TIMEOUT {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "chromium did not finish within {BROWSE_TIMEOUT:?} on {url}: {}",
+                std::fs::read_to_string(&stderr).unwrap_or_default()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
     assert!(
-        out.status.success(),
+        status.success(),
         "chromium failed on {url}: {}",
-        String::from_utf8_lossy(&out.stderr)
+        std::fs::read_to_string(&stderr).unwrap_or_default()
     );
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    String::from_utf8_lossy(&std::fs::read(&stdout).unwrap()).into_owned()
 }
 
 /// Writes the SVG of `rel` (with `args`) into `dir`; returns its `file://` URL.

@@ -1,7 +1,8 @@
 //! `-f speedscope`: its samples are `-f log`'s folded stacks (same stacks, same values
 //! unrounded), their weights add up to the flame tree's total, `-o x.speedscope.json`
-//! picks it, and (with the schema from speedscope's npm package, which `.ci/run`
-//! fetches) the output validates against speedscope's own file-format schema.
+//! picks it, and (with speedscope's npm package, which `.ci/run` fetches) the output
+//! validates against speedscope's own file-format schema and opens in speedscope's app
+//! in headless Chromium, whose sandwich view lists the file's frames of most self time.
 
 use std::collections::BTreeMap;
 use std::process::Command;
@@ -44,6 +45,12 @@ fn json_string(s: &str) -> (String, &str) {
 
 /// What a speedscope file of flameprof's layout says.
 struct Speedscope {
+    /// The file's `name`, which speedscope shows as the page title.
+    name: String,
+    /// The frames' names, as written.
+    frames: Vec<String>,
+    /// Per frame, its self weight: the weights of the samples it ends.
+    selfs: Vec<f64>,
     unit: String,
     end: f64,
     /// Stacks as `-f log --labels module` writes them, with their weights.
@@ -52,18 +59,22 @@ struct Speedscope {
 
 fn parse(text: &str) -> Speedscope {
     let mut lines = text.lines();
+    let first = lines.next().unwrap();
     assert!(
-        lines.next().unwrap().starts_with(
+        first.starts_with(
             "{\"$schema\":\"https://www.speedscope.app/file-format-schema.json\",\"exporter\":\"flameprof "
         ),
         "{text}"
     );
+    let (name, _) = json_string(&first[first.find(",\"name\":").unwrap() + 8..]);
     assert_eq!(lines.next(), Some("\"shared\":{\"frames\":["));
     let mut names = Vec::new();
+    let mut frames = Vec::new();
     let mut line = lines.next().unwrap();
     while let Some(rest) = line.strip_prefix("{\"name\":") {
         let (name, _) = json_string(rest);
         names.push(name.replace(';', ","));
+        frames.push(name);
         line = lines.next().unwrap();
     }
     assert!(line.starts_with("]},"), "{line}");
@@ -76,16 +87,16 @@ fn parse(text: &str) -> Speedscope {
     let end: f64 = field("\"endValue\":").parse().unwrap();
     assert_eq!(lines.next(), Some("\"samples\":["));
     let mut stacks = Vec::new();
+    let mut leaves = Vec::new();
     for line in lines.by_ref() {
         if line == "]," {
             break;
         }
         let inner = line.trim_end_matches(',').trim_matches(['[', ']']);
-        let stack: Vec<&str> = inner
-            .split(',')
-            .map(|i| names[i.parse::<usize>().unwrap()].as_str())
-            .collect();
+        let indices: Vec<usize> = inner.split(',').map(|i| i.parse().unwrap()).collect();
+        let stack: Vec<&str> = indices.iter().map(|&i| names[i].as_str()).collect();
         stacks.push(stack.join(";"));
+        leaves.push(*indices.last().unwrap());
     }
     assert_eq!(lines.next(), Some("\"weights\":["));
     let weights: Vec<f64> = lines
@@ -93,7 +104,14 @@ fn parse(text: &str) -> Speedscope {
         .map(|l| l.trim_end_matches(',').parse().unwrap())
         .collect();
     assert_eq!(stacks.len(), weights.len());
+    let mut selfs = vec![0.0; frames.len()];
+    for (&leaf, w) in leaves.iter().zip(&weights) {
+        selfs[leaf] += w;
+    }
     Speedscope {
+        name,
+        frames,
+        selfs,
         unit,
         end,
         samples: stacks.into_iter().zip(weights).collect(),
@@ -277,4 +295,283 @@ sys.exit(1 if bad else 0)
         String::from_utf8_lossy(&r.stdout),
         String::from_utf8_lossy(&r.stderr)
     );
+}
+
+// ---------------------------------------------------------------------------------------
+// In the speedscope app itself: headless Chromium opens `dist/release/index.html` of the
+// npm package (next to the schema in `SPEEDSCOPE_SCHEMA`) as `speedscope x.json` does:
+// `#localProfilePath=` names a script that hands the file to
+// `speedscope.loadFileFromBase64`. `&view=sandwich` opens the sandwich view, whose
+// table (unlike the flame charts, drawn on a canvas) is in the DOM: its rows, by self
+// time, are read back with `--dump-dom` and compared with the file's own frames.
+
+/// `dist/release/index.html` of speedscope's npm package, or `None` when the external
+/// tests are off.
+fn speedscope_app() -> Option<(std::path::PathBuf, std::path::PathBuf)> {
+    let chrome = crate::browser::chromium()?;
+    let schema = std::env::var("SPEEDSCOPE_SCHEMA").unwrap_or_else(|_| {
+        panic!(
+            "SPEEDSCOPE_SCHEMA is not set: the path of dist/release/file-format-schema.json \
+             of the npm package speedscope (.ci/run fetches it); the app is its index.html"
+        )
+    });
+    let app = std::path::Path::new(&schema).with_file_name("index.html");
+    assert!(
+        app.is_file(),
+        "no speedscope app at {} (next to SPEEDSCOPE_SCHEMA={schema})",
+        app.display()
+    );
+    Some((chrome, app))
+}
+
+fn base64(bytes: &[u8]) -> String {
+    const ABC: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, &b)| n | u32::from(b) << (16 - 8 * i));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ABC[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// The text of HTML `s`: tags dropped, the entities Chromium's serializer writes decoded.
+fn html_text(s: &str) -> String {
+    let mut text = String::new();
+    let mut rest = s;
+    while let Some(at) = rest.find('<') {
+        text.push_str(&rest[..at]);
+        rest = &rest[at + rest[at..].find('>').unwrap() + 1..];
+    }
+    text.push_str(rest);
+    text.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&nbsp;", "\u{a0}")
+        .replace("&amp;", "&")
+}
+
+/// One row of the sandwich view's table: the self column's text and the symbol name.
+#[derive(Debug)]
+struct Row {
+    self_time: String,
+    name: String,
+}
+
+/// Opens `json` in the speedscope app's sandwich view. `Err` says what went wrong: an
+/// `alert()` (speedscope's "Unrecognized format!"), an uncaught error, speedscope's
+/// "Something went wrong." screen, or a title other than `title - speedscope`.
+fn open_in_speedscope(
+    chrome: &std::path::Path,
+    app: &std::path::Path,
+    json: &str,
+    title: &str,
+) -> Result<Vec<Row>, String> {
+    let dir = tempfile::tempdir().unwrap();
+    let loader = dir.path().join("load.js");
+    // Runs in the page before the file is loaded: an alert() would block --dump-dom,
+    // so it is noted on <html> instead, with errors and speedscope's console errors
+    // (it logs "Failed to load format" before its error screen).
+    let script = format!(
+        r#"(function () {{
+  var root = document.documentElement;
+  function note(what, args) {{
+    var text = Array.prototype.map.call(args, String).join(" ");
+    root.setAttribute("data-flameprof-errors", (root.getAttribute("data-flameprof-errors") || "") + what + ": " + text + "\n");
+  }}
+  window.alert = function () {{ note("alert", arguments); }};
+  window.addEventListener("error", function (e) {{ note("error", [e.message]); }});
+  window.addEventListener("unhandledrejection", function (e) {{ note("rejection", [e.reason]); }});
+  var error = console.error, log = console.log;
+  console.error = function () {{ note("console.error", arguments); return error.apply(console, arguments); }};
+  console.log = function () {{
+    if (String(arguments[0]).indexOf("Failed") === 0) note("console.log", arguments);
+    return log.apply(console, arguments);
+  }};
+}})();
+speedscope.loadFileFromBase64("flameprof.json", "{}");
+"#,
+        base64(json.as_bytes())
+    );
+    // Named `.json`, not `.speedscope.json`: speedscope tells the format by the content.
+    std::fs::write(&loader, script).unwrap();
+    // The path must be absolute: speedscope prepends `file:///`.
+    let url = format!(
+        "file://{}#localProfilePath={}&view=sandwich",
+        app.display(),
+        loader.display()
+    );
+    let dom = crate::browser::browse(
+        chrome,
+        &[
+            "--dump-dom",
+            // speedscope loads nothing without WebGL: software WebGL, asked for by name.
+            "--enable-unsafe-swiftshader",
+            "--lang=en-US",
+            // Virtual time runs only while the page is idle: the file loads and the
+            // view renders within it however busy the machine is.
+            "--virtual-time-budget=20000",
+        ],
+        &url,
+    );
+    let html = &dom[..dom.find("<body").ok_or("no <body> in the DOM")?];
+    if let Some(at) = html.find(" data-flameprof-errors=\"") {
+        let value = &html[at + 24..];
+        return Err(html_text(&value[..value.find('"').unwrap()]));
+    }
+    if dom.contains("Something went wrong.") {
+        return Err("speedscope shows \"Something went wrong.\"".into());
+    }
+    let shown = dom
+        .find("<title>")
+        .map(|at| html_text(&dom[at + 7..at + dom[at..].find("</title>").unwrap()]));
+    if shown.as_deref() != Some(&format!("{title} - speedscope")) {
+        return Err(format!(
+            "title {shown:?}, not {title:?} - speedscope: no profile loaded"
+        ));
+    }
+    let at = dom.find(">Symbol Name</th>").ok_or("no sandwich view")?;
+    // The header is a table of its own; the rows are the next table.
+    let body = &dom[at..];
+    let body = &body[body.find("</table>").ok_or("no end of the header")? + 8..];
+    let body = &body[..body.find("</table>").ok_or("no table of rows")?];
+    let mut rows = Vec::new();
+    for tr in body.split("<tr").skip(1) {
+        let tr = &tr[..tr.find("</tr>").ok_or("an unclosed <tr>")?];
+        let cells: Vec<String> = tr
+            .split("<td")
+            .skip(1)
+            .map(|td| html_text(&td[td.find('>').unwrap() + 1..]))
+            .collect();
+        let [_total, self_time, name] = &cells[..] else {
+            return Err(format!("a row of {} cells: {tr}", cells.len()));
+        };
+        rows.push(Row {
+            self_time: self_time.split(" (").next().unwrap().to_string(),
+            name: name.clone(),
+        });
+    }
+    Ok(rows)
+}
+
+/// A value as speedscope shows it in the file's unit: `1.23s`, `4.56ms`, `7.89µs`,
+/// `1.00ns`, `2:05` (minutes), or a plain (en-US) number for unit `none`.
+fn shown_value(text: &str) -> f64 {
+    if let Some((m, s)) = text.split_once(':') {
+        return m.parse::<f64>().unwrap() * 60.0 + s.parse::<f64>().unwrap();
+    }
+    for (suffix, mult) in [("ms", 1e-3), ("µs", 1e-6), ("ns", 1e-9), ("s", 1.0)] {
+        if let Some(v) = text.strip_suffix(suffix) {
+            return v.parse::<f64>().unwrap() * mult;
+        }
+    }
+    text.replace(',', "")
+        .parse()
+        .unwrap_or_else(|_| panic!("not a value: {text:?}"))
+}
+
+/// The sandwich view's first rows are the file's frames of most self time, in order,
+/// with their self times: names and values of `doc`, none written into the test.
+fn check_sandwich(doc: &Speedscope, rows: &[Row]) -> Result<(), String> {
+    let mut ours: Vec<(f64, &str)> = doc
+        .selfs
+        .iter()
+        .zip(&doc.frames)
+        .filter(|(s, _)| **s > 0.0)
+        .map(|(s, n)| (*s, n.as_str()))
+        .collect();
+    ours.sort_by(|a, b| b.0.total_cmp(&a.0));
+    let k = ours.len().min(10);
+    if rows.len() < k {
+        return Err(format!("{} rows, {k} expected: {rows:?}", rows.len()));
+    }
+    // Shown with two decimals (or to the second): within half a percent, or a second.
+    let close = |a: f64, b: f64| (a - b).abs() <= 0.006 * a.abs().max(b.abs()) + 1e-12;
+    for (i, row) in rows[..k].iter().enumerate() {
+        let shown = shown_value(&row.self_time);
+        // Among ties any order is right: the row's frame must have the self time of
+        // the i-th frame, and be a frame of that self time.
+        let matched = ours
+            .iter()
+            .any(|&(s, n)| n == row.name && close(s, shown) && close(s, ours[i].0));
+        if !matched {
+            return Err(format!(
+                "row {i} of the sandwich view is {:?} with self {}, expected {:?} with {} \
+                 (the file's frames by self time: {:?})",
+                row.name,
+                row.self_time,
+                ours[i].1,
+                ours[i].0,
+                &ours[..k]
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn speedscope_json(rel: &str) -> String {
+    run(&["-f", "speedscope", &data(rel).display().to_string()])
+        .ok()
+        .stdout_text()
+}
+
+/// A real profile (with `<` and `>` in names), one with non-ASCII names, and collapsed
+/// stacks (unit `none`): speedscope opens each, and its sandwich view lists the frames of
+/// most self time as the file has them.
+#[test]
+fn speedscope_app_shows_the_frames_of_most_self_time() {
+    let Some((chrome, app)) = speedscope_app() else {
+        return;
+    };
+    for rel in [
+        "real/pip_list.prof",
+        "pstats/real_cprofile_unicode_names_py311.prof",
+        "collapsed/plain.txt",
+    ] {
+        let json = speedscope_json(rel);
+        let doc = parse(&json);
+        let rows = open_in_speedscope(&chrome, &app, &json, &doc.name)
+            .unwrap_or_else(|e| panic!("{rel}: speedscope did not open it: {e}"));
+        if let Err(e) = check_sandwich(&doc, &rows) {
+            panic!("{rel}: {e}");
+        }
+    }
+}
+
+/// The checks above catch what they look for: a broken file (speedscope's alert, its
+/// error screen) and a frame shown under a name the file does not give it.
+#[test]
+fn speedscope_app_checks_fail_on_a_bad_file() {
+    let Some((chrome, app)) = speedscope_app() else {
+        return;
+    };
+    let json = speedscope_json("real/pip_list.prof");
+    let doc = parse(&json);
+    // Cut short: no format speedscope knows, which it alerts (blocking the page).
+    let err = open_in_speedscope(&chrome, &app, &json[..json.len() / 2], &doc.name).unwrap_err();
+    assert!(err.contains("alert: Unrecognized format"), "{err}");
+    // Valid JSON that speedscope's importer fails on.
+    let evented = json.replace("\"type\":\"sampled\"", "\"type\":\"evented\"");
+    let err = open_in_speedscope(&chrome, &app, &evented, &doc.name).unwrap_err();
+    assert!(err.contains("Failed to load format"), "{err}");
+    // The frame of most self time renamed: speedscope shows the new name, which the
+    // check of the original file rejects, and the check of the renamed one accepts.
+    let top = (0..doc.frames.len())
+        .max_by(|&a, &b| doc.selfs[a].total_cmp(&doc.selfs[b]))
+        .unwrap();
+    let old = format!("{{\"name\":\"{}\"", doc.frames[top]);
+    assert_eq!(json.matches(&old).count(), 1, "{old}");
+    let renamed = json.replace(&old, &format!("{{\"name\":\"renamed {}\"", doc.frames[top]));
+    let rows = open_in_speedscope(&chrome, &app, &renamed, &doc.name).unwrap();
+    let err = check_sandwich(&doc, &rows).unwrap_err();
+    assert!(err.contains("row 0 ") && err.contains("renamed"), "{err}");
+    check_sandwich(&parse(&renamed), &rows).unwrap();
 }
