@@ -34,8 +34,9 @@ pub struct Args {
 
     /// Write to FILE (atomically: a failed run leaves any existing FILE untouched).
     /// Without -f, FILE's extension picks the format: .svg, .json, .speedscope.json,
-    /// .pb.gz or .pprof (pprof), .txt (text), .folded, .collapsed or .log (log). Without -o, an SVG is never written to a
-    /// terminal but to a file named after the input (app.prof: app.svg).
+    /// .pb.gz or .pprof (pprof), .txt (text), .folded, .collapsed or .log (log). Without
+    /// -o, an SVG is never written to a terminal but to a file named after the input
+    /// (app.prof: app.svg).
     #[arg(short = 'o', long = "out", value_name = "FILE")]
     pub out: Option<PathBuf>,
 
