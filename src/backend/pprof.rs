@@ -161,6 +161,13 @@ impl Strings {
         s
     }
 
+    /// A string no other entry will share (a function's label): not indexed, which
+    /// spares a copy per function. profile.proto does not ask for unique strings.
+    fn push(&mut self, s: &str) -> i64 {
+        self.table.push(s.to_string());
+        self.table.len() as i64 - 1
+    }
+
     fn intern(&mut self, s: &str) -> i64 {
         if let Some(&i) = self.index.get(s) {
             return i;
@@ -309,7 +316,7 @@ fn render(job: &Job<'_>, out: &mut dyn Write) -> io::Result<()> {
         let builtin = key.file.as_str() == "~";
         functions.push(Function {
             id: pid,
-            name: strings.intern(&label),
+            name: strings.push(&label),
             system_name: strings.intern(key.name.as_str()),
             filename: if builtin {
                 0
