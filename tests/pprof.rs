@@ -392,8 +392,15 @@ fn json_string(s: &str) -> String {
 
 /// `go tool pprof -top -unit=ns` of `file`: flat and cum nanoseconds by function name.
 fn pprof_top(file: &str) -> BTreeMap<String, (i64, i64)> {
+    pprof_top_values(file, &["-unit=ns"])
+}
+
+/// `go tool pprof -top` of `file` with `options`: flat and cum by function name, the
+/// unit (`ns`) taken off.
+fn pprof_top_values(file: &str, options: &[&str]) -> BTreeMap<String, (i64, i64)> {
     let r = Command::new("go")
-        .args(["tool", "pprof", "-top", "-nodecount=1000000", "-unit=ns"])
+        .args(["tool", "pprof", "-top", "-nodecount=1000000"])
+        .args(options)
         .args(["-nodefraction=0", "-edgefraction=0"])
         .arg(file)
         .output()
@@ -423,11 +430,10 @@ fn pprof_top(file: &str) -> BTreeMap<String, (i64, i64)> {
             rest = rest[end..].trim_start();
         }
         let ns = |f: &str| -> i64 {
-            if f == "0" {
-                0
-            } else {
-                f.strip_suffix("ns").unwrap().parse().unwrap()
-            }
+            f.strip_suffix("ns")
+                .unwrap_or(f)
+                .parse()
+                .unwrap_or_else(|_| panic!("{f} in {line}"))
         };
         let name = rest.to_string();
         let old = rows.insert(name.clone(), (ns(fields[0]), ns(fields[3])));
@@ -490,6 +496,13 @@ fn go_tool_pprof_top_prints_pstats_times() {
                 by_label.contains_key(name.as_str()),
                 "{rel}: {name} is no function of -f json"
             );
+        }
+        // The flat calls are pstats' ncalls, each one.
+        let calls = pprof_top_values(&out, &["-sample_index=calls"]);
+        for (label, ids) in &by_label {
+            let nc: i64 = ids.iter().map(|&i| rows[i].nc).sum();
+            let flat = calls.get(*label).map_or(0, |v| v.0);
+            assert_eq!(flat, nc, "{rel}: {label}: flat calls");
         }
         eprintln!(
             "{rel}: {} functions, flat within {flat_off}ns of tottime; cum within 1us of \

@@ -207,15 +207,6 @@ fn positive(x: f64) -> f64 {
     if x.is_finite() && x > 0.0 { x } else { 0.0 }
 }
 
-/// A frame's calls as a whole count, where the sample has a calls value.
-fn whole_calls(calls: bool, n: f64) -> i64 {
-    if calls && n.is_finite() && n > 0.0 {
-        n.round() as i64
-    } else {
-        0
-    }
-}
-
 fn render(job: &Job<'_>, out: &mut dyn Write) -> io::Result<()> {
     let profile = job.profile;
     let tree = job.flame();
@@ -256,7 +247,7 @@ fn render(job: &Job<'_>, out: &mut dyn Write) -> io::Result<()> {
     let mut ids = vec![UNUSED; n_funcs];
     // What the tree's samples give each function (their own time, their calls), and
     // each function's drawn frame with the most time cut above it (else the widest).
-    let mut placed = vec![(0.0f64, 0i64); n_funcs];
+    let mut placed = vec![(0.0f64, 0.0f64); n_funcs];
     let mut widest_cut: Vec<Option<u32>> = vec![None; n_funcs];
     for (i, f) in frames.iter().enumerate().skip(1) {
         let Some(id) = f.func else { continue };
@@ -266,7 +257,7 @@ fn render(job: &Job<'_>, out: &mut dyn Write) -> io::Result<()> {
         }
         let p = &mut placed[id as usize];
         p.0 += positive(f.own_time());
-        p.1 = p.1.saturating_add(whole_calls(calls, f.calls));
+        p.1 += positive(f.calls);
         let best = &mut widest_cut[id as usize];
         let key = |f: &crate::tree::Frame| (f.cut, f.total);
         if best.is_none_or(|b| key(&frames[b as usize]) < key(f)) {
@@ -280,7 +271,10 @@ fn render(job: &Job<'_>, out: &mut dyn Write) -> io::Result<()> {
     // The share of its frames' own time each function's samples get: a reconstructed
     // frame's own time is what its drawn children leave, which an estimate may make
     // more than the function's self time; then its frames share that self time.
+    // Likewise its calls, whose rounding error each function carries on its own, so
+    // that its frames' calls add up to the share's.
     let mut share = vec![1.0f64; n_funcs];
+    let mut calls_share = vec![1.0f64; n_funcs];
     if job.options.tree.focus.is_none() {
         for (id, f) in profile.functions().iter().enumerate() {
             let tt = positive(f.stats.tt);
@@ -289,7 +283,11 @@ fn render(job: &Job<'_>, out: &mut dyn Write) -> io::Result<()> {
             }
             let time = positive(tt - placed[id].0);
             let n = if calls {
-                f.stats.nc.clamp(0, i64::MAX as i128) as i64 - placed[id].1
+                let nc = f.stats.nc.clamp(0, 1 << 53) as f64;
+                if placed[id].1 > nc {
+                    calls_share[id] = nc / placed[id].1;
+                }
+                (nc - placed[id].1.min(nc).round()) as i64
             } else {
                 0
             };
@@ -364,6 +362,8 @@ fn render(job: &Job<'_>, out: &mut dyn Write) -> io::Result<()> {
         written: 0,
     };
     let mut sample = Sample::default();
+    // Per function: its frames' calls so far, unrounded and as written.
+    let mut calls_carry = vec![(0.0f64, 0i64); if calls { n_funcs } else { 0 }];
     let mut emit = |sample: &mut Sample,
                     stack: &mut dyn Iterator<Item = u64>,
                     time: i64,
@@ -406,7 +406,17 @@ fn render(job: &Job<'_>, out: &mut dyn Write) -> io::Result<()> {
                 let frame = &frames[leaf];
                 let own = positive(frame.own_time());
                 let time = whole.next(frame.func.map_or(own, |f| own * share[f as usize]));
-                let n = whole_calls(calls, frame.calls);
+                let n = match frame.func {
+                    Some(f) if calls => {
+                        let f = f as usize;
+                        let c = &mut calls_carry[f];
+                        c.0 += positive(frame.calls) * calls_share[f];
+                        let n = (c.0.round() as i64 - c.1).max(0);
+                        c.1 += n;
+                        n
+                    }
+                    _ => 0,
+                };
                 let grade = tree.certainty(leaf as u32);
                 let mut stack = stack.iter().rev().copied();
                 emit(&mut sample, &mut stack, time, n, grades[grade as usize])
