@@ -219,6 +219,30 @@ fn folded_stacks_of_a_very_deep_chain_stay_bounded() {
     );
 }
 
+/// `-f pprof` cuts the stacks as `-f log` does; the time above the cut is its
+/// functions' own samples (each on its caller's stack), so it is all still there.
+#[test]
+fn pprof_of_a_very_deep_chain_stays_bounded() {
+    let p = deep_chain(22_000);
+    let input = p.bytes().len();
+    let run = flameprof(&["-f", "pprof"], &p);
+    assert!(
+        run.stdout().len() < 8 * input,
+        "{} bytes of pprof from {input}",
+        run.stdout().len()
+    );
+    let profile = crate::pprof::decode(run.stdout());
+    let deepest = profile.sample.iter().map(|s| s.location_id.len()).max();
+    assert_eq!(deepest, Some(1_001));
+    let sum: i64 = profile.sample.iter().map(|s| s.value[0]).sum();
+    assert!((sum - 22_000_000_000).abs() <= 1, "{sum}");
+    let stderr = run.stderr();
+    assert!(
+        stderr.contains("-f pprof: stacks cut at 1000 frames"),
+        "{stderr}"
+    );
+}
+
 #[test]
 fn folded_values_past_the_largest_integer_are_warned_about() {
     let mut p = Prof::new();

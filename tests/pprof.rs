@@ -14,11 +14,11 @@ use prost::Message;
 use crate::util::{data, external, run};
 
 #[derive(Clone, PartialEq, Message)]
-struct Profile {
+pub(crate) struct Profile {
     #[prost(message, repeated, tag = "1")]
     sample_type: Vec<ValueType>,
     #[prost(message, repeated, tag = "2")]
-    sample: Vec<Sample>,
+    pub(crate) sample: Vec<Sample>,
     #[prost(message, repeated, tag = "3")]
     mapping: Vec<Mapping>,
     #[prost(message, repeated, tag = "4")]
@@ -48,11 +48,11 @@ struct ValueType {
 }
 
 #[derive(Clone, PartialEq, Message)]
-struct Sample {
+pub(crate) struct Sample {
     #[prost(uint64, repeated, tag = "1")]
-    location_id: Vec<u64>,
+    pub(crate) location_id: Vec<u64>,
     #[prost(int64, repeated, tag = "2")]
-    value: Vec<i64>,
+    pub(crate) value: Vec<i64>,
     #[prost(message, repeated, tag = "3")]
     label: Vec<Label>,
 }
@@ -122,7 +122,7 @@ const INPUTS: &[&str] = &[
     "collapsed/plain.txt",
 ];
 
-fn decode(gz: &[u8]) -> Profile {
+pub(crate) fn decode(gz: &[u8]) -> Profile {
     assert_eq!(&gz[..2], b"\x1f\x8b", "not gzip");
     // No time in the header (bytes 4..8), OS "unknown": the same bytes every run.
     assert_eq!(&gz[4..8], &[0, 0, 0, 0], "gzip mtime");
@@ -518,4 +518,22 @@ fn go_tool_pprof_top_prints_pstats_times() {
             "{rel}: cum is cumtime for {cum_exact} of {cum_n} functions whose time is all under them"
         );
     }
+}
+
+/// Under `--focus` the samples are the focused tree's, its time and no more: no
+/// unplaced time from the rest of the profile.
+#[test]
+fn pprof_under_focus_is_the_focused_tree() {
+    let rel = "real/pygments.prof";
+    let input = data(rel).display().to_string();
+    let p = decode(&render(rel, &["--focus", "pygments/lexer.py"]));
+    let sum: i64 = p.sample.iter().map(|s| s.value[0]).sum();
+    let json = run(&["-f", "json", "--focus", "pygments/lexer.py", &input])
+        .ok()
+        .stdout_text();
+    let at = json.find("\n\"flame\":{\"total\":").unwrap() + 18;
+    let total: f64 = json[at..].split(',').next().unwrap().parse().unwrap();
+    let (whole, _) = json_totals(rel, "0.1");
+    assert!(total > 0.0 && total < whole * 0.9, "{total} of {whole}");
+    assert!((sum as f64 - total * 1e9).abs() <= 1e3, "{sum} vs {total}");
 }

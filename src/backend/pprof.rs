@@ -15,7 +15,8 @@
 //! own time is what its drawn children leave), so each function's frames share its
 //! self time where they hold more, and what they lack (its "unplaced" time and calls)
 //! is one more sample, graded `guess`, above a frame of one of its callers. Without
-//! `--focus` only: a focused tree leaves the rest out on purpose. Seconds become whole
+//! `--focus` only: a focused tree leaves the rest out on purpose, and its samples are
+//! its frames' self time as `-f log` writes it. Seconds become whole
 //! nanoseconds with the rounding error carried from sample to sample.
 //!
 //! The messages are declared here (`prost`'s derive, no build step); the samples are
@@ -275,7 +276,8 @@ fn render(job: &Job<'_>, out: &mut dyn Write) -> io::Result<()> {
     // that its frames' calls add up to the share's.
     let mut share = vec![1.0f64; n_funcs];
     let mut calls_share = vec![1.0f64; n_funcs];
-    if job.options.tree.focus.is_none() {
+    let focus = job.options.tree.focus.is_some();
+    if !focus {
         for (id, f) in profile.functions().iter().enumerate() {
             let tt = positive(f.stats.tt);
             if placed[id].0 > tt {
@@ -402,10 +404,15 @@ fn render(job: &Job<'_>, out: &mut dyn Write) -> io::Result<()> {
             }
             // The frame's own time: the time of frames deeper than the cut, and of
             // children too narrow to draw, is its functions' unplaced time.
-            StackStep::Complete(_) => {
+            // Under --focus (no unplaced time), the frame's self time as -f log has it.
+            StackStep::Complete(self_time) => {
                 let frame = &frames[leaf];
                 let own = positive(frame.own_time());
-                let time = whole.next(frame.func.map_or(own, |f| own * share[f as usize]));
+                let time = whole.next(if focus {
+                    positive(self_time)
+                } else {
+                    frame.func.map_or(own, |f| own * share[f as usize])
+                });
                 let n = match frame.func {
                     Some(f) if calls => {
                         let f = f as usize;
