@@ -512,7 +512,7 @@ fn go_tool_pprof_top_prints_pstats_times() {
         // The tree splits time between a function's callers by estimate, and -f pprof
         // places the time of frames too narrow to draw by estimate too: a function's
         // frames do not always hold all of its callees' time. Measured when written:
-        // 96-98 % within a microsecond on each of the four.
+        // 96-97 % within a microsecond on each of the four.
         assert!(
             cum_exact * 100 >= cum_n * 90,
             "{rel}: cum is cumtime for {cum_exact} of {cum_n} functions whose time is all under them"
