@@ -232,8 +232,13 @@ fn pprof_of_a_very_deep_chain_stays_bounded() {
         run.stdout().len()
     );
     let profile = crate::pprof::decode(run.stdout());
+    // The cut, plus an unplaced sample's function and the callers it is put above
+    // (64 at most).
     let deepest = profile.sample.iter().map(|s| s.location_id.len()).max();
-    assert_eq!(deepest, Some(1_001));
+    assert!(
+        deepest > Some(1_000) && deepest <= Some(1_065),
+        "{deepest:?}"
+    );
     let sum: i64 = profile.sample.iter().map(|s| s.value[0]).sum();
     assert!((sum - 22_000_000_000).abs() <= 1, "{sum}");
     let stderr = run.stderr();

@@ -444,8 +444,8 @@ fn pprof_top_values(file: &str, options: &[&str]) -> BTreeMap<String, (i64, i64)
 
 /// `go tool pprof -top` against pstats on the real profiles: each function's flat time
 /// is its tottime (within a microsecond: one nanosecond of rounding a sample), for
-/// every function; and its cum time is its cumtime, within a microsecond, for nine
-/// in ten of the functions that do not recurse and whose callees are called from
+/// every function; and its cum time is its cumtime, within a microsecond, for 99 in
+/// 100 of the functions that do not recurse and whose callees are called from
 /// nowhere else ([`closed`]).
 #[test]
 fn go_tool_pprof_top_prints_pstats_times() {
@@ -512,9 +512,10 @@ fn go_tool_pprof_top_prints_pstats_times() {
         // The tree splits time between a function's callers by estimate, and -f pprof
         // places the time of frames too narrow to draw by estimate too: a function's
         // frames do not always hold all of its callees' time. Measured when written:
-        // 96-97 % within a microsecond on each of the four.
+        // 99.4-100 % within a microsecond (pip_list 1592 of 1601, pygments 249 of
+        // 249, pylint 1460 of 1463, sympy 1630 of 1632).
         assert!(
-            cum_exact * 100 >= cum_n * 90,
+            cum_exact * 100 >= cum_n * 99,
             "{rel}: cum is cumtime for {cum_exact} of {cum_n} functions whose time is all under them"
         );
     }

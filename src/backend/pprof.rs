@@ -14,10 +14,11 @@
 //! a function's self time (frames too narrow to draw are cut, and an estimated frame's
 //! own time is what its drawn children leave), so each function's frames share its
 //! self time where they hold more, and what they lack (its "unplaced" time and calls)
-//! is one more sample, graded `guess`, above a frame of one of its callers. Without
-//! `--focus` only: a focused tree leaves the rest out on purpose, and its samples are
-//! its frames' self time as `-f log` writes it. Seconds become whole
-//! nanoseconds with the rounding error carried from sample to sample.
+//! is one more sample, graded `guess`, above a frame of one of its callers, or above
+//! where a caller's own unplaced sample goes ([`Places`]). Without `--focus` only: a
+//! focused tree leaves the rest out on purpose, and its samples are its frames' self
+//! time as `-f log` writes it. Seconds become whole nanoseconds with the rounding error
+//! carried from sample to sample.
 //!
 //! The messages are declared here (`prost`'s derive, no build step); the samples are
 //! encoded and compressed one by one as the tree is walked (protobuf fields may come in
@@ -208,6 +209,100 @@ fn positive(x: f64) -> f64 {
     if x.is_finite() && x > 0.0 { x } else { 0.0 }
 }
 
+/// How many callers without a drawn frame an unplaced sample is put above at most.
+const MAX_HOPS: usize = 64;
+
+/// Where each function's unplaced sample goes ([`Place`]), resolved once per function.
+struct Places {
+    place: Vec<Place>,
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Place {
+    Unknown,
+    /// Being resolved: met again, a cycle of callers.
+    Busy,
+    /// On its own, at the root.
+    Root,
+    /// On top of this drawn frame's stack: of the function's callers' frames, the one
+    /// with the most time cut above it (where the time most likely went), else the
+    /// widest.
+    Frame(u32),
+    /// Above where this caller goes (its heaviest, none of whose frames is drawn):
+    /// a function cut with its caller stays under it.
+    Above(FuncId),
+}
+
+impl Places {
+    fn resolve(
+        profile: &crate::model::Profile,
+        frames: &[crate::tree::Frame],
+        widest_cut: &[Option<u32>],
+        unplaced: &[(FuncId, f64, i64)],
+    ) -> Places {
+        let mut place = vec![Place::Unknown; profile.functions().len()];
+        let mut path: Vec<(FuncId, FuncId)> = Vec::new();
+        for &(start, _, _) in unplaced {
+            path.clear();
+            let mut at = start;
+            while place[at as usize] == Place::Unknown {
+                let callers = profile.callers_of(at);
+                let frame = (callers.iter())
+                    .filter_map(|e| widest_cut[e.caller as usize])
+                    .max_by(|&a, &b| {
+                        let (a, b) = (&frames[a as usize], &frames[b as usize]);
+                        (a.cut.total_cmp(&b.cut)).then(a.total.total_cmp(&b.total))
+                    });
+                if let Some(frame) = frame {
+                    place[at as usize] = Place::Frame(frame);
+                    break;
+                }
+                let weight = |e: &crate::model::Edge| match e.stats {
+                    crate::model::EdgeStats::Timed(s) => s.ct,
+                    crate::model::EdgeStats::Count(n) => n.get() as f64,
+                };
+                let heaviest = (callers.iter())
+                    .filter(|e| e.caller != at)
+                    .max_by(|a, b| {
+                        weight(a)
+                            .total_cmp(&weight(b))
+                            .then(b.caller.cmp(&a.caller))
+                    })
+                    .map(|e| e.caller);
+                match heaviest {
+                    Some(c) if place[c as usize] != Place::Busy => {
+                        place[at as usize] = Place::Busy;
+                        path.push((at, c));
+                        at = c;
+                    }
+                    _ => place[at as usize] = Place::Root,
+                }
+            }
+            for &(f, c) in &path {
+                place[f as usize] = Place::Above(c);
+            }
+        }
+        Places { place }
+    }
+
+    /// Calls `each` with the functions an unplaced sample of `f` is put above, from
+    /// `f`'s caller down ([`MAX_HOPS`] at most); returns the drawn frame under them.
+    fn walk(&self, f: FuncId, mut each: impl FnMut(FuncId)) -> Option<u32> {
+        let mut at = f;
+        for _ in 0..MAX_HOPS {
+            match self.place[at as usize] {
+                Place::Frame(frame) => return Some(frame),
+                Place::Above(c) => {
+                    each(c);
+                    at = c;
+                }
+                _ => return None,
+            }
+        }
+        None
+    }
+}
+
 fn render(job: &Job<'_>, out: &mut dyn Write) -> io::Result<()> {
     let profile = job.profile;
     let tree = job.flame();
@@ -299,6 +394,11 @@ fn render(job: &Job<'_>, out: &mut dyn Write) -> io::Result<()> {
                 ids[id] = 1;
             }
         }
+    }
+    // Where each unplaced sample goes, and the functions on its way there.
+    let places = Places::resolve(profile, frames, &widest_cut, &unplaced);
+    for &(id, _, _) in &unplaced {
+        places.walk(id, |f| ids[f as usize] = 1);
     }
     let mut functions = Vec::new();
     let mut locations = Vec::new();
@@ -431,21 +531,16 @@ fn render(job: &Job<'_>, out: &mut dyn Write) -> io::Result<()> {
         }
     })?;
 
-    // Each function's unplaced time and calls: one sample on top of the stack of the
-    // drawn frame of one of its callers that has the most time cut above it (where
-    // the time most likely went; else the widest), else on its own, so that each
-    // function's flat time is its whole self time. Graded a guess: where it goes is.
+    // Each function's unplaced time and calls: one sample where [`Places`] puts it, so
+    // that each function's flat time is its whole self time. Graded a guess: where
+    // it goes is.
+    let mut chain: Vec<u64> = Vec::new();
     for &(id, time, n) in &unplaced {
-        let parent = profile
-            .callers_of(id)
-            .iter()
-            .filter_map(|e| widest_cut[e.caller as usize])
-            .max_by(|&a, &b| {
-                let (a, b) = (&frames[a as usize], &frames[b as usize]);
-                (a.cut.total_cmp(&b.cut)).then(a.total.total_cmp(&b.total))
-            });
-        let below = parent.map(|p| tree.stack(p)).unwrap_or_default();
-        let mut stack = std::iter::once(ids[id as usize]).chain(
+        chain.clear();
+        chain.push(ids[id as usize]);
+        let anchor = places.walk(id, |f| chain.push(ids[f as usize]));
+        let below = anchor.map(|p| tree.stack(p)).unwrap_or_default();
+        let mut stack = chain.iter().copied().chain(
             below
                 .iter()
                 .rev()
