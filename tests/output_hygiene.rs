@@ -219,6 +219,35 @@ fn folded_stacks_of_a_very_deep_chain_stay_bounded() {
     );
 }
 
+/// `-f pprof` cuts the stacks as `-f log` does; the time above the cut is its
+/// functions' own samples (each on its caller's stack), so it is all still there.
+#[test]
+fn pprof_of_a_very_deep_chain_stays_bounded() {
+    let p = deep_chain(22_000);
+    let input = p.bytes().len();
+    let run = flameprof(&["-f", "pprof"], &p);
+    assert!(
+        run.stdout().len() < 8 * input,
+        "{} bytes of pprof from {input}",
+        run.stdout().len()
+    );
+    let profile = crate::pprof::decode(run.stdout());
+    // The cut, plus an unplaced sample's function and the callers it is put above
+    // (64 at most).
+    let deepest = profile.sample.iter().map(|s| s.location_id.len()).max();
+    assert!(
+        deepest > Some(1_000) && deepest <= Some(1_065),
+        "{deepest:?}"
+    );
+    let sum: i64 = profile.sample.iter().map(|s| s.value[0]).sum();
+    assert!((sum - 22_000_000_000).abs() <= 1, "{sum}");
+    let stderr = run.stderr();
+    assert!(
+        stderr.contains("-f pprof: stacks cut at 1000 frames"),
+        "{stderr}"
+    );
+}
+
 #[test]
 fn folded_values_past_the_largest_integer_are_warned_about() {
     let mut p = Prof::new();
@@ -243,7 +272,12 @@ fn times_adding_up_past_the_largest_float_still_draw_with_a_warning() {
     }
     for format in crate::util::formats() {
         let run = flameprof(&["-f", format], &p);
-        let out = run.stdout_text();
+        // pprof's values are whole numbers: no NaN to write (tests/pprof.rs decodes it).
+        let out = if format == "pprof" {
+            String::new()
+        } else {
+            run.stdout_text()
+        };
         assert!(
             !out.to_lowercase().contains("nan"),
             "-f {format} writes NaN:\n{}",

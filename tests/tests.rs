@@ -16,6 +16,7 @@ mod manifest;
 mod output_file;
 mod output_hygiene;
 mod packaging;
+mod pprof;
 mod properties;
 mod regressions;
 mod run;

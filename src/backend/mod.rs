@@ -16,6 +16,7 @@ pub mod diff;
 mod json;
 mod log;
 mod output;
+mod pprof;
 mod speedscope;
 #[doc(hidden)]
 pub mod stats;

@@ -37,8 +37,9 @@ pub struct Args {
 
     /// Write to FILE (atomically: a failed run leaves any existing FILE untouched).
     /// Without -f, FILE's extension picks the format: .svg, .json, .speedscope.json,
-    /// .txt (text), .folded, .collapsed or .log (log). Without -o, an SVG is never written to a
-    /// terminal but to a file named after the input (app.prof: app.svg).
+    /// .pb.gz or .pprof (pprof), .txt (text), .folded, .collapsed or .log (log). Without
+    /// -o, an SVG is never written to a terminal but to a file named after the input
+    /// (app.prof: app.svg).
     #[arg(short = 'o', long = "out", value_name = "FILE")]
     pub out: Option<PathBuf>,
 
@@ -250,6 +251,16 @@ impl Args {
         let title = self
             .title
             .unwrap_or_else(|| format!("Flame graph of {}", names.join(", ")));
+        // Compressed binary data on a screen is of no use, and may upset the terminal.
+        if self.out.is_none()
+            && !self.list_formats
+            && backend.name == "pprof"
+            && io::stdout().is_terminal()
+        {
+            return Err(AppError::Usage(
+                "-f pprof writes gzipped binary data: use -o FILE (x.pb.gz) or a pipe".into(),
+            ));
+        }
         let svg_to_terminal = self.out.is_none()
             && !self.list_formats
             && backend.name == "svg"
@@ -321,8 +332,8 @@ pub(crate) fn whole<T: std::str::FromStr>(
 
 /// The formats `-o FILE`'s extension names (compared in lowercase) when `-f` is not
 /// given. Not the backends' own `extension`: `.txt` is the usual name of both text
-/// and stats output, and folded stacks go by three names. (`.speedscope.json`, two
-/// parts, is matched on the whole file name in `chosen_format`.)
+/// and stats output, and folded stacks go by three names. (`.speedscope.json` and
+/// `.pb.gz`, two parts, are matched on the whole file name in `chosen_format`.)
 pub(crate) const FORMAT_OF_EXTENSION: &[(&str, &str)] = &[
     ("svg", "svg"),
     ("json", "json"),
@@ -330,6 +341,7 @@ pub(crate) const FORMAT_OF_EXTENSION: &[(&str, &str)] = &[
     ("folded", "log"),
     ("collapsed", "log"),
     ("log", "log"),
+    ("pprof", "pprof"),
 ];
 
 /// Extensions of profile stats files, which no output format writes: `-o x.prof`
@@ -354,9 +366,16 @@ fn chosen_format<'a>(
             .to_lowercase()
             .ends_with(".speedscope.json")
     });
+    // Likewise `x.pb.gz`, pprof's own naming (`go tool pprof` saves `pprof.*.pb.gz`).
+    let pprof = out
+        .and_then(|p| p.file_name())
+        .is_some_and(|n| n.to_string_lossy().to_lowercase().ends_with(".pb.gz"));
     let named = ext.as_deref().and_then(|e| {
         if speedscope {
             return Some("speedscope");
+        }
+        if pprof {
+            return Some("pprof");
         }
         FORMAT_OF_EXTENSION
             .iter()
@@ -369,12 +388,12 @@ fn chosen_format<'a>(
     let shown = || out.map(|p| p.display().to_string()).unwrap_or_default();
     match given {
         Some(f) => {
-            // `.txt` says plain text, which every format but svg writes: only the
+            // `.txt` says plain text, which every format but svg and pprof writes: only the
             // default it picks (text) is particular to it.
             // Likewise `.json` says JSON, which json and speedscope both write.
             let agrees = |n: &str| {
                 n == f
-                    || (ext.as_deref() == Some("txt") && f != "svg")
+                    || (ext.as_deref() == Some("txt") && !["svg", "pprof"].contains(&f))
                     || (ext.as_deref() == Some("json") && ["json", "speedscope"].contains(&f))
             };
             if let Some(n) = named.filter(|&n| !agrees(n)) {

@@ -26,11 +26,12 @@ end
 
 complete -c flameprof -n "__fish_flameprof_needs_command" -s f -l format -d 'Output format (see --list-formats) [default: the one -o\'s extension names, else svg]' -r -f -a "json\t''
 log\t''
+pprof\t''
 speedscope\t''
 stats\t''
 svg\t''
 text\t''"
-complete -c flameprof -n "__fish_flameprof_needs_command" -s o -l out -d 'Write to FILE (atomically: a failed run leaves any existing FILE untouched). Without -f, FILE\'s extension picks the format: .svg, .json, .speedscope.json, .txt (text), .folded, .collapsed or .log (log). Without -o, an SVG is never written to a terminal but to a file named after the input (app.prof: app.svg)' -r -F
+complete -c flameprof -n "__fish_flameprof_needs_command" -s o -l out -d 'Write to FILE (atomically: a failed run leaves any existing FILE untouched). Without -f, FILE\'s extension picks the format: .svg, .json, .speedscope.json, .pb.gz or .pprof (pprof), .txt (text), .folded, .collapsed or .log (log). Without -o, an SVG is never written to a terminal but to a file named after the input (app.prof: app.svg)' -r -F
 complete -c flameprof -n "__fish_flameprof_needs_command" -l threshold -d 'Hide frames narrower than this percentage of the total time (their time is added to the parent\'s self time)' -r
 complete -c flameprof -n "__fish_flameprof_needs_command" -l max-depth -d 'Do not draw frames deeper than this (0: no limit)' -r
 complete -c flameprof -n "__fish_flameprof_needs_command" -l width -d 'Image width in pixels (default: fluid, the SVG fills the window)' -r
@@ -64,11 +65,12 @@ complete -c flameprof -n "__fish_flameprof_needs_command" -a "completions" -d 'P
 complete -c flameprof -n "__fish_flameprof_needs_command" -a "man" -d 'Print the man page (roff), e.g. flameprof man > flameprof.1'
 complete -c flameprof -n "__fish_flameprof_using_subcommand run" -s f -l format -d 'Output format (see --list-formats) [default: the one -o\'s extension names, else svg]' -r -f -a "json\t''
 log\t''
+pprof\t''
 speedscope\t''
 stats\t''
 svg\t''
 text\t''"
-complete -c flameprof -n "__fish_flameprof_using_subcommand run" -s o -l out -d 'Write to FILE (atomically: a failed run leaves any existing FILE untouched). Without -f, FILE\'s extension picks the format: .svg, .json, .speedscope.json, .txt (text), .folded, .collapsed or .log (log). Without -o, an SVG is never written to a terminal but to a file named after the input (app.prof: app.svg)' -r -F
+complete -c flameprof -n "__fish_flameprof_using_subcommand run" -s o -l out -d 'Write to FILE (atomically: a failed run leaves any existing FILE untouched). Without -f, FILE\'s extension picks the format: .svg, .json, .speedscope.json, .pb.gz or .pprof (pprof), .txt (text), .folded, .collapsed or .log (log). Without -o, an SVG is never written to a terminal but to a file named after the input (app.prof: app.svg)' -r -F
 complete -c flameprof -n "__fish_flameprof_using_subcommand run" -l threshold -d 'Hide frames narrower than this percentage of the total time (their time is added to the parent\'s self time)' -r
 complete -c flameprof -n "__fish_flameprof_using_subcommand run" -l max-depth -d 'Do not draw frames deeper than this (0: no limit)' -r
 complete -c flameprof -n "__fish_flameprof_using_subcommand run" -l width -d 'Image width in pixels (default: fluid, the SVG fills the window)' -r
@@ -99,11 +101,12 @@ complete -c flameprof -n "__fish_flameprof_using_subcommand diff" -l fail-above 
 complete -c flameprof -n "__fish_flameprof_using_subcommand diff" -l top -d 'Rows of each table of -f text' -r
 complete -c flameprof -n "__fish_flameprof_using_subcommand diff" -s f -l format -d 'Output format (see --list-formats) [default: the one -o\'s extension names, else svg]' -r -f -a "json\t''
 log\t''
+pprof\t''
 speedscope\t''
 stats\t''
 svg\t''
 text\t''"
-complete -c flameprof -n "__fish_flameprof_using_subcommand diff" -s o -l out -d 'Write to FILE (atomically: a failed run leaves any existing FILE untouched). Without -f, FILE\'s extension picks the format: .svg, .json, .speedscope.json, .txt (text), .folded, .collapsed or .log (log). Without -o, an SVG is never written to a terminal but to a file named after the input (app.prof: app.svg)' -r -F
+complete -c flameprof -n "__fish_flameprof_using_subcommand diff" -s o -l out -d 'Write to FILE (atomically: a failed run leaves any existing FILE untouched). Without -f, FILE\'s extension picks the format: .svg, .json, .speedscope.json, .pb.gz or .pprof (pprof), .txt (text), .folded, .collapsed or .log (log). Without -o, an SVG is never written to a terminal but to a file named after the input (app.prof: app.svg)' -r -F
 complete -c flameprof -n "__fish_flameprof_using_subcommand diff" -l threshold -d 'Hide frames narrower than this percentage of the total time (their time is added to the parent\'s self time)' -r
 complete -c flameprof -n "__fish_flameprof_using_subcommand diff" -l max-depth -d 'Do not draw frames deeper than this (0: no limit)' -r
 complete -c flameprof -n "__fish_flameprof_using_subcommand diff" -l width -d 'Image width in pixels (default: fluid, the SVG fills the window)' -r
@@ -130,11 +133,12 @@ complete -c flameprof -n "__fish_flameprof_using_subcommand diff" -l cpu -d 'Wit
 complete -c flameprof -n "__fish_flameprof_using_subcommand diff" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c flameprof -n "__fish_flameprof_using_subcommand completions" -s f -l format -d 'Output format (see --list-formats) [default: the one -o\'s extension names, else svg]' -r -f -a "json\t''
 log\t''
+pprof\t''
 speedscope\t''
 stats\t''
 svg\t''
 text\t''"
-complete -c flameprof -n "__fish_flameprof_using_subcommand completions" -s o -l out -d 'Write to FILE (atomically: a failed run leaves any existing FILE untouched). Without -f, FILE\'s extension picks the format: .svg, .json, .speedscope.json, .txt (text), .folded, .collapsed or .log (log). Without -o, an SVG is never written to a terminal but to a file named after the input (app.prof: app.svg)' -r -F
+complete -c flameprof -n "__fish_flameprof_using_subcommand completions" -s o -l out -d 'Write to FILE (atomically: a failed run leaves any existing FILE untouched). Without -f, FILE\'s extension picks the format: .svg, .json, .speedscope.json, .pb.gz or .pprof (pprof), .txt (text), .folded, .collapsed or .log (log). Without -o, an SVG is never written to a terminal but to a file named after the input (app.prof: app.svg)' -r -F
 complete -c flameprof -n "__fish_flameprof_using_subcommand completions" -l threshold -d 'Hide frames narrower than this percentage of the total time (their time is added to the parent\'s self time)' -r
 complete -c flameprof -n "__fish_flameprof_using_subcommand completions" -l max-depth -d 'Do not draw frames deeper than this (0: no limit)' -r
 complete -c flameprof -n "__fish_flameprof_using_subcommand completions" -l width -d 'Image width in pixels (default: fluid, the SVG fills the window)' -r
@@ -160,11 +164,12 @@ complete -c flameprof -n "__fish_flameprof_using_subcommand completions" -l cpu 
 complete -c flameprof -n "__fish_flameprof_using_subcommand completions" -s h -l help -d 'Print help'
 complete -c flameprof -n "__fish_flameprof_using_subcommand man" -s f -l format -d 'Output format (see --list-formats) [default: the one -o\'s extension names, else svg]' -r -f -a "json\t''
 log\t''
+pprof\t''
 speedscope\t''
 stats\t''
 svg\t''
 text\t''"
-complete -c flameprof -n "__fish_flameprof_using_subcommand man" -s o -l out -d 'Write to FILE (atomically: a failed run leaves any existing FILE untouched). Without -f, FILE\'s extension picks the format: .svg, .json, .speedscope.json, .txt (text), .folded, .collapsed or .log (log). Without -o, an SVG is never written to a terminal but to a file named after the input (app.prof: app.svg)' -r -F
+complete -c flameprof -n "__fish_flameprof_using_subcommand man" -s o -l out -d 'Write to FILE (atomically: a failed run leaves any existing FILE untouched). Without -f, FILE\'s extension picks the format: .svg, .json, .speedscope.json, .pb.gz or .pprof (pprof), .txt (text), .folded, .collapsed or .log (log). Without -o, an SVG is never written to a terminal but to a file named after the input (app.prof: app.svg)' -r -F
 complete -c flameprof -n "__fish_flameprof_using_subcommand man" -l threshold -d 'Hide frames narrower than this percentage of the total time (their time is added to the parent\'s self time)' -r
 complete -c flameprof -n "__fish_flameprof_using_subcommand man" -l max-depth -d 'Do not draw frames deeper than this (0: no limit)' -r
 complete -c flameprof -n "__fish_flameprof_using_subcommand man" -l width -d 'Image width in pixels (default: fluid, the SVG fills the window)' -r
