@@ -62,11 +62,7 @@ impl Merger {
                     sum.add(&profile);
                     State::Stacks(sum)
                 } else {
-                    let mut sum = CallSum::new(first.measure());
-                    sum.add(&first, false);
-                    drop(first);
-                    sum.add(&profile, true);
-                    State::Calls(sum)
+                    State::Calls(CallSum::of_two(first, &profile))
                 }
             }
             State::Stacks(mut sum) => {
@@ -74,12 +70,7 @@ impl Merger {
                     sum.add(&profile);
                     State::Stacks(sum)
                 } else {
-                    let so_far = sum.finish();
-                    let mut calls = CallSum::new(so_far.measure());
-                    calls.add(&so_far, false);
-                    drop(so_far);
-                    calls.add(&profile, true);
-                    State::Calls(calls)
+                    State::Calls(CallSum::of_two(sum.finish(), &profile))
                 }
             }
             State::Calls(mut sum) => {
@@ -175,6 +166,15 @@ impl CallSum {
             edges: Vec::new(),
             pairs: HashMap::default(),
         }
+    }
+
+    /// The sum of `first` (whose buffers it may keep) and `second`.
+    fn of_two(first: Profile, second: &Profile) -> CallSum {
+        let mut sum = CallSum::new(first.measure());
+        sum.add(&first, false);
+        drop(first);
+        sum.add(second, true);
+        sum
     }
 
     /// Adds `p` as [`Profile::merge`] does: its rows in its dict order, then, callee by
