@@ -33,6 +33,9 @@ pub struct Program {
     pub args: Vec<OsString>,
     /// Measure process CPU time (`time.process_time`) instead of wall-clock time.
     pub cpu: bool,
+    /// Also sample the stacks of the thread running the program (experimental: the
+    /// bootstrap's `_flameprof_sampler`), into [`Outcome::stacks`].
+    pub sample_stacks: bool,
 }
 
 /// How a profiled program ended.
@@ -42,6 +45,9 @@ pub struct Outcome {
     /// The stats file's bytes; `None` when the program ended before profiling began
     /// (no such script or module, a syntax error) or was killed before writing them.
     pub stats: Option<Vec<u8>>,
+    /// With [`Program::sample_stacks`], the sampled stacks (folded text, values in
+    /// microseconds), when the program wrote them.
+    pub stacks: Option<Vec<u8>>,
 }
 
 /// Why a program could not be run at all.
@@ -215,8 +221,9 @@ fn same_file(a: &Path, b: &Path) -> bool {
     }
 }
 
-/// The command line that runs `program` under the bootstrap, writing stats to `out`.
-pub fn command(program: &Program, out: &OsStr) -> Command {
+/// The command line that runs `program` under the bootstrap, writing stats to `out`
+/// and, unless empty, the sampled stacks to `stacks`.
+pub fn command(program: &Program, out: &OsStr, stacks: &OsStr) -> Command {
     let (mode, target) = match &program.target {
         Target::Script(s) => ("script", s),
         Target::Module(m) => ("module", m),
@@ -227,6 +234,7 @@ pub fn command(program: &Program, out: &OsStr) -> Command {
         .arg(out)
         .arg(if program.cpu { "1" } else { "0" })
         .arg(mode)
+        .arg(stacks)
         .arg(target);
     cmd.args(&program.args);
     cmd
@@ -247,9 +255,13 @@ pub fn profile(program: &Program) -> Result<Outcome, RunError> {
     let signals = signals::Forward::install();
     let dir = private_dir().map_err(RunError::Temp)?;
     let out = dir.path().join("profile.prof");
+    let stacks = program
+        .sample_stacks
+        .then(|| dir.path().join("stacks.folded"));
     // Installed before the spawn, so that no Ctrl-C can fall between the two.
     let guard = interrupt::Deferred::new();
-    let mut cmd = command(program, out.as_os_str());
+    let stacks_arg = stacks.as_deref().map_or(OsStr::new(""), Path::as_os_str);
+    let mut cmd = command(program, out.as_os_str(), stacks_arg);
     die_with_parent(&mut cmd);
     let mut child = match cmd.spawn() {
         Ok(child) => child,
@@ -267,13 +279,16 @@ pub fn profile(program: &Program) -> Result<Outcome, RunError> {
     let status = signals.wait(&mut child).map_err(RunError::Temp);
     drop(guard);
     let stats = status.and_then(|status| {
-        let stats = match std::fs::read(&out) {
-            Ok(bytes) if !bytes.is_empty() => Some(bytes),
-            Ok(_) => None,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => None,
-            Err(e) => return Err(RunError::Temp(e)),
+        let stats = read_written(&out)?;
+        let stacks = match &stacks {
+            Some(path) => read_written(path)?,
+            None => None,
         };
-        Ok(Outcome { status, stats })
+        Ok(Outcome {
+            status,
+            stats,
+            stacks,
+        })
     });
     let closed = dir.close();
     if let Some(sig) = signals.finish() {
@@ -282,6 +297,16 @@ pub fn profile(program: &Program) -> Result<Outcome, RunError> {
     let outcome = stats?;
     closed.map_err(RunError::Temp)?;
     Ok(outcome)
+}
+
+/// The bytes the program wrote to `path`; `None` when it wrote nothing.
+fn read_written(path: &Path) -> Result<Option<Vec<u8>>, RunError> {
+    match std::fs::read(path) {
+        Ok(bytes) if !bytes.is_empty() => Ok(Some(bytes)),
+        Ok(_) => Ok(None),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(RunError::Temp(e)),
+    }
 }
 
 /// A new directory for the stats, readable by the user only: made with mode 0700,
@@ -670,14 +695,23 @@ mod tests {
             target: Target::Module("pytest".into()),
             args: vec!["-x".into(), "tests/".into()],
             cpu: true,
+            sample_stacks: true,
         };
-        let cmd = command(&p, OsStr::new("/t/o.prof"));
+        let cmd = command(&p, OsStr::new("/t/o.prof"), OsStr::new("/t/s.folded"));
         let args: Vec<_> = cmd.get_args().collect();
         assert_eq!(args[0], "-c");
         assert_eq!(args[1], BOOTSTRAP);
         assert_eq!(
             &args[2..],
-            ["/t/o.prof", "1", "module", "pytest", "-x", "tests/"]
+            [
+                "/t/o.prof",
+                "1",
+                "module",
+                "/t/s.folded",
+                "pytest",
+                "-x",
+                "tests/"
+            ]
         );
     }
 }

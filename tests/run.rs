@@ -506,6 +506,101 @@ fn save_prof_keeps_stats_that_render_the_same_and_pstats_reads() {
     }
 }
 
+/// Checks, in Python, that the functions of `flameprof -f json` output (argv[2]) are all
+/// keys of the stats file argv[1], and that neither holds the bootstrap's code.
+const KEYS_SUBSET: &str = r#"
+import json, marshal, sys
+stats = marshal.load(open(sys.argv[1], "rb"))
+funcs = json.load(open(sys.argv[2]))["functions"]
+keys = set((f["file"], f["line"], f["name"]) for f in funcs)
+assert keys, "no sampled function"
+assert keys <= set(stats), sorted(keys - set(stats))
+for k in list(keys) + list(stats):
+    assert k[0] != "<string>" and "_flameprof" not in k[2], k
+print("\n".join(sorted("%s:%d:%s" % k for k in keys)))
+"#;
+
+const SAMPLED: &str = r#"
+import sys, time
+
+def spin(n):
+    return sum(i * i for i in range(n))
+
+def nap():
+    time.sleep(0.05)
+
+def main():
+    print("sampled " + repr(sys.argv[1:]))
+    nap()
+    spin(200000)
+    sys.exit(7)
+
+main()
+"#;
+
+#[test]
+fn save_stacks_samples_the_program_with_cprofile_s_keys() {
+    if !external("python3") {
+        return;
+    }
+    let dir = workdir();
+    std::fs::write(dir.path().join("sampled.py"), SAMPLED).unwrap();
+    std::fs::write(dir.path().join("keys_subset.py"), KEYS_SUBSET).unwrap();
+    for p in pythons() {
+        for stacks in [false, true] {
+            let _ = std::fs::remove_file(dir.path().join("s.folded"));
+            let python = py(&p);
+            let mut args = vec!["run", "--python", &python];
+            args.extend(["--save-prof", "s.prof", "-f", "log", "-o", "run.log"]);
+            if stacks {
+                args.extend(["--save-stacks", "s.folded"]);
+            }
+            args.extend(["sampled.py", "a b", "-x"]);
+            let r = fp(dir.path(), &args, None);
+            // The program's status and output, the same with the sampler as without.
+            assert_eq!(r.code(), 7, "{p:?} stacks={stacks}\n{}", r.describe());
+            assert_eq!(
+                r.stdout_text(),
+                "sampled ['a b', '-x']\n",
+                "{p:?} stacks={stacks}"
+            );
+            assert_eq!(dir.path().join("s.folded").exists(), stacks, "{p:?}");
+        }
+        let folded = std::fs::read_to_string(dir.path().join("s.folded")).unwrap();
+        assert!(folded.contains("# mode: wall\n"), "{p:?}\n{folded}");
+        // flameprof reads it back, into keys that are all cProfile's.
+        fp(
+            dir.path(),
+            &["-f", "json", "--keep-lines", "-o", "s.json", "s.folded"],
+            None,
+        )
+        .ok();
+        let check = Command::new(&p.path)
+            .args(["keys_subset.py", "s.prof", "s.json"])
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        let keys = String::from_utf8_lossy(&check.stdout);
+        assert!(
+            check.status.success(),
+            "{p:?}: {}\n{folded}",
+            String::from_utf8_lossy(&check.stderr)
+        );
+        // The stacks start where cProfile's tree does, and the sleep (the GIL released:
+        // many samples) ends at the function that called it.
+        for frame in ["~:0:<built-in method builtins.exec>", "sampled.py:7:nap"] {
+            assert!(keys.contains(frame), "{p:?}: no {frame}\n{keys}");
+        }
+        assert!(
+            folded
+                .lines()
+                .any(|l| l.starts_with("~:0:<built-in method builtins.exec>;")
+                    && l.contains(":7:nap ")),
+            "{p:?}\n{folded}"
+        );
+    }
+}
+
 #[test]
 fn render_options_apply_to_run() {
     if !external("python3") {

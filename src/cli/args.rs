@@ -567,6 +567,12 @@ pub struct ProgramArgs {
     /// flameprof, pstats or snakeviz can read later).
     #[arg(long, value_name = "FILE", visible_alias = "pstat", global = true)]
     pub save_prof: Option<PathBuf>,
+
+    /// Experimental, with run, -r or -m: also sample the program's stacks beside
+    /// cProfile and keep them in FILE (folded stacks, microseconds). The drawing does
+    /// not use them yet.
+    #[arg(long, value_name = "FILE", global = true, hide = true)]
+    pub save_stacks: Option<PathBuf>,
 }
 
 impl ProgramArgs {
@@ -576,5 +582,6 @@ impl ProgramArgs {
             || self.python.is_some()
             || self.cpu
             || self.save_prof.is_some()
+            || self.save_stacks.is_some()
     }
 }

@@ -531,8 +531,10 @@ fn profile_and_render(
         target,
         args: program_args,
         cpu: args.program.cpu,
+        sample_stacks: args.program.save_stacks.is_some(),
     };
     let save = args.program.save_prof.take();
+    let save_stacks = args.program.save_stacks.take();
     // Validate the render options before running anything.
     let options = args.into_options()?;
     for w in &options.warnings {
@@ -560,6 +562,9 @@ fn profile_and_render(
     let rendered = (|| {
         if let Some(path) = &save {
             write_output(Some(path), |w| w.write_all(&stats))?;
+        }
+        if let (Some(path), Some(stacks)) = (&save_stacks, &outcome.stacks) {
+            write_output(Some(path), |w| w.write_all(stacks))?;
         }
         let loaded = input::load(&format!("profile of {shown}"), stats.into())?;
         for w in &loaded.warnings {

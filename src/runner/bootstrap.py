@@ -1,4 +1,4 @@
-# Run by `flameprof run` as `python -c <this file> OUT CPU MODE TARGET [ARGS...]`.
+# Run by `flameprof run` as `python -c <this file> OUT CPU MODE STACKS TARGET [ARGS...]`.
 #
 # Profiles a script (MODE=script) or a module (MODE=module) with cProfile, the way
 # `python script.py` / `python -m module` would run it, and writes the stats to OUT
@@ -7,31 +7,221 @@
 # SystemExit), and CPU=1 measures process CPU time (time.process_time) instead of
 # wall-clock time.
 #
+# STACKS, unless empty, also samples the stacks of the thread running the program
+# (see _flameprof_sampler) and writes them to STACKS as folded stacks.
+#
 # Only this process writes OUT: a child the program forks (os.fork, multiprocessing's
 # fork start method) runs this same code when it returns or exits, and must neither
 # overwrite the parent's stats nor fail on a directory flameprof has already removed.
 # OUT appears whole or not at all (written beside it, then renamed), readable by the
-# owner only.
+# owner only; so does STACKS.
 #
 # Kept compatible with every Python 3 (tested from 3.6) and 2.7; no f-strings.
 import sys
 
 
-def _flameprof_save(prof, out, owner):
+def _flameprof_write(path, data, owner):
     import os
-    import marshal
 
-    if os.getpid() != owner:
-        return
-    prof.create_stats()
-    data = marshal.dumps(prof.stats)
-    part = "%s.%d.part" % (out, owner)
+    part = "%s.%d.part" % (path, owner)
     f = os.fdopen(os.open(part, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb")
     try:
         f.write(data)
     finally:
         f.close()
-    getattr(os, "replace", os.rename)(part, out)
+    getattr(os, "replace", os.rename)(part, path)
+
+
+def _flameprof_save(prof, out, owner, sampler=None):
+    import os
+    import marshal
+
+    if os.getpid() != owner:
+        return
+    if sampler is not None:
+        sampler.stop()
+    prof.create_stats()
+    _flameprof_write(out, marshal.dumps(prof.stats), owner)
+    if sampler is not None:
+        _flameprof_write(sampler.path, sampler.folded(prof.stats), owner)
+
+
+class _flameprof_sampler(object):
+    """Samples the stack of one thread (the one running the program) from a thread of
+    its own, every INTERVAL seconds at best, and adds up per distinct stack the time
+    (the profile's timer: wall or CPU) since the previous sample.
+
+    The stacks are keyed as cProfile keys functions, (co_filename, co_firstlineno,
+    co_name), root first; the root is what cProfile has as the root: the builtin exec
+    for a script (whose key is taken from the stats), runpy's run_module for a module;
+    this bootstrap's own frames are never in a stack. Builtins have no frame: a sample
+    taken in one ends at the Python function that called it, and a Python function a
+    builtin called back (a sort key, a map function) follows its Python caller there.
+
+    The sampler must never be seen by cProfile. Before 3.12 cProfile profiles only the
+    thread that enabled it. From 3.12 it uses sys.monitoring, which reports the calls
+    of every thread to one profiler stack; so the sampling loop starts before the
+    profiler is enabled, ends after it is disabled, and in between makes no call that
+    sys.monitoring reports: the sleep, the frames and the clock come from C iterators
+    (map, starmap, zip call them from C, which raises no CALL event) and the rest is
+    attribute, subscript and dict operations. Nor does it allocate per sample beyond
+    the frames dict: the stacks are a trie of dicts, top frame first, keyed by code
+    object.
+
+    It runs on a _thread thread, so that threading.enumerate() and
+    threading.active_count() do not see it, and a forked child does not sample."""
+
+    def __init__(self, path, timer, cpu, tid, stop_code, interval):
+        self.path = path
+        self.cpu = cpu
+        self.timer = timer
+        self.tid = tid
+        self.stop_code = stop_code
+        self.interval = interval
+        self.trie = {}
+        # [stop asked, samples taken, the program has begun]
+        self.state = [False, 0, False]
+        # A script's key: its callers in the stats name the builtin exec that ran it,
+        # which starts every stack as it starts cProfile's.
+        self.script_key = None
+        self.started = self.stopped = None
+
+    def start(self):
+        try:
+            import _thread as thread
+        except ImportError:  # Python 2
+            import thread
+        self.done = thread.allocate_lock()
+        self.done.acquire()
+        ready = thread.allocate_lock()
+        ready.acquire()
+        thread.start_new_thread(self.run, (ready,))
+        # Returns once the thread is in its loop: nothing it does after that is seen
+        # by sys.monitoring.
+        ready.acquire()
+
+    def run(self, ready):
+        import itertools
+        import sys
+        import time
+
+        imap = getattr(itertools, "imap", map)
+        izip = getattr(itertools, "izip", zip)
+        starmap = itertools.starmap
+        repeat = itertools.repeat
+        ticks = izip(
+            imap(time.sleep, repeat(self.interval)),
+            starmap(sys._current_frames, repeat(())),
+            starmap(self.timer, repeat(())),
+        )
+        state = self.state
+        tid = self.tid
+        stop_code = self.stop_code
+        trie = self.trie
+        last = self.timer()
+        self.started = last
+        samples = 0
+        try:
+            ready.release()
+            for _, frames, now in ticks:
+                if state[0]:
+                    break
+                weight = now - last
+                last = now
+                if tid not in frames or not state[2]:
+                    continue
+                samples += 1
+                node = trie
+                f = frames[tid]
+                frames = None
+                while f is not None:
+                    code = f.f_code
+                    if code is stop_code:
+                        break
+                    if code in node:
+                        node = node[code]
+                    else:
+                        child = {}
+                        node[code] = child
+                        node = child
+                    f = f.f_back
+                else:
+                    continue  # not under the bootstrap (yet, or any more)
+                f = None
+                if None in node:
+                    node[None] += weight
+                else:
+                    node[None] = weight
+        finally:
+            state[1] = samples
+            self.stopped = last
+            self.done.release()
+
+    def stop(self):
+        """Ends the sampling (after the profiler is disabled) and waits for it."""
+        if self.state[0]:
+            return
+        self.state[0] = True
+        self.done.acquire()
+        self.done.release()
+
+    def forked(self):
+        # A forked child has no sampling thread; its copy of the stacks is never written.
+        self.state[0] = True
+
+    def folded(self, stats):
+        """The stacks as folded text (frames `file:line:name`, root first, joined by `;`,
+        a space, then microseconds), as `flameprof -f log` writes them."""
+        prefix = []
+        if self.script_key is not None:
+            callers = stats.get(self.script_key, (0, 0, 0, 0, {}))[4]
+            builtins = sorted(c for c in callers if c[0] == "~")
+            # Python 3: `<built-in method builtins.exec>`; 2.7: `<exec>`? taken as written.
+            prefix = [self.frame(builtins[0] if builtins else ("~", 0, "<built-in method builtins.exec>"))]
+        lines = []
+        totals = []
+
+        def walk(node, path):
+            for code, child in node.items():
+                if code is None:
+                    continue
+                key = (code.co_filename, code.co_firstlineno, code.co_name)
+                walk(child, [self.frame(key)] + path)
+            if None in node:
+                totals.append(node[None])
+                lines.append((prefix + path, node[None]))
+
+        walk(self.trie, [])
+        lines.sort()
+        out = [
+            "# flameprof run: stacks sampled beside cProfile; values are microseconds",
+            "# samples: %d, sampled time: %.6f s, interval: %g s"
+            % (self.state[1], sum(totals), self.interval),
+            "# mode: %s" % ("cpu" if self.cpu else "wall"),
+        ]
+        carry = 0.0
+        for path, seconds in lines:
+            exact = seconds * 1e6 + carry
+            value = int(round(exact))
+            carry = exact - value
+            if value > 0 and path:
+                out.append("%s %d" % (";".join(path), value))
+        text = "\n".join(out) + "\n"
+        if isinstance(text, bytes):  # Python 2
+            return text
+        return text.encode("utf-8", "surrogateescape")
+
+    @staticmethod
+    def frame(key):
+        text = "%s:%d:%s" % key
+        out = []
+        for c in text.replace(";", ","):
+            o = ord(c)
+            if o < 0x20 or 0x7F <= o < 0xA0:
+                out.append({"\t": "\\t", "\n": "\\n", "\r": "\\r"}.get(c, "\\x%02x" % o))
+            else:
+                out.append(c)
+        return "".join(out)
 
 
 def _flameprof_main():
@@ -39,16 +229,28 @@ def _flameprof_main():
     import cProfile
 
     owner = os.getpid()
-    out, cpu, mode, target = sys.argv[1:5]
-    args = sys.argv[5:]
+    out, cpu, mode, stacks, target = sys.argv[1:6]
+    args = sys.argv[6:]
+
+    import time
 
     if cpu == "1":
-        import time
-
         timer = getattr(time, "process_time", None) or time.clock
         prof = cProfile.Profile(timer)
     else:
+        timer = getattr(time, "perf_counter", None) or time.time
         prof = cProfile.Profile()
+    sampler = None
+    if stacks:
+        try:
+            import _thread as thread
+        except ImportError:  # Python 2
+            import thread
+        # FLAMEPROF_SAMPLE_INTERVAL (seconds) is for measuring the sampler (bench/run).
+        interval = float(os.environ.get("FLAMEPROF_SAMPLE_INTERVAL") or 0.001)
+        sampler = _flameprof_sampler(
+            stacks, timer, cpu == "1", thread.get_ident(), _flameprof_main.__code__, interval
+        )
 
     code = None
     globs = None
@@ -104,13 +306,21 @@ def _flameprof_main():
         globs = main.__dict__
         sys.argv[:] = [target] + args
         sys.path[0] = os.path.dirname(os.path.abspath(target))
+        if sampler is not None:
+            sampler.script_key = (code.co_filename, code.co_firstlineno, code.co_name)
 
     register_at_fork = getattr(os, "register_at_fork", None)  # Python 3.7+
     if register_at_fork is not None:
         # A forked child is not profiled: nothing of it would be kept.
         register_at_fork(after_in_child=prof.disable)
+        if sampler is not None:
+            register_at_fork(after_in_child=sampler.forked)
 
+    if sampler is not None:
+        sampler.start()
     prof.enable()
+    if sampler is not None:
+        sampler.state[2] = True  # no call: on 3.12+ cProfile would record it
     try:
         if code is not None:
             exec(code, globs)
@@ -123,7 +333,7 @@ def _flameprof_main():
         # bootstrap's frame) through sys.excepthook, then status 1.
         prof.disable()
         kind, value, tb = sys.exc_info()
-        _flameprof_save(prof, out, owner)
+        _flameprof_save(prof, out, owner, sampler)
         out = None
         tb = tb.tb_next if tb is not None else None
         if hasattr(value, "with_traceback"):  # Python 3 prints value.__traceback__
@@ -134,7 +344,7 @@ def _flameprof_main():
         # Saved while this bootstrap's module, whose globals the save needs, is alive.
         if out is not None:
             prof.disable()
-            _flameprof_save(prof, out, owner)
+            _flameprof_save(prof, out, owner, sampler)
         bootstrap = None
 
 

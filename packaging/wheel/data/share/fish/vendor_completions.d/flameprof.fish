@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_flameprof_global_optspecs
-    string join \n f/format= o/out= list-formats keep-lines threshold= max-depth= width= row-height= font-size= title= subtitle= flame-only inverted-only no-script log-mult= labels= focus= sort= callers callees no-thread-roots r/run m/run-module python= cpu save-prof= h/help V/version
+    string join \n f/format= o/out= list-formats keep-lines threshold= max-depth= width= row-height= font-size= title= subtitle= flame-only inverted-only no-script log-mult= labels= focus= sort= callers callees no-thread-roots r/run m/run-module python= cpu save-prof= save-stacks= h/help V/version
 end
 
 function __fish_flameprof_needs_command
@@ -46,6 +46,7 @@ complete -c flameprof -n "__fish_flameprof_needs_command" -l focus -d 'Keep only
 complete -c flameprof -n "__fish_flameprof_needs_command" -l sort -d 'Sort key of -f stats, as pstats\' sort_stats takes it (calls, cumulative, cumtime, filename, line, module, name, ncalls, nfl, pcalls, stdname, time, tottime, or an abbreviation pstats accepts, like `file` or `tot`), or `none`: the stats dict\'s order, as pstats prints it unsorted' -r
 complete -c flameprof -n "__fish_flameprof_needs_command" -l python -d 'With run, -r or -m: the Python interpreter [default: the python3 or python beside the flameprof binary (the environment pip installed it into), else $VIRTUAL_ENV/bin/python if a virtual environment is active, else python3]' -r
 complete -c flameprof -n "__fish_flameprof_needs_command" -l save-prof -l pstat -d 'With run, -r or -m: also keep the profile stats in FILE (a cProfile file that flameprof, pstats or snakeviz can read later)' -r -F
+complete -c flameprof -n "__fish_flameprof_needs_command" -l save-stacks -d 'Experimental, with run, -r or -m: also sample the program\'s stacks beside cProfile and keep them in FILE (folded stacks, microseconds). The drawing does not use them yet' -r -F
 complete -c flameprof -n "__fish_flameprof_needs_command" -l list-formats -d 'List the output formats and exit'
 complete -c flameprof -n "__fish_flameprof_needs_command" -l keep-lines -d 'Sampled profiles and collapsed stacks: keep one frame per line executed, as the input keys them, instead of one per function'
 complete -c flameprof -n "__fish_flameprof_needs_command" -l flame-only -d 'Draw only the flame graph (svg)'
@@ -85,6 +86,7 @@ complete -c flameprof -n "__fish_flameprof_using_subcommand run" -l focus -d 'Ke
 complete -c flameprof -n "__fish_flameprof_using_subcommand run" -l sort -d 'Sort key of -f stats, as pstats\' sort_stats takes it (calls, cumulative, cumtime, filename, line, module, name, ncalls, nfl, pcalls, stdname, time, tottime, or an abbreviation pstats accepts, like `file` or `tot`), or `none`: the stats dict\'s order, as pstats prints it unsorted' -r
 complete -c flameprof -n "__fish_flameprof_using_subcommand run" -l python -d 'With run, -r or -m: the Python interpreter [default: the python3 or python beside the flameprof binary (the environment pip installed it into), else $VIRTUAL_ENV/bin/python if a virtual environment is active, else python3]' -r
 complete -c flameprof -n "__fish_flameprof_using_subcommand run" -l save-prof -l pstat -d 'With run, -r or -m: also keep the profile stats in FILE (a cProfile file that flameprof, pstats or snakeviz can read later)' -r -F
+complete -c flameprof -n "__fish_flameprof_using_subcommand run" -l save-stacks -d 'Experimental, with run, -r or -m: also sample the program\'s stacks beside cProfile and keep them in FILE (folded stacks, microseconds). The drawing does not use them yet' -r -F
 complete -c flameprof -n "__fish_flameprof_using_subcommand run" -s m -l module -d 'Run TARGET as a module, like python -m (e.g. flameprof run -m pytest tests/)'
 complete -c flameprof -n "__fish_flameprof_using_subcommand run" -l keep-lines -d 'Sampled profiles and collapsed stacks: keep one frame per line executed, as the input keys them, instead of one per function'
 complete -c flameprof -n "__fish_flameprof_using_subcommand run" -l flame-only -d 'Draw only the flame graph (svg)'
@@ -121,6 +123,7 @@ complete -c flameprof -n "__fish_flameprof_using_subcommand diff" -l focus -d 'K
 complete -c flameprof -n "__fish_flameprof_using_subcommand diff" -l sort -d 'Sort key of -f stats, as pstats\' sort_stats takes it (calls, cumulative, cumtime, filename, line, module, name, ncalls, nfl, pcalls, stdname, time, tottime, or an abbreviation pstats accepts, like `file` or `tot`), or `none`: the stats dict\'s order, as pstats prints it unsorted' -r
 complete -c flameprof -n "__fish_flameprof_using_subcommand diff" -l python -d 'With run, -r or -m: the Python interpreter [default: the python3 or python beside the flameprof binary (the environment pip installed it into), else $VIRTUAL_ENV/bin/python if a virtual environment is active, else python3]' -r
 complete -c flameprof -n "__fish_flameprof_using_subcommand diff" -l save-prof -l pstat -d 'With run, -r or -m: also keep the profile stats in FILE (a cProfile file that flameprof, pstats or snakeviz can read later)' -r -F
+complete -c flameprof -n "__fish_flameprof_using_subcommand diff" -l save-stacks -d 'Experimental, with run, -r or -m: also sample the program\'s stacks beside cProfile and keep them in FILE (folded stacks, microseconds). The drawing does not use them yet' -r -F
 complete -c flameprof -n "__fish_flameprof_using_subcommand diff" -l normalize -d 'Compare each side\'s share of its own total instead of its time (in -f log, NEW\'s values are scaled to BASE\'s total). -f json is not changed'
 complete -c flameprof -n "__fish_flameprof_using_subcommand diff" -l keep-lines -d 'Sampled profiles and collapsed stacks: keep one frame per line executed, as the input keys them, instead of one per function'
 complete -c flameprof -n "__fish_flameprof_using_subcommand diff" -l flame-only -d 'Draw only the flame graph (svg)'
@@ -153,6 +156,7 @@ complete -c flameprof -n "__fish_flameprof_using_subcommand completions" -l focu
 complete -c flameprof -n "__fish_flameprof_using_subcommand completions" -l sort -d 'Sort key of -f stats, as pstats\' sort_stats takes it (calls, cumulative, cumtime, filename, line, module, name, ncalls, nfl, pcalls, stdname, time, tottime, or an abbreviation pstats accepts, like `file` or `tot`), or `none`: the stats dict\'s order, as pstats prints it unsorted' -r
 complete -c flameprof -n "__fish_flameprof_using_subcommand completions" -l python -d 'With run, -r or -m: the Python interpreter [default: the python3 or python beside the flameprof binary (the environment pip installed it into), else $VIRTUAL_ENV/bin/python if a virtual environment is active, else python3]' -r
 complete -c flameprof -n "__fish_flameprof_using_subcommand completions" -l save-prof -l pstat -d 'With run, -r or -m: also keep the profile stats in FILE (a cProfile file that flameprof, pstats or snakeviz can read later)' -r -F
+complete -c flameprof -n "__fish_flameprof_using_subcommand completions" -l save-stacks -d 'Experimental, with run, -r or -m: also sample the program\'s stacks beside cProfile and keep them in FILE (folded stacks, microseconds). The drawing does not use them yet' -r -F
 complete -c flameprof -n "__fish_flameprof_using_subcommand completions" -l keep-lines -d 'Sampled profiles and collapsed stacks: keep one frame per line executed, as the input keys them, instead of one per function'
 complete -c flameprof -n "__fish_flameprof_using_subcommand completions" -l flame-only -d 'Draw only the flame graph (svg)'
 complete -c flameprof -n "__fish_flameprof_using_subcommand completions" -l inverted-only -d 'Draw only the inverted (self time, callers beneath) graph (svg)'
@@ -184,6 +188,7 @@ complete -c flameprof -n "__fish_flameprof_using_subcommand man" -l focus -d 'Ke
 complete -c flameprof -n "__fish_flameprof_using_subcommand man" -l sort -d 'Sort key of -f stats, as pstats\' sort_stats takes it (calls, cumulative, cumtime, filename, line, module, name, ncalls, nfl, pcalls, stdname, time, tottime, or an abbreviation pstats accepts, like `file` or `tot`), or `none`: the stats dict\'s order, as pstats prints it unsorted' -r
 complete -c flameprof -n "__fish_flameprof_using_subcommand man" -l python -d 'With run, -r or -m: the Python interpreter [default: the python3 or python beside the flameprof binary (the environment pip installed it into), else $VIRTUAL_ENV/bin/python if a virtual environment is active, else python3]' -r
 complete -c flameprof -n "__fish_flameprof_using_subcommand man" -l save-prof -l pstat -d 'With run, -r or -m: also keep the profile stats in FILE (a cProfile file that flameprof, pstats or snakeviz can read later)' -r -F
+complete -c flameprof -n "__fish_flameprof_using_subcommand man" -l save-stacks -d 'Experimental, with run, -r or -m: also sample the program\'s stacks beside cProfile and keep them in FILE (folded stacks, microseconds). The drawing does not use them yet' -r -F
 complete -c flameprof -n "__fish_flameprof_using_subcommand man" -l keep-lines -d 'Sampled profiles and collapsed stacks: keep one frame per line executed, as the input keys them, instead of one per function'
 complete -c flameprof -n "__fish_flameprof_using_subcommand man" -l flame-only -d 'Draw only the flame graph (svg)'
 complete -c flameprof -n "__fish_flameprof_using_subcommand man" -l inverted-only -d 'Draw only the inverted (self time, callers beneath) graph (svg)'
