@@ -272,6 +272,62 @@ pub fn read_sides(
     Ok((before, after))
 }
 
+/// `profile` drawn from the stacks sampled beside it (`flameprof run`'s, or a file
+/// `--save-stacks` kept), made to agree with it ([`Profile::guided_by`]): `stacks` is
+/// the folded text, named `name` in errors. The profile as it is, with a warning, when
+/// the samples hold nothing of it; an error when they cannot be read.
+pub fn guided(
+    profile: Profile,
+    name: &str,
+    stacks: bytes::Bytes,
+    warn: &mut dyn FnMut(&Warning),
+) -> Result<Profile, InputError> {
+    let samples = sample_count(&stacks);
+    let blank_or_comment = |l: &[u8]| l.trim_ascii().is_empty() || l.starts_with(b"#");
+    if stacks.split(|&b| b == b'\n').all(blank_or_comment) {
+        // A program too short to be sampled: the stats alone, estimated as always.
+        return Ok(profile);
+    }
+    let loaded = input::load_with(name, stacks, &input::ReadOptions::default())?;
+    for w in &loaded.warnings {
+        warn(w);
+    }
+    if loaded.profile.stacks().is_none() {
+        return Err(InputError {
+            file: name.to_string(),
+            message: "not folded stacks".into(),
+        });
+    }
+    match profile.guided_by(&loaded.profile, samples) {
+        Some(guided) => Ok(guided),
+        None => {
+            warn(&Warning::read(
+                name,
+                "the samples hold no time of the profile's functions; the stacks are \
+                 estimated from the profile alone",
+            ));
+            Ok(profile)
+        }
+    }
+}
+
+/// The samples a stacks file of `flameprof run` counts in its header
+/// (`# samples: N, ...`), if it has one.
+fn sample_count(stacks: &[u8]) -> Option<u64> {
+    let head = &stacks[..stacks.len().min(4096)];
+    head.split(|&b| b == b'\n')
+        .take_while(|l| l.starts_with(b"#"))
+        .find_map(|l| {
+            let rest = l.strip_prefix(b"# samples: ")?;
+            let digits: Vec<u8> = rest
+                .iter()
+                .copied()
+                .take_while(u8::is_ascii_digit)
+                .collect();
+            std::str::from_utf8(&digits).ok()?.parse().ok()
+        })
+}
+
 /// What a profile's numbers are, for merging and its refusal: austin's stacks (times,
 /// counts unknown) and a sampled stats file (times and samples) share a measure, but
 /// their counts do not add up.

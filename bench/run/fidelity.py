@@ -87,28 +87,35 @@ def main():
     workloads = args or ["context", "evaluator", "hooks"]
     tmp = tempfile.mkdtemp(prefix="fidelity-")
     truth_dir = truth_dir or tmp
-    print("| workload | (i) full | (ii) full | (i) nobi | (ii) nobi | (i') nobi | (ii) vs (i) nobi | samples |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("| workload | stats alone | samples alone (no builtins) | flameprof run | flameprof run (no builtins) | same run, stats alone | samples |")
+    print("|---|---|---|---|---|---|---|")
     for w in workloads:
         script = os.path.join(HERE, "workloads", w + ".py")
         truth = os.path.join(truth_dir, w + ".truth.folded")
         if not os.path.exists(truth):
             subprocess.run([python, os.path.join(TRUTH, "trace.py"), os.path.join(truth_dir, w), script],
                            check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        est = os.path.join(tmp, w + ".est.folded")
+        stats_alone = os.path.join(tmp, w + ".stats.folded")
+        guided = os.path.join(tmp, w + ".guided.folded")
         smp = os.path.join(tmp, w + ".samples.folded")
-        subprocess.run([flameprof, "run", "--python", python, "-f", "log", "--threshold", "0",
-                        "-o", est, "--save-stacks", smp, script], check=True, stdout=subprocess.DEVNULL)
+        run = [flameprof, "run", "--python", python, "-f", "log", "--threshold", "0"]
+        subprocess.run(run + ["-o", stats_alone, "--no-samples", script], check=True,
+                       stdout=subprocess.DEVNULL)
+        subprocess.run(run + ["-o", guided, "--save-stacks", smp, script], check=True,
+                       stdout=subprocess.DEVNULL)
         samples = [l for l in open(smp) if l.startswith("# samples:")][0].split()[2].rstrip(",")
         same_run = os.path.join(tmp, w + ".traced-est.folded")
         subprocess.run([flameprof, "-f", "log", "--threshold", "0", "-o", same_run,
                         os.path.join(truth_dir, w + ".prof")], check=True)
-        r = [score(truth, e, tmp, nb) for nb in (False, True) for e in (est, smp)]
-        r.append(score(truth, same_run, tmp, True))
-        r.append(score(est, smp, tmp, True))
-        print("| %s | %s | %s | %s | %s | %s | %s | %s |" % (
-            w, r[0]["tvd_full"], r[1]["tvd_full"], r[2]["tvd_full"], r[3]["tvd_full"],
-            r[4]["tvd_full"], r[5]["tvd_full"], samples))
+        r = [
+            score(truth, stats_alone, tmp, False),
+            score(truth, smp, tmp, True),
+            score(truth, guided, tmp, False),
+            score(truth, guided, tmp, True),
+            score(truth, same_run, tmp, False),
+        ]
+        print("| %s | %s | %s | %s | %s | %s | %s |" % (
+            (w,) + tuple(x["tvd_full"] for x in r) + (samples,)))
     sys.stdout.flush()
 
 

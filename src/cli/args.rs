@@ -52,6 +52,12 @@ pub struct Args {
     #[arg(long)]
     pub keep_lines: bool,
 
+    /// Draw the stats' stacks from FILE, stacks sampled beside them that `flameprof run
+    /// --save-stacks FILE` kept, as `flameprof run` draws them (the stats files named
+    /// must be that run's, its --save-prof).
+    #[arg(long, value_name = "FILE")]
+    pub stacks: Option<PathBuf>,
+
     /// Hide frames narrower than this percentage of the total time (their time is
     /// added to the parent's self time).
     #[arg(
@@ -200,6 +206,8 @@ pub struct Options {
     pub list_formats: bool,
     /// Keep a sampled profile's per-line keys apart (`--keep-lines`).
     pub keep_lines: bool,
+    /// Stacks sampled beside the stats, to draw them from (`--stacks`).
+    pub stacks: Option<PathBuf>,
     pub render: RenderOptions,
     /// Warnings about the command line itself (`-f` against `-o`'s extension), each
     /// one line, printed before anything is read.
@@ -275,6 +283,7 @@ impl Args {
             svg_to_terminal,
             list_formats: self.list_formats,
             keep_lines: self.keep_lines,
+            stacks: self.stacks,
             render: RenderOptions {
                 tree: TreeOptions {
                     threshold: threshold / 100.0,
@@ -568,11 +577,16 @@ pub struct ProgramArgs {
     #[arg(long, value_name = "FILE", visible_alias = "pstat", global = true)]
     pub save_prof: Option<PathBuf>,
 
-    /// Experimental, with run, -r or -m: also sample the program's stacks beside
-    /// cProfile and keep them in FILE (folded stacks, microseconds). The drawing does
-    /// not use them yet.
-    #[arg(long, value_name = "FILE", global = true, hide = true)]
+    /// With run, -r or -m: also keep the stacks sampled beside cProfile in FILE
+    /// (folded stacks, microseconds), which --stacks FILE draws again with the
+    /// --save-prof file.
+    #[arg(long, value_name = "FILE", global = true)]
     pub save_stacks: Option<PathBuf>,
+
+    /// With run, -r or -m: do not sample the program's stacks; draw from cProfile's
+    /// stats alone, the stacks estimated as for any stats file.
+    #[arg(long, global = true, conflicts_with = "save_stacks")]
+    pub no_samples: bool,
 }
 
 impl ProgramArgs {
@@ -583,5 +597,6 @@ impl ProgramArgs {
             || self.cpu
             || self.save_prof.is_some()
             || self.save_stacks.is_some()
+            || self.no_samples
     }
 }

@@ -26,6 +26,13 @@ pub fn render_inputs(options: &Options) -> Result<ExitCode, AppError> {
     let profile =
         pipeline::read_all_with(&options.inputs, &options.read, &mut |w| report::warn(w))?;
     let profile = pipeline::by_function(profile, options.keep_lines);
+    let profile = match &options.stacks {
+        Some(path) => {
+            let (name, stacks) = input::read_bytes(Some(path))?;
+            pipeline::guided(profile, &name, stacks, &mut |w| report::warn(w))?
+        }
+        None => profile,
+    };
     render(options, &profile, || svg_file_for_inputs(&options.inputs))?;
     Ok(ExitCode::SUCCESS)
 }
@@ -531,7 +538,7 @@ fn profile_and_render(
         target,
         args: program_args,
         cpu: args.program.cpu,
-        sample_stacks: args.program.save_stacks.is_some(),
+        sample_stacks: !args.program.no_samples,
     };
     let save = args.program.save_prof.take();
     let save_stacks = args.program.save_stacks.take();
@@ -570,7 +577,16 @@ fn profile_and_render(
         for w in &loaded.warnings {
             report::warn(&format!("profile of {shown}: {w}"));
         }
-        render(&options, &loaded.profile, || svg_file)
+        let profile = match outcome.stacks {
+            Some(stacks) => pipeline::guided(
+                loaded.profile,
+                &format!("stacks of {shown}"),
+                stacks.into(),
+                &mut |w| report::warn(w),
+            )?,
+            None => loaded.profile,
+        };
+        render(&options, &profile, || svg_file)
     })();
     match rendered {
         Ok(()) => Ok(ExitCode::from(code)),

@@ -55,7 +55,7 @@ impl Merger {
         self.state = match std::mem::take(&mut self.state) {
             State::Empty => State::One(profile),
             State::One(first) => {
-                if first.stacks().is_some() && profile.stacks().is_some() {
+                if sums_as_stacks(&first) && sums_as_stacks(&profile) {
                     let mut sum = StackSum::new(&first);
                     sum.add(&first);
                     drop(first);
@@ -66,7 +66,7 @@ impl Merger {
                 }
             }
             State::Stacks(mut sum) => {
-                if profile.stacks().is_some() {
+                if sums_as_stacks(&profile) {
                     sum.add(&profile);
                     State::Stacks(sum)
                 } else {
@@ -89,6 +89,13 @@ impl Merger {
             State::Stacks(sum) => sum.finish(),
         }
     }
+}
+
+/// Whether a profile is summed by its stacks: stacks that are the data (collapsed
+/// input), not stacks estimated beside a profile of calls, which are summed by its
+/// calls (the estimate is dropped).
+fn sums_as_stacks(profile: &Profile) -> bool {
+    profile.stacks().is_some_and(|s| !s.is_estimated())
 }
 
 /// Keys of the merged profile, interned as they first come; a key from a later input

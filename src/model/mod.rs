@@ -11,6 +11,7 @@
 //! its functions and edges are derived.
 
 mod builder;
+mod guided;
 mod labels;
 mod lines;
 mod merge;

@@ -21,6 +21,10 @@ pub enum StackValue {
     Samples,
     /// Microseconds of wall or CPU time (austin's `wall` and `cpu` modes).
     Microseconds,
+    /// Nanoseconds of a profile of calls, its stacks sampled beside it and made to
+    /// agree with its times ([`Profile::guided_by`]): estimated, each stack backed by
+    /// some number of samples ([`Stacks::support`]).
+    Nanoseconds,
 }
 
 impl StackValue {
@@ -30,6 +34,7 @@ impl StackValue {
         match self {
             StackValue::Samples => 1.0,
             StackValue::Microseconds => 1e-6,
+            StackValue::Nanoseconds => 1e-9,
         }
     }
 }
@@ -46,9 +51,36 @@ pub struct Stacks {
     values: Vec<u64>,
     /// What `values` count.
     unit: StackValue,
+    /// Per stack, the samples behind it (guided stacks only; else empty).
+    support: Vec<f64>,
 }
 
 impl Stacks {
+    /// Stacks already distinct and in order, with the samples behind each (see
+    /// [`Stacks::support`]).
+    pub(super) fn from_sorted_raw(raw: RawStacks, support: Vec<f64>) -> Stacks {
+        Stacks {
+            frames: raw.frames,
+            ends: raw.ends,
+            values: raw.values,
+            unit: raw.unit,
+            support,
+        }
+    }
+
+    /// How many samples back stack `i` (fractions where a sample's time was split),
+    /// for stacks sampled beside a profile of calls; `None` for stacks that are the
+    /// data themselves (collapsed input), which need no support.
+    pub fn support(&self, i: usize) -> Option<f64> {
+        self.support.get(i).copied()
+    }
+
+    /// Whether the stacks are estimated (sampled beside a profile of calls) rather
+    /// than the data themselves.
+    pub fn is_estimated(&self) -> bool {
+        self.unit == StackValue::Nanoseconds
+    }
+
     /// How many distinct stacks.
     pub fn len(&self) -> usize {
         self.values.len()

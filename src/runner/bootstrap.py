@@ -317,6 +317,17 @@ def _flameprof_main():
             register_at_fork(after_in_child=sampler.forked)
 
     if sampler is not None:
+        if sys.version_info >= (3, 12):
+            # From 3.12 a fork warns when the process has more than one thread, and the
+            # sampler is one: the warning is the sampler's, not the program's, so it is
+            # not shown (a program with threads of its own loses it too).
+            import warnings
+
+            warnings.filterwarnings(
+                "ignore",
+                message=r"This process \(pid=\d+\) is multi-threaded, use of \w+\(\) may lead to deadlocks",
+                category=DeprecationWarning,
+            )
         sampler.start()
     prof.enable()
     if sampler is not None:

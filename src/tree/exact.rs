@@ -10,7 +10,7 @@ use std::collections::BinaryHeap;
 
 use super::arena::{CallTree, Frame, ROOT, TreeBuilder};
 use super::{Queued, TreeOptions};
-use crate::model::{FuncId, Profile, Stacks};
+use crate::model::{FuncId, Profile, StackValue, Stacks};
 
 /// The flame tree of `stacks` (root first).
 pub fn flame(profile: &Profile, stacks: &Stacks, options: &TreeOptions) -> CallTree {
@@ -22,11 +22,13 @@ pub fn inverted(profile: &Profile, stacks: &Stacks, options: &TreeOptions) -> Ca
     draw(&Trie::new(stacks, true), profile, options).scaled(stacks.unit().weight())
 }
 
-/// One distinct stack prefix: its function, the node after its subtree, its samples.
+/// One distinct stack prefix: its function, the node after its subtree, its samples
+/// (or time), and for estimated stacks the samples behind that.
 struct Node {
     func: FuncId,
     end: u32,
     total: f64,
+    support: f64,
 }
 
 /// The stacks as a trie in pre-order: node `i`'s children start at `i + 1`, and each
@@ -34,6 +36,8 @@ struct Node {
 /// implicit: its children are the nodes from 0 to the end.
 struct Trie {
     nodes: Vec<Node>,
+    /// The stacks are estimated ([`Stacks::is_estimated`]): frames say how sure.
+    estimated: bool,
 }
 
 impl Trie {
@@ -55,6 +59,7 @@ impl Trie {
         let mut path: Vec<u32> = Vec::new();
         for &i in &order {
             let value = stacks.get(i).1 as f64;
+            let support = stacks.support(i).unwrap_or(0.0);
             let mut common = 0;
             for f in seq(i) {
                 match path.get(common) {
@@ -74,17 +79,22 @@ impl Trie {
                     func: f,
                     end: 0,
                     total: 0.0,
+                    support: 0.0,
                 });
             }
             for &n in &path {
                 nodes[n as usize].total += value;
+                nodes[n as usize].support += support;
             }
         }
         let end = nodes.len() as u32;
         for &n in &path {
             nodes[n as usize].end = end;
         }
-        Trie { nodes }
+        Trie {
+            nodes,
+            estimated: stacks.is_estimated(),
+        }
     }
 
     /// The children of `parent` (`None`: the root's).
@@ -127,15 +137,52 @@ fn draw(trie: &Trie, profile: &Profile, options: &TreeOptions) -> CallTree {
                 tree.cut(frame, width);
                 continue;
             }
-            let id = tree.push(Frame {
-                func: Some(trie.nodes[c as usize].func),
-                parent: frame,
-                calls: width,
-                ..Frame::root(width)
+            let node = &trie.nodes[c as usize];
+            let id = tree.push(if trie.estimated {
+                estimated_frame(profile, node, frame)
+            } else {
+                Frame {
+                    func: Some(node.func),
+                    parent: frame,
+                    calls: width,
+                    ..Frame::root(width)
+                }
             });
             node_of.push(Some(c));
             queue.push(Queued::new(width, id));
         }
     }
     tree.finish()
+}
+
+/// A frame of estimated stacks: its width within a standard error of its samples'
+/// share either way (the range [`Frame::spread`] reads: 1/√k of the width for k samples,
+/// unbounded for none), and its calls the function's in proportion to the time the
+/// frame holds of the function's cumulative time.
+fn estimated_frame(profile: &Profile, node: &Node, parent: u32) -> Frame {
+    let width = node.total;
+    let half = 0.5 / node.support.sqrt();
+    let (min_total, max_total) = if half.is_finite() {
+        ((width * (1.0 - half)).max(0.0), width * (1.0 + half))
+    } else {
+        (0.0, f64::INFINITY)
+    };
+    let stats = &profile.function(node.func).stats;
+    // Widths are in the stacks' unit until the tree is scaled, calls with them: the
+    // share of the cumulative time is taken in that unit.
+    let ct = stats.ct / StackValue::Nanoseconds.weight();
+    let calls = if stats.calls_known() && ct > 0.0 {
+        stats.nc as f64 * (width / ct).min(1.0) / StackValue::Nanoseconds.weight()
+    } else {
+        0.0
+    };
+    Frame {
+        func: Some(node.func),
+        parent,
+        calls,
+        exact: false,
+        min_total,
+        max_total,
+        ..Frame::root(width)
+    }
 }

@@ -1,0 +1,401 @@
+//! Stacks sampled beside cProfile, made to agree with it: [`Profile::guided_by`].
+//!
+//! `flameprof run` samples the program's stacks while cProfile counts its calls. The
+//! samples know the real stacks but are few and see no builtin; cProfile knows every
+//! function's own time exactly, and each caller→callee edge's own time of the callee
+//! (`tt` of the callers dict), but no stack. The guided stacks take the shape from the
+//! samples and every amount from cProfile:
+//!
+//! 1. Each sampled stack is mapped onto the profile's functions (frames it does not
+//!    know are left out), and a builtin that called back into Python (a sort key, a
+//!    `map` function, `exec`) is put back between the two Python frames where the
+//!    profile has no direct call but one through a builtin.
+//! 2. A sample ends at the Python function that was running or had called a builtin.
+//!    Its time is split between the function itself and the builtins it calls, in the
+//!    proportions of the function's own time and those builtins' own time under it.
+//! 3. Each function's share is scaled so that its stacks hold exactly its own time
+//!    (`tottime`), and a builtin's under each caller exactly its own time under that
+//!    caller: every function's self time is pstats' in every output.
+//! 4. Own time the samples never saw (a function too short to be caught) is placed
+//!    under the stacks of its callers, each caller's part (its edge's `tt`) in
+//!    proportion to the time under that caller's frames; a caller never seen either
+//!    is looked for one call further up, then the time goes under the root.
+//!
+//! The result is the profile with these stacks attached in nanoseconds; each stack
+//! keeps how many samples back it, so that the trees can say how sure each frame is.
+
+use std::collections::{BTreeMap, HashMap};
+
+use super::stacks::{RawStacks, StackValue, Stacks};
+use super::{EdgeStats, FuncId, Profile};
+
+/// Stacks (root first) with their time in seconds and the samples behind it.
+type SampledStacks = BTreeMap<Vec<FuncId>, (f64, f64)>;
+
+/// A stack prefix ending in a function, and the time under it.
+type Head = (Vec<FuncId>, f64);
+
+/// How many callers up an unseen function's time looks for a caller that was seen.
+const MAX_CALLER_HOPS: usize = 8;
+
+impl Profile {
+    /// This profile (cProfile's) with the stacks of `sampled` (collapsed stacks of
+    /// this very run) made to agree with it, as the module comment says. `None` when
+    /// the samples hold no time on any function of the profile.
+    /// `samples`: how many samples were taken in all (the stacks file's header), from
+    /// which each stack's support is counted; without it, one per stack.
+    pub fn guided_by(&self, sampled: &Profile, samples: Option<u64>) -> Option<Profile> {
+        let stacks = sampled.stacks()?;
+        let ids: Vec<Option<FuncId>> = (sampled.functions().iter())
+            .map(|f| self.find(&f.key))
+            .collect();
+        let g = Guide::new(self);
+        // (stack, time in seconds, samples) with builtins split off the leaves.
+        let mut leaves: SampledStacks = BTreeMap::new();
+        let per_sample = mean_sample(stacks, samples);
+        for (frames, value) in stacks.iter() {
+            let seconds = value as f64 * stacks.unit().weight();
+            let mapped: Vec<FuncId> = frames.iter().filter_map(|&f| ids[f as usize]).collect();
+            let Some(stack) = g.with_builtins(&mapped) else {
+                continue;
+            };
+            let samples = if per_sample > 0.0 {
+                seconds / per_sample
+            } else {
+                0.0
+            };
+            g.split_leaf(stack, seconds, samples, &mut leaves);
+        }
+        if leaves.is_empty() {
+            return None;
+        }
+        let mut stacks = g.scaled(leaves);
+        g.place_unseen(&mut stacks);
+        let mut raw = RawStacks {
+            unit: StackValue::Nanoseconds,
+            ..RawStacks::default()
+        };
+        let order = stacks.iter();
+        let mut support = Vec::with_capacity(order.len());
+        let mut carry = 0.0;
+        for (frames, &(seconds, samples)) in order {
+            let exact = seconds * 1e9 + carry;
+            let ns = exact.round().max(0.0);
+            carry = exact - ns;
+            if ns >= 1.0 {
+                raw.push(frames.iter().copied(), ns as u64);
+                support.push(samples);
+            }
+        }
+        let guided = Stacks::from_sorted_raw(raw, support);
+        let mut profile = self.clone();
+        profile.stacks = Some(guided);
+        Some(profile)
+    }
+}
+
+/// Seconds per sample: the sampled time over the samples the file's header counts, or
+/// (no header) over the stacks.
+fn mean_sample(stacks: &Stacks, samples: Option<u64>) -> f64 {
+    let total = stacks.total();
+    let samples = samples.unwrap_or(stacks.len() as u64);
+    if samples > 0 {
+        total / samples as f64
+    } else {
+        0.0
+    }
+}
+
+/// The profile's numbers the steps read.
+struct Guide<'a> {
+    profile: &'a Profile,
+}
+
+impl<'a> Guide<'a> {
+    fn new(profile: &'a Profile) -> Guide<'a> {
+        Guide { profile }
+    }
+
+    fn is_builtin(&self, f: FuncId) -> bool {
+        self.profile.function(f).key.is_builtin()
+    }
+
+    /// The edge caller→callee, if the profile has it.
+    fn edge(&self, caller: FuncId, callee: FuncId) -> Option<&EdgeStats> {
+        let callers = self.profile.callers_of(callee);
+        callers
+            .binary_search_by_key(&caller, |e| e.caller)
+            .ok()
+            .map(|i| &callers[i].stats)
+    }
+
+    /// The callee's own time under the caller (the callers dict's `tt`).
+    fn edge_own(&self, caller: FuncId, callee: FuncId) -> f64 {
+        match self.edge(caller, callee) {
+            Some(EdgeStats::Timed(s)) => positive(s.tt),
+            _ => 0.0,
+        }
+    }
+
+    /// `stack` with the builtins put back that the samples cannot see: between two
+    /// frames with no call between them, the builtin the first called that called the
+    /// second (the one whose call holds the most time). `None` for an empty stack.
+    fn with_builtins(&self, stack: &[FuncId]) -> Option<Vec<FuncId>> {
+        let (&first, rest) = stack.split_first()?;
+        let mut out = Vec::with_capacity(stack.len() + 2);
+        // The root: a stack that starts below cProfile's root gets its caller.
+        out.push(first);
+        for &next in rest {
+            let prev = *out.last().expect("not empty");
+            if self.edge(prev, next).is_none()
+                && let Some(b) = self.builtin_between(prev, next)
+            {
+                out.push(b);
+            }
+            out.push(next);
+        }
+        Some(out)
+    }
+
+    fn builtin_between(&self, caller: FuncId, callee: FuncId) -> Option<FuncId> {
+        let mut best: Option<(f64, FuncId)> = None;
+        for e in self.profile.callees_of(caller) {
+            if !self.is_builtin(e.callee) {
+                continue;
+            }
+            if let Some(EdgeStats::Timed(s)) = self.edge(e.callee, callee) {
+                let t = positive(s.ct);
+                if best.is_none_or(|(bt, _)| t > bt) {
+                    best = Some((t, e.callee));
+                }
+            } else if self.edge(e.callee, callee).is_some() && best.is_none() {
+                best = Some((0.0, e.callee));
+            }
+        }
+        best.map(|(_, b)| b)
+    }
+
+    /// Adds the sample's time to `leaves`: to the stack itself for its top function's
+    /// own time, to the stack and a builtin for each builtin the top function calls, in
+    /// proportion to their own times under it.
+    fn split_leaf(
+        &self,
+        stack: Vec<FuncId>,
+        seconds: f64,
+        samples: f64,
+        leaves: &mut SampledStacks,
+    ) {
+        let top = *stack.last().expect("not empty");
+        let own = positive(self.profile.function(top).stats.tt);
+        let builtins: Vec<(FuncId, f64)> = if self.is_builtin(top) {
+            Vec::new()
+        } else {
+            (self.profile.callees_of(top))
+                .filter(|e| self.is_builtin(e.callee) && e.callee != top)
+                .map(|e| (e.callee, self.edge_own(top, e.callee)))
+                .filter(|&(_, t)| t > 0.0)
+                .collect()
+        };
+        let whole = own + builtins.iter().map(|b| b.1).sum::<f64>();
+        let mut add = |stack: Vec<FuncId>, share: f64| {
+            let slot = leaves.entry(stack).or_insert((0.0, 0.0));
+            slot.0 += seconds * share;
+            slot.1 += samples * share;
+        };
+        if !whole.is_finite() || whole <= 0.0 {
+            add(stack, 1.0);
+            return;
+        }
+        for &(b, t) in &builtins {
+            let mut with = stack.clone();
+            with.push(b);
+            add(with, t / whole);
+        }
+        add(stack, own / whole);
+    }
+
+    /// Each function's stacks scaled to its own time: a Python function's (or a
+    /// builtin at the root's) over all its stacks, a builtin's per caller.
+    fn scaled(&self, leaves: SampledStacks) -> SampledStacks {
+        let mut sampled: BTreeMap<(FuncId, Option<FuncId>), f64> = BTreeMap::new();
+        for (stack, &(seconds, _)) in &leaves {
+            *sampled.entry(self.leaf_key(stack)).or_default() += seconds;
+        }
+        leaves
+            .into_iter()
+            .filter_map(|(stack, (seconds, samples))| {
+                let key = self.leaf_key(&stack);
+                let target = self.target(key);
+                let seen = sampled[&key];
+                (seen > 0.0 && target > 0.0).then(|| (stack, (seconds * target / seen, samples)))
+            })
+            .collect()
+    }
+
+    /// What a leaf's time is scaled against: the function, and for a builtin its caller.
+    fn leaf_key(&self, stack: &[FuncId]) -> (FuncId, Option<FuncId>) {
+        let top = stack[stack.len() - 1];
+        let caller = (self.is_builtin(top) && stack.len() > 1).then(|| stack[stack.len() - 2]);
+        (top, caller)
+    }
+
+    /// The own time a leaf key must hold in all: pstats' `tottime`, or for a builtin
+    /// under a caller, its own time under that caller.
+    fn target(&self, (f, caller): (FuncId, Option<FuncId>)) -> f64 {
+        match caller {
+            Some(c) if self.edge(c, f).is_some() => self.edge_own(c, f),
+            _ => positive(self.profile.function(f).stats.tt),
+        }
+    }
+
+    /// Places the own time the samples never saw under its callers' stacks (see the
+    /// module comment, step 4).
+    fn place_unseen(&self, stacks: &mut SampledStacks) {
+        let n = self.profile.functions().len();
+        // What each function's stacks hold as own time, and what each builtin holds
+        // under each caller.
+        let mut held = vec![0.0f64; n];
+        let mut held_under: HashMap<(FuncId, FuncId), f64> = HashMap::new();
+        for (stack, &(seconds, _)) in stacks.iter() {
+            let (f, caller) = self.leaf_key(stack);
+            held[f as usize] += seconds;
+            if let Some(c) = caller {
+                *held_under.entry((c, f)).or_default() += seconds;
+            }
+        }
+        // Per function, the stack prefixes that end in it and the time under each.
+        let prefixes = Prefixes::of(stacks, n);
+        let mut placed: Vec<(Vec<FuncId>, f64)> = Vec::new();
+        for f in 0..n as FuncId {
+            let want = positive(self.profile.function(f).stats.tt) - held[f as usize];
+            if want <= 1e-12 * positive(self.profile.function(f).stats.tt).max(1e-300) {
+                continue;
+            }
+            // Each caller's part: f's own time under it, less what is held there.
+            let callers = self.profile.callers_of(f);
+            let parts: Vec<(FuncId, f64)> = callers
+                .iter()
+                .filter(|e| e.caller != f)
+                .map(|e| {
+                    let under = self.edge_own(e.caller, f);
+                    let held = held_under.get(&(e.caller, f)).copied().unwrap_or(0.0);
+                    (e.caller, (under - held).max(0.0))
+                })
+                .filter(|p| p.1 > 0.0)
+                .collect();
+            let sum: f64 = parts.iter().map(|p| p.1).sum();
+            if !sum.is_finite() || sum <= 0.0 {
+                placed.push((vec![f], want));
+                continue;
+            }
+            for (caller, part) in parts {
+                let amount = want * part / sum;
+                let (path, heads) = self.seen_ancestor(caller, &prefixes);
+                match heads {
+                    Some(heads) => {
+                        let total: f64 = heads.iter().map(|h| h.1).sum();
+                        for (head, weight) in heads {
+                            let mut stack = head.clone();
+                            stack.extend(path.iter().rev());
+                            stack.push(f);
+                            placed.push((stack, amount * weight / total));
+                        }
+                    }
+                    None => {
+                        let mut stack: Vec<FuncId> = path.iter().rev().copied().collect();
+                        stack.push(f);
+                        placed.push((stack, amount));
+                    }
+                }
+            }
+        }
+        for (stack, seconds) in placed {
+            stacks.entry(stack).or_insert((0.0, 0.0)).0 += seconds;
+        }
+    }
+
+    /// From `caller` up through each function's heaviest caller, the first function
+    /// the stacks hold: the path walked (from `caller` up, that function excluded) and
+    /// its prefixes. No prefixes within [`MAX_CALLER_HOPS`]: the whole path, root first
+    /// once reversed.
+    fn seen_ancestor<'p>(
+        &self,
+        caller: FuncId,
+        prefixes: &'p Prefixes,
+    ) -> (Vec<FuncId>, Option<&'p [Head]>) {
+        let mut path = Vec::new();
+        let mut at = caller;
+        for _ in 0..MAX_CALLER_HOPS {
+            if let Some(heads) = prefixes.of_function(at) {
+                return (path, Some(heads));
+            }
+            path.push(at);
+            let up = (self.profile.callers_of(at).iter())
+                .filter(|e| e.caller != at && !path.contains(&e.caller))
+                .max_by(|a, b| {
+                    let (x, y) = (edge_time(&a.stats), edge_time(&b.stats));
+                    x.total_cmp(&y).then(b.caller.cmp(&a.caller))
+                });
+            match up {
+                Some(e) => at = e.caller,
+                None => return (path, None),
+            }
+        }
+        (path, None)
+    }
+}
+
+/// An edge's cumulative time (its call count for a bare count).
+fn edge_time(s: &EdgeStats) -> f64 {
+    match s {
+        EdgeStats::Timed(s) => positive(s.ct),
+        EdgeStats::Count(n) => n.get().max(0) as f64,
+    }
+}
+
+/// The stack prefixes that end in each function (its outermost frame on each stack),
+/// with the time under each.
+struct Prefixes {
+    by_function: HashMap<FuncId, Vec<Head>>,
+}
+
+impl Prefixes {
+    fn of(stacks: &SampledStacks, _functions: usize) -> Prefixes {
+        let mut under: BTreeMap<&[FuncId], f64> = BTreeMap::new();
+        for (stack, &(seconds, _)) in stacks {
+            let mut seen: Vec<FuncId> = Vec::new();
+            for d in 0..stack.len() {
+                // The outermost frame of a function only: a recursion's inner frames
+                // would count the same time again.
+                if seen.contains(&stack[d]) {
+                    continue;
+                }
+                seen.push(stack[d]);
+                *under.entry(&stack[..=d]).or_default() += seconds;
+            }
+        }
+        let mut by_function: HashMap<FuncId, Vec<Head>> = HashMap::new();
+        for (prefix, seconds) in under {
+            let f = prefix[prefix.len() - 1];
+            by_function
+                .entry(f)
+                .or_default()
+                .push((prefix.to_vec(), seconds));
+        }
+        for heads in by_function.values_mut() {
+            heads.sort_by(|a, b| a.0.cmp(&b.0));
+        }
+        Prefixes { by_function }
+    }
+
+    fn of_function(&self, f: FuncId) -> Option<&[Head]> {
+        self.by_function
+            .get(&f)
+            .map(Vec::as_slice)
+            .filter(|h| h.iter().any(|x| x.1 > 0.0))
+    }
+}
+
+fn positive(t: f64) -> f64 {
+    if t.is_finite() && t > 0.0 { t } else { 0.0 }
+}
