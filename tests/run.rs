@@ -601,6 +601,98 @@ fn save_stacks_samples_the_program_with_cprofile_s_keys() {
     }
 }
 
+/// A callee that depends on the caller: `process` calls `parse_row` for `load` and
+/// `validate_row` for `check`, the two callers' `process` costing about the same, so a
+/// stats file alone cannot tell which `process` called which.
+const CONTEXT: &str = r#"
+import sys
+
+def parse_row(row):
+    t = 0
+    for c in row:
+        t += ord(c) * 3
+    return t
+
+def validate_row(row):
+    n = 0
+    for c in row[:12]:
+        n += c == "!"
+    return n
+
+def process(rows, fn):
+    return [fn(r) for r in rows]
+
+def load(rows):
+    return process(rows, parse_row)
+
+def check(rows):
+    return process(rows, validate_row)
+
+def main(seconds):
+    import time
+    rows = ["row %d of the data, some text" % i for i in range(200)]
+    end = time.time() + seconds
+    while time.time() < end:
+        load(rows)
+        check(rows)
+        check(rows)
+        check(rows)
+        check(rows)
+
+main(float(sys.argv[1]))
+"#;
+
+/// The share of `callee`'s own time (folded stacks ending in it) drawn under `caller`.
+fn share_under(folded: &str, caller: &str, callee: &str) -> f64 {
+    let (mut under, mut all) = (0u64, 0u64);
+    for line in folded.lines() {
+        let Some((stack, value)) = line.rsplit_once(' ') else {
+            continue;
+        };
+        let frames: Vec<&str> = stack.split(';').collect();
+        if !frames.last().is_some_and(|f| f.ends_with(&format!(":{callee}"))) {
+            continue;
+        }
+        let v: u64 = value.parse().unwrap();
+        all += v;
+        if frames.iter().any(|f| f.ends_with(&format!(":{caller}"))) {
+            under += v;
+        }
+    }
+    assert!(all > 0, "no {callee} in\n{folded}");
+    under as f64 / all as f64
+}
+
+#[test]
+fn run_draws_each_callee_under_the_caller_that_made_it() {
+    if !external("python3") {
+        return;
+    }
+    let dir = workdir();
+    std::fs::write(dir.path().join("context.py"), CONTEXT).unwrap();
+    for p in pythons() {
+        let python = py(&p);
+        let draw = |samples: bool| {
+            let mut args = vec!["run", "--python", &python, "-f", "log", "--threshold", "0"];
+            if !samples {
+                args.push("--no-samples");
+            }
+            args.extend(["-o", "c.log", "context.py", "0.8"]);
+            fp(dir.path(), &args, None).ok();
+            std::fs::read_to_string(dir.path().join("c.log")).unwrap()
+        };
+        let guided = draw(true);
+        for (caller, callee) in [("load", "parse_row"), ("check", "validate_row")] {
+            let share = share_under(&guided, caller, callee);
+            assert!(share > 0.97, "{p:?}: {share:.3} of {callee} under {caller}\n{guided}");
+        }
+        // The stats alone split them between the callers of `process`.
+        let alone = draw(false);
+        let share = share_under(&alone, "load", "parse_row");
+        assert!(share < 0.8, "{p:?}: {share:.3} of parse_row under load without samples");
+    }
+}
+
 #[test]
 fn render_options_apply_to_run() {
     if !external("python3") {

@@ -399,3 +399,147 @@ impl Prefixes {
 fn positive(t: f64) -> f64 {
     if t.is_finite() && t > 0.0 { t } else { 0.0 }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{FuncKey, ProfileBuilder, Stats};
+
+    fn key(name: &str) -> FuncKey {
+        if name.starts_with('<') {
+            FuncKey::new("~", 0, name)
+        } else {
+            FuncKey::new("app.py", 1, name)
+        }
+    }
+
+    fn stats(n: i64, tt: f64, ct: f64) -> Stats {
+        Stats {
+            cc: n.into(),
+            nc: n.into(),
+            tt,
+            ct,
+        }
+    }
+
+    /// main → load → process → parse (→ <ord>), main → check → process → validate;
+    /// main → sorted builtin → key (a callback); main → tiny (never sampled).
+    fn profile() -> Profile {
+        let mut b = ProfileBuilder::new();
+        let rows = [
+            ("main", stats(1, 0.1, 10.0)),
+            ("load", stats(1, 0.0, 4.0)),
+            ("check", stats(4, 0.0, 4.0)),
+            ("process", stats(5, 0.5, 8.0)),
+            ("parse", stats(100, 2.0, 3.5)),
+            ("<ord>", stats(1000, 1.5, 1.5)),
+            ("validate", stats(400, 4.0, 4.0)),
+            ("<sorted>", stats(1, 0.5, 1.5)),
+            ("key", stats(50, 1.0, 1.0)),
+            ("tiny", stats(3, 0.4, 0.4)),
+        ];
+        for (name, s) in rows {
+            b.add_function(key(name), s);
+        }
+        let edges = [
+            ("main", "load", stats(1, 0.0, 4.0)),
+            ("main", "check", stats(4, 0.0, 4.0)),
+            ("load", "process", stats(1, 0.25, 4.0)),
+            ("check", "process", stats(4, 0.25, 4.0)),
+            ("process", "parse", stats(100, 2.0, 3.5)),
+            ("parse", "<ord>", stats(1000, 1.5, 1.5)),
+            ("process", "validate", stats(400, 4.0, 4.0)),
+            ("main", "<sorted>", stats(1, 0.5, 1.5)),
+            ("<sorted>", "key", stats(50, 1.0, 1.0)),
+            ("main", "tiny", stats(3, 0.4, 0.4)),
+        ];
+        for (from, to, s) in edges {
+            b.add_edge(key(from), key(to), EdgeStats::Timed(s));
+        }
+        b.finish()
+    }
+
+    fn samples(text: &str) -> Profile {
+        let text = format!("# mode: wall\n{text}");
+        let loaded = crate::input::load("samples", bytes::Bytes::from(text)).unwrap();
+        loaded.profile
+    }
+
+    /// The guided stacks as `name;name value-in-seconds`, by stack.
+    fn stacks(p: &Profile) -> BTreeMap<String, f64> {
+        let s = p.stacks().unwrap();
+        s.iter()
+            .map(|(frames, v)| {
+                let names: Vec<&str> = (frames.iter())
+                    .map(|&f| p.function(f).key.name.as_str())
+                    .collect();
+                (names.join(";"), v as f64 * s.unit().weight())
+            })
+            .collect()
+    }
+
+    #[test]
+    fn samples_give_the_shape_and_the_stats_every_own_time() {
+        // Frames as the sampler writes them (file:line:name), values in microseconds:
+        // no builtin is ever seen, and `tiny` never.
+        let f = |names: &str| {
+            names
+                .split(';')
+                .map(|n| format!("app.py:1:{n}"))
+                .collect::<Vec<_>>()
+                .join(";")
+        };
+        let text = [
+            (f("main;load;process;parse"), 300),
+            (f("main;load;process"), 30),
+            (f("main;check;process;validate"), 380),
+            (f("main;check;process"), 20),
+            (f("main;key"), 90),
+            (f("main"), 40),
+        ]
+        .iter()
+        .map(|(s, v)| format!("{s} {v}\n"))
+        .collect::<String>();
+        let profile = profile();
+        let guided = profile.guided_by(&samples(&text), Some(860)).unwrap();
+        let got = stacks(&guided);
+        let near = |stack: &str, want: f64| {
+            let v = got.get(stack).copied().unwrap_or(0.0);
+            assert!((v - want).abs() < 1e-6, "{stack}: {v} (want {want})\n{got:#?}");
+        };
+        // parse only under load, validate only under check: the stats alone cannot
+        // tell, and would put four fifths of parse under check.
+        near("main;load;process;parse", 2.0);
+        near("main;load;process;parse;<ord>", 1.5);
+        near("main;check;process;validate", 4.0);
+        assert!(!got.keys().any(|k| k.contains("check;process;parse")));
+        // process's own 0.5 s split as sampled, 30 to 20.
+        near("main;load;process", 0.3);
+        near("main;check;process", 0.2);
+        // The callback back under the builtin that made it.
+        near("main;<sorted>;key", 1.0);
+        // A builtin's own time with no sample of its caller's: under the caller.
+        near("main;<sorted>", 0.5);
+        // Never sampled: under its caller, from the stats.
+        near("main;tiny", 0.4);
+        // Every function's own time is pstats'.
+        let mut own: BTreeMap<&str, f64> = BTreeMap::new();
+        for (stack, v) in &got {
+            *own.entry(stack.rsplit(';').next().unwrap()).or_default() += v;
+        }
+        for f in profile.functions() {
+            let held = own.get(f.key.name.as_str()).copied().unwrap_or(0.0);
+            assert!((held - f.stats.tt).abs() < 1e-6, "{}: {held} vs {}", f.key.name, f.stats.tt);
+        }
+        // Each stack is backed by its samples (by their share of the sampled time).
+        let s = guided.stacks().unwrap();
+        let support: f64 = (0..s.len()).filter_map(|i| s.support(i)).sum();
+        assert!((support - 860.0).abs() < 1e-6, "{support}");
+    }
+
+    #[test]
+    fn samples_of_nothing_the_profile_knows_guide_nothing() {
+        let profile = profile();
+        assert!(profile.guided_by(&samples("other.py:1:f 100\n"), None).is_none());
+    }
+}
