@@ -650,7 +650,10 @@ fn share_under(folded: &str, caller: &str, callee: &str) -> f64 {
             continue;
         };
         let frames: Vec<&str> = stack.split(';').collect();
-        if !frames.last().is_some_and(|f| f.ends_with(&format!(":{callee}"))) {
+        if !frames
+            .last()
+            .is_some_and(|f| f.ends_with(&format!(":{callee}")))
+        {
             continue;
         }
         let v: u64 = value.parse().unwrap();
@@ -684,12 +687,18 @@ fn run_draws_each_callee_under_the_caller_that_made_it() {
         let guided = draw(true);
         for (caller, callee) in [("load", "parse_row"), ("check", "validate_row")] {
             let share = share_under(&guided, caller, callee);
-            assert!(share > 0.97, "{p:?}: {share:.3} of {callee} under {caller}\n{guided}");
+            assert!(
+                share > 0.97,
+                "{p:?}: {share:.3} of {callee} under {caller}\n{guided}"
+            );
         }
         // The stats alone split them between the callers of `process`.
         let alone = draw(false);
         let share = share_under(&alone, "load", "parse_row");
-        assert!(share < 0.8, "{p:?}: {share:.3} of parse_row under load without samples");
+        assert!(
+            share < 0.8,
+            "{p:?}: {share:.3} of parse_row under load without samples"
+        );
     }
 }
 

@@ -505,7 +505,10 @@ mod tests {
         let got = stacks(&guided);
         let near = |stack: &str, want: f64| {
             let v = got.get(stack).copied().unwrap_or(0.0);
-            assert!((v - want).abs() < 1e-6, "{stack}: {v} (want {want})\n{got:#?}");
+            assert!(
+                (v - want).abs() < 1e-6,
+                "{stack}: {v} (want {want})\n{got:#?}"
+            );
         };
         // parse only under load, validate only under check: the stats alone cannot
         // tell, and would put four fifths of parse under check.
@@ -529,7 +532,12 @@ mod tests {
         }
         for f in profile.functions() {
             let held = own.get(f.key.name.as_str()).copied().unwrap_or(0.0);
-            assert!((held - f.stats.tt).abs() < 1e-6, "{}: {held} vs {}", f.key.name, f.stats.tt);
+            assert!(
+                (held - f.stats.tt).abs() < 1e-6,
+                "{}: {held} vs {}",
+                f.key.name,
+                f.stats.tt
+            );
         }
         // Each stack is backed by its samples (by their share of the sampled time).
         let s = guided.stacks().unwrap();
@@ -540,6 +548,10 @@ mod tests {
     #[test]
     fn samples_of_nothing_the_profile_knows_guide_nothing() {
         let profile = profile();
-        assert!(profile.guided_by(&samples("other.py:1:f 100\n"), None).is_none());
+        assert!(
+            profile
+                .guided_by(&samples("other.py:1:f 100\n"), None)
+                .is_none()
+        );
     }
 }
