@@ -1,7 +1,11 @@
 """Score `flameprof run` on the real workloads of bench/fidelity against their traced truth.
 
     python3 bench/run/real.py [--flameprof PATH] [--only NAME[,NAME...]] [--keep DIR]
-                              [--top N] [--timeout S]
+                              [--top N] [--timeout S] [--same-run] [--reuse]
+
+e.g. python3 bench/run/real.py --keep /tmp/real --top 6 --same-run
+(--flameprof defaults to /tmp/fp-run-bin, a copy of target/release/flameprof;
+--reuse with --keep rescores the runs already kept there without running again.)
 
 For every workload of bench/fidelity/workloads/workloads.json whose truth
 (bench/out/data/real/NAME.truth.folded, written by bench/fidelity/gen.py with
@@ -23,21 +27,31 @@ Note: these are separate runs from the traced one, so the scores include run-to-
 differences (and the tracer's per-call cost, which inflates the truth's share of
 call-heavy code), which no estimate can remove; both estimates pay them alike.
 
-Alignment, done the same way to all three files: comment lines are dropped; each
-stack is cut at the workload's `main` frame (workloads.json: a frame matches when it
-equals it or ends with '/' + main), keeping that frame and everything above it (its
-callees); stacks without the main frame (the tracer's setup, runpy's import of a
-`-m` package's parent, and any of flameprof's stacks left without a root) are dropped.
-The share of time dropped from each estimate is printed below the table.
+Alignment, done the same way to all three files: comment lines are dropped; two
+names are normalised (the truth was traced from another checkout and names builtin
+methods by the bare type name): any path up to `bench/fidelity/workloads/` becomes
+`{wl}/`, and `<method 'm' of 'mod.Type' objects>` becomes `<method 'm' of 'Type'
+objects>`. Each stack is then cut at its anchor, which is kept with everything above
+it: for `-m MOD` workloads the first `<frozen runpy>:...:run_module` frame (flameprof's
+root; the truth has the tracer's lambda below it), so the import of MOD's parent
+package by runpy stays in; for scripts the first `~:0:<built-in method builtins.exec>`
+(flameprof's root; the truth has the tracer's run_path ... _run_code below it). Truth
+stacks without the anchor (the tracer's setup) are dropped; an estimate's stacks
+without it (stacks flameprof left without their root) are kept whole, so they count
+as error. Their share of each estimate is printed below the table.
 
 Prints a Markdown table: workload | stats alone tvd_full | guided tvd_full | ratio
 (stats / guided: >= 3 is the goal) | samples | wall s (guided run; stats-alone run in
-parentheses). With --top N, the N stacks (after alignment) where guided differs most
-from the truth are printed per workload, with the stats-alone share beside them.
+parentheses). With --same-run, a last column scores flameprof's reconstruction of
+the traced run's own .prof (bench/out/data/real/NAME.prof): the reconstruction's
+error alone, free of run-to-run differences. With --top N, the N stacks (after
+alignment) where guided differs most from the truth are printed per workload, with
+the stats-alone share beside them.
 """
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -60,8 +74,19 @@ def venv_paths():
     return out[0], out[1]
 
 
-def load(path, main):
-    """Aligned {stack: value}, plus total and dropped time before alignment."""
+EXEC = "~:0:<built-in method builtins.exec>"
+WL_RE = re.compile(r"[^;]*/bench/fidelity/workloads/")
+TYPE_RE = re.compile(r"of '[\w.]*\.(\w+)' objects>")
+
+
+def is_anchor(frame, module):
+    if module:
+        return frame.startswith("<frozen runpy>") and frame.endswith(":run_module")
+    return frame == EXEC
+
+
+def load(path, module, keep_unanchored):
+    """Aligned {stack: value}, plus the total and the time of stacks without the anchor."""
     out, total, dropped = {}, 0.0, 0.0
     for line in open(path, encoding="utf-8", errors="replace"):
         line = line.rstrip("\n")
@@ -70,11 +95,14 @@ def load(path, main):
         stack, _, value = line.rpartition(" ")
         v = float(value)
         total += v
+        stack = TYPE_RE.sub(r"of '\1' objects>", WL_RE.sub("{wl}/", stack))
         frames = stack.split(";")
-        idx = next((i for i, f in enumerate(frames) if f == main or f.endswith("/" + main)), None)
+        idx = next((i for i, f in enumerate(frames) if is_anchor(f, module)), None)
         if idx is None:
             dropped += v
-            continue
+            if not keep_unanchored:
+                continue
+            idx = 0
         key = ";".join(frames[idx:])
         out[key] = out.get(key, 0.0) + v
     return out, total, dropped
@@ -105,6 +133,9 @@ def main():
     ap.add_argument("--keep", default="", help="directory for the folded files (default: a temp dir)")
     ap.add_argument("--top", type=int, default=0)
     ap.add_argument("--timeout", type=float, default=180.0)
+    ap.add_argument("--same-run", action="store_true",
+                    help="add a column: the reconstruction of the traced run's own .prof (no run-to-run difference)")
+    ap.add_argument("--reuse", action="store_true", help="rescore the runs already in --keep DIR")
     a = ap.parse_args()
     only = set(filter(None, a.only.split(",")))
     tmp = a.keep or tempfile.mkdtemp(prefix="real-")
@@ -125,7 +156,12 @@ def main():
         g, s, smp = (os.path.join(tmp, name + ext) for ext in (".guided.folded", ".stats.folded", ".samples.folded"))
         base = [a.flameprof, "run", "--python", VENV_PY, "-f", "log", "--threshold", "0"]
         walls, failed = {}, None
+        wallf = os.path.join(tmp, name + ".walls.json")
+        if a.reuse and os.path.exists(wallf):
+            walls = json.load(open(wallf))
         for kind, extra in (("guided", ["-o", g, "--save-stacks", smp]), ("stats", ["-o", s, "--no-samples"])):
+            if kind in walls:
+                continue
             t0 = time.monotonic()
             try:
                 rc = subprocess.run(base + extra + argv, cwd=WORK, stdout=subprocess.DEVNULL,
@@ -143,23 +179,33 @@ def main():
         if failed:
             notes.append("%s: skipped (%s)" % (name, failed))
             continue
+        json.dump(walls, open(wallf, "w"))
         samples = "?"
         for line in open(smp):
             if line.startswith("# samples:"):
                 samples = line.split()[2].rstrip(",")
                 break
-        mainf = w["main"]
-        t, _, tdrop = load(truth, mainf)
-        gd, gtot, gdrop = load(g, mainf)
-        sd, stot, sdrop = load(s, mainf)
+        module = argv[0] == "-m"
+        t, _, tdrop = load(truth, module, False)
+        gd, gtot, gdrop = load(g, module, True)
+        sd, stot, sdrop = load(s, module, True)
         ta, ga, sa = (os.path.join(tmp, name + x) for x in (".truth.aligned", ".guided.aligned", ".stats.aligned"))
         write(t, ta), write(gd, ga), write(sd, sa)
         rs, rg = score(ta, sa), score(ta, ga)
         fs, fg = float(rs["tvd_full"]), float(rg["tvd_full"])
         ratio = fs / fg if fg > 0 else float("inf")
-        rows.append("| %s | %.4f | %.4f | %.2f | %s | %.1f (%.1f) |" % (
-            name, fs, fg, ratio, samples, walls["guided"], walls["stats"]))
-        notes.append("%s: dropped by alignment: guided %.2f %%, stats alone %.2f %%" % (
+        extra = ""
+        if a.same_run:
+            sr = os.path.join(tmp, name + ".samerun.folded")
+            subprocess.run([a.flameprof, "-f", "log", "--threshold", "0", "-o", sr,
+                            os.path.join(DATA, name + ".prof")], check=True)
+            srd, _, _ = load(sr, module, True)
+            sra = os.path.join(tmp, name + ".samerun.aligned")
+            write(srd, sra)
+            extra = " %s |" % score(ta, sra)["tvd_full"]
+        rows.append("| %s | %.4f | %.4f | %.2f | %s | %.1f (%.1f) |%s" % (
+            name, fs, fg, ratio, samples, walls["guided"], walls["stats"], extra))
+        notes.append("%s: stacks without the anchor (kept, count as error): guided %.2f %%, stats alone %.2f %%" % (
             name, 100 * gdrop / gtot if gtot else 0, 100 * sdrop / stot if stot else 0))
         if a.top:
             tt, gt, st = sum(t.values()) or 1, sum(gd.values()) or 1, sum(sd.values()) or 1
@@ -171,8 +217,12 @@ def main():
                     100 * t.get(k, 0) / tt, 100 * gd.get(k, 0) / gt, 100 * sd.get(k, 0) / st, short(k)))
         print("done %s" % name, file=sys.stderr)
         sys.stderr.flush()
-    print("| workload | stats alone tvd_full | guided tvd_full | ratio | samples | wall s |")
-    print("|---|---|---|---|---|---|")
+    if a.same_run:
+        print("| workload | stats alone tvd_full | guided tvd_full | ratio | samples | wall s | traced run's .prof, stats alone |")
+        print("|---|---|---|---|---|---|---|")
+    else:
+        print("| workload | stats alone tvd_full | guided tvd_full | ratio | samples | wall s |")
+        print("|---|---|---|---|---|---|")
     for r in rows:
         print(r)
     print()

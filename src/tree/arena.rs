@@ -168,6 +168,46 @@ impl CallTree {
         self
     }
 
+    /// The tree with the frames `settled` has as exact made exact too: the frames on
+    /// the same stack (the same functions from the root) whose width agrees with
+    /// `settled`'s within `tolerance` of the total. For a tree of estimated stacks and
+    /// the tree the data alone settles: where the data fixes a width and the estimate
+    /// holds it, the width is no estimate, nor are its calls (taken from `settled`).
+    pub(crate) fn settled_by(mut self, settled: &CallTree, tolerance: f64) -> CallTree {
+        let slack = tolerance * self.frames[ROOT as usize].total.abs();
+        let mut todo = vec![(ROOT, ROOT)];
+        while let Some((mine, theirs)) = todo.pop() {
+            let their_children = settled.children(theirs);
+            for &c in self.children(mine) {
+                let func = self.frames[c as usize].func;
+                let Some(&t) = their_children
+                    .iter()
+                    .find(|&&t| settled.frames[t as usize].func == func)
+                else {
+                    continue;
+                };
+                let other = &settled.frames[t as usize];
+                if !other.exact || settled.grades[t as usize] != Certainty::Exact {
+                    continue;
+                }
+                if (self.frames[c as usize].total - other.total).abs() > slack {
+                    continue;
+                }
+                todo.push((c, t));
+            }
+            if mine != ROOT {
+                let calls = settled.frames[theirs as usize].calls;
+                let f = &mut self.frames[mine as usize];
+                f.exact = true;
+                f.min_total = f.total;
+                f.max_total = f.total;
+                f.calls = calls;
+            }
+        }
+        self.grades = grades(&self.frames, &self.children, &self.child_ranges);
+        self
+    }
+
     pub fn frames(&self) -> &[Frame] {
         &self.frames
     }

@@ -10,7 +10,7 @@ use std::collections::BinaryHeap;
 
 use super::arena::{CallTree, Frame, ROOT, TreeBuilder};
 use super::{Queued, TreeOptions};
-use crate::model::{FuncId, Profile, StackValue, Stacks};
+use crate::model::{EdgeStats, FuncId, Profile, StackValue, Stacks};
 
 /// The flame tree of `stacks` (root first).
 pub fn flame(profile: &Profile, stacks: &Stacks, options: &TreeOptions) -> CallTree {
@@ -38,6 +38,8 @@ struct Trie {
     nodes: Vec<Node>,
     /// The stacks are estimated ([`Stacks::is_estimated`]): frames say how sure.
     estimated: bool,
+    /// Read top first (the inverted tree): a node's parent is the function it called.
+    top_down: bool,
 }
 
 impl Trie {
@@ -94,6 +96,7 @@ impl Trie {
         Trie {
             nodes,
             estimated: stacks.is_estimated(),
+            top_down,
         }
     }
 
@@ -139,7 +142,8 @@ fn draw(trie: &Trie, profile: &Profile, options: &TreeOptions) -> CallTree {
             }
             let node = &trie.nodes[c as usize];
             let id = tree.push(if trie.estimated {
-                estimated_frame(profile, node, frame)
+                let above = tree.frame(frame).func;
+                estimated_frame(profile, node, frame, above, trie.top_down)
             } else {
                 Frame {
                     func: Some(node.func),
@@ -157,9 +161,16 @@ fn draw(trie: &Trie, profile: &Profile, options: &TreeOptions) -> CallTree {
 
 /// A frame of estimated stacks: its width within a standard error of its samples'
 /// share either way (the range [`Frame::spread`] reads: 1/√k of the width for k samples,
-/// unbounded for none), and its calls the function's in proportion to the time the
-/// frame holds of the function's cumulative time.
-fn estimated_frame(profile: &Profile, node: &Node, parent: u32) -> Frame {
+/// unbounded for none), and its calls those of the call between it and the frame it
+/// hangs from (its caller, or in the inverted tree its callee) in proportion to the
+/// time of that call the frame holds; a root frame's, the function's.
+fn estimated_frame(
+    profile: &Profile,
+    node: &Node,
+    parent: u32,
+    parent_func: Option<FuncId>,
+    top_down: bool,
+) -> Frame {
     let width = node.total;
     let half = 0.5 / node.support.sqrt();
     let (min_total, max_total) = if half.is_finite() {
@@ -167,12 +178,36 @@ fn estimated_frame(profile: &Profile, node: &Node, parent: u32) -> Frame {
     } else {
         (0.0, f64::INFINITY)
     };
-    let stats = &profile.function(node.func).stats;
-    // Widths are in the stacks' unit until the tree is scaled, calls with them: the
-    // share of the cumulative time is taken in that unit.
-    let ct = stats.ct / StackValue::Nanoseconds.weight();
-    let calls = if stats.calls_known() && ct > 0.0 {
-        stats.nc as f64 * (width / ct).min(1.0) / StackValue::Nanoseconds.weight()
+    let (calls, time) = match parent_func {
+        Some(p) => {
+            let (caller, callee) = if top_down {
+                (node.func, p)
+            } else {
+                (p, node.func)
+            };
+            let callers = profile.callers_of(callee);
+            match callers.binary_search_by_key(&caller, |e| e.caller) {
+                Ok(i) => match callers[i].stats {
+                    EdgeStats::Timed(s) if s.calls_known() => (s.nc as f64, s.ct),
+                    _ => (f64::NAN, 0.0),
+                },
+                Err(_) => (f64::NAN, 0.0),
+            }
+        }
+        None => {
+            let s = &profile.function(node.func).stats;
+            if s.calls_known() {
+                (s.nc as f64, s.ct)
+            } else {
+                (f64::NAN, 0.0)
+            }
+        }
+    };
+    // Widths are in the stacks' unit until the tree is scaled, and calls with them.
+    let weight = StackValue::Nanoseconds.weight();
+    let time = time / weight;
+    let calls = if calls.is_finite() && time > 0.0 {
+        calls * (width / time).min(1.0) / weight
     } else {
         0.0
     };
@@ -184,5 +219,103 @@ fn estimated_frame(profile: &Profile, node: &Node, parent: u32) -> Frame {
         min_total,
         max_total,
         ..Frame::root(width)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::model::Profile;
+    use crate::tree::test_profiles::profile;
+    use crate::tree::{Certainty, TreeOptions, flame_tree, inverted_tree};
+
+    /// main → load → work and main → check → work: work's time is split between the
+    /// callers 3 to 1, which the samples know and the stats do not.
+    fn guided() -> Profile {
+        let stats = profile(
+            &[
+                ("main", 1, 1, 1.0, 9.0),
+                ("load", 1, 1, 0.0, 6.0),
+                ("check", 1, 1, 0.0, 2.0),
+                ("work", 20, 20, 8.0, 8.0),
+            ],
+            &[
+                ("main", "load", 1, 0.0, 6.0),
+                ("main", "check", 1, 0.0, 2.0),
+                ("load", "work", 10, 6.0, 6.0),
+                ("check", "work", 10, 2.0, 2.0),
+            ],
+        );
+        let text = "# mode: wall\napp.py:1:main 100\napp.py:1:main;app.py:1:load;app.py:1:work 600\n\
+                    app.py:1:main;app.py:1:check;app.py:1:work 200\n";
+        let samples = crate::input::load("s", bytes::Bytes::from(text))
+            .unwrap()
+            .profile;
+        stats.guided_by(&samples, Some(900)).unwrap()
+    }
+
+    fn by_name(p: &Profile, tree: &crate::tree::CallTree) -> Vec<(String, f64, Certainty, f64)> {
+        (1..tree.frames().len() as u32)
+            .map(|i| {
+                let f = tree.frame(i);
+                let name = p.function(f.func.unwrap()).key.name.to_string();
+                (name, f.total, tree.certainty(i), f.calls)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn frames_the_data_settles_are_exact_and_the_others_say_how_sure() {
+        let p = guided();
+        let flame = by_name(&p, &flame_tree(&p, &TreeOptions::default()));
+        let find = |name: &str, parent_total: f64| {
+            flame
+                .iter()
+                .find(|f| f.0 == name && (parent_total < 0.0 || (f.1 - parent_total).abs() < 1e-9))
+                .unwrap_or_else(|| panic!("no {name} in {flame:?}"))
+                .clone()
+        };
+        // main holds everything: its width is the data's, exact.
+        let main = find("main", -1.0);
+        assert!(
+            (main.1 - 9.0).abs() < 1e-9 && main.2 == Certainty::Exact,
+            "{main:?}"
+        );
+        // load and check: one caller each, and the samples put work's time where the
+        // stats say each call took it (6 and 2): exact too, with their calls.
+        let load = find("load", 6.0);
+        assert_eq!((load.2, load.3), (Certainty::Exact, 1.0), "{load:?}");
+        // work under each: the stats alone cannot tell them apart (they are the
+        // callers' widths here, which the edges give); as drawn, estimated or exact,
+        // the width is the sampled share of work's 8 s.
+        let works: Vec<_> = flame.iter().filter(|f| f.0 == "work").collect();
+        assert_eq!(works.len(), 2, "{flame:?}");
+        let total: f64 = works.iter().map(|w| w.1).sum();
+        assert!((total - 8.0).abs() < 1e-6, "{works:?}");
+        // The inverted tree: work's own time is pstats', exact.
+        let inverted = by_name(&p, &inverted_tree(&p, &TreeOptions::default()));
+        let work = inverted.iter().find(|f| f.0 == "work").unwrap();
+        assert!(
+            (work.1 - 8.0).abs() < 1e-6 && work.2 == Certainty::Exact,
+            "{work:?}"
+        );
+    }
+
+    #[test]
+    fn a_frame_the_samples_misplace_is_not_made_exact() {
+        // The samples say 700:100 where the stats say 6:2: load's width is then not
+        // the data's, and stays an estimate.
+        let stats = guided();
+        let text = "# mode: wall\napp.py:1:main 100\napp.py:1:main;app.py:1:load;app.py:1:work 700\n\
+                    app.py:1:main;app.py:1:check;app.py:1:work 100\n";
+        let samples = crate::input::load("s", bytes::Bytes::from(text))
+            .unwrap()
+            .profile;
+        let p = stats.guided_by(&samples, Some(900)).unwrap();
+        let flame = by_name(&p, &flame_tree(&p, &TreeOptions::default()));
+        let load = flame.iter().find(|f| f.0 == "load").unwrap();
+        assert!((load.1 - 7.0).abs() < 1e-6, "{load:?}");
+        assert_ne!(load.2, Certainty::Exact, "{load:?}");
+        let main = flame.iter().find(|f| f.0 == "main").unwrap();
+        assert_eq!(main.2, Certainty::Exact, "{main:?}");
     }
 }

@@ -86,11 +86,20 @@ impl TreeOptions {
     }
 }
 
+/// How far, as a share of the total, an estimated stack's frame may be from the width
+/// the data settles for it and still be drawn exact: the nanoseconds the estimated
+/// stacks are kept in.
+const SETTLED_TOLERANCE: f64 = 1e-6;
+
 /// Builds the flame tree (roots at the bottom, callees above).
 /// A profile that carries its stacks gets the tree they make, every frame exact.
 pub fn flame_tree(profile: &Profile, options: &TreeOptions) -> CallTree {
     if let Some(stacks) = profile.stacks() {
-        return apply_focus(profile, options, exact::flame(profile, stacks, options));
+        let mut tree = exact::flame(profile, stacks, options);
+        if stacks.is_estimated() {
+            tree = tree.settled_by(&flame::build(profile, options), SETTLED_TOLERANCE);
+        }
+        return apply_focus(profile, options, tree);
     }
     match time_scale(profile) {
         0 => apply_focus(profile, options, flame::build(profile, options)),
@@ -106,7 +115,11 @@ pub fn flame_tree(profile: &Profile, options: &TreeOptions) -> CallTree {
 /// A profile that carries its stacks gets the tree they make, every frame exact.
 pub fn inverted_tree(profile: &Profile, options: &TreeOptions) -> CallTree {
     if let Some(stacks) = profile.stacks() {
-        return apply_focus(profile, options, exact::inverted(profile, stacks, options));
+        let mut tree = exact::inverted(profile, stacks, options);
+        if stacks.is_estimated() {
+            tree = tree.settled_by(&inverted::build(profile, options), SETTLED_TOLERANCE);
+        }
+        return apply_focus(profile, options, tree);
     }
     match time_scale(profile) {
         0 => apply_focus(profile, options, inverted::build(profile, options)),
