@@ -634,10 +634,8 @@ def main(seconds):
     end = time.time() + seconds
     while time.time() < end:
         load(rows)
-        check(rows)
-        check(rows)
-        check(rows)
-        check(rows)
+        for _ in range(8):
+            check(rows)
 
 main(float(sys.argv[1]))
 "#;
@@ -696,7 +694,7 @@ fn run_draws_each_callee_under_the_caller_that_made_it() {
         let alone = draw(false);
         let share = share_under(&alone, "load", "parse_row");
         assert!(
-            share < 0.8,
+            share < 0.75,
             "{p:?}: {share:.3} of parse_row under load without samples"
         );
     }
