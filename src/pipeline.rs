@@ -4,12 +4,13 @@
 //! order. Owns that order and the choice of one thread or two; knows nothing of the
 //! command line, files it writes, or how warnings are shown.
 
+use std::collections::HashMap;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use crate::backend::{Backend, Job, RenderOptions};
 use crate::input::{self, InputError};
-use crate::model::{Merger, Profile, StackValue};
+use crate::model::{FuncId, Merger, Profile, StackValue};
 use crate::warning::{Warning, WarningKind};
 
 /// Reads every input (`-`, or no input at all: standard input) and merges them as
@@ -298,7 +299,25 @@ pub fn guided(
             message: "not folded stacks".into(),
         });
     }
-    match profile.guided_by(&loaded.profile, samples) {
+    // Own time no sample saw is spread as the stats alone would draw it (at the
+    // default threshold: a function narrower has no frame there, and goes under its
+    // callers' stacks instead).
+    let estimate = crate::tree::flame_tree(&profile, &crate::tree::TreeOptions::default());
+    let mut frames_of: HashMap<FuncId, Vec<u32>> = HashMap::new();
+    for (i, f) in estimate.frames().iter().enumerate().skip(1) {
+        if let Some(func) = f.func {
+            frames_of.entry(func).or_default().push(i as u32);
+        }
+    }
+    let unseen = |func: FuncId| -> Vec<(Vec<FuncId>, f64)> {
+        let frames = frames_of.get(&func).map_or(&[][..], Vec::as_slice);
+        frames
+            .iter()
+            .map(|&i| (estimate.stack_of(i), estimate.frame(i).own_time()))
+            .filter(|s| s.1 > 0.0)
+            .collect()
+    };
+    match profile.guided_by(&loaded.profile, samples, &unseen) {
         Some(guided) => Ok(guided),
         None => {
             warn(&Warning::read(

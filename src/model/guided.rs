@@ -16,10 +16,12 @@
 //! 3. Each function's share is scaled so that its stacks hold exactly its own time
 //!    (`tottime`), and a builtin's under each caller exactly its own time under that
 //!    caller: every function's self time is pstats' in every output.
-//! 4. Own time the samples never saw (a function too short to be caught) is placed
-//!    under the stacks of its callers, each caller's part (its edge's `tt`) in
-//!    proportion to the time under that caller's frames; a caller never seen either
-//!    is looked for one call further up, then the time goes under the root.
+//! 4. Own time the samples never saw (a function too short to be caught) is spread as
+//!    the stats alone would draw it (the caller passes that estimate in); a function
+//!    the estimate does not draw either goes under the stacks of its callers, each
+//!    caller's part (its edge's `tt`) in proportion to the time under that caller's
+//!    heaviest frames; a caller never seen either is looked for further up, through
+//!    each function's heaviest caller.
 //!
 //! The result is the profile with these stacks attached in nanoseconds; each stack
 //! keeps how many samples back it, so that the trees can say how sure each frame is.
@@ -32,11 +34,16 @@ use super::{EdgeStats, FuncId, Profile};
 /// Stacks (root first) with their time in seconds and the samples behind it.
 type SampledStacks = BTreeMap<Vec<FuncId>, (f64, f64)>;
 
-/// A stack prefix ending in a function, and the time under it.
-type Head = (Vec<FuncId>, f64);
+/// A stack (root first) ending in a function, and a time on it.
+pub type Head = (Vec<FuncId>, f64);
+
+/// At most this many of a function's stack prefixes take the time of a callee the
+/// samples never saw, the heaviest, as many as hold [`HEADS_SHARE`] of its time.
+const MAX_HEADS: usize = 16;
+const HEADS_SHARE: f64 = 0.95;
 
 /// How many callers up an unseen function's time looks for a caller that was seen.
-const MAX_CALLER_HOPS: usize = 8;
+const MAX_CALLER_HOPS: usize = 256;
 
 impl Profile {
     /// This profile (cProfile's) with the stacks of `sampled` (collapsed stacks of
@@ -44,7 +51,17 @@ impl Profile {
     /// the samples hold no time on any function of the profile.
     /// `samples`: how many samples were taken in all (the stacks file's header), from
     /// which each stack's support is counted; without it, one per stack.
-    pub fn guided_by(&self, sampled: &Profile, samples: Option<u64>) -> Option<Profile> {
+    ///
+    /// `unseen(f)` gives the stacks (root first, ending in `f`) and own times over which
+    /// to spread the own time of `f` the samples never saw: the estimate from the stats
+    /// alone, where the caller of this model has one; empty, and that time goes under
+    /// the stacks of `f`'s callers (step 4).
+    pub fn guided_by(
+        &self,
+        sampled: &Profile,
+        samples: Option<u64>,
+        unseen: &dyn Fn(FuncId) -> Vec<Head>,
+    ) -> Option<Profile> {
         let stacks = sampled.stacks()?;
         let ids: Vec<Option<FuncId>> = (sampled.functions().iter())
             .map(|f| self.find(&f.key))
@@ -70,7 +87,7 @@ impl Profile {
             return None;
         }
         let mut stacks = g.scaled(leaves);
-        g.place_unseen(&mut stacks);
+        g.place_unseen(&mut stacks, unseen);
         let mut raw = RawStacks {
             unit: StackValue::Nanoseconds,
             ..RawStacks::default()
@@ -250,7 +267,7 @@ impl<'a> Guide<'a> {
 
     /// Places the own time the samples never saw under its callers' stacks (see the
     /// module comment, step 4).
-    fn place_unseen(&self, stacks: &mut SampledStacks) {
+    fn place_unseen(&self, stacks: &mut SampledStacks, unseen: &dyn Fn(FuncId) -> Vec<Head>) {
         let n = self.profile.functions().len();
         // What each function's stacks hold as own time, and what each builtin holds
         // under each caller.
@@ -266,9 +283,19 @@ impl<'a> Guide<'a> {
         // Per function, the stack prefixes that end in it and the time under each.
         let prefixes = Prefixes::of(stacks, n);
         let mut placed: Vec<(Vec<FuncId>, f64)> = Vec::new();
+        // Per caller, its path up to a function the stacks hold (see `seen_ancestor`).
+        let mut ancestors: HashMap<FuncId, (Vec<FuncId>, Option<FuncId>)> = HashMap::new();
         for f in 0..n as FuncId {
             let want = positive(self.profile.function(f).stats.tt) - held[f as usize];
             if want <= 1e-12 * positive(self.profile.function(f).stats.tt).max(1e-300) {
+                continue;
+            }
+            let estimated = unseen(f);
+            let spread: f64 = estimated.iter().map(|h| positive(h.1)).sum();
+            if spread > 0.0 && spread.is_finite() {
+                for (stack, own) in estimated {
+                    placed.push((stack, want * positive(own) / spread));
+                }
                 continue;
             }
             // Each caller's part: f's own time under it, less what is held there.
@@ -290,8 +317,10 @@ impl<'a> Guide<'a> {
             }
             for (caller, part) in parts {
                 let amount = want * part / sum;
-                let (path, heads) = self.seen_ancestor(caller, &prefixes);
-                match heads {
+                let (path, seen) = ancestors
+                    .entry(caller)
+                    .or_insert_with(|| self.seen_ancestor(caller, &prefixes));
+                match seen.and_then(|a| prefixes.of_function(a)) {
                     Some(heads) => {
                         let total: f64 = heads.iter().map(|h| h.1).sum();
                         for (head, weight) in heads {
@@ -316,22 +345,20 @@ impl<'a> Guide<'a> {
 
     /// From `caller` up through each function's heaviest caller, the first function
     /// the stacks hold: the path walked (from `caller` up, that function excluded) and
-    /// its prefixes. No prefixes within [`MAX_CALLER_HOPS`]: the whole path, root first
-    /// once reversed.
-    fn seen_ancestor<'p>(
-        &self,
-        caller: FuncId,
-        prefixes: &'p Prefixes,
-    ) -> (Vec<FuncId>, Option<&'p [Head]>) {
+    /// that function. None within [`MAX_CALLER_HOPS`]: the whole path, root first once
+    /// reversed.
+    fn seen_ancestor(&self, caller: FuncId, prefixes: &Prefixes) -> (Vec<FuncId>, Option<FuncId>) {
         let mut path = Vec::new();
+        let mut visited = std::collections::HashSet::new();
         let mut at = caller;
         for _ in 0..MAX_CALLER_HOPS {
-            if let Some(heads) = prefixes.of_function(at) {
-                return (path, Some(heads));
+            if prefixes.of_function(at).is_some() {
+                return (path, Some(at));
             }
             path.push(at);
+            visited.insert(at);
             let up = (self.profile.callers_of(at).iter())
-                .filter(|e| e.caller != at && !path.contains(&e.caller))
+                .filter(|e| !visited.contains(&e.caller))
                 .max_by(|a, b| {
                     let (x, y) = (edge_time(&a.stats), edge_time(&b.stats));
                     x.total_cmp(&y).then(b.caller.cmp(&a.caller))
@@ -382,8 +409,23 @@ impl Prefixes {
                 .or_default()
                 .push((prefix.to_vec(), seconds));
         }
+        // The heaviest first, and only as many as hold nearly all the time: an unseen
+        // callee goes under each, and a function on thousands of stacks would make
+        // thousands of stacks of each of its callees.
         for heads in by_function.values_mut() {
-            heads.sort_by(|a, b| a.0.cmp(&b.0));
+            heads.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+            let total: f64 = heads.iter().map(|h| h.1).sum();
+            let mut held = 0.0;
+            let keep = heads
+                .iter()
+                .take_while(|h| {
+                    let before = held;
+                    held += h.1;
+                    before < HEADS_SHARE * total
+                })
+                .count()
+                .clamp(1, MAX_HEADS);
+            heads.truncate(keep);
         }
         Prefixes { by_function }
     }
@@ -501,7 +543,9 @@ mod tests {
         .map(|(s, v)| format!("{s} {v}\n"))
         .collect::<String>();
         let profile = profile();
-        let guided = profile.guided_by(&samples(&text), Some(860)).unwrap();
+        let guided = profile
+            .guided_by(&samples(&text), Some(860), &|_| Vec::new())
+            .unwrap();
         let got = stacks(&guided);
         let near = |stack: &str, want: f64| {
             let v = got.get(stack).copied().unwrap_or(0.0);
@@ -550,7 +594,7 @@ mod tests {
         let profile = profile();
         assert!(
             profile
-                .guided_by(&samples("other.py:1:f 100\n"), None)
+                .guided_by(&samples("other.py:1:f 100\n"), None, &|_| Vec::new())
                 .is_none()
         );
     }

@@ -208,6 +208,19 @@ impl CallTree {
         self
     }
 
+    /// The functions from the root's child up to frame `i`, root first.
+    pub fn stack_of(&self, i: u32) -> Vec<FuncId> {
+        let mut stack = Vec::with_capacity(self.frames[i as usize].depth as usize);
+        let mut at = i;
+        while at != ROOT {
+            let f = &self.frames[at as usize];
+            stack.extend(f.func);
+            at = f.parent;
+        }
+        stack.reverse();
+        stack
+    }
+
     pub fn frames(&self) -> &[Frame] {
         &self.frames
     }

@@ -250,7 +250,9 @@ mod tests {
         let samples = crate::input::load("s", bytes::Bytes::from(text))
             .unwrap()
             .profile;
-        stats.guided_by(&samples, Some(900)).unwrap()
+        stats
+            .guided_by(&samples, Some(900), &|_| Vec::new())
+            .unwrap()
     }
 
     fn by_name(p: &Profile, tree: &crate::tree::CallTree) -> Vec<(String, f64, Certainty, f64)> {
@@ -310,7 +312,9 @@ mod tests {
         let samples = crate::input::load("s", bytes::Bytes::from(text))
             .unwrap()
             .profile;
-        let p = stats.guided_by(&samples, Some(900)).unwrap();
+        let p = stats
+            .guided_by(&samples, Some(900), &|_| Vec::new())
+            .unwrap();
         let flame = by_name(&p, &flame_tree(&p, &TreeOptions::default()));
         let load = flame.iter().find(|f| f.0 == "load").unwrap();
         assert!((load.1 - 7.0).abs() < 1e-6, "{load:?}");
