@@ -385,20 +385,25 @@ fn drive_with(chrome: &Path, write: impl FnOnce(&Path), driver: &str) -> String 
         .replace("&amp;", "&")
 }
 
+/// What [`DRIVER`] records of a graph it clicked (frame 5), left (Escape), focused and
+/// entered (frame 2) and searched case-sensitively, with no script error: the same for
+/// the normal SVG and the differential one.
+const DRIVEN: [&str; 8] = [
+    r#""afterClick":"5""#,
+    r##""hash":"#flame=5""##,
+    r#""afterEscape":"-1""#,
+    r#""hashAfterEscape":"""#,
+    r#""focused":true"#,
+    r#""afterEnter":"2""#,
+    r#""casePressed":"true""#,
+    r#""errors":"""#,
+];
+
 #[test]
 fn click_hover_and_keyboard_drive_the_graph() {
     let Some(chrome) = chromium() else { return };
     let out = drive(&chrome, "real/pylint.prof", DRIVER);
-    for expected in [
-        r#""afterClick":"5""#,
-        r##""hash":"#flame=5""##,
-        r#""afterEscape":"-1""#,
-        r#""hashAfterEscape":"""#,
-        r#""focused":true"#,
-        r#""afterEnter":"2""#,
-        r#""casePressed":"true""#,
-        r#""errors":"""#,
-    ] {
+    for expected in DRIVEN {
         assert!(out.contains(expected), "{expected} not in {out}");
     }
     assert!(!out.contains(r#""dimmed":0"#), "no ancestor dimmed: {out}");
@@ -921,20 +926,12 @@ fn a_diff_svg_is_driven_like_the_normal_one_and_tells_both_sides() {
     // Flame frame 5 is gone, which NEW does not have. Inverted frame 2 is main under
     // a (a's own time, 100 ms on both sides): its details come from the inverted
     // view's rows, not the flame graph's (frame 2 there is work under a, 1 s → 2 s).
-    for expected in [
-        r#""afterClick":"5""#,
-        r##""hash":"#flame=5""##,
-        r#""afterEscape":"-1""#,
-        r#""hashAfterEscape":"""#,
-        r#""focused":true"#,
-        r#""afterEnter":"2""#,
-        r#""casePressed":"true""#,
-        r#""errors":"""#,
+    for expected in DRIVEN.into_iter().chain([
         "before 500.000 ms \u{2192} after -: -500.000 ms (vanished)",
         "calls here 1 \u{2192} -",
         "\"details\":\"main (app.py:1) \u{b7} app.py:1(main) \u{b7} before 100.000 ms \u{2192} after 100.000 ms: 0.000 s (0.0%)",
         "self 100.000 ms \u{2192} 100.000 ms",
-    ] {
+    ]) {
         assert!(out.contains(expected), "{expected} not in {out}");
     }
     assert!(out.contains(r#""tip":"visible|"#), "{out}");
