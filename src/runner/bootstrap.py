@@ -79,7 +79,7 @@ class _flameprof_sampler(object):
         self.stop_code = stop_code
         self.interval = interval
         self.trie = {}
-        # [stop asked, samples taken, the program has begun]
+        # [stop asked, samples taken, the program is running]
         self.state = [False, 0, False]
         # A script's key: its callers in the stats name the builtin exec that ran it,
         # which starts every stack as it starts cProfile's.
@@ -130,7 +130,6 @@ class _flameprof_sampler(object):
                 last = now
                 if tid not in frames or not state[2]:
                     continue
-                samples += 1
                 node = trie
                 f = frames[tid]
                 frames = None
@@ -148,6 +147,9 @@ class _flameprof_sampler(object):
                 else:
                     continue  # not under the bootstrap (yet, or any more)
                 f = None
+                if node is trie:
+                    continue  # in the bootstrap itself, between the program and the save
+                samples += 1
                 if None in node:
                     node[None] += weight
                 else:
@@ -343,6 +345,8 @@ def _flameprof_main():
         # Like an uncaught exception in the program: its traceback (without this
         # bootstrap's frame) through sys.excepthook, then status 1.
         prof.disable()
+        if sampler is not None:
+            sampler.state[2] = False
         kind, value, tb = sys.exc_info()
         _flameprof_save(prof, out, owner, sampler)
         out = None
@@ -355,6 +359,10 @@ def _flameprof_main():
         # Saved while this bootstrap's module, whose globals the save needs, is alive.
         if out is not None:
             prof.disable()
+            if sampler is not None:
+                # Before the save is called: a sample the sampling thread takes from
+                # here on shows this bootstrap, and is then seen to be dropped.
+                sampler.state[2] = False
             _flameprof_save(prof, out, owner, sampler)
         bootstrap = None
 
