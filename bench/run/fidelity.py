@@ -1,81 +1,88 @@
-"""How close `flameprof run`'s stacks come to the program's true stacks.
+"""How close `flameprof run`'s drawing comes to the program's true stacks.
 
     python3 bench/run/fidelity.py [--flameprof PATH] [--python PYTHON] [--truth DIR]
-                                  [WORKLOAD...]
+                                  [--runs N] [WORKLOAD...]
 
-For each workload of bench/run/workloads/ (default: all three):
+Workloads (default: all four): `context`, `evaluator` and `hooks` of
+bench/run/workloads/ (a helper whose callee depends on its caller, a depth-dependent
+recursive evaluator, a pluggy-like dispatcher) and `pytest`, the suite of
+bench/fidelity/workloads/pytest_suite run by `-m pytest` (PYTHON needs pytest).
 
-1. the truth: ../shared/truth/trace.py (the full-stack tracer) runs the workload and
-   writes its true self time per full stack (a run of its own: two traced runs differ
-   by 0.014-0.035 TVD, the noise floor);
-2. one `flameprof run -f log --threshold 0 --save-stacks S.folded` run gives (i) the
-   stacks flameprof reconstructs from the stats file, as today, and (ii) the sampled
-   stacks alone (the sampler's file, scaled to the same total by fidelity.py's
-   normalisation: it compares distributions);
-3. ../shared/truth/fidelity.py scores (i) and (ii) against the truth.
+For each workload:
 
-Alignment, done the same to all three files: the truth's stacks start with the
-tracer's own frames (trace.py's lambda, runpy's run_path ... _run_code) before the
-`~:0:<built-in method builtins.exec>` that runs the script, where flameprof's start at
-that exec: every frame before the first exec is dropped (and a stack with no exec,
-the tracer's setup, is dropped whole). Comment lines (`# mode: wall`) are dropped.
+1. the truth: ../shared/truth/trace.py (the full-stack tracer) runs it once (kept in
+   --truth DIR and reused when there);
+2. N times (1): one `flameprof run -f log --threshold 0.01 --save-prof P.prof
+   --save-stacks S.folded` gives the guided drawing, and `flameprof -f log
+   --threshold 0.01 P.prof` the drawing from that run's stats file alone: one run,
+   so the two differ only in what they were drawn from;
+3. ../shared/truth/fidelity.py (default 0.1 % threshold) scores both against the
+   truth under the workload's anchor (`main`; `run_session` for hooks; pytest's
+   `_console_main`): every file keeps only the stacks through the first frame of
+   that name, cut below it.
 
-Columns: (i') is the reconstruction from the traced run's own .prof, so the same run
-as the truth: the reconstruction's error alone, free of run-to-run differences (the
-tracer, a Python callback, costs far more per call than cProfile, and that cost lands
-in the callers of many small calls, so a traced run's time is spread differently
-from a cProfile run's). `(ii) vs (i)` scores the samples against the reconstruction of
-the same `flameprof run`: where the reconstruction is exact (hooks: every plugin has
-one caller) that is the sampler's own error (noise of a few hundred samples).
-
-Two scores are printed per estimate: `full` compares the stacks as they are, and
-`nobi` with every builtin frame (`~:0:...`, bar the root exec) removed from all three
-files. The samples cannot see builtins (no frame: their time lands on the Python
-function that called them), so `full` charges the sampler for that and `nobi` shows
-how well it got the Python stacks.
+The truth is scored twice. `raw` is trace.py's truth as written. `rescaled` (the
+default columns) takes each function's self time from the run that was drawn: the
+stacks ending in a function are scaled by one factor to that run's tottime
+(bench/run/truth.py says why: the tracer, a Python callback, costs far more per
+event than cProfile and not where cProfile's cost falls, and no drawing that holds
+cProfile's times can follow it). `own` is the distance between the two runs'
+times per function, which the rescaling takes out; both drawings hold the drawn
+run's times, so the rescaled columns compare what the stats file cannot tell and
+the samples can: which stacks each function's time was spent in.
 """
+import marshal
 import os
 import subprocess
 import sys
 import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-TRUTH = os.path.join(HERE, "..", "..", "..", "shared", "truth")
-EXEC = "~:0:<built-in method builtins.exec>"
+ROOT = os.path.dirname(os.path.dirname(HERE))
+TRUTH = os.path.normpath(os.path.join(ROOT, "..", "shared", "truth"))
+sys.path.insert(0, HERE)
+from truth import own_time_distance, read_folded, rescale  # noqa: E402
+
+WORKLOADS = {
+    "context": (["{run}/context.py", "1200"], "main"),
+    "evaluator": (["{run}/evaluator.py", "2000"], "main"),
+    "hooks": (["{run}/hooks.py", "400000"], "run_session"),
+    "pytest": (["-m", "pytest", "-q", "-p", "no:cacheprovider", "{fid}/pytest_suite"], "_console_main"),
+}
 
 
-def align(src, dst, no_builtins):
+def under(stacks, anchor):
+    """The stacks through the first frame named `anchor`, cut below it."""
     out = {}
-    for line in open(src, encoding="utf-8", errors="replace"):
-        line = line.rstrip("\n")
-        if not line.strip() or line.startswith("#"):
-            continue
-        stack, _, value = line.rpartition(" ")
+    for stack, value in stacks.items():
         frames = stack.split(";")
-        if EXEC not in frames:
-            continue
-        frames = frames[frames.index(EXEC):]
-        if no_builtins:
-            frames = [frames[0]] + [f for f in frames[1:] if not f.startswith("~:0:")]
-        key = ";".join(frames)
-        out[key] = out.get(key, 0.0) + float(value)
-    with open(dst, "w", encoding="utf-8") as f:
-        for k, v in sorted(out.items()):
+        for i, f in enumerate(frames):
+            if f.rsplit(":", 1)[-1] == anchor:
+                key = ";".join(frames[i:])
+                out[key] = out.get(key, 0.0) + value
+                break
+    return out
+
+
+def write(stacks, path):
+    with open(path, "w", encoding="utf-8") as f:
+        for k, v in sorted(stacks.items()):
             f.write("%s %.3f\n" % (k, v))
 
 
-def score(truth, estimate, tmp, no_builtins):
+def score(truth, estimate, tmp):
     a, b = os.path.join(tmp, "a.folded"), os.path.join(tmp, "b.folded")
-    align(truth, a, no_builtins)
-    align(estimate, b, no_builtins)
+    write(truth, a)
+    write(estimate, b)
     out = subprocess.run([sys.executable, os.path.join(TRUTH, "fidelity.py"), a, b],
                          stdout=subprocess.PIPE, universal_newlines=True, check=True).stdout
-    return dict(kv.split("=") for kv in out.split())
+    return float(dict(kv.split("=") for kv in out.split())["tvd_full"])
 
 
 def main():
     args = sys.argv[1:]
-    flameprof, python, truth_dir = "target/release/flameprof", "python3", None
+    flameprof = os.path.join(ROOT, "target", "release", "flameprof")
+    python, truth_dir, runs = "python3", None, 1
     while args and args[0].startswith("--"):
         opt, val, args = args[0], args[1], args[2:]
         if opt == "--flameprof":
@@ -84,39 +91,41 @@ def main():
             python = val
         elif opt == "--truth":
             truth_dir = val
-    workloads = args or ["context", "evaluator", "hooks"]
+        elif opt == "--runs":
+            runs = int(val)
     tmp = tempfile.mkdtemp(prefix="fidelity-")
     truth_dir = truth_dir or tmp
-    print("| workload | stats alone | samples alone (no builtins) | flameprof run | flameprof run (no builtins) | same run, stats alone | samples |")
-    print("|---|---|---|---|---|---|---|")
-    for w in workloads:
-        script = os.path.join(HERE, "workloads", w + ".py")
-        truth = os.path.join(truth_dir, w + ".truth.folded")
-        if not os.path.exists(truth):
-            subprocess.run([python, os.path.join(TRUTH, "trace.py"), os.path.join(truth_dir, w), script],
+    os.makedirs(truth_dir, exist_ok=True)
+    dirs = {"run": os.path.join(HERE, "workloads"),
+            "fid": os.path.join(ROOT, "bench", "fidelity", "workloads")}
+    print("| workload | run | own | stats alone | guided | guided, raw truth | stats alone, raw truth | samples |")
+    print("|---|---|---|---|---|---|---|---|")
+    for w in args or list(WORKLOADS):
+        argv, anchor = WORKLOADS[w]
+        argv = [a.format(**dirs) for a in argv]
+        prefix = os.path.join(truth_dir, w)
+        if not os.path.exists(prefix + ".truth.folded"):
+            subprocess.run([python, os.path.join(TRUTH, "trace.py"), prefix] + argv, cwd=tmp,
                            check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        stats_alone = os.path.join(tmp, w + ".stats.folded")
-        guided = os.path.join(tmp, w + ".guided.folded")
-        smp = os.path.join(tmp, w + ".samples.folded")
-        run = [flameprof, "run", "--python", python, "-f", "log", "--threshold", "0"]
-        subprocess.run(run + ["-o", stats_alone, "--no-samples", script], check=True,
-                       stdout=subprocess.DEVNULL)
-        subprocess.run(run + ["-o", guided, "--save-stacks", smp, script], check=True,
-                       stdout=subprocess.DEVNULL)
-        samples = [l for l in open(smp) if l.startswith("# samples:")][0].split()[2].rstrip(",")
-        same_run = os.path.join(tmp, w + ".traced-est.folded")
-        subprocess.run([flameprof, "-f", "log", "--threshold", "0", "-o", same_run,
-                        os.path.join(truth_dir, w + ".prof")], check=True)
-        r = [
-            score(truth, stats_alone, tmp, False),
-            score(truth, smp, tmp, True),
-            score(truth, guided, tmp, False),
-            score(truth, guided, tmp, True),
-            score(truth, same_run, tmp, False),
-        ]
-        print("| %s | %s | %s | %s | %s | %s | %s |" % (
-            (w,) + tuple(x["tvd_full"] for x in r) + (samples,)))
-    sys.stdout.flush()
+        traced = read_folded(prefix + ".truth.folded")
+        raw = under(traced, anchor)
+        for r in range(runs):
+            prof, smp = os.path.join(tmp, w + ".prof"), os.path.join(tmp, w + ".samples.folded")
+            guided, alone = os.path.join(tmp, w + ".guided.folded"), os.path.join(tmp, w + ".stats.folded")
+            # The program's exit status is its own (a failing test, sys.exit): not checked.
+            subprocess.run([flameprof, "run", "--python", python, "-f", "log", "--threshold", "0.01",
+                            "-o", guided, "--save-prof", prof, "--save-stacks", smp] + argv,
+                           cwd=tmp, stdout=subprocess.DEVNULL)
+            subprocess.run([flameprof, "-f", "log", "--threshold", "0.01", "-o", alone, prof], check=True)
+            g, s = under(read_folded(guided), anchor), under(read_folded(alone), anchor)
+            # Microseconds, as trace.py writes them.
+            own = {"%s:%s:%s" % k: v[2] * 1e6 for k, v in marshal.load(open(prof, "rb")).items()}
+            truth = under(rescale(traced, own), anchor)
+            samples = [l for l in open(smp) if l.startswith("# samples:")][0].split()[2].rstrip(",")
+            print("| %s | %d | %.3f | %.4f | %.4f | %.4f | %.4f | %s |" % (
+                w, r + 1, own_time_distance(traced, own), score(truth, s, tmp), score(truth, g, tmp),
+                score(raw, g, tmp), score(raw, s, tmp), samples))
+            sys.stdout.flush()
 
 
 if __name__ == "__main__":

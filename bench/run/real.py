@@ -12,11 +12,14 @@ For every workload of bench/fidelity/workloads/workloads.json whose truth
 ../shared/truth/trace.py under bench/out/venv's Python) exists:
 
 1. guided: `flameprof run --python bench/out/venv/bin/python -f log --threshold 0
-   -o G.folded --save-stacks S.folded [-m MOD | SCRIPT] ARGS` (stacks sampled beside
-   cProfile, the default); the `# samples: N` header of S.folded and the run's wall
-   time are recorded;
-2. stats alone: the same with `--no-samples` instead of `--save-stacks`;
-3. ../shared/truth/fidelity.py (default 0.1 % threshold) scores both against the truth.
+   -o G.folded --save-stacks S.folded --save-prof P.prof [-m MOD | SCRIPT] ARGS`
+   (stacks sampled beside cProfile, the default); the `# samples: N` header of
+   S.folded and the run's wall time are recorded;
+2. stats alone: `flameprof -f log --threshold 0 P.prof`, the same run drawn from its
+   stats file alone;
+3. ../shared/truth/fidelity.py (default 0.1 % threshold) scores both against the
+   truth, and against the truth rescaled to the run's own times per function
+   (bench/run/truth.py; `own` is the distance the rescaling takes out).
 
 The argv placeholders are substituted as gen.py does ({site} venv purelib, {stdlib}
 venv stdlib, {wl} bench/fidelity/workloads, {work} bench/out/work) and the programs run
@@ -41,8 +44,8 @@ without it (stacks flameprof left without their root) are kept whole, so they co
 as error. Their share of each estimate is printed below the table.
 
 Prints a Markdown table: workload | stats alone tvd_full | guided tvd_full | ratio
-(stats / guided: >= 3 is the goal) | samples | wall s (guided run; stats-alone run in
-parentheses). With --same-run, a last column scores flameprof's reconstruction of
+(stats / guided: >= 3 is the goal) | own | both again against the rescaled truth,
+and their ratio | samples | wall s (the guided run). With --same-run, a last column scores flameprof's reconstruction of
 the traced run's own .prof (bench/out/data/real/NAME.prof): the reconstruction's
 error alone, free of run-to-run differences. With --top N, the N stacks (after
 alignment) where guided differs most from the truth are printed per workload, with
@@ -50,6 +53,7 @@ the stats-alone share beside them.
 """
 import argparse
 import json
+import marshal
 import os
 import re
 import subprocess
@@ -65,6 +69,8 @@ DATA = os.path.join(OUT, "data", "real")
 WORK = os.path.join(OUT, "work")
 VENV_PY = os.path.join(OUT, "venv", "bin", "python")
 TRUTH = os.path.normpath(os.path.join(ROOT, "..", "shared", "truth"))
+sys.path.insert(0, HERE)
+from truth import own_time_distance, rescale  # noqa: E402
 
 
 def venv_paths():
@@ -159,7 +165,8 @@ def main():
         wallf = os.path.join(tmp, name + ".walls.json")
         if a.reuse and os.path.exists(wallf):
             walls = json.load(open(wallf))
-        for kind, extra in (("guided", ["-o", g, "--save-stacks", smp]), ("stats", ["-o", s, "--no-samples"])):
+        prof = os.path.join(tmp, name + ".prof")
+        for kind, extra in (("guided", ["-o", g, "--save-stacks", smp, "--save-prof", prof]),):
             if kind in walls:
                 continue
             t0 = time.monotonic()
@@ -179,6 +186,8 @@ def main():
         if failed:
             notes.append("%s: skipped (%s)" % (name, failed))
             continue
+        # The stats alone: the same run's .prof, drawn without the samples.
+        subprocess.run([a.flameprof, "-f", "log", "--threshold", "0", "-o", s, prof], check=True)
         json.dump(walls, open(wallf, "w"))
         samples = "?"
         for line in open(smp):
@@ -194,6 +203,16 @@ def main():
         rs, rg = score(ta, sa), score(ta, ga)
         fs, fg = float(rs["tvd_full"]), float(rg["tvd_full"])
         ratio = fs / fg if fg > 0 else float("inf")
+        # The truth with each function's own time the drawn run's (bench/run/truth.py).
+        own = {}
+        for key, v in marshal.load(open(prof, "rb")).items():
+            label = TYPE_RE.sub(r"of '\1' objects>", WL_RE.sub("{wl}/", "%s:%s:%s" % key))
+            own[label] = own.get(label, 0.0) + v[2] * 1e6
+        tr = rescale(t, own)
+        tra = os.path.join(tmp, name + ".truth.rescaled")
+        write(tr, tra)
+        rescaled = (own_time_distance(t, own), float(score(tra, sa)["tvd_full"]),
+                    float(score(tra, ga)["tvd_full"]))
         extra = ""
         if a.same_run:
             sr = os.path.join(tmp, name + ".samerun.folded")
@@ -203,8 +222,10 @@ def main():
             sra = os.path.join(tmp, name + ".samerun.aligned")
             write(srd, sra)
             extra = " %s |" % score(ta, sra)["tvd_full"]
-        rows.append("| %s | %.4f | %.4f | %.2f | %s | %.1f (%.1f) |%s" % (
-            name, fs, fg, ratio, samples, walls["guided"], walls["stats"], extra))
+        rows.append("| %s | %.4f | %.4f | %.2f | %.3f | %.4f | %.4f | %.2f | %s | %.1f |%s" % (
+            name, fs, fg, ratio, rescaled[0], rescaled[1], rescaled[2],
+            rescaled[1] / rescaled[2] if rescaled[2] > 0 else float("inf"),
+            samples, walls["guided"], extra))
         notes.append("%s: stacks without the anchor (kept, count as error): guided %.2f %%, stats alone %.2f %%" % (
             name, 100 * gdrop / gtot if gtot else 0, 100 * sdrop / stot if stot else 0))
         if a.top:
@@ -217,12 +238,14 @@ def main():
                     100 * t.get(k, 0) / tt, 100 * gd.get(k, 0) / gt, 100 * sd.get(k, 0) / st, short(k)))
         print("done %s" % name, file=sys.stderr)
         sys.stderr.flush()
+    head = ("| workload | stats alone | guided | ratio | own | stats alone, rescaled | guided, rescaled"
+            " | ratio, rescaled | samples | wall s |")
     if a.same_run:
-        print("| workload | stats alone tvd_full | guided tvd_full | ratio | samples | wall s | traced run's .prof, stats alone |")
-        print("|---|---|---|---|---|---|---|")
+        print(head + " traced run's .prof, stats alone |")
+        print("|---" * 11 + "|")
     else:
-        print("| workload | stats alone tvd_full | guided tvd_full | ratio | samples | wall s |")
-        print("|---|---|---|---|---|---|")
+        print(head)
+        print("|---" * 10 + "|")
     for r in rows:
         print(r)
     print()

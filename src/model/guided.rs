@@ -13,15 +13,17 @@
 //! 2. A sample ends at the Python function that was running or had called a builtin.
 //!    Its time is split between the function itself and the builtins it calls, in the
 //!    proportions of the function's own time and those builtins' own time under it.
-//! 3. Each function's share is scaled so that its stacks hold exactly its own time
-//!    (`tottime`), and a builtin's under each caller exactly its own time under that
-//!    caller: every function's self time is pstats' in every output.
-//! 4. Own time the samples never saw (a function too short to be caught) is spread as
-//!    the stats alone would draw it (the caller passes that estimate in); a function
-//!    the estimate does not draw either goes under the stacks of its callers, each
-//!    caller's part (its edge's `tt`) in proportion to the time under that caller's
-//!    heaviest frames; a caller never seen either is looked for further up, through
-//!    each function's heaviest caller.
+//! 3. The stacks ending in a function under a caller are scaled so that they hold
+//!    exactly its own time under that caller (the edge's `tt`), and at the root what
+//!    no edge holds: every function's self time is pstats' in every output, and so is
+//!    its split between its callers, which a sampler caught at the calls it makes
+//!    would skew.
+//! 4. Own time the samples never saw under a caller (a function too short to be
+//!    caught) is spread as the stats alone would draw it there (the caller passes
+//!    that estimate in); where the estimate does not draw it either, it goes under
+//!    the stacks of that caller in proportion to the time under its heaviest frames;
+//!    a caller never seen either is looked for further up, through each function's
+//!    heaviest caller.
 //!
 //! The result is the profile with these stacks attached in nanoseconds; each stack
 //! keeps how many samples back it, so that the trees can say how sure each frame is.
@@ -231,8 +233,10 @@ impl<'a> Guide<'a> {
         add(stack, own / whole);
     }
 
-    /// Each function's stacks scaled to its own time: a Python function's (or a
-    /// builtin at the root's) over all its stacks, a builtin's per caller.
+    /// Each function's stacks scaled to its own time under each caller (a stack's
+    /// last two frames): cProfile's edges hold it exactly, so a sampler that catches a
+    /// function more often under one caller than its time there (it is sampled at
+    /// the calls it makes, say) does not move time between callers.
     fn scaled(&self, leaves: SampledStacks) -> SampledStacks {
         let mut sampled: BTreeMap<(FuncId, Option<FuncId>), f64> = BTreeMap::new();
         for (stack, &(seconds, _)) in &leaves {
@@ -249,36 +253,41 @@ impl<'a> Guide<'a> {
             .collect()
     }
 
-    /// What a leaf's time is scaled against: the function, and for a builtin its caller.
+    /// What a leaf's time is scaled against: the function and its caller, when the
+    /// profile has that edge; the function alone at the root.
     fn leaf_key(&self, stack: &[FuncId]) -> (FuncId, Option<FuncId>) {
         let top = stack[stack.len() - 1];
-        let caller = (self.is_builtin(top) && stack.len() > 1).then(|| stack[stack.len() - 2]);
+        let caller = (stack.len() > 1)
+            .then(|| stack[stack.len() - 2])
+            .filter(|&c| self.edge(c, top).is_some());
         (top, caller)
     }
 
-    /// The own time a leaf key must hold in all: pstats' `tottime`, or for a builtin
-    /// under a caller, its own time under that caller.
+    /// The own time a leaf key must hold in all: its own time under that caller, or
+    /// without one, the part of `tottime` no caller's edge holds (a root's).
     fn target(&self, (f, caller): (FuncId, Option<FuncId>)) -> f64 {
         match caller {
-            Some(c) if self.edge(c, f).is_some() => self.edge_own(c, f),
-            _ => positive(self.profile.function(f).stats.tt),
+            Some(c) => self.edge_own(c, f),
+            None => self.own_at_root(f),
         }
     }
 
+    /// The own time of `f` that no caller's edge holds: all of it for a root.
+    fn own_at_root(&self, f: FuncId) -> f64 {
+        let under: f64 = (self.profile.callers_of(f).iter())
+            .map(|e| self.edge_own(e.caller, f))
+            .sum();
+        positive(positive(self.profile.function(f).stats.tt) - under)
+    }
+
     /// Places the own time the samples never saw under its callers' stacks (see the
-    /// module comment, step 4).
+    /// module comment, step 4), caller by caller: what each edge's own time lacks.
     fn place_unseen(&self, stacks: &mut SampledStacks, unseen: &dyn Fn(FuncId) -> Vec<Head>) {
         let n = self.profile.functions().len();
-        // What each function's stacks hold as own time, and what each builtin holds
-        // under each caller.
-        let mut held = vec![0.0f64; n];
-        let mut held_under: HashMap<(FuncId, FuncId), f64> = HashMap::new();
+        // What the stacks hold as own time per leaf key (function, caller).
+        let mut held: HashMap<(FuncId, Option<FuncId>), f64> = HashMap::new();
         for (stack, &(seconds, _)) in stacks.iter() {
-            let (f, caller) = self.leaf_key(stack);
-            held[f as usize] += seconds;
-            if let Some(c) = caller {
-                *held_under.entry((c, f)).or_default() += seconds;
-            }
+            *held.entry(self.leaf_key(stack)).or_default() += seconds;
         }
         // Per function, the stack prefixes that end in it and the time under each.
         let prefixes = Prefixes::of(stacks, n);
@@ -286,37 +295,48 @@ impl<'a> Guide<'a> {
         // Per caller, its path up to a function the stacks hold (see `seen_ancestor`).
         let mut ancestors: HashMap<FuncId, (Vec<FuncId>, Option<FuncId>)> = HashMap::new();
         for f in 0..n as FuncId {
-            let want = positive(self.profile.function(f).stats.tt) - held[f as usize];
-            if want <= 1e-12 * positive(self.profile.function(f).stats.tt).max(1e-300) {
-                continue;
-            }
-            let estimated = unseen(f);
-            let spread: f64 = estimated.iter().map(|h| positive(h.1)).sum();
-            if spread > 0.0 && spread.is_finite() {
-                for (stack, own) in estimated {
-                    placed.push((stack, want * positive(own) / spread));
-                }
-                continue;
-            }
-            // Each caller's part: f's own time under it, less what is held there.
-            let callers = self.profile.callers_of(f);
-            let parts: Vec<(FuncId, f64)> = callers
-                .iter()
-                .filter(|e| e.caller != f)
-                .map(|e| {
-                    let under = self.edge_own(e.caller, f);
-                    let held = held_under.get(&(e.caller, f)).copied().unwrap_or(0.0);
-                    (e.caller, (under - held).max(0.0))
+            let own = positive(self.profile.function(f).stats.tt);
+            let tiny = 1e-12 * own.max(1e-300);
+            // What each of f's leaf keys lacks: under each caller, and at the root.
+            let keys = (self.profile.callers_of(f).iter())
+                .map(|e| Some(e.caller))
+                .chain(std::iter::once(None));
+            let lacking: Vec<(Option<FuncId>, f64)> = keys
+                .map(|c| {
+                    let key = (f, c);
+                    let has = held.get(&key).copied().unwrap_or(0.0);
+                    (c, self.target(key) - has)
                 })
-                .filter(|p| p.1 > 0.0)
+                .filter(|&(_, t)| t > tiny)
                 .collect();
-            let sum: f64 = parts.iter().map(|p| p.1).sum();
-            if !sum.is_finite() || sum <= 0.0 {
-                placed.push((vec![f], want));
+            if lacking.is_empty() {
                 continue;
             }
-            for (caller, part) in parts {
-                let amount = want * part / sum;
+            // The estimate's stacks of f, by the caller they end under.
+            let mut estimated: HashMap<Option<FuncId>, Vec<Head>> = HashMap::new();
+            for (stack, t) in unseen(f) {
+                let t = positive(t);
+                if t > 0.0 && !stack.is_empty() {
+                    estimated
+                        .entry(self.leaf_key(&stack).1)
+                        .or_default()
+                        .push((stack, t));
+                }
+            }
+            for (caller, amount) in lacking {
+                if let Some(heads) = estimated.get(&caller) {
+                    let spread: f64 = heads.iter().map(|h| h.1).sum();
+                    if spread > 0.0 && spread.is_finite() {
+                        for (stack, t) in heads {
+                            placed.push((stack.clone(), amount * t / spread));
+                        }
+                        continue;
+                    }
+                }
+                let Some(caller) = caller else {
+                    placed.push((vec![f], amount));
+                    continue;
+                };
                 let (path, seen) = ancestors
                     .entry(caller)
                     .or_insert_with(|| self.seen_ancestor(caller, &prefixes));
@@ -560,9 +580,10 @@ mod tests {
         near("main;load;process;parse;<ord>", 1.5);
         near("main;check;process;validate", 4.0);
         assert!(!got.keys().any(|k| k.contains("check;process;parse")));
-        // process's own 0.5 s split as sampled, 30 to 20.
-        near("main;load;process", 0.3);
-        near("main;check;process", 0.2);
+        // process's own 0.5 s split as cProfile's edges have it under each caller,
+        // not as sampled (30 to 20).
+        near("main;load;process", 0.25);
+        near("main;check;process", 0.25);
         // The callback back under the builtin that made it.
         near("main;<sorted>;key", 1.0);
         // A builtin's own time with no sample of its caller's: under the caller.
