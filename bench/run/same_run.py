@@ -76,12 +76,22 @@ def traced_with_samples(workload, prefix):
 
 
 def score(truth, estimate, tmp):
-    """tvd_full after cutting both to the stacks under the script's exec (fidelity.py's
-    alignment: the truth starts with the tracer's own frames)."""
+    """tvd_full after cutting both to the stacks under the script's exec (the truth
+    starts with the tracer's own frames; a stack without that exec is dropped)."""
     sys.path.insert(0, HERE)
     import fidelity
+    from truth import read_folded
 
-    return float(fidelity.score(truth, estimate, tmp, False)["tvd_full"])
+    def under_exec(path):
+        out = {}
+        for stack, value in read_folded(path).items():
+            frames = stack.split(";")
+            if EXEC in frames:
+                key = ";".join(frames[frames.index(EXEC):])
+                out[key] = out.get(key, 0.0) + value
+        return out
+
+    return fidelity.score(under_exec(truth), under_exec(estimate), tmp)
 
 
 def main():
