@@ -254,12 +254,13 @@ impl<'a> Guide<'a> {
     }
 
     /// What a leaf's time is scaled against: the function and its caller, when the
-    /// profile has that edge; the function alone at the root.
+    /// profile has that edge with its times; the function alone otherwise.
     fn leaf_key(&self, stack: &[FuncId]) -> (FuncId, Option<FuncId>) {
         let top = stack[stack.len() - 1];
+        // An edge with a bare count (the `profile` module's) holds no time to scale to.
         let caller = (stack.len() > 1)
             .then(|| stack[stack.len() - 2])
-            .filter(|&c| self.edge(c, top).is_some());
+            .filter(|&c| matches!(self.edge(c, top), Some(EdgeStats::Timed(_))));
         (top, caller)
     }
 
@@ -465,7 +466,7 @@ fn positive(t: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{FuncKey, ProfileBuilder, Stats};
+    use crate::model::{Count, FuncKey, ProfileBuilder, Stats};
 
     fn key(name: &str) -> FuncKey {
         if name.starts_with('<') {
@@ -608,6 +609,46 @@ mod tests {
         let s = guided.stacks().unwrap();
         let support: f64 = (0..s.len()).filter_map(|i| s.support(i)).sum();
         assert!((support - 860.0).abs() < 1e-6, "{support}");
+    }
+
+    #[test]
+    fn edges_with_bare_counts_leave_the_split_to_the_samples() {
+        // The `profile` module's callers dicts hold call counts only: each function's
+        // own time still holds, split between its callers as sampled.
+        let mut b = ProfileBuilder::new();
+        for (name, s) in [
+            ("main", stats(1, 1.0, 9.0)),
+            ("load", stats(1, 0.0, 6.0)),
+            ("check", stats(1, 0.0, 2.0)),
+            ("work", stats(20, 8.0, 8.0)),
+        ] {
+            b.add_function(key(name), s);
+        }
+        for (from, to, n) in [
+            ("main", "load", 1),
+            ("main", "check", 1),
+            ("load", "work", 10),
+            ("check", "work", 10),
+        ] {
+            b.add_edge(key(from), key(to), EdgeStats::Count((n as Count).into()));
+        }
+        let profile = b.finish();
+        let text = "app.py:1:main 100\napp.py:1:main;app.py:1:load;app.py:1:work 600\n\
+                    app.py:1:main;app.py:1:check;app.py:1:work 200\n";
+        let guided = profile
+            .guided_by(&samples(text), Some(900), &|_| Vec::new())
+            .unwrap();
+        let got = stacks(&guided);
+        let near = |stack: &str, want: f64| {
+            let v = got.get(stack).copied().unwrap_or(0.0);
+            assert!(
+                (v - want).abs() < 1e-6,
+                "{stack}: {v} (want {want})\n{got:#?}"
+            );
+        };
+        near("main;load;work", 6.0);
+        near("main;check;work", 2.0);
+        near("main", 1.0);
     }
 
     #[test]
