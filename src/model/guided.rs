@@ -541,6 +541,15 @@ mod tests {
             .collect()
     }
 
+    /// Asserts that the guided `stack` holds `want` seconds.
+    fn assert_holds(got: &BTreeMap<String, f64>, stack: &str, want: f64) {
+        let v = got.get(stack).copied().unwrap_or(0.0);
+        assert!(
+            (v - want).abs() < 1e-6,
+            "{stack}: {v} (want {want})\n{got:#?}"
+        );
+    }
+
     #[test]
     fn samples_give_the_shape_and_the_stats_every_own_time() {
         // Frames as the sampler writes them (file:line:name), values in microseconds:
@@ -568,13 +577,7 @@ mod tests {
             .guided_by(&samples(&text), Some(860), &|_| Vec::new())
             .unwrap();
         let got = stacks(&guided);
-        let near = |stack: &str, want: f64| {
-            let v = got.get(stack).copied().unwrap_or(0.0);
-            assert!(
-                (v - want).abs() < 1e-6,
-                "{stack}: {v} (want {want})\n{got:#?}"
-            );
-        };
+        let near = |stack: &str, want: f64| assert_holds(&got, stack, want);
         // parse only under load, validate only under check: the stats alone cannot
         // tell, and would put four fifths of parse under check.
         near("main;load;process;parse", 2.0);
@@ -639,13 +642,7 @@ mod tests {
             .guided_by(&samples(text), Some(900), &|_| Vec::new())
             .unwrap();
         let got = stacks(&guided);
-        let near = |stack: &str, want: f64| {
-            let v = got.get(stack).copied().unwrap_or(0.0);
-            assert!(
-                (v - want).abs() < 1e-6,
-                "{stack}: {v} (want {want})\n{got:#?}"
-            );
-        };
+        let near = |stack: &str, want: f64| assert_holds(&got, stack, want);
         near("main;load;work", 6.0);
         near("main;check;work", 2.0);
         near("main", 1.0);
