@@ -30,6 +30,11 @@ cProfile's times can follow it). `own` is the distance between the two runs'
 times per function, which the rescaling takes out; both drawings hold the drawn
 run's times, so the rescaled columns compare what the stats file cannot tell and
 the samples can: which stacks each function's time was spent in.
+
+`ideal sampler` is the guided drawing from as many samples as the run took, drawn
+by an unbiased sampler from the rescaled truth itself (truth.ideal_samples): what
+any sampler with that many samples could give. Where guided is close to it, what
+is left is the number of samples, not the sampler.
 """
 import marshal
 import os
@@ -41,7 +46,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 TRUTH = os.path.normpath(os.path.join(ROOT, "..", "shared", "truth"))
 sys.path.insert(0, HERE)
-from truth import own_time_distance, read_folded, rescale  # noqa: E402
+from truth import ideal_samples, own_time_distance, read_folded, rescale  # noqa: E402
+
+EXEC = "~:0:<built-in method builtins.exec>"
 
 WORKLOADS = {
     "context": (["{run}/context.py", "1200"], "main"),
@@ -58,6 +65,20 @@ def under(stacks, anchor):
         frames = stack.split(";")
         for i, f in enumerate(frames):
             if f.rsplit(":", 1)[-1] == anchor:
+                key = ";".join(frames[i:])
+                out[key] = out.get(key, 0.0) + value
+                break
+    return out
+
+
+def rooted(stacks):
+    """The stacks from where flameprof's sampler roots them: the exec that runs a
+    script, or runpy's run_module for `-m` (the tracer's own frames cut off)."""
+    out = {}
+    for stack, value in stacks.items():
+        frames = stack.split(";")
+        for i, f in enumerate(frames):
+            if f == EXEC or f.rsplit(":", 1)[-1] == "run_module":
                 key = ";".join(frames[i:])
                 out[key] = out.get(key, 0.0) + value
                 break
@@ -98,8 +119,9 @@ def main():
     os.makedirs(truth_dir, exist_ok=True)
     dirs = {"run": os.path.join(HERE, "workloads"),
             "fid": os.path.join(ROOT, "bench", "fidelity", "workloads")}
-    print("| workload | run | own | stats alone | guided | guided, raw truth | stats alone, raw truth | samples |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("| workload | run | own | stats alone | guided | ideal sampler | guided, raw truth"
+          " | stats alone, raw truth | samples |")
+    print("|---" * 9 + "|")
     for w in args or list(WORKLOADS):
         argv, anchor = WORKLOADS[w]
         argv = [a.format(**dirs) for a in argv]
@@ -120,10 +142,18 @@ def main():
             g, s = under(read_folded(guided), anchor), under(read_folded(alone), anchor)
             # Microseconds, as trace.py writes them.
             own = {"%s:%s:%s" % k: v[2] * 1e6 for k, v in marshal.load(open(prof, "rb")).items()}
-            truth = under(rescale(traced, own), anchor)
+            full = rescale(traced, own)
+            truth = under(full, anchor)
             samples = [l for l in open(smp) if l.startswith("# samples:")][0].split()[2].rstrip(",")
-            print("| %s | %d | %.3f | %.4f | %.4f | %.4f | %.4f | %s |" % (
+            # The same number of samples, taken by an unbiased sampler from the truth.
+            ideal, ideal_guided = os.path.join(tmp, w + ".ideal.folded"), os.path.join(tmp, w + ".ideal.guided")
+            with open(ideal, "w", encoding="utf-8") as f:
+                f.write(ideal_samples(rooted(full), int(samples), seed=r + 1))
+            subprocess.run([flameprof, "-f", "log", "--threshold", "0.01", "--stacks", ideal,
+                            "-o", ideal_guided, prof], check=True)
+            print("| %s | %d | %.3f | %.4f | %.4f | %.4f | %.4f | %.4f | %s |" % (
                 w, r + 1, own_time_distance(traced, own), score(truth, s, tmp), score(truth, g, tmp),
+                score(truth, under(read_folded(ideal_guided), anchor), tmp),
                 score(raw, g, tmp), score(raw, s, tmp), samples))
             sys.stdout.flush()
 

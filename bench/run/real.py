@@ -45,7 +45,9 @@ as error. Their share of each estimate is printed below the table.
 
 Prints a Markdown table: workload | stats alone tvd_full | guided tvd_full | ratio
 (stats / guided: >= 3 is the goal) | own | both again against the rescaled truth,
-and their ratio | samples | wall s (the guided run). With --same-run, a last column scores flameprof's reconstruction of
+and their ratio | the guided drawing from as many samples drawn from the rescaled
+truth by an unbiased sampler (bench/run/truth.py's ideal_samples: the best that
+many samples allow) | samples | wall s (the guided run). With --same-run, a last column scores flameprof's reconstruction of
 the traced run's own .prof (bench/out/data/real/NAME.prof): the reconstruction's
 error alone, free of run-to-run differences. With --top N, the N stacks (after
 alignment) where guided differs most from the truth are printed per workload, with
@@ -70,7 +72,7 @@ WORK = os.path.join(OUT, "work")
 VENV_PY = os.path.join(OUT, "venv", "bin", "python")
 TRUTH = os.path.normpath(os.path.join(ROOT, "..", "shared", "truth"))
 sys.path.insert(0, HERE)
-from truth import own_time_distance, rescale  # noqa: E402
+from truth import ideal_samples, own_time_distance, rescale  # noqa: E402
 
 
 def venv_paths():
@@ -213,6 +215,17 @@ def main():
         write(tr, tra)
         rescaled = (own_time_distance(t, own), float(score(tra, sa)["tvd_full"]),
                     float(score(tra, ga)["tvd_full"]))
+        # As many samples, taken by an unbiased sampler from the rescaled truth, with
+        # the workloads' paths as this checkout has them.
+        ideal, ideal_guided = (os.path.join(tmp, name + x) for x in (".ideal.folded", ".ideal.guided"))
+        with open(ideal, "w", encoding="utf-8") as f:
+            f.write(ideal_samples(tr, int(samples) if samples.isdigit() else 0).replace(
+                "{wl}/", subst["wl"] + "/"))
+        subprocess.run([a.flameprof, "-f", "log", "--threshold", "0", "--stacks", ideal, "-o",
+                        ideal_guided, prof], check=True, stderr=subprocess.DEVNULL)
+        ia = os.path.join(tmp, name + ".ideal.aligned")
+        write(load(ideal_guided, module, True)[0], ia)
+        rescaled += (float(score(tra, ia)["tvd_full"]),)
         extra = ""
         if a.same_run:
             sr = os.path.join(tmp, name + ".samerun.folded")
@@ -222,9 +235,9 @@ def main():
             sra = os.path.join(tmp, name + ".samerun.aligned")
             write(srd, sra)
             extra = " %s |" % score(ta, sra)["tvd_full"]
-        rows.append("| %s | %.4f | %.4f | %.2f | %.3f | %.4f | %.4f | %.2f | %s | %.1f |%s" % (
+        rows.append("| %s | %.4f | %.4f | %.2f | %.3f | %.4f | %.4f | %.2f | %.4f | %s | %.1f |%s" % (
             name, fs, fg, ratio, rescaled[0], rescaled[1], rescaled[2],
-            rescaled[1] / rescaled[2] if rescaled[2] > 0 else float("inf"),
+            rescaled[1] / rescaled[2] if rescaled[2] > 0 else float("inf"), rescaled[3],
             samples, walls["guided"], extra))
         notes.append("%s: stacks without the anchor (kept, count as error): guided %.2f %%, stats alone %.2f %%" % (
             name, 100 * gdrop / gtot if gtot else 0, 100 * sdrop / stot if stot else 0))
@@ -239,13 +252,13 @@ def main():
         print("done %s" % name, file=sys.stderr)
         sys.stderr.flush()
     head = ("| workload | stats alone | guided | ratio | own | stats alone, rescaled | guided, rescaled"
-            " | ratio, rescaled | samples | wall s |")
+            " | ratio, rescaled | ideal sampler, rescaled | samples | wall s |")
     if a.same_run:
         print(head + " traced run's .prof, stats alone |")
-        print("|---" * 11 + "|")
+        print("|---" * 12 + "|")
     else:
         print(head)
-        print("|---" * 10 + "|")
+        print("|---" * 11 + "|")
     for r in rows:
         print(r)
     print()

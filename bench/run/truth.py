@@ -56,6 +56,33 @@ def own_time_distance(truth, own_times):
     return 0.5 * sum(abs(traced[f] / ta - own_times[f] / tb) for f in common)
 
 
+def ideal_samples(stacks, n, seed=1):
+    """The stacks file an unbiased sampler taking `n` samples would write for a run
+    whose true self time per stack is `stacks` (rooted where flameprof's sampler roots
+    its stacks): each sample picks a stack with probability proportional to its time,
+    and sees no builtin frame (bar the root). What the guided drawing makes of it is
+    the best a sampler with that many samples can give."""
+    import random
+
+    seen = {}
+    for stack, value in stacks.items():
+        frames = stack.split(";")
+        frames = frames[:1] + [f for f in frames[1:] if not f.startswith("~:0:")]
+        key = ";".join(frames)
+        seen[key] = seen.get(key, 0.0) + value
+    keys = sorted(seen)
+    weights = [seen[k] for k in keys]
+    total = sum(weights)
+    counts = {}
+    for k in random.Random(seed).choices(keys, weights=weights, k=n):
+        counts[k] = counts.get(k, 0) + 1
+    lines = ["# flameprof run: ideal samples; values are microseconds",
+             "# samples: %d, sampled time: %.6f s, interval: 0.001 s" % (n, total / 1e6),
+             "# mode: wall"]
+    lines += ["%s %d" % (k, round(c * total / n)) for k, c in sorted(counts.items())]
+    return "\n".join(lines) + "\n"
+
+
 def read_folded(path):
     out = {}
     for line in open(path, encoding="utf-8", errors="replace"):
