@@ -3,10 +3,11 @@
     python3 bench/run/fidelity.py [--flameprof PATH] [--python PYTHON] [--truth DIR]
                                   [--runs N] [WORKLOAD...]
 
-Workloads (default: all four): `context`, `evaluator` and `hooks` of
+Workloads (default: all five): `context`, `evaluator` and `hooks` of
 bench/run/workloads/ (a helper whose callee depends on its caller, a depth-dependent
-recursive evaluator, a pluggy-like dispatcher) and `pytest`, the suite of
-bench/fidelity/workloads/pytest_suite run by `-m pytest` (PYTHON needs pytest).
+recursive evaluator, a pluggy-like dispatcher), `evaluator_long` (the evaluator run
+twenty times as long, scored against the evaluator's truth) and `pytest`, the suite
+of bench/fidelity/workloads/pytest_suite run by `-m pytest` (PYTHON needs pytest).
 
 For each workload:
 
@@ -63,6 +64,9 @@ TRACE_WITHOUT_GC = (
 WORKLOADS = {
     "context": (["{run}/context.py", "1200"], "main"),
     "evaluator": (["{run}/evaluator.py", "2000"], "main"),
+    # Twenty times as long (some 35 s), for twenty times the samples; scored against
+    # the evaluator's truth, as every pass of its loop parses the same expressions.
+    "evaluator_long": (["{run}/evaluator.py", "40000"], "main", "evaluator"),
     "hooks": (["{run}/hooks.py", "400000"], "run_session"),
     "pytest": (["-m", "pytest", "-q", "-p", "no:cacheprovider", "{fid}/pytest_suite"], "_console_main"),
 }
@@ -133,12 +137,17 @@ def main():
           " | stats alone, raw truth | samples |")
     print("|---" * 9 + "|")
     for w in args or list(WORKLOADS):
-        argv, anchor = WORKLOADS[w]
+        argv, anchor = WORKLOADS[w][:2]
         argv = [a.format(**dirs) for a in argv]
-        prefix = os.path.join(truth_dir, w)
+        truth_name = WORKLOADS[w][2] if len(WORKLOADS[w]) > 2 else w
+        prefix = os.path.join(truth_dir, truth_name)
+        if truth_name != w:
+            argv_truth = [a.format(**dirs) for a in WORKLOADS[truth_name][0]]
+        else:
+            argv_truth = argv
         if not os.path.exists(prefix + ".truth.folded"):
             subprocess.run([python, "-c", TRACE_WITHOUT_GC, os.path.join(TRUTH, "trace.py"), prefix]
-                           + argv, cwd=tmp, check=True, stdout=subprocess.DEVNULL,
+                           + argv_truth, cwd=tmp, check=True, stdout=subprocess.DEVNULL,
                            stderr=subprocess.DEVNULL)
         traced = read_folded(prefix + ".truth.folded")
         raw = under(traced, anchor)

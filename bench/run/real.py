@@ -21,6 +21,9 @@ For every workload of bench/fidelity/workloads/workloads.json whose truth
    truth, and against the truth rescaled to the run's own times per function
    (bench/run/truth.py; `own` is the distance the rescaling takes out).
 
+With --truth-dir DIR the truths are traced there instead, with the garbage collector
+off (bench/run/fidelity.py's TRACE_WITHOUT_GC says why), where DIR lacks them.
+
 The argv placeholders are substituted as gen.py does ({site} venv purelib, {stdlib}
 venv stdlib, {wl} bench/fidelity/workloads, {work} bench/out/work) and the programs run
 with cwd bench/out/work, as the traces did. Inputs that a workload's `prepare` step
@@ -73,6 +76,7 @@ VENV_PY = os.path.join(OUT, "venv", "bin", "python")
 TRUTH = os.path.normpath(os.path.join(ROOT, "..", "shared", "truth"))
 sys.path.insert(0, HERE)
 from truth import ideal_samples, own_time_distance, rescale  # noqa: E402
+from fidelity import TRACE_WITHOUT_GC  # noqa: E402
 
 
 def venv_paths():
@@ -144,6 +148,9 @@ def main():
     ap.add_argument("--same-run", action="store_true",
                     help="add a column: the reconstruction of the traced run's own .prof (no run-to-run difference)")
     ap.add_argument("--reuse", action="store_true", help="rescore the runs already in --keep DIR")
+    ap.add_argument("--truth-dir", default="",
+                    help="trace the truths here, with the garbage collector off, where missing"
+                         " (default: gen.py's, in bench/out/data/real)")
     a = ap.parse_args()
     only = set(filter(None, a.only.split(",")))
     tmp = a.keep or tempfile.mkdtemp(prefix="real-")
@@ -156,11 +163,16 @@ def main():
         name = w["name"]
         if only and name not in only:
             continue
-        truth = os.path.join(DATA, name + ".truth.folded")
+        argv = [x.format(**subst) for x in w["argv"]]
+        truth = os.path.join(a.truth_dir or DATA, name + ".truth.folded")
+        if a.truth_dir and not os.path.exists(truth):
+            os.makedirs(a.truth_dir, exist_ok=True)
+            subprocess.run([VENV_PY, "-c", TRACE_WITHOUT_GC, os.path.join(TRUTH, "trace.py"),
+                            os.path.join(a.truth_dir, name)] + argv, cwd=WORK,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         if not os.path.exists(truth):
             notes.append("%s: skipped, no truth file (run bench/fidelity/gen.py)" % name)
             continue
-        argv = [x.format(**subst) for x in w["argv"]]
         g, s, smp = (os.path.join(tmp, name + ext) for ext in (".guided.folded", ".stats.folded", ".samples.folded"))
         base = [a.flameprof, "run", "--python", VENV_PY, "-f", "log", "--threshold", "0"]
         walls, failed = {}, None
