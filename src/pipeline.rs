@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use crate::backend::{Backend, Job, RenderOptions};
 use crate::input::{self, InputError};
-use crate::model::{FuncId, Merger, Profile, StackValue};
+use crate::model::{Backing, FuncId, Merger, Profile, StackValue};
 use crate::warning::{Warning, WarningKind};
 
 /// Reads every input (`-`, or no input at all: standard input) and merges them as
@@ -273,9 +273,9 @@ pub fn read_sides(
     Ok((before, after))
 }
 
-/// `profile` drawn from the stacks sampled beside it (`flameprof run`'s, or a file
-/// `--save-stacks` kept), made to agree with it ([`Profile::guided_by`]): `stacks` is
-/// the folded text, named `name` in errors. The profile as it is, with a warning, when
+/// `profile` drawn from the stacks recorded or sampled beside it (`flameprof run`'s,
+/// or a file `--save-stacks` kept), made to agree with it ([`Profile::guided_by`]):
+/// `stacks` is the call paths or the folded text, named `name` in errors. The profile as it is, with a warning, when
 /// the samples hold nothing of it; an error when they cannot be read.
 pub fn guided(
     profile: Profile,
@@ -283,21 +283,31 @@ pub fn guided(
     stacks: bytes::Bytes,
     warn: &mut dyn FnMut(&Warning),
 ) -> Result<Profile, InputError> {
-    let samples = sample_count(&stacks);
-    let blank_or_comment = |l: &[u8]| l.trim_ascii().is_empty() || l.starts_with(b"#");
-    if stacks.split(|&b| b == b'\n').all(blank_or_comment) {
-        // A program too short to be sampled: the stats alone, estimated as always.
-        return Ok(profile);
-    }
-    let loaded = input::load_with(name, stacks, &input::ReadOptions::default())?;
+    let (loaded, backing) = if input::call_paths::is_call_paths(&stacks) {
+        let loaded = input::load_call_paths(name, &stacks)?;
+        (loaded, Backing::Recorded)
+    } else {
+        let samples = sample_count(&stacks);
+        let blank_or_comment = |l: &[u8]| l.trim_ascii().is_empty() || l.starts_with(b"#");
+        if stacks.split(|&b| b == b'\n').all(blank_or_comment) {
+            // A program too short to be sampled: the stats alone, estimated as always.
+            return Ok(profile);
+        }
+        let loaded = input::load_with(name, stacks, &input::ReadOptions::default())?;
+        if loaded.profile.stacks().is_none() {
+            return Err(InputError {
+                file: name.to_string(),
+                message: "not folded stacks, nor call paths".into(),
+            });
+        }
+        (loaded, Backing::Sampled(samples))
+    };
     for w in &loaded.warnings {
         warn(w);
     }
-    if loaded.profile.stacks().is_none() {
-        return Err(InputError {
-            file: name.to_string(),
-            message: "not folded stacks".into(),
-        });
+    if loaded.profile.stacks().is_none_or(|s| s.is_empty()) {
+        // No call recorded any time: the stats alone, estimated as always.
+        return Ok(profile);
     }
     // Own time no sample saw is spread as the stats alone would draw it (at the
     // default threshold: a function narrower has no frame there, and goes under its
@@ -317,7 +327,7 @@ pub fn guided(
             .filter(|s| s.1 > 0.0)
             .collect()
     };
-    match profile.guided_by(&loaded.profile, samples, &unseen) {
+    match profile.guided_by(&loaded.profile, backing, &unseen) {
         Some(guided) => Ok(guided),
         None => {
             warn(&Warning::read(

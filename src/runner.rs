@@ -1,6 +1,8 @@
 //! Profiling a Python program directly: runs a script or a module under cProfile
 //! through a small bootstrap (`runner/bootstrap.py`), with the program's stdin,
-//! stdout and stderr passed through, and hands back its exit status and the stats.
+//! stdout and stderr passed through, and hands back its exit status, the stats and
+//! the program's call paths, recorded beside cProfile by the call-path recorder
+//! (`runner/recorder.c`, built by `build.rs`) or, where it cannot be loaded, sampled.
 //! Picks the interpreter when none is named (the environment flameprof was installed
 //! into comes first).
 //! Owns the program's life as a process: the private temporary directory, the
@@ -16,6 +18,13 @@ use std::process::{Command, ExitStatus};
 
 /// The Python code run with `python -c`: see the file for what it does.
 pub const BOOTSTRAP: &str = include_str!("runner/bootstrap.py");
+
+/// The call-path recorder built for this target (a shared library the bootstrap loads
+/// with ctypes); empty when it was built without one (no C compiler, not Unix).
+#[cfg(not(flameprof_no_recorder))]
+pub const RECORDER: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/recorder.so"));
+#[cfg(flameprof_no_recorder)]
+pub const RECORDER: &[u8] = &[];
 
 /// What to run: `python script.py ARGS` or `python -m module ARGS`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,9 +42,11 @@ pub struct Program {
     pub args: Vec<OsString>,
     /// Measure process CPU time (`time.process_time`) instead of wall-clock time.
     pub cpu: bool,
-    /// Also sample the stacks of the thread running the program (experimental: the
-    /// bootstrap's `_flameprof_sampler`), into [`Outcome::stacks`].
-    pub sample_stacks: bool,
+    /// Also keep the stacks of the thread running the program, into
+    /// [`Outcome::stacks`]: every call path, recorded (the bootstrap's
+    /// `_flameprof_recorder`), or where the recorder cannot be loaded, samples (its
+    /// `_flameprof_sampler`).
+    pub record_stacks: bool,
 }
 
 /// How a profiled program ended.
@@ -45,8 +56,9 @@ pub struct Outcome {
     /// The stats file's bytes; `None` when the program ended before profiling began
     /// (no such script or module, a syntax error) or was killed before writing them.
     pub stats: Option<Vec<u8>>,
-    /// With [`Program::sample_stacks`], the sampled stacks (folded text, values in
-    /// microseconds), when the program wrote them.
+    /// With [`Program::record_stacks`], the stacks when the program wrote them: its
+    /// call paths (`formats/call-paths/`) or sampled stacks (folded text, values in
+    /// microseconds).
     pub stacks: Option<Vec<u8>>,
 }
 
@@ -222,8 +234,9 @@ fn same_file(a: &Path, b: &Path) -> bool {
 }
 
 /// The command line that runs `program` under the bootstrap, writing stats to `out`
-/// and, unless empty, the sampled stacks to `stacks`.
-pub fn command(program: &Program, out: &OsStr, stacks: &OsStr) -> Command {
+/// and, unless empty, the stacks to `stacks`: recorded with the recorder library at
+/// `recorder`, unless empty, else sampled.
+pub fn command(program: &Program, out: &OsStr, stacks: &OsStr, recorder: &OsStr) -> Command {
     let (mode, target) = match &program.target {
         Target::Script(s) => ("script", s),
         Target::Module(m) => ("module", m),
@@ -235,6 +248,7 @@ pub fn command(program: &Program, out: &OsStr, stacks: &OsStr) -> Command {
         .arg(if program.cpu { "1" } else { "0" })
         .arg(mode)
         .arg(stacks)
+        .arg(recorder)
         .arg(target);
     cmd.args(&program.args);
     cmd
@@ -255,13 +269,18 @@ pub fn profile(program: &Program) -> Result<Outcome, RunError> {
     let signals = signals::Forward::install();
     let dir = private_dir().map_err(RunError::Temp)?;
     let out = dir.path().join("profile.prof");
-    let stacks = program
-        .sample_stacks
-        .then(|| dir.path().join("stacks.folded"));
+    let stacks = program.record_stacks.then(|| dir.path().join("stacks"));
+    // FLAMEPROF_SAMPLE_STACKS: sample even where the recorder would load (for tests
+    // and benchmarks of the sampler).
+    let sample = std::env::var_os("FLAMEPROF_SAMPLE_STACKS").is_some_and(|v| !v.is_empty());
+    let recorder = match program.record_stacks && !RECORDER.is_empty() && !sample {
+        true => Some(write_recorder(dir.path()).map_err(RunError::Temp)?),
+        false => None,
+    };
     // Installed before the spawn, so that no Ctrl-C can fall between the two.
     let guard = interrupt::Deferred::new();
-    let stacks_arg = stacks.as_deref().map_or(OsStr::new(""), Path::as_os_str);
-    let mut cmd = command(program, out.as_os_str(), stacks_arg);
+    let arg = |p: &Option<PathBuf>| p.as_deref().map_or(OsString::new(), |p| p.as_os_str().into());
+    let mut cmd = command(program, out.as_os_str(), &arg(&stacks), &arg(&recorder));
     die_with_parent(&mut cmd);
     let mut child = match cmd.spawn() {
         Ok(child) => child,
@@ -307,6 +326,23 @@ fn read_written(path: &Path) -> Result<Option<Vec<u8>>, RunError> {
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(RunError::Temp(e)),
     }
+}
+
+/// The recorder library, written into the private directory `dir` for the bootstrap to
+/// load.
+fn write_recorder(dir: &Path) -> io::Result<PathBuf> {
+    // dlopen takes any name; ctypes on macOS too.
+    let path = dir.join("recorder.so");
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        // Read is all the loader needs: it maps the file, never runs it as a program.
+        options.mode(0o600);
+    }
+    io::Write::write_all(&mut options.open(&path)?, RECORDER)?;
+    Ok(path)
 }
 
 /// A new directory for the stats, readable by the user only: made with mode 0700,
@@ -695,9 +731,14 @@ mod tests {
             target: Target::Module("pytest".into()),
             args: vec!["-x".into(), "tests/".into()],
             cpu: true,
-            sample_stacks: true,
+            record_stacks: true,
         };
-        let cmd = command(&p, OsStr::new("/t/o.prof"), OsStr::new("/t/s.folded"));
+        let cmd = command(
+            &p,
+            OsStr::new("/t/o.prof"),
+            OsStr::new("/t/stacks"),
+            OsStr::new("/t/recorder.so"),
+        );
         let args: Vec<_> = cmd.get_args().collect();
         assert_eq!(args[0], "-c");
         assert_eq!(args[1], BOOTSTRAP);
@@ -707,7 +748,8 @@ mod tests {
                 "/t/o.prof",
                 "1",
                 "module",
-                "/t/s.folded",
+                "/t/stacks",
+                "/t/recorder.so",
                 "pytest",
                 "-x",
                 "tests/"

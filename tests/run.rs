@@ -520,6 +520,29 @@ for k in list(keys) + list(stats):
 print("\n".join(sorted("%s:%d:%s" % k for k in keys)))
 "#;
 
+/// Checks, in Python, that every function of the call paths argv[2] (its `f FRAME`
+/// lines, `file:line:name`) is a key of the stats file argv[1], builtins included:
+/// the recorder names them as cProfile does. Prints the paths as folded stacks of
+/// calls, one per line.
+const PATHS_KEYS: &str = r#"
+import marshal, re, sys
+stats = marshal.load(open(sys.argv[1], "rb"))
+functions, paths = [], [None]
+for line in open(sys.argv[2], encoding="utf-8"):
+    line = line.rstrip("\n")
+    if line.startswith("f "):
+        file, lineno, name = re.match(r"^(.*?):(-?\d+):(.*)$", line[2:]).groups()
+        functions.append((file, int(lineno), name))
+    elif line.startswith("n "):
+        parent, function, calls, own = map(int, line[2:].split())
+        stack = (paths[parent] or ()) + (function,)
+        paths.append(stack)
+        print("%s %d" % (";".join("%s:%d:%s" % functions[f] for f in stack), calls))
+missing = [k for k in functions if k not in stats]
+assert not missing, missing
+assert any(k[0] == "~" for k in functions), "no builtin recorded"
+"#;
+
 const SAMPLED: &str = r#"
 import sys, time
 
@@ -532,14 +555,94 @@ def nap():
 def main():
     print("sampled " + repr(sys.argv[1:]))
     nap()
+    [].append(1)
     spin(200000)
     sys.exit(7)
 
 main()
 "#;
 
+/// Runs SAMPLED with and without --save-stacks (and with FLAMEPROF_SAMPLE_STACKS set
+/// in `env`, sampled): the program's status and output are the same, and the stacks
+/// file is written only when asked for. Returns the file.
+fn run_saving_stacks(dir: &Path, p: &Python, env: &[(&str, &str)]) -> String {
+    for stacks in [false, true] {
+        let _ = std::fs::remove_file(dir.join("s.stacks"));
+        let python = py(p);
+        let mut args = vec!["run", "--python", &python];
+        args.extend(["--save-prof", "s.prof", "-f", "log", "-o", "run.log"]);
+        if stacks {
+            args.extend(["--save-stacks", "s.stacks"]);
+        }
+        args.extend(["sampled.py", "a b", "-x"]);
+        let r = fp_env(dir, &args, None, env);
+        assert_eq!(r.code(), 7, "{p:?} stacks={stacks}\n{}", r.describe());
+        assert_eq!(
+            r.stdout_text(),
+            "sampled ['a b', '-x']\n",
+            "{p:?} stacks={stacks}"
+        );
+        assert_eq!(dir.join("s.stacks").exists(), stacks, "{p:?}");
+    }
+    std::fs::read_to_string(dir.join("s.stacks")).unwrap()
+}
+
 #[test]
-fn save_stacks_samples_the_program_with_cprofile_s_keys() {
+fn save_stacks_records_every_call_path_with_cprofile_s_keys() {
+    if !external("python3") {
+        return;
+    }
+    let dir = workdir();
+    std::fs::write(dir.path().join("sampled.py"), SAMPLED).unwrap();
+    std::fs::write(dir.path().join("paths_keys.py"), PATHS_KEYS).unwrap();
+    for p in pythons() {
+        let recorded = run_saving_stacks(dir.path(), &p, &[]);
+        assert!(
+            recorded.starts_with("# flameprof call paths 1\n") && recorded.contains("# mode: wall\n"),
+            "{p:?}\n{recorded}"
+        );
+        let check = Command::new(&p.path)
+            .args(["paths_keys.py", "s.prof", "s.stacks"])
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        assert!(
+            check.status.success(),
+            "{p:?}: {}\n{recorded}",
+            String::from_utf8_lossy(&check.stderr)
+        );
+        // Every call, counted on its path from cProfile's root; no bootstrap frame.
+        let calls = String::from_utf8_lossy(&check.stdout);
+        // (The module's first line is 1 or, before 3.8, its first statement's.)
+        let root = "~:0:<built-in method builtins.exec>;sampled.py:";
+        for (path, n) in [
+            ("sampled.py:7:nap;~:0:<built-in method time.sleep>", 1),
+            ("~:0:<method 'append' of 'list' objects>", 1),
+            ("sampled.py:4:spin;~:0:<built-in method builtins.sum>", 1),
+        ] {
+            let end = format!(":<module>;sampled.py:10:main;{path} {n}");
+            assert!(
+                calls.lines().any(|l| l.starts_with(root) && l.ends_with(&end)),
+                "{p:?}: no {path} {n}\n{calls}"
+            );
+        }
+        assert!(!calls.contains("_flameprof") && !calls.contains("<string>"), "{p:?}\n{calls}");
+        // Drawn again from the saved files, the picture is the run's.
+        let redrawn = fp(
+            dir.path(),
+            &["-f", "log", "--stacks", "s.stacks", "s.prof"],
+            None,
+        );
+        assert_eq!(
+            redrawn.stdout_text(),
+            std::fs::read_to_string(dir.path().join("run.log")).unwrap(),
+            "{p:?}"
+        );
+    }
+}
+
+#[test]
+fn save_stacks_samples_the_program_where_it_is_not_recorded() {
     if !external("python3") {
         return;
     }
@@ -547,31 +650,12 @@ fn save_stacks_samples_the_program_with_cprofile_s_keys() {
     std::fs::write(dir.path().join("sampled.py"), SAMPLED).unwrap();
     std::fs::write(dir.path().join("keys_subset.py"), KEYS_SUBSET).unwrap();
     for p in pythons() {
-        for stacks in [false, true] {
-            let _ = std::fs::remove_file(dir.path().join("s.folded"));
-            let python = py(&p);
-            let mut args = vec!["run", "--python", &python];
-            args.extend(["--save-prof", "s.prof", "-f", "log", "-o", "run.log"]);
-            if stacks {
-                args.extend(["--save-stacks", "s.folded"]);
-            }
-            args.extend(["sampled.py", "a b", "-x"]);
-            let r = fp(dir.path(), &args, None);
-            // The program's status and output, the same with the sampler as without.
-            assert_eq!(r.code(), 7, "{p:?} stacks={stacks}\n{}", r.describe());
-            assert_eq!(
-                r.stdout_text(),
-                "sampled ['a b', '-x']\n",
-                "{p:?} stacks={stacks}"
-            );
-            assert_eq!(dir.path().join("s.folded").exists(), stacks, "{p:?}");
-        }
-        let folded = std::fs::read_to_string(dir.path().join("s.folded")).unwrap();
+        let folded = run_saving_stacks(dir.path(), &p, &[("FLAMEPROF_SAMPLE_STACKS", "1")]);
         assert!(folded.contains("# mode: wall\n"), "{p:?}\n{folded}");
         // flameprof reads it back, into keys that are all cProfile's.
         fp(
             dir.path(),
-            &["-f", "json", "--keep-lines", "-o", "s.json", "s.folded"],
+            &["-f", "json", "--keep-lines", "-o", "s.json", "s.stacks"],
             None,
         )
         .ok();
@@ -676,7 +760,7 @@ fn run_draws_each_callee_under_the_caller_that_made_it() {
         let draw = |samples: bool| {
             let mut args = vec!["run", "--python", &python, "-f", "log", "--threshold", "0"];
             if !samples {
-                args.push("--no-samples");
+                args.push("--no-stacks");
             }
             args.extend(["-o", "c.log", "context.py", "0.8"]);
             fp(dir.path(), &args, None).ok();

@@ -48,7 +48,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 TRUTH = os.path.normpath(os.path.join(ROOT, "..", "shared", "truth"))
 sys.path.insert(0, HERE)
-from truth import ideal_samples, own_time_distance, read_folded, rescale  # noqa: E402
+from truth import cprofile_labels, ideal_samples, own_time_distance, read_folded, rescale  # noqa: E402
 
 EXEC = "~:0:<built-in method builtins.exec>"
 
@@ -150,7 +150,6 @@ def main():
                            + argv_truth, cwd=tmp, check=True, stdout=subprocess.DEVNULL,
                            stderr=subprocess.DEVNULL)
         traced = read_folded(prefix + ".truth.folded")
-        raw = under(traced, anchor)
         for r in range(runs):
             prof, smp = os.path.join(tmp, w + ".prof"), os.path.join(tmp, w + ".samples.folded")
             guided, alone = os.path.join(tmp, w + ".guided.folded"), os.path.join(tmp, w + ".stats.folded")
@@ -162,19 +161,24 @@ def main():
             g, s = under(read_folded(guided), anchor), under(read_folded(alone), anchor)
             # Microseconds, as trace.py writes them.
             own = {"%s:%s:%s" % k: v[2] * 1e6 for k, v in marshal.load(open(prof, "rb")).items()}
-            full = rescale(traced, own)
-            truth = under(full, anchor)
-            samples = [l for l in open(smp) if l.startswith("# samples:")][0].split()[2].rstrip(",")
-            # The same number of samples, taken by an unbiased sampler from the truth.
-            ideal, ideal_guided = os.path.join(tmp, w + ".ideal.folded"), os.path.join(tmp, w + ".ideal.guided")
-            with open(ideal, "w", encoding="utf-8") as f:
-                f.write(ideal_samples(rooted(full), int(samples), seed=r + 1))
-            subprocess.run([flameprof, "-f", "log", "--threshold", "0.01", "--stacks", ideal,
-                            "-o", ideal_guided, prof], check=True)
-            print("| %s | %d | %.3f | %.4f | %.4f | %.4f | %.4f | %.4f | %s |" % (
-                w, r + 1, own_time_distance(traced, own), score(truth, s, tmp), score(truth, g, tmp),
-                score(truth, under(read_folded(ideal_guided), anchor), tmp),
-                score(raw, g, tmp), score(raw, s, tmp), samples))
+            named = cprofile_labels(traced, own)
+            full = rescale(named, own)
+            truth, raw = under(full, anchor), under(named, anchor)
+            head = open(smp, encoding="utf-8", errors="replace").read(4096)
+            if head.startswith("# flameprof call paths"):
+                samples, ideal_score = "recorded", "–"
+            else:
+                samples = [l for l in head.splitlines() if l.startswith("# samples:")][0].split()[2].rstrip(",")
+                # As many samples, taken by an unbiased sampler from the truth.
+                ideal, ideal_guided = os.path.join(tmp, w + ".ideal.folded"), os.path.join(tmp, w + ".ideal.guided")
+                with open(ideal, "w", encoding="utf-8") as f:
+                    f.write(ideal_samples(rooted(full), int(samples), seed=r + 1))
+                subprocess.run([flameprof, "-f", "log", "--threshold", "0.01", "--stacks", ideal,
+                                "-o", ideal_guided, prof], check=True)
+                ideal_score = "%.4f" % score(truth, under(read_folded(ideal_guided), anchor), tmp)
+            print("| %s | %d | %.3f | %.4f | %.4f | %s | %.4f | %.4f | %s |" % (
+                w, r + 1, own_time_distance(named, own), score(truth, s, tmp), score(truth, g, tmp),
+                ideal_score, score(raw, g, tmp), score(raw, s, tmp), samples))
             sys.stdout.flush()
 
 

@@ -4,7 +4,8 @@
 
 TRACED.truth.folded is ../shared/truth/trace.py's truth for a run of a program;
 LIVE.prof is cProfile's file for another, untraced run of it (`flameprof run
---save-prof`). OUT.folded has the traced run's stacks, each function's self time
+--save-prof`). OUT.folded has the traced run's stacks (builtin methods named as
+cProfile names them: cprofile_labels), each function's self time
 (the stacks ending in it) scaled by one factor so that it adds up to that function's
 tottime in LIVE.prof; stacks ending in a function LIVE.prof does not have are
 dropped. Prints the distance (total variation) between the two runs' times per
@@ -44,6 +45,40 @@ def rescale(truth, own_times):
         leaf = stack.rsplit(";", 1)[-1]
         if own_times.get(leaf, 0) > 0 and traced[leaf] > 0:
             out[stack] = value * own_times[leaf] / traced[leaf]
+    return out
+
+
+def cprofile_labels(stacks, keys):
+    """`stacks` with trace.py's names of builtin methods made cProfile's: the tracer
+    names a method by its type's bare name (`<method 'group' of 'Match' objects>`),
+    cProfile by the method's own repr, its type's qualified name (`... of 're.Match'
+    objects`). A name is changed where `keys` (cProfile's, of a live run) hold exactly
+    one name for that method of a type of that bare name; else kept."""
+    import re
+
+    pattern = re.compile(r"^~:0:<method '(.*)' of '(.*)' objects>$")
+    known = set(keys)
+    by_bare = {}
+    for k in known:
+        m = pattern.match(k)
+        if m:
+            bare = (m.group(1), m.group(2).rsplit(".", 1)[-1])
+            by_bare.setdefault(bare, set()).add(k)
+    renamed = {}
+
+    def name(frame):
+        if frame in known or not frame.startswith("~:0:<method "):
+            return frame
+        if frame not in renamed:
+            m = pattern.match(frame)
+            found = by_bare.get((m.group(1), m.group(2))) if m else None
+            renamed[frame] = next(iter(found)) if found and len(found) == 1 else frame
+        return renamed[frame]
+
+    out = {}
+    for stack, value in stacks.items():
+        key = ";".join(name(f) for f in stack.split(";"))
+        out[key] = out.get(key, 0.0) + value
     return out
 
 
@@ -101,7 +136,7 @@ def main():
     own = {}
     for key, value in marshal.load(open(live_path, "rb")).items():
         own["%s:%s:%s" % key] = value[2] * 1e6  # microseconds, as trace.py writes
-    truth = read_folded(traced_path)
+    truth = cprofile_labels(read_folded(traced_path), own)
     print("tottime_tvd=%.4f" % own_time_distance(truth, own))
     with open(out_path, "w", encoding="utf-8") as out:
         for stack, value in sorted(rescale(truth, own).items()):

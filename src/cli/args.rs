@@ -52,9 +52,9 @@ pub struct Args {
     #[arg(long)]
     pub keep_lines: bool,
 
-    /// Draw the stats' stacks from FILE, stacks sampled beside them that `flameprof run
-    /// --save-stacks FILE` kept, as `flameprof run` draws them (the stats files named
-    /// must be that run's, its --save-prof).
+    /// Draw the stats' stacks from FILE, the stacks recorded (or sampled) beside them
+    /// that `flameprof run --save-stacks FILE` kept, as `flameprof run` draws them (the
+    /// stats files named must be that run's, its --save-prof).
     #[arg(long, value_name = "FILE")]
     pub stacks: Option<PathBuf>,
 
@@ -577,16 +577,16 @@ pub struct ProgramArgs {
     #[arg(long, value_name = "FILE", visible_alias = "pstat", global = true)]
     pub save_prof: Option<PathBuf>,
 
-    /// With run, -r or -m: also keep the stacks sampled beside cProfile in FILE
-    /// (folded stacks, microseconds), which --stacks FILE draws again with the
-    /// --save-prof file.
+    /// With run, -r or -m: also keep the program's stacks, recorded beside cProfile,
+    /// in FILE (its call paths; folded stacks where they were sampled), which --stacks
+    /// FILE draws again with the --save-prof file.
     #[arg(long, value_name = "FILE", global = true)]
     pub save_stacks: Option<PathBuf>,
 
-    /// With run, -r or -m: do not sample the program's stacks; draw from cProfile's
+    /// With run, -r or -m: do not record the program's stacks; draw from cProfile's
     /// stats alone, the stacks estimated as for any stats file.
-    #[arg(long, global = true, conflicts_with = "save_stacks")]
-    pub no_samples: bool,
+    #[arg(long, global = true, conflicts_with = "save_stacks", alias = "no-samples")]
+    pub no_stacks: bool,
 }
 
 impl ProgramArgs {
@@ -597,6 +597,6 @@ impl ProgramArgs {
             || self.cpu
             || self.save_prof.is_some()
             || self.save_stacks.is_some()
-            || self.no_samples
+            || self.no_stacks
     }
 }

@@ -538,7 +538,7 @@ fn profile_and_render(
         target,
         args: program_args,
         cpu: args.program.cpu,
-        sample_stacks: !args.program.no_samples,
+        record_stacks: !args.program.no_stacks,
     };
     let save = args.program.save_prof.take();
     let save_stacks = args.program.save_stacks.take();

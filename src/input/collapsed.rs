@@ -287,17 +287,21 @@ fn root_frame(frame: &str, position: usize, after_austin_process: bool) -> bool 
     false
 }
 
-/// Frame texts to keys, each distinct text parsed once.
+/// Frame texts to keys, each distinct text parsed once: the distinct functions of
+/// stacks, as their frames name them.
 #[derive(Default)]
-struct Reader {
+pub(super) struct Reader {
     by_text: HashMap<Box<str>, u32>,
     by_key: HashMap<FuncKey, u32>,
-    keys: Vec<FuncKey>,
-    shortened: usize,
+    pub(super) keys: Vec<FuncKey>,
+    /// How many names were too long and shortened.
+    pub(super) shortened: usize,
 }
 
 impl Reader {
-    fn intern(&mut self, frame: &str) -> u32 {
+    /// The function a frame names (see [`parse_frame`]), numbered from 0 as first
+    /// seen; frames naming the same key are the same function.
+    pub(super) fn intern(&mut self, frame: &str) -> u32 {
         self.intern_with(frame, parse_frame)
     }
 

@@ -4,6 +4,7 @@
 //!
 //! Knows nothing of trees, output formats or the command line.
 
+pub mod call_paths;
 pub mod checks;
 pub mod collapsed;
 pub mod direct;
@@ -175,7 +176,11 @@ pub fn load(file: &str, data: Bytes) -> Result<Loaded, InputError> {
 
 /// [`load`], with the reading options (`--no-thread-roots`).
 pub fn load_with(file: &str, data: Bytes, options: &ReadOptions) -> Result<Loaded, InputError> {
-    let read = if collapsed::looks_collapsed(&data) {
+    let read = if call_paths::is_call_paths(&data) {
+        Err("call paths recorded by flameprof run, which draw the stats of that run: \
+             flameprof --stacks FILE STATS.prof"
+            .to_string())
+    } else if collapsed::looks_collapsed(&data) {
         collapsed::load(&data, options)
     } else {
         pstats::load(data)
@@ -186,6 +191,23 @@ pub fn load_with(file: &str, data: Bytes, options: &ReadOptions) -> Result<Loade
             warnings: read
                 .warnings
                 .into_iter()
+                .map(|message| Warning::read(file, message))
+                .collect(),
+        }),
+        Err(message) => Err(InputError {
+            file: file.to_string(),
+            message,
+        }),
+    }
+}
+
+/// Reads the call paths `flameprof run` recorded ([`call_paths`]), named `file` in
+/// errors and warnings.
+pub fn load_call_paths(file: &str, data: &Bytes) -> Result<Loaded, InputError> {
+    match call_paths::load(data) {
+        Ok(read) => Ok(Loaded {
+            profile: read.profile,
+            warnings: (read.warnings.into_iter())
                 .map(|message| Warning::read(file, message))
                 .collect(),
         }),

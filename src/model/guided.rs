@@ -1,24 +1,28 @@
-//! Stacks sampled beside cProfile, made to agree with it: [`Profile::guided_by`].
+//! Stacks recorded or sampled beside cProfile, made to agree with it:
+//! [`Profile::guided_by`].
 //!
-//! `flameprof run` samples the program's stacks while cProfile counts its calls. The
-//! samples know the real stacks but are few and see no builtin; cProfile knows every
+//! `flameprof run` records the program's call paths while cProfile counts its calls
+//! (or, where its recorder cannot be loaded, samples its stacks). cProfile knows every
 //! function's own time exactly, and each caller→callee edge's own time of the callee
-//! (`tt` of the callers dict), but no stack. The guided stacks take the shape from the
-//! samples and every amount from cProfile:
+//! (`tt` of the callers dict), but no stack. The recorded paths know every stack and
+//! its own time, measured with their own clock beside cProfile's; samples know the
+//! real stacks too, but are few and see no builtin. The guided stacks take the shape
+//! from the stacks and every amount from cProfile:
 //!
-//! 1. Each sampled stack is mapped onto the profile's functions (frames it does not
-//!    know are left out), and a builtin that called back into Python (a sort key, a
-//!    `map` function, `exec`) is put back between the two Python frames where the
-//!    profile has no direct call but one through a builtin.
+//! 1. Each stack is mapped onto the profile's functions (frames it does not know are
+//!    left out), and a builtin that called back into Python (a sort key, a `map`
+//!    function, `exec`) is put back between the two Python frames where the profile
+//!    has no direct call but one through a builtin (samples lack them).
 //! 2. A sample ends at the Python function that was running or had called a builtin.
 //!    Its time is split between the function itself and the builtins it calls, in the
 //!    proportions of the function's own time and those builtins' own time under it.
+//!    (A recorded path holds its own time only, its builtins' on their own paths.)
 //! 3. The stacks ending in a function under a caller are scaled so that they hold
 //!    exactly its own time under that caller (the edge's `tt`), and at the root what
 //!    no edge holds: every function's self time is pstats' in every output, and so is
 //!    its split between its callers, which a sampler caught at the calls it makes
 //!    would skew.
-//! 4. Own time the samples never saw under a caller (a function too short to be
+//! 4. Own time the stacks never saw under a caller (a function too short to be
 //!    caught) is spread as the stats alone would draw it there (the caller passes
 //!    that estimate in); where the estimate does not draw it either, it goes under
 //!    the stacks of that caller in proportion to the time under its heaviest frames;
@@ -26,7 +30,8 @@
 //!    heaviest caller.
 //!
 //! The result is the profile with these stacks attached in nanoseconds; each stack
-//! keeps how many samples back it, so that the trees can say how sure each frame is.
+//! keeps how many samples back it, so that the trees can say how sure each frame is:
+//! a recorded stack is backed without bound (it is exact), unless step 4 added to it.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -39,6 +44,16 @@ type SampledStacks = BTreeMap<Vec<FuncId>, (f64, f64)>;
 /// A stack (root first) ending in a function, and a time on it.
 pub type Head = (Vec<FuncId>, f64);
 
+/// What stands behind stacks kept beside a profile of calls.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backing {
+    /// Samples: as many as the stacks file's header counts in all, from which each
+    /// stack's support is counted; without it, one per stack.
+    Sampled(Option<u64>),
+    /// Every call, recorded: each stack as the program ran it.
+    Recorded,
+}
+
 /// At most this many of a function's stack prefixes take the time of a callee the
 /// samples never saw, the heaviest, as many as hold [`HEADS_SHARE`] of its time.
 const MAX_HEADS: usize = 16;
@@ -48,11 +63,9 @@ const HEADS_SHARE: f64 = 0.95;
 const MAX_CALLER_HOPS: usize = 256;
 
 impl Profile {
-    /// This profile (cProfile's) with the stacks of `sampled` (collapsed stacks of
-    /// this very run) made to agree with it, as the module comment says. `None` when
-    /// the samples hold no time on any function of the profile.
-    /// `samples`: how many samples were taken in all (the stacks file's header), from
-    /// which each stack's support is counted; without it, one per stack.
+    /// This profile (cProfile's) with the stacks of `sampled` (recorded or sampled in
+    /// this very run, as `backing` says) made to agree with it, as the module comment
+    /// says. `None` when the stacks hold no time on any function of the profile.
     ///
     /// `unseen(f)` gives the stacks (root first, ending in `f`) and own times over which
     /// to spread the own time of `f` the samples never saw: the estimate from the stats
@@ -61,7 +74,7 @@ impl Profile {
     pub fn guided_by(
         &self,
         sampled: &Profile,
-        samples: Option<u64>,
+        backing: Backing,
         unseen: &dyn Fn(FuncId) -> Vec<Head>,
     ) -> Option<Profile> {
         let stacks = sampled.stacks()?;
@@ -71,13 +84,21 @@ impl Profile {
         let g = Guide::new(self);
         // (stack, time in seconds, samples) with builtins split off the leaves.
         let mut leaves: SampledStacks = BTreeMap::new();
-        let per_sample = mean_sample(stacks, samples);
+        let per_sample = match backing {
+            Backing::Sampled(samples) => mean_sample(stacks, samples),
+            Backing::Recorded => 0.0,
+        };
         for (frames, value) in stacks.iter() {
             let seconds = value as f64 * stacks.unit().weight();
             let mapped: Vec<FuncId> = frames.iter().filter_map(|&f| ids[f as usize]).collect();
             let Some(stack) = g.with_builtins(&mapped) else {
                 continue;
             };
+            if backing == Backing::Recorded {
+                let slot = leaves.entry(stack).or_insert((0.0, f64::INFINITY));
+                slot.0 += seconds;
+                continue;
+            }
             let samples = if per_sample > 0.0 {
                 seconds / per_sample
             } else {
@@ -360,7 +381,12 @@ impl<'a> Guide<'a> {
             }
         }
         for (stack, seconds) in placed {
-            stacks.entry(stack).or_insert((0.0, 0.0)).0 += seconds;
+            let slot = stacks.entry(stack).or_insert((0.0, 0.0));
+            slot.0 += seconds;
+            // A recorded stack with time placed on it is no longer as recorded.
+            if slot.1.is_infinite() {
+                slot.1 = 0.0;
+            }
         }
     }
 
@@ -574,7 +600,7 @@ mod tests {
         .collect::<String>();
         let profile = profile();
         let guided = profile
-            .guided_by(&samples(&text), Some(860), &|_| Vec::new())
+            .guided_by(&samples(&text), Backing::Sampled(Some(860)), &|_| Vec::new())
             .unwrap();
         let got = stacks(&guided);
         let near = |stack: &str, want: f64| assert_holds(&got, stack, want);
@@ -639,7 +665,7 @@ mod tests {
         let text = "app.py:1:main 100\napp.py:1:main;app.py:1:load;app.py:1:work 600\n\
                     app.py:1:main;app.py:1:check;app.py:1:work 200\n";
         let guided = profile
-            .guided_by(&samples(text), Some(900), &|_| Vec::new())
+            .guided_by(&samples(text), Backing::Sampled(Some(900)), &|_| Vec::new())
             .unwrap();
         let got = stacks(&guided);
         let near = |stack: &str, want: f64| assert_holds(&got, stack, want);
@@ -653,7 +679,7 @@ mod tests {
         let profile = profile();
         assert!(
             profile
-                .guided_by(&samples("other.py:1:f 100\n"), None, &|_| Vec::new())
+                .guided_by(&samples("other.py:1:f 100\n"), Backing::Sampled(None), &|_| Vec::new())
                 .is_none()
         );
     }

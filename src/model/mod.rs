@@ -21,6 +21,7 @@ mod tests;
 mod text;
 
 pub use builder::{BuilderId, ProfileBuilder};
+pub use guided::Backing;
 pub use labels::{ModuleLabels, write_label};
 pub use merge::Merger;
 pub use stacks::{RawStacks, StackValue, Stacks};

@@ -1,4 +1,5 @@
-# Run by `flameprof run` as `python -c <this file> OUT CPU MODE STACKS TARGET [ARGS...]`.
+# Run by `flameprof run` as
+# `python -c <this file> OUT CPU MODE STACKS RECORDER TARGET [ARGS...]`.
 #
 # Profiles a script (MODE=script) or a module (MODE=module) with cProfile, the way
 # `python script.py` / `python -m module` would run it, and writes the stats to OUT
@@ -7,8 +8,10 @@
 # SystemExit), and CPU=1 measures process CPU time (time.process_time) instead of
 # wall-clock time.
 #
-# STACKS, unless empty, also samples the stacks of the thread running the program
-# (see _flameprof_sampler) and writes them to STACKS as folded stacks.
+# STACKS, unless empty, also keeps the stacks of the thread running the program and
+# writes them to STACKS: every call path, recorded by the library RECORDER (see
+# _flameprof_recorder), or where it is empty or cannot be loaded, samples as folded
+# stacks (see _flameprof_sampler).
 #
 # Only this process writes OUT: a child the program forks (os.fork, multiprocessing's
 # fork start method) runs this same code when it returns or exits, and must neither
@@ -43,7 +46,157 @@ def _flameprof_save(prof, out, owner, sampler=None):
     prof.create_stats()
     _flameprof_write(out, marshal.dumps(prof.stats), owner)
     if sampler is not None:
-        _flameprof_write(sampler.path, sampler.folded(prof.stats), owner)
+        sampler.save(prof.stats, owner)
+
+
+def _flameprof_frame(key):
+    """A function key as a frame of folded stacks: `file:line:name`, `;` made `,` and
+    control characters escaped."""
+    text = "%s:%d:%s" % key
+    out = []
+    for c in text.replace(";", ","):
+        o = ord(c)
+        if o < 0x20 or 0x7F <= o < 0xA0:
+            out.append({"\t": "\\t", "\n": "\\n", "\r": "\\r"}.get(c, "\\x%02x" % o))
+        else:
+            out.append(c)
+    return "".join(out)
+
+
+def _flameprof_label(fn):
+    """A builtin's name as cProfile keys it (`<built-in method builtins.len>`,
+    `<method 'append' of 'list' objects>`): called by the recorder on the first call of
+    each builtin."""
+    name = fn.__name__
+    self = getattr(fn, "__self__", None)
+    module = getattr(fn, "__module__", None)
+    if self is None:
+        if module is not None and not isinstance(module, str):
+            module = getattr(module, "__name__", None)
+        if isinstance(module, str) and module not in ("builtins", "__builtin__"):
+            return "<%s.%s>" % (module, name)
+        return "<%s>" % name
+    # The attribute of that name found first along the type's MRO, without calling a
+    # descriptor, as cProfile looks it up.
+    for klass in type(self).__mro__:
+        attrs = getattr(klass, "__dict__", {})
+        if name in attrs:
+            try:
+                return repr(attrs[name])
+            except Exception:
+                break
+    if sys.version_info >= (3,) and isinstance(module, str):
+        return "<built-in method %s.%s>" % (module, name)
+    return "<built-in method %s>" % name
+
+
+class _flameprof_recorder(object):
+    """Records every call path of the thread running the program, with the call-path
+    recorder (runner/recorder.c, a shared library at `library`): per path from the
+    profile's root, its calls and its own time, in the profile's clock (wall or CPU).
+    Installed just after cProfile is enabled on this thread, it sees the same calls:
+    before 3.12 it takes cProfile's place and calls it first on every event; from 3.12
+    it is the legacy profile function beside cProfile's sys.monitoring one. So the
+    paths start where cProfile's calls do (the builtin exec of a script, runpy's
+    run_module), and hold no frame of this bootstrap.
+
+    `load` fails (returns False) where ctypes or the library cannot be loaded, and
+    under an interpreter whose objects have the debug header (Py_TRACE_REFS), whose
+    layout the recorder does not read."""
+
+    def __init__(self, path, library, cpu):
+        self.path = path
+        self.library = library
+        self.cpu = cpu
+        self.lib = None
+        self.functions = []
+        # [recording started]
+        self.started = [False]
+
+    def load(self):
+        if hasattr(sys, "getobjects"):  # Py_TRACE_REFS
+            return False
+        try:
+            import ctypes
+
+            lib = ctypes.PyDLL(self.library)
+            api = ctypes.pythonapi
+            p = ctypes.py_object
+            void_p = ctypes.c_void_p
+            functions = ["PyEval_SetProfile", "Py_IncRef", "Py_DecRef"]
+            pointers = [ctypes.cast(getattr(api, n), void_p) for n in functions]
+            frame_code = getattr(api, "PyFrame_GetCode", None)  # 3.9+
+            pointers.append(ctypes.cast(frame_code, void_p) if frame_code is not None else void_p())
+            for n in ("PyObject_CallFunctionObjArgs", "PyList_Append", "PyErr_Clear", "PyThreadState_Get"):
+                pointers.append(ctypes.cast(getattr(api, n), void_p))
+
+            class Api(ctypes.Structure):
+                _fields_ = [("f%d" % i, void_p) for i in range(len(pointers))]
+
+            self.api = Api(*pointers)
+            lib.flameprof_start.argtypes = [ctypes.POINTER(Api), p, p, p, ctypes.c_int, ctypes.c_int]
+            lib.flameprof_start.restype = ctypes.c_int
+            lib.flameprof_failed.restype = ctypes.c_int
+            lib.flameprof_write_paths.argtypes = [ctypes.c_int]
+            lib.flameprof_write_paths.restype = ctypes.c_int
+            self.byref = ctypes.byref
+        except Exception:
+            return False
+        self.lib = lib
+        return True
+
+    def start_args(self, prof):
+        """The arguments of the library's flameprof_start, which starts recording
+        beside `prof` once it is enabled: made beforehand, as the bootstrap calls it
+        right after enabling the profiler, where a call the profiler sees would be
+        recorded."""
+        chain = 1 if sys.version_info < (3, 12) else 0
+        return (self.byref(self.api), prof, self.functions, _flameprof_label, 1 if self.cpu else 0, chain)
+
+    def stop(self):
+        """Stops recording, after the profiler is disabled (before 3.12 that removed
+        the recorder already)."""
+        if self.started[0]:
+            self.lib.flameprof_stop()
+
+    def forked(self):
+        # A forked child records nothing: its copy of the paths is never written.
+        if self.started[0]:
+            self.lib.flameprof_stop()
+        self.started[0] = False
+
+    def save(self, stats, owner):
+        """Writes the paths (formats/call-paths): the functions, then the paths."""
+        import os
+
+        self.stop()
+        if not self.started[0] or self.lib.flameprof_failed():
+            return
+        lines = [
+            "# flameprof call paths 1",
+            "# recorded beside cProfile by flameprof run; own times in nanoseconds",
+            "# mode: %s" % ("cpu" if self.cpu else "wall"),
+        ]
+        for f in self.functions:
+            if isinstance(f, str) or (sys.version_info < (3,) and isinstance(f, basestring)):  # noqa: F821
+                lines.append("f " + _flameprof_frame(("~", 0, f)))
+            else:
+                lines.append("f " + _flameprof_frame((f.co_filename, f.co_firstlineno, f.co_name)))
+        head = ("\n".join(lines) + "\n")
+        if not isinstance(head, bytes):
+            head = head.encode("utf-8", "surrogateescape")
+        part = "%s.%d.part" % (self.path, owner)
+        fd = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            while head:
+                head = head[os.write(fd, head):]
+            ok = self.lib.flameprof_write_paths(fd) == 0
+        finally:
+            os.close(fd)
+        if ok:
+            getattr(os, "replace", os.rename)(part, self.path)
+        else:
+            os.unlink(part)
 
 
 class _flameprof_sampler(object):
@@ -171,6 +324,9 @@ class _flameprof_sampler(object):
         # A forked child has no sampling thread; its copy of the stacks is never written.
         self.state[0] = True
 
+    def save(self, stats, owner):
+        _flameprof_write(self.path, self.folded(stats), owner)
+
     def folded(self, stats):
         """The stacks as folded text (frames `file:line:name`, root first, joined by `;`,
         a space, then microseconds), as `flameprof -f log` writes them."""
@@ -179,7 +335,7 @@ class _flameprof_sampler(object):
             callers = stats.get(self.script_key, (0, 0, 0, 0, {}))[4]
             builtins = sorted(c for c in callers if c[0] == "~")
             # Python 3: `<built-in method builtins.exec>`; 2.7: `<exec>`? taken as written.
-            prefix = [self.frame(builtins[0] if builtins else ("~", 0, "<built-in method builtins.exec>"))]
+            prefix = [_flameprof_frame(builtins[0] if builtins else ("~", 0, "<built-in method builtins.exec>"))]
         lines = []
         totals = []
 
@@ -188,7 +344,7 @@ class _flameprof_sampler(object):
                 if code is None:
                     continue
                 key = (code.co_filename, code.co_firstlineno, code.co_name)
-                walk(child, [self.frame(key)] + path)
+                walk(child, [_flameprof_frame(key)] + path)
             if None in node:
                 totals.append(node[None])
                 lines.append((prefix + path, node[None]))
@@ -213,26 +369,14 @@ class _flameprof_sampler(object):
             return text
         return text.encode("utf-8", "surrogateescape")
 
-    @staticmethod
-    def frame(key):
-        text = "%s:%d:%s" % key
-        out = []
-        for c in text.replace(";", ","):
-            o = ord(c)
-            if o < 0x20 or 0x7F <= o < 0xA0:
-                out.append({"\t": "\\t", "\n": "\\n", "\r": "\\r"}.get(c, "\\x%02x" % o))
-            else:
-                out.append(c)
-        return "".join(out)
-
 
 def _flameprof_main():
     import os
     import cProfile
 
     owner = os.getpid()
-    out, cpu, mode, stacks, target = sys.argv[1:6]
-    args = sys.argv[6:]
+    out, cpu, mode, stacks, library, target = sys.argv[1:7]
+    args = sys.argv[7:]
 
     import time
 
@@ -242,8 +386,12 @@ def _flameprof_main():
     else:
         timer = getattr(time, "perf_counter", None) or time.time
         prof = cProfile.Profile()
-    sampler = None
-    if stacks:
+    sampler = recorder = None
+    if stacks and library:
+        recorder = _flameprof_recorder(stacks, library, cpu == "1")
+        if not recorder.load():
+            recorder = None
+    if stacks and recorder is None:
         try:
             import _thread as thread
         except ImportError:  # Python 2
@@ -317,6 +465,17 @@ def _flameprof_main():
         register_at_fork(after_in_child=prof.disable)
         if sampler is not None:
             register_at_fork(after_in_child=sampler.forked)
+        if recorder is not None:
+            register_at_fork(after_in_child=recorder.forked)
+    # Between enabling the profiler and running the program, and between the program
+    # and disabling the profiler, no call that cProfile or the recorder would record:
+    # attribute, subscript and comparison operations, and ctypes calls, which no
+    # profiler sees.
+    start_recording = stop_recording = None
+    if recorder is not None:
+        start_recording, start_args = recorder.lib.flameprof_start, recorder.start_args(prof)
+        stop_recording = recorder.lib.flameprof_stop
+    keeper = recorder or sampler
 
     if sampler is not None:
         if sys.version_info >= (3, 12):
@@ -332,8 +491,10 @@ def _flameprof_main():
             )
         sampler.start()
     prof.enable()
+    if start_recording is not None:
+        recorder.started[0] = start_recording(*start_args) == 0
     if sampler is not None:
-        sampler.state[2] = True  # no call: on 3.12+ cProfile would record it
+        sampler.state[2] = True
     try:
         if code is not None:
             exec(code, globs)
@@ -345,10 +506,12 @@ def _flameprof_main():
         # Like an uncaught exception in the program: its traceback (without this
         # bootstrap's frame) through sys.excepthook, then status 1.
         prof.disable()
+        if stop_recording is not None:
+            stop_recording()
         if sampler is not None:
             sampler.state[2] = False
         kind, value, tb = sys.exc_info()
-        _flameprof_save(prof, out, owner, sampler)
+        _flameprof_save(prof, out, owner, keeper)
         out = None
         tb = tb.tb_next if tb is not None else None
         if hasattr(value, "with_traceback"):  # Python 3 prints value.__traceback__
@@ -359,11 +522,13 @@ def _flameprof_main():
         # Saved while this bootstrap's module, whose globals the save needs, is alive.
         if out is not None:
             prof.disable()
+            if stop_recording is not None:
+                stop_recording()
             if sampler is not None:
                 # Before the save is called: a sample the sampling thread takes from
                 # here on shows this bootstrap, and is then seen to be dropped.
                 sampler.state[2] = False
-            _flameprof_save(prof, out, owner, sampler)
+            _flameprof_save(prof, out, owner, keeper)
         bootstrap = None
 
 

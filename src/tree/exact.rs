@@ -23,12 +23,14 @@ pub fn inverted(profile: &Profile, stacks: &Stacks, options: &TreeOptions) -> Ca
 }
 
 /// One distinct stack prefix: its function, the node after its subtree, its samples
-/// (or time), and for estimated stacks the samples behind that.
+/// (or time), and for estimated stacks the samples behind that, and whether every
+/// stack through it was recorded (backed without bound), which makes it exact.
 struct Node {
     func: FuncId,
     end: u32,
     total: f64,
     support: f64,
+    recorded: bool,
 }
 
 /// The stacks as a trie in pre-order: node `i`'s children start at `i + 1`, and each
@@ -82,11 +84,14 @@ impl Trie {
                     end: 0,
                     total: 0.0,
                     support: 0.0,
+                    recorded: true,
                 });
             }
             for &n in &path {
-                nodes[n as usize].total += value;
-                nodes[n as usize].support += support;
+                let node = &mut nodes[n as usize];
+                node.total += value;
+                node.support += support;
+                node.recorded &= support.is_infinite();
             }
         }
         let end = nodes.len() as u32;
@@ -161,9 +166,10 @@ fn draw(trie: &Trie, profile: &Profile, options: &TreeOptions) -> CallTree {
 
 /// A frame of estimated stacks: its width within a standard error of its samples'
 /// share either way (the range [`Frame::spread`] reads: 1/√k of the width for k samples,
-/// unbounded for none), and its calls those of the call between it and the frame it
-/// hangs from (its caller, or in the inverted tree its callee) in proportion to the
-/// time of that call the frame holds; a root frame's, the function's.
+/// unbounded for none; exact when every stack through it was recorded), and its calls
+/// those of the call between it and the frame it hangs from (its caller, or in the
+/// inverted tree its callee) in proportion to the time of that call the frame holds; a
+/// root frame's, the function's.
 fn estimated_frame(
     profile: &Profile,
     node: &Node,
@@ -172,7 +178,11 @@ fn estimated_frame(
     top_down: bool,
 ) -> Frame {
     let width = node.total;
-    let half = 0.5 / node.support.sqrt();
+    let half = if node.recorded {
+        0.0
+    } else {
+        0.5 / node.support.sqrt()
+    };
     let (min_total, max_total) = if half.is_finite() {
         ((width * (1.0 - half)).max(0.0), width * (1.0 + half))
     } else {
@@ -215,7 +225,7 @@ fn estimated_frame(
         func: Some(node.func),
         parent,
         calls,
-        exact: false,
+        exact: node.recorded,
         min_total,
         max_total,
         ..Frame::root(width)
@@ -251,7 +261,7 @@ mod tests {
             .unwrap()
             .profile;
         stats
-            .guided_by(&samples, Some(900), &|_| Vec::new())
+            .guided_by(&samples, crate::model::Backing::Sampled(Some(900)), &|_| Vec::new())
             .unwrap()
     }
 
@@ -331,7 +341,7 @@ mod tests {
             .unwrap()
             .profile;
         let p = stats
-            .guided_by(&samples, Some(900), &|_| Vec::new())
+            .guided_by(&samples, crate::model::Backing::Sampled(Some(900)), &|_| Vec::new())
             .unwrap();
         let flame = by_name(&p, &flame_tree(&p, &TreeOptions::default()));
         let load = flame.iter().find(|f| f.0 == "load").unwrap();

@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_flameprof_global_optspecs
-    string join \n f/format= o/out= list-formats keep-lines stacks= threshold= max-depth= width= row-height= font-size= title= subtitle= flame-only inverted-only no-script log-mult= labels= focus= sort= callers callees no-thread-roots r/run m/run-module python= cpu save-prof= save-stacks= no-samples h/help V/version
+    string join \n f/format= o/out= list-formats keep-lines stacks= threshold= max-depth= width= row-height= font-size= title= subtitle= flame-only inverted-only no-script log-mult= labels= focus= sort= callers callees no-thread-roots r/run m/run-module python= cpu save-prof= save-stacks= no-stacks h/help V/version
 end
 
 function __fish_flameprof_needs_command
@@ -32,7 +32,7 @@ stats\t''
 svg\t''
 text\t''"
 complete -c flameprof -n "__fish_flameprof_needs_command" -s o -l out -d 'Write to FILE (atomically: a failed run leaves any existing FILE untouched). Without -f, FILE\'s extension picks the format: .svg, .json, .speedscope.json, .pb.gz or .pprof (pprof), .txt (text), .folded, .collapsed or .log (log). Without -o, an SVG is never written to a terminal but to a file named after the input (app.prof: app.svg)' -r -F
-complete -c flameprof -n "__fish_flameprof_needs_command" -l stacks -d 'Draw the stats\' stacks from FILE, stacks sampled beside them that `flameprof run --save-stacks FILE` kept, as `flameprof run` draws them (the stats files named must be that run\'s, its --save-prof)' -r -F
+complete -c flameprof -n "__fish_flameprof_needs_command" -l stacks -d 'Draw the stats\' stacks from FILE, the stacks recorded (or sampled) beside them that `flameprof run --save-stacks FILE` kept, as `flameprof run` draws them (the stats files named must be that run\'s, its --save-prof)' -r -F
 complete -c flameprof -n "__fish_flameprof_needs_command" -l threshold -d 'Hide frames narrower than this percentage of the total time (their time is added to the parent\'s self time)' -r
 complete -c flameprof -n "__fish_flameprof_needs_command" -l max-depth -d 'Do not draw frames deeper than this (0: no limit)' -r
 complete -c flameprof -n "__fish_flameprof_needs_command" -l width -d 'Image width in pixels (default: fluid, the SVG fills the window)' -r
@@ -47,7 +47,7 @@ complete -c flameprof -n "__fish_flameprof_needs_command" -l focus -d 'Keep only
 complete -c flameprof -n "__fish_flameprof_needs_command" -l sort -d 'Sort key of -f stats, as pstats\' sort_stats takes it (calls, cumulative, cumtime, filename, line, module, name, ncalls, nfl, pcalls, stdname, time, tottime, or an abbreviation pstats accepts, like `file` or `tot`), or `none`: the stats dict\'s order, as pstats prints it unsorted' -r
 complete -c flameprof -n "__fish_flameprof_needs_command" -l python -d 'With run, -r or -m: the Python interpreter [default: the python3 or python beside the flameprof binary (the environment pip installed it into), else $VIRTUAL_ENV/bin/python if a virtual environment is active, else python3]' -r
 complete -c flameprof -n "__fish_flameprof_needs_command" -l save-prof -l pstat -d 'With run, -r or -m: also keep the profile stats in FILE (a cProfile file that flameprof, pstats or snakeviz can read later)' -r -F
-complete -c flameprof -n "__fish_flameprof_needs_command" -l save-stacks -d 'With run, -r or -m: also keep the stacks sampled beside cProfile in FILE (folded stacks, microseconds), which --stacks FILE draws again with the --save-prof file' -r -F
+complete -c flameprof -n "__fish_flameprof_needs_command" -l save-stacks -d 'With run, -r or -m: also keep the program\'s stacks, recorded beside cProfile, in FILE (its call paths; folded stacks where they were sampled), which --stacks FILE draws again with the --save-prof file' -r -F
 complete -c flameprof -n "__fish_flameprof_needs_command" -l list-formats -d 'List the output formats and exit'
 complete -c flameprof -n "__fish_flameprof_needs_command" -l keep-lines -d 'Sampled profiles and collapsed stacks: keep one frame per line executed, as the input keys them, instead of one per function'
 complete -c flameprof -n "__fish_flameprof_needs_command" -l flame-only -d 'Draw only the flame graph (svg)'
@@ -59,7 +59,7 @@ complete -c flameprof -n "__fish_flameprof_needs_command" -l no-thread-roots -d 
 complete -c flameprof -n "__fish_flameprof_needs_command" -s r -l run -d 'flameprof 0.4: run the first INPUT as a Python script, the other INPUTs being its arguments (use `--` before arguments that start with `-`). Same as flameprof run'
 complete -c flameprof -n "__fish_flameprof_needs_command" -s m -l run-module -d 'flameprof 0.4: run the first INPUT as a Python module (python -m), the other INPUTs being its arguments. Same as flameprof run -m'
 complete -c flameprof -n "__fish_flameprof_needs_command" -l cpu -d 'With run, -r or -m: measure process CPU time (time.process_time) instead of wall-clock time, so time spent waiting (I/O, sleep) does not count'
-complete -c flameprof -n "__fish_flameprof_needs_command" -l no-samples -d 'With run, -r or -m: do not sample the program\'s stacks; draw from cProfile\'s stats alone, the stacks estimated as for any stats file'
+complete -c flameprof -n "__fish_flameprof_needs_command" -l no-stacks -d 'With run, -r or -m: do not record the program\'s stacks; draw from cProfile\'s stats alone, the stacks estimated as for any stats file'
 complete -c flameprof -n "__fish_flameprof_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c flameprof -n "__fish_flameprof_needs_command" -s V -l version -d 'Print version'
 complete -c flameprof -n "__fish_flameprof_needs_command" -a "run" -d 'Profile a Python script (or -m module) and render the profile'
@@ -74,7 +74,7 @@ stats\t''
 svg\t''
 text\t''"
 complete -c flameprof -n "__fish_flameprof_using_subcommand run" -s o -l out -d 'Write to FILE (atomically: a failed run leaves any existing FILE untouched). Without -f, FILE\'s extension picks the format: .svg, .json, .speedscope.json, .pb.gz or .pprof (pprof), .txt (text), .folded, .collapsed or .log (log). Without -o, an SVG is never written to a terminal but to a file named after the input (app.prof: app.svg)' -r -F
-complete -c flameprof -n "__fish_flameprof_using_subcommand run" -l stacks -d 'Draw the stats\' stacks from FILE, stacks sampled beside them that `flameprof run --save-stacks FILE` kept, as `flameprof run` draws them (the stats files named must be that run\'s, its --save-prof)' -r -F
+complete -c flameprof -n "__fish_flameprof_using_subcommand run" -l stacks -d 'Draw the stats\' stacks from FILE, the stacks recorded (or sampled) beside them that `flameprof run --save-stacks FILE` kept, as `flameprof run` draws them (the stats files named must be that run\'s, its --save-prof)' -r -F
 complete -c flameprof -n "__fish_flameprof_using_subcommand run" -l threshold -d 'Hide frames narrower than this percentage of the total time (their time is added to the parent\'s self time)' -r
 complete -c flameprof -n "__fish_flameprof_using_subcommand run" -l max-depth -d 'Do not draw frames deeper than this (0: no limit)' -r
 complete -c flameprof -n "__fish_flameprof_using_subcommand run" -l width -d 'Image width in pixels (default: fluid, the SVG fills the window)' -r
@@ -89,7 +89,7 @@ complete -c flameprof -n "__fish_flameprof_using_subcommand run" -l focus -d 'Ke
 complete -c flameprof -n "__fish_flameprof_using_subcommand run" -l sort -d 'Sort key of -f stats, as pstats\' sort_stats takes it (calls, cumulative, cumtime, filename, line, module, name, ncalls, nfl, pcalls, stdname, time, tottime, or an abbreviation pstats accepts, like `file` or `tot`), or `none`: the stats dict\'s order, as pstats prints it unsorted' -r
 complete -c flameprof -n "__fish_flameprof_using_subcommand run" -l python -d 'With run, -r or -m: the Python interpreter [default: the python3 or python beside the flameprof binary (the environment pip installed it into), else $VIRTUAL_ENV/bin/python if a virtual environment is active, else python3]' -r
 complete -c flameprof -n "__fish_flameprof_using_subcommand run" -l save-prof -l pstat -d 'With run, -r or -m: also keep the profile stats in FILE (a cProfile file that flameprof, pstats or snakeviz can read later)' -r -F
-complete -c flameprof -n "__fish_flameprof_using_subcommand run" -l save-stacks -d 'With run, -r or -m: also keep the stacks sampled beside cProfile in FILE (folded stacks, microseconds), which --stacks FILE draws again with the --save-prof file' -r -F
+complete -c flameprof -n "__fish_flameprof_using_subcommand run" -l save-stacks -d 'With run, -r or -m: also keep the program\'s stacks, recorded beside cProfile, in FILE (its call paths; folded stacks where they were sampled), which --stacks FILE draws again with the --save-prof file' -r -F
 complete -c flameprof -n "__fish_flameprof_using_subcommand run" -s m -l module -d 'Run TARGET as a module, like python -m (e.g. flameprof run -m pytest tests/)'
 complete -c flameprof -n "__fish_flameprof_using_subcommand run" -l keep-lines -d 'Sampled profiles and collapsed stacks: keep one frame per line executed, as the input keys them, instead of one per function'
 complete -c flameprof -n "__fish_flameprof_using_subcommand run" -l flame-only -d 'Draw only the flame graph (svg)'
@@ -99,7 +99,7 @@ complete -c flameprof -n "__fish_flameprof_using_subcommand run" -l callers -d '
 complete -c flameprof -n "__fish_flameprof_using_subcommand run" -l callees -d 'With -f stats: print pstats\' print_callees() view instead of the table'
 complete -c flameprof -n "__fish_flameprof_using_subcommand run" -l no-thread-roots -d 'Drop the process and thread frames sampling profilers put at the root of each collapsed stack (py-spy --threads, austin, CPython\'s tid:N), merging the threads'
 complete -c flameprof -n "__fish_flameprof_using_subcommand run" -l cpu -d 'With run, -r or -m: measure process CPU time (time.process_time) instead of wall-clock time, so time spent waiting (I/O, sleep) does not count'
-complete -c flameprof -n "__fish_flameprof_using_subcommand run" -l no-samples -d 'With run, -r or -m: do not sample the program\'s stacks; draw from cProfile\'s stats alone, the stacks estimated as for any stats file'
+complete -c flameprof -n "__fish_flameprof_using_subcommand run" -l no-stacks -d 'With run, -r or -m: do not record the program\'s stacks; draw from cProfile\'s stats alone, the stacks estimated as for any stats file'
 complete -c flameprof -n "__fish_flameprof_using_subcommand run" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c flameprof -n "__fish_flameprof_using_subcommand diff" -l base-also -d 'Another stats file merged into BASE (repeatable), as several inputs are merged' -r -F
 complete -c flameprof -n "__fish_flameprof_using_subcommand diff" -l new-also -d 'Another stats file merged into NEW (repeatable)' -r -F
@@ -113,7 +113,7 @@ stats\t''
 svg\t''
 text\t''"
 complete -c flameprof -n "__fish_flameprof_using_subcommand diff" -s o -l out -d 'Write to FILE (atomically: a failed run leaves any existing FILE untouched). Without -f, FILE\'s extension picks the format: .svg, .json, .speedscope.json, .pb.gz or .pprof (pprof), .txt (text), .folded, .collapsed or .log (log). Without -o, an SVG is never written to a terminal but to a file named after the input (app.prof: app.svg)' -r -F
-complete -c flameprof -n "__fish_flameprof_using_subcommand diff" -l stacks -d 'Draw the stats\' stacks from FILE, stacks sampled beside them that `flameprof run --save-stacks FILE` kept, as `flameprof run` draws them (the stats files named must be that run\'s, its --save-prof)' -r -F
+complete -c flameprof -n "__fish_flameprof_using_subcommand diff" -l stacks -d 'Draw the stats\' stacks from FILE, the stacks recorded (or sampled) beside them that `flameprof run --save-stacks FILE` kept, as `flameprof run` draws them (the stats files named must be that run\'s, its --save-prof)' -r -F
 complete -c flameprof -n "__fish_flameprof_using_subcommand diff" -l threshold -d 'Hide frames narrower than this percentage of the total time (their time is added to the parent\'s self time)' -r
 complete -c flameprof -n "__fish_flameprof_using_subcommand diff" -l max-depth -d 'Do not draw frames deeper than this (0: no limit)' -r
 complete -c flameprof -n "__fish_flameprof_using_subcommand diff" -l width -d 'Image width in pixels (default: fluid, the SVG fills the window)' -r
@@ -128,7 +128,7 @@ complete -c flameprof -n "__fish_flameprof_using_subcommand diff" -l focus -d 'K
 complete -c flameprof -n "__fish_flameprof_using_subcommand diff" -l sort -d 'Sort key of -f stats, as pstats\' sort_stats takes it (calls, cumulative, cumtime, filename, line, module, name, ncalls, nfl, pcalls, stdname, time, tottime, or an abbreviation pstats accepts, like `file` or `tot`), or `none`: the stats dict\'s order, as pstats prints it unsorted' -r
 complete -c flameprof -n "__fish_flameprof_using_subcommand diff" -l python -d 'With run, -r or -m: the Python interpreter [default: the python3 or python beside the flameprof binary (the environment pip installed it into), else $VIRTUAL_ENV/bin/python if a virtual environment is active, else python3]' -r
 complete -c flameprof -n "__fish_flameprof_using_subcommand diff" -l save-prof -l pstat -d 'With run, -r or -m: also keep the profile stats in FILE (a cProfile file that flameprof, pstats or snakeviz can read later)' -r -F
-complete -c flameprof -n "__fish_flameprof_using_subcommand diff" -l save-stacks -d 'With run, -r or -m: also keep the stacks sampled beside cProfile in FILE (folded stacks, microseconds), which --stacks FILE draws again with the --save-prof file' -r -F
+complete -c flameprof -n "__fish_flameprof_using_subcommand diff" -l save-stacks -d 'With run, -r or -m: also keep the program\'s stacks, recorded beside cProfile, in FILE (its call paths; folded stacks where they were sampled), which --stacks FILE draws again with the --save-prof file' -r -F
 complete -c flameprof -n "__fish_flameprof_using_subcommand diff" -l normalize -d 'Compare each side\'s share of its own total instead of its time (in -f log, NEW\'s values are scaled to BASE\'s total). -f json is not changed'
 complete -c flameprof -n "__fish_flameprof_using_subcommand diff" -l keep-lines -d 'Sampled profiles and collapsed stacks: keep one frame per line executed, as the input keys them, instead of one per function'
 complete -c flameprof -n "__fish_flameprof_using_subcommand diff" -l flame-only -d 'Draw only the flame graph (svg)'
@@ -138,7 +138,7 @@ complete -c flameprof -n "__fish_flameprof_using_subcommand diff" -l callers -d 
 complete -c flameprof -n "__fish_flameprof_using_subcommand diff" -l callees -d 'With -f stats: print pstats\' print_callees() view instead of the table'
 complete -c flameprof -n "__fish_flameprof_using_subcommand diff" -l no-thread-roots -d 'Drop the process and thread frames sampling profilers put at the root of each collapsed stack (py-spy --threads, austin, CPython\'s tid:N), merging the threads'
 complete -c flameprof -n "__fish_flameprof_using_subcommand diff" -l cpu -d 'With run, -r or -m: measure process CPU time (time.process_time) instead of wall-clock time, so time spent waiting (I/O, sleep) does not count'
-complete -c flameprof -n "__fish_flameprof_using_subcommand diff" -l no-samples -d 'With run, -r or -m: do not sample the program\'s stacks; draw from cProfile\'s stats alone, the stacks estimated as for any stats file'
+complete -c flameprof -n "__fish_flameprof_using_subcommand diff" -l no-stacks -d 'With run, -r or -m: do not record the program\'s stacks; draw from cProfile\'s stats alone, the stacks estimated as for any stats file'
 complete -c flameprof -n "__fish_flameprof_using_subcommand diff" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c flameprof -n "__fish_flameprof_using_subcommand completions" -s f -l format -d 'Output format (see --list-formats) [default: the one -o\'s extension names, else svg]' -r -f -a "json\t''
 log\t''
@@ -148,7 +148,7 @@ stats\t''
 svg\t''
 text\t''"
 complete -c flameprof -n "__fish_flameprof_using_subcommand completions" -s o -l out -d 'Write to FILE (atomically: a failed run leaves any existing FILE untouched). Without -f, FILE\'s extension picks the format: .svg, .json, .speedscope.json, .pb.gz or .pprof (pprof), .txt (text), .folded, .collapsed or .log (log). Without -o, an SVG is never written to a terminal but to a file named after the input (app.prof: app.svg)' -r -F
-complete -c flameprof -n "__fish_flameprof_using_subcommand completions" -l stacks -d 'Draw the stats\' stacks from FILE, stacks sampled beside them that `flameprof run --save-stacks FILE` kept, as `flameprof run` draws them (the stats files named must be that run\'s, its --save-prof)' -r -F
+complete -c flameprof -n "__fish_flameprof_using_subcommand completions" -l stacks -d 'Draw the stats\' stacks from FILE, the stacks recorded (or sampled) beside them that `flameprof run --save-stacks FILE` kept, as `flameprof run` draws them (the stats files named must be that run\'s, its --save-prof)' -r -F
 complete -c flameprof -n "__fish_flameprof_using_subcommand completions" -l threshold -d 'Hide frames narrower than this percentage of the total time (their time is added to the parent\'s self time)' -r
 complete -c flameprof -n "__fish_flameprof_using_subcommand completions" -l max-depth -d 'Do not draw frames deeper than this (0: no limit)' -r
 complete -c flameprof -n "__fish_flameprof_using_subcommand completions" -l width -d 'Image width in pixels (default: fluid, the SVG fills the window)' -r
@@ -163,7 +163,7 @@ complete -c flameprof -n "__fish_flameprof_using_subcommand completions" -l focu
 complete -c flameprof -n "__fish_flameprof_using_subcommand completions" -l sort -d 'Sort key of -f stats, as pstats\' sort_stats takes it (calls, cumulative, cumtime, filename, line, module, name, ncalls, nfl, pcalls, stdname, time, tottime, or an abbreviation pstats accepts, like `file` or `tot`), or `none`: the stats dict\'s order, as pstats prints it unsorted' -r
 complete -c flameprof -n "__fish_flameprof_using_subcommand completions" -l python -d 'With run, -r or -m: the Python interpreter [default: the python3 or python beside the flameprof binary (the environment pip installed it into), else $VIRTUAL_ENV/bin/python if a virtual environment is active, else python3]' -r
 complete -c flameprof -n "__fish_flameprof_using_subcommand completions" -l save-prof -l pstat -d 'With run, -r or -m: also keep the profile stats in FILE (a cProfile file that flameprof, pstats or snakeviz can read later)' -r -F
-complete -c flameprof -n "__fish_flameprof_using_subcommand completions" -l save-stacks -d 'With run, -r or -m: also keep the stacks sampled beside cProfile in FILE (folded stacks, microseconds), which --stacks FILE draws again with the --save-prof file' -r -F
+complete -c flameprof -n "__fish_flameprof_using_subcommand completions" -l save-stacks -d 'With run, -r or -m: also keep the program\'s stacks, recorded beside cProfile, in FILE (its call paths; folded stacks where they were sampled), which --stacks FILE draws again with the --save-prof file' -r -F
 complete -c flameprof -n "__fish_flameprof_using_subcommand completions" -l keep-lines -d 'Sampled profiles and collapsed stacks: keep one frame per line executed, as the input keys them, instead of one per function'
 complete -c flameprof -n "__fish_flameprof_using_subcommand completions" -l flame-only -d 'Draw only the flame graph (svg)'
 complete -c flameprof -n "__fish_flameprof_using_subcommand completions" -l inverted-only -d 'Draw only the inverted (self time, callers beneath) graph (svg)'
@@ -172,7 +172,7 @@ complete -c flameprof -n "__fish_flameprof_using_subcommand completions" -l call
 complete -c flameprof -n "__fish_flameprof_using_subcommand completions" -l callees -d 'With -f stats: print pstats\' print_callees() view instead of the table'
 complete -c flameprof -n "__fish_flameprof_using_subcommand completions" -l no-thread-roots -d 'Drop the process and thread frames sampling profilers put at the root of each collapsed stack (py-spy --threads, austin, CPython\'s tid:N), merging the threads'
 complete -c flameprof -n "__fish_flameprof_using_subcommand completions" -l cpu -d 'With run, -r or -m: measure process CPU time (time.process_time) instead of wall-clock time, so time spent waiting (I/O, sleep) does not count'
-complete -c flameprof -n "__fish_flameprof_using_subcommand completions" -l no-samples -d 'With run, -r or -m: do not sample the program\'s stacks; draw from cProfile\'s stats alone, the stacks estimated as for any stats file'
+complete -c flameprof -n "__fish_flameprof_using_subcommand completions" -l no-stacks -d 'With run, -r or -m: do not record the program\'s stacks; draw from cProfile\'s stats alone, the stacks estimated as for any stats file'
 complete -c flameprof -n "__fish_flameprof_using_subcommand completions" -s h -l help -d 'Print help'
 complete -c flameprof -n "__fish_flameprof_using_subcommand man" -s f -l format -d 'Output format (see --list-formats) [default: the one -o\'s extension names, else svg]' -r -f -a "json\t''
 log\t''
@@ -182,7 +182,7 @@ stats\t''
 svg\t''
 text\t''"
 complete -c flameprof -n "__fish_flameprof_using_subcommand man" -s o -l out -d 'Write to FILE (atomically: a failed run leaves any existing FILE untouched). Without -f, FILE\'s extension picks the format: .svg, .json, .speedscope.json, .pb.gz or .pprof (pprof), .txt (text), .folded, .collapsed or .log (log). Without -o, an SVG is never written to a terminal but to a file named after the input (app.prof: app.svg)' -r -F
-complete -c flameprof -n "__fish_flameprof_using_subcommand man" -l stacks -d 'Draw the stats\' stacks from FILE, stacks sampled beside them that `flameprof run --save-stacks FILE` kept, as `flameprof run` draws them (the stats files named must be that run\'s, its --save-prof)' -r -F
+complete -c flameprof -n "__fish_flameprof_using_subcommand man" -l stacks -d 'Draw the stats\' stacks from FILE, the stacks recorded (or sampled) beside them that `flameprof run --save-stacks FILE` kept, as `flameprof run` draws them (the stats files named must be that run\'s, its --save-prof)' -r -F
 complete -c flameprof -n "__fish_flameprof_using_subcommand man" -l threshold -d 'Hide frames narrower than this percentage of the total time (their time is added to the parent\'s self time)' -r
 complete -c flameprof -n "__fish_flameprof_using_subcommand man" -l max-depth -d 'Do not draw frames deeper than this (0: no limit)' -r
 complete -c flameprof -n "__fish_flameprof_using_subcommand man" -l width -d 'Image width in pixels (default: fluid, the SVG fills the window)' -r
@@ -197,7 +197,7 @@ complete -c flameprof -n "__fish_flameprof_using_subcommand man" -l focus -d 'Ke
 complete -c flameprof -n "__fish_flameprof_using_subcommand man" -l sort -d 'Sort key of -f stats, as pstats\' sort_stats takes it (calls, cumulative, cumtime, filename, line, module, name, ncalls, nfl, pcalls, stdname, time, tottime, or an abbreviation pstats accepts, like `file` or `tot`), or `none`: the stats dict\'s order, as pstats prints it unsorted' -r
 complete -c flameprof -n "__fish_flameprof_using_subcommand man" -l python -d 'With run, -r or -m: the Python interpreter [default: the python3 or python beside the flameprof binary (the environment pip installed it into), else $VIRTUAL_ENV/bin/python if a virtual environment is active, else python3]' -r
 complete -c flameprof -n "__fish_flameprof_using_subcommand man" -l save-prof -l pstat -d 'With run, -r or -m: also keep the profile stats in FILE (a cProfile file that flameprof, pstats or snakeviz can read later)' -r -F
-complete -c flameprof -n "__fish_flameprof_using_subcommand man" -l save-stacks -d 'With run, -r or -m: also keep the stacks sampled beside cProfile in FILE (folded stacks, microseconds), which --stacks FILE draws again with the --save-prof file' -r -F
+complete -c flameprof -n "__fish_flameprof_using_subcommand man" -l save-stacks -d 'With run, -r or -m: also keep the program\'s stacks, recorded beside cProfile, in FILE (its call paths; folded stacks where they were sampled), which --stacks FILE draws again with the --save-prof file' -r -F
 complete -c flameprof -n "__fish_flameprof_using_subcommand man" -l keep-lines -d 'Sampled profiles and collapsed stacks: keep one frame per line executed, as the input keys them, instead of one per function'
 complete -c flameprof -n "__fish_flameprof_using_subcommand man" -l flame-only -d 'Draw only the flame graph (svg)'
 complete -c flameprof -n "__fish_flameprof_using_subcommand man" -l inverted-only -d 'Draw only the inverted (self time, callers beneath) graph (svg)'
@@ -206,5 +206,5 @@ complete -c flameprof -n "__fish_flameprof_using_subcommand man" -l callers -d '
 complete -c flameprof -n "__fish_flameprof_using_subcommand man" -l callees -d 'With -f stats: print pstats\' print_callees() view instead of the table'
 complete -c flameprof -n "__fish_flameprof_using_subcommand man" -l no-thread-roots -d 'Drop the process and thread frames sampling profilers put at the root of each collapsed stack (py-spy --threads, austin, CPython\'s tid:N), merging the threads'
 complete -c flameprof -n "__fish_flameprof_using_subcommand man" -l cpu -d 'With run, -r or -m: measure process CPU time (time.process_time) instead of wall-clock time, so time spent waiting (I/O, sleep) does not count'
-complete -c flameprof -n "__fish_flameprof_using_subcommand man" -l no-samples -d 'With run, -r or -m: do not sample the program\'s stacks; draw from cProfile\'s stats alone, the stacks estimated as for any stats file'
+complete -c flameprof -n "__fish_flameprof_using_subcommand man" -l no-stacks -d 'With run, -r or -m: do not record the program\'s stacks; draw from cProfile\'s stats alone, the stacks estimated as for any stats file'
 complete -c flameprof -n "__fish_flameprof_using_subcommand man" -s h -l help -d 'Print help (see more with \'--help\')'

@@ -1,0 +1,382 @@
+/* The call-path recorder of `flameprof run` (see bootstrap.py, `_flameprof_recorder`).
+ *
+ * Loaded into the profiled interpreter with ctypes, it sees every call and return the
+ * profiler sees and keeps the tree of call paths: per distinct path from the root, how
+ * many times it was entered and its own time. That is what a stats file lacks (it
+ * keeps caller->callee totals only) and what samplers only estimate.
+ *
+ * Before 3.12 an interpreter has one profile function per thread, cProfile's; the
+ * recorder takes its place and calls it first on every event, so cProfile sees exactly
+ * what it saw before. From 3.12 cProfile uses sys.monitoring and the recorder the
+ * legacy profile function beside it, each called on its own.
+ *
+ * It links against nothing of Python: the bootstrap passes the addresses of the few C
+ * API functions it calls (`struct api`), so that one build serves every Python from 2.7
+ * on and needs no Python headers. What it reads of Python objects directly is their
+ * first pointer-sized words, the same in every version:
+ * - a builtin's PyCFunctionObject holds its PyMethodDef after PyObject_HEAD (two
+ *   words), which is how cProfile tells builtins apart too;
+ * - before 3.9 (no PyFrame_GetCode) a frame holds its code object after
+ *   PyObject_VAR_HEAD and f_back (four words).
+ * The bootstrap does not load it into an interpreter built with Py_TRACE_REFS, whose
+ * object header is two words longer.
+ *
+ * One thread calls it, with the GIL held: the thread that installed it. Memory is
+ * its own (malloc); if it runs out, recording stops and `flameprof_failed` says so,
+ * while the chained profiler goes on.
+ */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+typedef struct _object PyObject;
+typedef int (*tracefunc)(PyObject *, void *, int, PyObject *);
+
+/* The Python C API functions the recorder calls, given by the bootstrap. */
+struct api {
+    void (*set_profile)(tracefunc, PyObject *);
+    void (*incref)(PyObject *);
+    void (*decref)(PyObject *);
+    /* NULL before 3.9. */
+    PyObject *(*frame_code)(void *);
+    PyObject *(*call_one_arg)(PyObject *, PyObject *, void *);
+    int (*list_append)(PyObject *, PyObject *);
+    void (*clear_error)(void);
+    void *(*thread_state)(void);
+};
+
+enum { EV_CALL = 0, EV_RETURN = 3, EV_C_CALL = 4, EV_C_EXCEPTION = 5, EV_C_RETURN = 6 };
+
+/* A call path: its last function (an index into the functions list) and the path it
+ * extends (0, the root, for a path of one function). */
+struct node {
+    uint32_t parent;
+    uint32_t function;
+    uint64_t calls;
+    uint64_t own_ns;
+};
+
+/* A call in progress: its path, when it began, and the time of the calls it made. */
+struct active {
+    uint32_t node;
+    uint64_t start;
+    uint64_t callees;
+};
+
+/* An open-addressing table from (path, callable identity) to the extending path, and
+ * from callable identity to function index (path 0): sized to a power of two, at most
+ * half full. An identity is a code object or a builtin's PyMethodDef; code objects are
+ * kept alive (a reference per function) so that their address names them for good. */
+struct slot {
+    uint64_t parent;
+    const void *identity;
+    uint32_t value;
+};
+
+struct table {
+    struct slot *slots;
+    size_t capacity;
+    size_t used;
+};
+
+static struct api py;
+static tracefunc chained;
+static int cpu_clock;
+static int failed;
+static struct node *nodes;
+static size_t node_count, node_capacity;
+static struct active *stack;
+static size_t depth, stack_capacity;
+static struct table children, functions;
+/* The bootstrap's: a list the functions are appended to (code objects, and builtins'
+ * labels), and the function that makes a builtin's label as cProfile does. */
+static PyObject *function_list, *label_of;
+
+static uint64_t now(void)
+{
+    struct timespec ts;
+    clock_gettime(cpu_clock ? CLOCK_PROCESS_CPUTIME_ID : CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static size_t hash(uint64_t parent, const void *identity)
+{
+    uint64_t h = parent * 0x9E3779B97F4A7C15ull;
+    h ^= (uint64_t)(uintptr_t)identity * 0xC2B2AE3D27D4EB4Full;
+    return (size_t)(h ^ (h >> 29));
+}
+
+/* Doubles the table when half full; 0 when memory runs out. */
+static int make_room(struct table *t)
+{
+    if (t->used * 2 < t->capacity)
+        return 1;
+    size_t capacity = t->capacity ? t->capacity * 2 : 4096;
+    struct slot *slots = calloc(capacity, sizeof *slots);
+    if (!slots)
+        return 0;
+    for (size_t i = 0; i < t->capacity; i++) {
+        struct slot s = t->slots[i];
+        if (!s.identity)
+            continue;
+        size_t j = hash(s.parent, s.identity) & (capacity - 1);
+        while (slots[j].identity)
+            j = (j + 1) & (capacity - 1);
+        slots[j] = s;
+    }
+    free(t->slots);
+    t->slots = slots;
+    t->capacity = capacity;
+    return 1;
+}
+
+/* The slot of (parent, identity): its own, or the empty one it would take. */
+static struct slot *find(struct table *t, uint64_t parent, const void *identity)
+{
+    size_t j = hash(parent, identity) & (t->capacity - 1);
+    while (t->slots[j].identity) {
+        if (t->slots[j].identity == identity && t->slots[j].parent == parent)
+            break;
+        j = (j + 1) & (t->capacity - 1);
+    }
+    return &t->slots[j];
+}
+
+/* Lists a callable seen for the first time: a code object as it is, a builtin by
+ * its label. 0 when it cannot be listed. */
+static int list_function(PyObject *object, int builtin)
+{
+    PyObject *listed = object;
+    if (builtin) {
+        listed = py.call_one_arg(label_of, object, NULL);
+        if (!listed) {
+            py.clear_error();
+            return 0;
+        }
+    }
+    int appended = py.list_append(function_list, listed) == 0;
+    if (builtin)
+        py.decref(listed);
+    else if (appended)
+        /* Besides the list's: the code object's address names it for good even if
+         * something empties the list. */
+        py.incref(object);
+    if (!appended)
+        py.clear_error();
+    return appended;
+}
+
+/* The index of a callable in the functions list; UINT32_MAX when it cannot be had. */
+static uint32_t function_of(const void *identity, PyObject *object, int builtin)
+{
+    if (!make_room(&functions))
+        return UINT32_MAX;
+    struct slot *s = find(&functions, 0, identity);
+    if (s->identity)
+        return s->value;
+    if (functions.used >= UINT32_MAX || !list_function(object, builtin))
+        return UINT32_MAX;
+    /* list_function ran Python code, which cannot reach this table: `s` holds. */
+    s->identity = identity;
+    s->value = (uint32_t)functions.used++;
+    return s->value;
+}
+
+/* Enters the call of `identity` from the current path, at time `t`. */
+static void enter(const void *identity, PyObject *object, int builtin, uint64_t t)
+{
+    uint32_t parent = depth ? stack[depth - 1].node : 0;
+    if (!make_room(&children)) {
+        failed = 1;
+        return;
+    }
+    struct slot *s = find(&children, parent, identity);
+    uint32_t node = s->value;
+    if (!s->identity) {
+        uint32_t f = function_of(identity, object, builtin);
+        if (f == UINT32_MAX || node_count >= UINT32_MAX) {
+            failed = 1;
+            return;
+        }
+        if (node_count == node_capacity) {
+            size_t capacity = node_capacity * 2;
+            struct node *grown = realloc(nodes, capacity * sizeof *nodes);
+            if (!grown) {
+                failed = 1;
+                return;
+            }
+            nodes = grown;
+            node_capacity = capacity;
+        }
+        /* function_of may have grown `functions`, never `children`: `s` holds. */
+        node = (uint32_t)node_count++;
+        nodes[node] = (struct node){parent, f, 0, 0};
+        s->parent = parent;
+        s->identity = identity;
+        s->value = node;
+        children.used++;
+    }
+    if (depth == stack_capacity) {
+        size_t capacity = stack_capacity * 2;
+        struct active *grown = realloc(stack, capacity * sizeof *stack);
+        if (!grown) {
+            failed = 1;
+            return;
+        }
+        stack = grown;
+        stack_capacity = capacity;
+    }
+    nodes[node].calls++;
+    stack[depth++] = (struct active){node, t, 0};
+}
+
+/* Leaves the innermost call at time `t`. Like cProfile, a return with no call open
+ * (one that began before recording did) is ignored. */
+static void leave(uint64_t t)
+{
+    if (!depth)
+        return;
+    struct active *a = &stack[--depth];
+    uint64_t spent = t > a->start ? t - a->start : 0;
+    uint64_t own = spent > a->callees ? spent - a->callees : 0;
+    nodes[a->node].own_ns += own;
+    if (depth)
+        stack[depth - 1].callees += spent;
+}
+
+static int on_event(PyObject *profiler, void *frame, int what, PyObject *arg)
+{
+    /* The time first, then the chained profiler: its own cost falls after the event,
+     * where cProfile's falls in its own measurements too. */
+    uint64_t t = now();
+    int result = chained ? chained(profiler, frame, what, arg) : 0;
+    if (failed)
+        return result;
+    switch (what) {
+    case EV_CALL: {
+        PyObject *code;
+        if (py.frame_code) {
+            code = py.frame_code(frame);
+            py.decref(code); /* the frame holds it */
+        } else {
+            code = ((PyObject **)frame)[4];
+        }
+        enter(code, code, 0, t);
+        break;
+    }
+    case EV_RETURN:
+    case EV_C_EXCEPTION:
+    case EV_C_RETURN:
+        leave(t);
+        break;
+    case EV_C_CALL:
+        enter(((void **)arg)[2], arg, 1, t);
+        break;
+    }
+    return result;
+}
+
+/* Starts recording on this thread. `profiler` is the profiler object already enabled
+ * on it (cProfile's), whose profile function is called first on every event when
+ * `chain` (before 3.12); from 3.12, 0. Returns 0, or -1 when the profile function
+ * cannot be found or there is no memory. */
+int flameprof_start(const struct api *api, PyObject *profiler, PyObject *list,
+                    PyObject *labels, int cpu, int chain)
+{
+    py = *api;
+    cpu_clock = cpu;
+    node_capacity = 4096;
+    stack_capacity = 256;
+    nodes = malloc(node_capacity * sizeof *nodes);
+    stack = malloc(stack_capacity * sizeof *stack);
+    if (!nodes || !stack || !make_room(&children) || !make_room(&functions))
+        return -1;
+    nodes[0] = (struct node){0, UINT32_MAX, 0, 0};
+    node_count = 1;
+    if (chain) {
+        /* A thread state holds its profile function two words before its profile
+         * object (c_profilefunc, c_tracefunc, c_profileobj: 2.7 to 3.11), which is
+         * `profiler`, near its start. */
+        void **state = py.thread_state();
+        for (int i = 2; i < 64 && !chained; i++)
+            if (state[i] == (void *)profiler && state[i - 2])
+                chained = (tracefunc)state[i - 2];
+        if (!chained)
+            return -1;
+    }
+    function_list = list;
+    label_of = labels;
+    py.incref(list);
+    py.incref(labels);
+    py.set_profile(on_event, profiler);
+    return 0;
+}
+
+/* Stops recording (from 3.12; before, disabling cProfile removes the recorder too). */
+void flameprof_stop(void)
+{
+    py.set_profile(NULL, NULL);
+}
+
+/* Whether recording stopped early for want of memory. */
+int flameprof_failed(void)
+{
+    return failed;
+}
+
+static int write_all(int fd, const char *data, size_t size)
+{
+    while (size) {
+        ssize_t n = write(fd, data, size);
+        if (n < 0)
+            return -1;
+        data += n;
+        size -= (size_t)n;
+    }
+    return 0;
+}
+
+static char *put_number(char *at, uint64_t n)
+{
+    char digits[20];
+    int k = 0;
+    do {
+        digits[k++] = (char)('0' + n % 10);
+        n /= 10;
+    } while (n);
+    while (k)
+        *at++ = digits[--k];
+    return at;
+}
+
+/* Writes the paths to `fd`, one line each in order from path 1:
+ * `n PARENT FUNCTION CALLS OWN_NS`. Returns 0, or -1 on a write error. */
+int flameprof_write_paths(int fd)
+{
+    enum { BUFFER = 1 << 16, LINE = 4 + 4 * 21 };
+    static char buffer[BUFFER];
+    size_t used = 0;
+    for (size_t i = 1; i < node_count; i++) {
+        if (used + LINE > BUFFER) {
+            if (write_all(fd, buffer, used))
+                return -1;
+            used = 0;
+        }
+        char *at = buffer + used;
+        *at++ = 'n';
+        *at++ = ' ';
+        at = put_number(at, nodes[i].parent);
+        *at++ = ' ';
+        at = put_number(at, nodes[i].function);
+        *at++ = ' ';
+        at = put_number(at, nodes[i].calls);
+        *at++ = ' ';
+        at = put_number(at, nodes[i].own_ns);
+        *at++ = '\n';
+        used = (size_t)(at - buffer);
+    }
+    return write_all(fd, buffer, used);
+}
