@@ -279,7 +279,10 @@ pub fn profile(program: &Program) -> Result<Outcome, RunError> {
     };
     // Installed before the spawn, so that no Ctrl-C can fall between the two.
     let guard = interrupt::Deferred::new();
-    let arg = |p: &Option<PathBuf>| p.as_deref().map_or(OsString::new(), |p| p.as_os_str().into());
+    let arg = |p: &Option<PathBuf>| {
+        p.as_deref()
+            .map_or(OsString::new(), |p| p.as_os_str().into())
+    };
     let mut cmd = command(program, out.as_os_str(), &arg(&stacks), &arg(&recorder));
     die_with_parent(&mut cmd);
     let mut child = match cmd.spawn() {

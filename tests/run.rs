@@ -598,7 +598,8 @@ fn save_stacks_records_every_call_path_with_cprofile_s_keys() {
     for p in pythons() {
         let recorded = run_saving_stacks(dir.path(), &p, &[]);
         assert!(
-            recorded.starts_with("# flameprof call paths 1\n") && recorded.contains("# mode: wall\n"),
+            recorded.starts_with("# flameprof call paths 1\n")
+                && recorded.contains("# mode: wall\n"),
             "{p:?}\n{recorded}"
         );
         let check = Command::new(&p.path)
@@ -622,11 +623,16 @@ fn save_stacks_records_every_call_path_with_cprofile_s_keys() {
         ] {
             let end = format!(":<module>;sampled.py:10:main;{path} {n}");
             assert!(
-                calls.lines().any(|l| l.starts_with(root) && l.ends_with(&end)),
+                calls
+                    .lines()
+                    .any(|l| l.starts_with(root) && l.ends_with(&end)),
                 "{p:?}: no {path} {n}\n{calls}"
             );
         }
-        assert!(!calls.contains("_flameprof") && !calls.contains("<string>"), "{p:?}\n{calls}");
+        assert!(
+            !calls.contains("_flameprof") && !calls.contains("<string>"),
+            "{p:?}\n{calls}"
+        );
         // Drawn again from the saved files, the picture is the run's.
         let redrawn = fp(
             dir.path(),
@@ -781,6 +787,85 @@ fn run_draws_each_callee_under_the_caller_that_made_it() {
             share < 0.75,
             "{p:?}: {share:.3} of parse_row under load without samples"
         );
+    }
+}
+
+/// A recursion whose cost grows with its depth: `work` at depth d (of `level` frames)
+/// costs d units, one call per round at each depth. cProfile has one edge
+/// `level → work` for all four depths.
+const DEPTHS: &str = r#"
+import sys
+
+def work(n):
+    t = 0
+    for i in range(n):
+        t += i
+    return t
+
+def level(depth, top):
+    work(30000 * depth)
+    if depth < top:
+        level(depth + 1, top)
+
+def main(rounds):
+    for _ in range(rounds):
+        level(1, 4)
+
+main(int(sys.argv[1]))
+"#;
+
+#[test]
+fn run_draws_a_depth_dependent_recursion_exactly() {
+    if !external("python3") {
+        return;
+    }
+    let dir = workdir();
+    std::fs::write(dir.path().join("depths.py"), DEPTHS).unwrap();
+    for p in pythons() {
+        let python = py(&p);
+        let run = |format: &str| {
+            let args = ["run", "--python", &python, "-f", format, "--threshold", "0"];
+            let r = fp(
+                dir.path(),
+                &[&args[..], &["depths.py", "12"]].concat(),
+                None,
+            );
+            assert_eq!(r.code(), 0, "{p:?}\n{}", r.describe());
+            r.stdout_text()
+        };
+        // Each depth's share of work's time: d/10, as the recorded paths say.
+        let folded = run("log");
+        let mut at_depth = [0u64; 5];
+        for line in folded.lines() {
+            let (stack, value) = line.rsplit_once(' ').unwrap();
+            if stack.ends_with(":work") {
+                let d = stack.matches(":level;").count();
+                at_depth[d.min(4)] += value.parse::<u64>().unwrap();
+            }
+        }
+        let all: u64 = at_depth.iter().sum();
+        for (d, &time) in at_depth.iter().enumerate().skip(1) {
+            let share = time as f64 / all as f64;
+            assert!(
+                (share - d as f64 / 10.0).abs() < 0.04,
+                "{p:?}: {share:.3} of work at depth {d}\n{folded}"
+            );
+        }
+        // And the frames are exact, their calls too: 12 at every depth, unmarked.
+        let text = run("text");
+        let rows: Vec<&str> = text
+            .lines()
+            .filter(|l| l.contains("level (") || l.contains("work ("))
+            .collect();
+        assert_eq!(rows.len(), 8, "{p:?}\n{text}");
+        for row in rows {
+            let cells: Vec<&str> = row.split_whitespace().collect();
+            assert_eq!(cells[3], "12", "{p:?}: {row}\n{text}");
+            assert!(
+                !row.contains('~') && !row.contains('?'),
+                "{p:?}: {row}\n{text}"
+            );
+        }
     }
 }
 

@@ -468,7 +468,12 @@ atexit.register(show)
     lines.sort();
     assert_eq!(
         lines,
-        ["flameprof 700", "profile.prof 600", "recorder.so 600", "stacks 600"],
+        [
+            "flameprof 700",
+            "profile.prof 600",
+            "recorder.so 600",
+            "stacks 600"
+        ],
         "{}",
         end.describe()
     );

@@ -585,7 +585,12 @@ pub struct ProgramArgs {
 
     /// With run, -r or -m: do not record the program's stacks; draw from cProfile's
     /// stats alone, the stacks estimated as for any stats file.
-    #[arg(long, global = true, conflicts_with = "save_stacks", alias = "no-samples")]
+    #[arg(
+        long,
+        global = true,
+        conflicts_with = "save_stacks",
+        alias = "no-samples"
+    )]
     pub no_stacks: bool,
 }
 

@@ -1,6 +1,6 @@
 //! The call paths `flameprof run` records beside cProfile → [`Profile`] with exact
-//! stacks: every distinct path from the root, its calls and its own time in
-//! nanoseconds. Specified in `formats/call-paths/README.md`; written by the bootstrap's
+//! stacks: every distinct path from the root, its own time in nanoseconds and the
+//! calls of its last frame on it ([`crate::model::Stacks::calls`]). Specified in `formats/call-paths/README.md`; written by the bootstrap's
 //! recorder (`runner/recorder.c`), read back to guide the stats of the same run
 //! ([`crate::pipeline::guided`]).
 //!
@@ -14,7 +14,7 @@ use bytes::Bytes;
 
 use super::collapsed::Reader;
 use super::pstats::{MAX_TEXT_BYTES, ReadProfile};
-use crate::model::{Profile, RawStacks, StackValue};
+use crate::model::{FuncKey, Profile, RawStacks, StackValue};
 
 /// The first line of a call-paths file, its version after it.
 pub const MAGIC: &str = "# flameprof call paths ";
@@ -39,14 +39,11 @@ pub fn is_call_paths(data: &[u8]) -> bool {
 pub fn load(data: &Bytes) -> Result<ReadProfile, String> {
     let mut functions = Reader::default();
     // Per function line, its function; per path (from 1; 0 is the root), its parent,
-    // function and depth.
+    // function and depth, and its calls and own time.
     let mut listed: Vec<u32> = Vec::new();
     let mut paths: Vec<(u32, u32, u32)> = vec![(0, 0, 0)];
-    let mut raw = RawStacks {
-        unit: StackValue::Nanoseconds,
-        ..RawStacks::default()
-    };
-    let mut stack: Vec<u32> = Vec::new();
+    let mut measured: Vec<(u64, u64)> = vec![(0, 0)];
+    let mut frames = 0usize;
     for (n, line) in data.split(|&b| b == b'\n').enumerate() {
         let line = line.strip_suffix(b"\r").unwrap_or(line);
         let fail = |problem: &str| format!("line {}: {problem}", n + 1);
@@ -72,44 +69,60 @@ pub fn load(data: &Bytes) -> Result<ReadProfile, String> {
         })?;
         if let Some(frame) = text.strip_prefix("f ") {
             if frame.is_empty() || frame.chars().any(char::is_control) {
-                return Err(fail("a function's frame is empty or holds a control character"));
+                return Err(fail(
+                    "a function's frame is empty or holds a control character",
+                ));
             }
             listed.push(functions.intern(frame));
         } else if let Some(fields) = text.strip_prefix("n ") {
             let mut numbers = fields.split(' ').map(|f| f.parse::<u64>().ok());
-            let (Some(Some(parent)), Some(Some(function)), Some(Some(_calls)), Some(Some(own)), None) = (
+            let (
+                Some(Some(parent)),
+                Some(Some(function)),
+                Some(Some(calls)),
+                Some(Some(own)),
+                None,
+            ) = (
                 numbers.next(),
                 numbers.next(),
                 numbers.next(),
                 numbers.next(),
                 numbers.next(),
-            ) else {
-                return Err(fail("a path is `n PARENT FUNCTION CALLS OWN`, four whole numbers"));
+            )
+            else {
+                return Err(fail(
+                    "a path is `n PARENT FUNCTION CALLS OWN`, four whole numbers",
+                ));
             };
             let Some(&func) = usize::try_from(function).ok().and_then(|f| listed.get(f)) else {
-                return Err(fail(&format!("path {} names function {function}, not listed before it", paths.len())));
+                return Err(fail(&format!(
+                    "path {} names function {function}, not listed before it",
+                    paths.len()
+                )));
             };
-            let Some(&(_, _, parent_depth)) = usize::try_from(parent).ok().and_then(|p| paths.get(p)) else {
-                return Err(fail(&format!("path {} extends path {parent}, not before it", paths.len())));
+            let Some(&(_, _, parent_depth)) =
+                usize::try_from(parent).ok().and_then(|p| paths.get(p))
+            else {
+                return Err(fail(&format!(
+                    "path {} extends path {parent}, not before it",
+                    paths.len()
+                )));
             };
             let depth = parent_depth + 1;
+            if own > 0 {
+                frames += depth as usize;
+                if frames > MAX_FRAMES {
+                    return Err(fail(&format!(
+                        "the paths hold more than {MAX_FRAMES} frames"
+                    )));
+                }
+            }
             paths.push((parent as u32, func, depth));
-            if own == 0 {
-                continue;
-            }
-            if raw.frames.len() + depth as usize > MAX_FRAMES {
-                return Err(fail(&format!("the paths hold more than {MAX_FRAMES} frames")));
-            }
-            stack.clear();
-            let mut at = paths.len() - 1;
-            while at != 0 {
-                let (parent, func, _) = paths[at];
-                stack.push(func);
-                at = parent as usize;
-            }
-            raw.push(stack.iter().rev().copied(), own);
+            measured.push((calls.min(u64::MAX - 1), own));
         } else {
-            return Err(fail("not a function (`f FRAME`) nor a path (`n PARENT FUNCTION CALLS OWN`)"));
+            return Err(fail(
+                "not a function (`f FRAME`) nor a path (`n PARENT FUNCTION CALLS OWN`)",
+            ));
         }
     }
     let mut warnings = Vec::new();
@@ -119,10 +132,71 @@ pub fn load(data: &Bytes) -> Result<ReadProfile, String> {
             functions.shortened
         ));
     }
+    let raw = stacks_in_order(&paths, &measured, &functions.keys, frames);
     Ok(ReadProfile {
         profile: Profile::from_stacks(functions.keys, raw),
         warnings,
     })
+}
+
+/// The stacks of the paths of some time, in the order [`Profile::from_stacks`] sorts
+/// them into (by their functions' keys, a prefix first), so that its sort only checks:
+/// the paths walked depth first, each path's children in the order of their
+/// functions' keys. `paths` are `(parent, function, depth)`, `measured` `(calls,
+/// own)`, both from path 0 (the root); `frames` is the frames of all the stacks.
+fn stacks_in_order(
+    paths: &[(u32, u32, u32)],
+    measured: &[(u64, u64)],
+    keys: &[FuncKey],
+    frames: usize,
+) -> RawStacks {
+    let mut rank = vec![0u32; keys.len()];
+    let mut by_key: Vec<usize> = (0..keys.len()).collect();
+    by_key.sort_unstable_by(|&a, &b| keys[a].cmp(&keys[b]));
+    for (r, &f) in by_key.iter().enumerate() {
+        rank[f] = r as u32;
+    }
+    // Each path's children, in the order of their functions' keys (then of the file).
+    let mut first = vec![0usize; paths.len() + 1];
+    for &(parent, ..) in &paths[1..] {
+        first[parent as usize + 1] += 1;
+    }
+    for i in 1..first.len() {
+        first[i] += first[i - 1];
+    }
+    let mut children = vec![0u32; paths.len() - 1];
+    let mut filled = first.clone();
+    for (i, &(parent, ..)) in paths.iter().enumerate().skip(1) {
+        children[filled[parent as usize]] = i as u32;
+        filled[parent as usize] += 1;
+    }
+    for p in 0..paths.len() {
+        children[first[p]..first[p + 1]].sort_by_key(|&c| (rank[paths[c as usize].1 as usize], c));
+    }
+    let mut raw = RawStacks {
+        unit: StackValue::Nanoseconds,
+        frames: Vec::with_capacity(frames),
+        ..RawStacks::default()
+    };
+    // Depth first: the current path's functions, and per level the children left.
+    let mut stack: Vec<u32> = Vec::new();
+    let mut pending: Vec<std::ops::Range<usize>> = vec![first[0]..first[1]];
+    while let Some(range) = pending.last_mut() {
+        let Some(at) = range.next() else {
+            pending.pop();
+            stack.pop();
+            continue;
+        };
+        let path = children[at] as usize;
+        stack.truncate(paths[path].2 as usize - 1);
+        stack.push(paths[path].1);
+        let (calls, own) = measured[path];
+        if own > 0 {
+            raw.push_called(stack.iter().copied(), own, calls);
+        }
+        pending.push(first[path]..first[path + 1]);
+    }
+    raw
 }
 
 #[cfg(test)]
@@ -139,7 +213,10 @@ mod tests {
         (0..s.len())
             .map(|i| {
                 let (frames, v) = s.get(i);
-                let names = frames.iter().map(|&f| p.function(f).key.name.to_string()).collect();
+                let names = frames
+                    .iter()
+                    .map(|&f| p.function(f).key.name.to_string())
+                    .collect();
                 (names, v)
             })
             .collect()
@@ -155,20 +232,38 @@ mod tests {
             [
                 (vec!["main".to_string()], 100),
                 (vec!["main".into(), "load".into()], 50),
-                (vec!["main".into(), "load".into(), "process".into(), "<built-in method builtins.len>".into()], 7),
+                (
+                    vec![
+                        "main".into(),
+                        "load".into(),
+                        "process".into(),
+                        "<built-in method builtins.len>".into()
+                    ],
+                    7
+                ),
                 (vec!["main".into(), "process".into()], 20),
             ]
         );
         let p = read(text).unwrap().profile;
-        assert!(p.stacks().unwrap().is_estimated(), "nanoseconds guide a profile of calls");
+        let s = p.stacks().unwrap();
+        assert!(s.is_estimated(), "nanoseconds guide a profile of calls");
+        // Each stack's calls are its path's own (path 3, of no time, has none).
+        let calls: Vec<Option<f64>> = (0..s.len()).map(|i| s.calls(i)).collect();
+        assert_eq!(calls, [Some(1.0), Some(1.0), Some(3.0), Some(2.0)]);
     }
 
     #[test]
     fn bad_paths_are_refused_with_their_line() {
         let head = "# flameprof call paths 1\nf a.py:1:main\n";
         for (body, problem) in [
-            ("n 2 0 1 1\n", "line 3: path 1 extends path 2, not before it"),
-            ("n 0 1 1 1\n", "line 3: path 1 names function 1, not listed before it"),
+            (
+                "n 2 0 1 1\n",
+                "line 3: path 1 extends path 2, not before it",
+            ),
+            (
+                "n 0 1 1 1\n",
+                "line 3: path 1 names function 1, not listed before it",
+            ),
             ("n 0 0 1\n", "line 3: a path is"),
             ("n 0 0 1 x\n", "line 3: a path is"),
             ("n 0 0 1 1 1\n", "line 3: a path is"),
@@ -186,7 +281,9 @@ mod tests {
     #[test]
     fn a_path_is_its_own_parent_only_after_it_exists() {
         // Path 1 naming itself as parent would loop when walked up.
-        let err = read("# flameprof call paths 1\nf a:1:x\nn 1 0 1 1\n").err().unwrap();
+        let err = read("# flameprof call paths 1\nf a:1:x\nn 1 0 1 1\n")
+            .err()
+            .unwrap();
         assert!(err.contains("extends path 1, not before it"), "{err}");
     }
 }

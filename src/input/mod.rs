@@ -177,9 +177,11 @@ pub fn load(file: &str, data: Bytes) -> Result<Loaded, InputError> {
 /// [`load`], with the reading options (`--no-thread-roots`).
 pub fn load_with(file: &str, data: Bytes, options: &ReadOptions) -> Result<Loaded, InputError> {
     let read = if call_paths::is_call_paths(&data) {
-        Err("call paths recorded by flameprof run, which draw the stats of that run: \
+        Err(
+            "call paths recorded by flameprof run, which draw the stats of that run: \
              flameprof --stacks FILE STATS.prof"
-            .to_string())
+                .to_string(),
+        )
     } else if collapsed::looks_collapsed(&data) {
         collapsed::load(&data, options)
     } else {

@@ -38,8 +38,10 @@ use std::collections::{BTreeMap, HashMap};
 use super::stacks::{RawStacks, StackValue, Stacks};
 use super::{EdgeStats, FuncId, Profile};
 
-/// Stacks (root first) with their time in seconds and the samples behind it.
-type SampledStacks = BTreeMap<Vec<FuncId>, (f64, f64)>;
+/// Stacks (root first) with their time in seconds, the samples behind it (unbounded
+/// for a recorded stack) and the calls of its last frame on it (recorded stacks; NaN
+/// for unknown).
+type SampledStacks = BTreeMap<Vec<FuncId>, (f64, f64, f64)>;
 
 /// A stack (root first) ending in a function, and a time on it.
 pub type Head = (Vec<FuncId>, f64);
@@ -88,17 +90,45 @@ impl Profile {
             Backing::Sampled(samples) => mean_sample(stacks, samples),
             Backing::Recorded => 0.0,
         };
-        for (frames, value) in stacks.iter() {
+        let recorded = backing == Backing::Recorded;
+        if recorded {
+            // The recorded stacks come sorted and distinct, and both profiles number
+            // their functions in the order of their keys: mapped, they stay in order
+            // but where a frame the profile lacks is left out (then two stacks may
+            // become one). So they are sorted (a check, mostly) and merged, rather
+            // than looked up one by one in the maps.
+            let unit = stacks.unit().weight();
+            let mut mapped: Vec<(Vec<FuncId>, f64, f64)> = (stacks.iter().enumerate())
+                .map(|(i, (frames, value))| {
+                    let stack: Vec<FuncId> =
+                        frames.iter().filter_map(|&f| ids[f as usize]).collect();
+                    (
+                        stack,
+                        value as f64 * unit,
+                        stacks.calls(i).unwrap_or(f64::NAN),
+                    )
+                })
+                .filter(|s| !s.0.is_empty())
+                .collect();
+            mapped.sort_by(|a, b| a.0.cmp(&b.0));
+            mapped.dedup_by(|later, kept| {
+                let same = later.0 == kept.0;
+                if same {
+                    kept.1 += later.1;
+                    kept.2 += later.2;
+                }
+                same
+            });
+            leaves = (mapped.into_iter())
+                .map(|(stack, seconds, calls)| (stack, (seconds, f64::INFINITY, calls)))
+                .collect();
+        }
+        for (frames, value) in stacks.iter().filter(|_| !recorded) {
             let seconds = value as f64 * stacks.unit().weight();
             let mapped: Vec<FuncId> = frames.iter().filter_map(|&f| ids[f as usize]).collect();
             let Some(stack) = g.with_builtins(&mapped) else {
                 continue;
             };
-            if backing == Backing::Recorded {
-                let slot = leaves.entry(stack).or_insert((0.0, f64::INFINITY));
-                slot.0 += seconds;
-                continue;
-            }
             let samples = if per_sample > 0.0 {
                 seconds / per_sample
             } else {
@@ -118,14 +148,25 @@ impl Profile {
         let order = stacks.iter();
         let mut support = Vec::with_capacity(order.len());
         let mut carry = 0.0;
-        for (frames, &(seconds, samples)) in order {
+        for (frames, &(seconds, samples, called)) in order {
             let exact = seconds * 1e9 + carry;
             let ns = exact.round().max(0.0);
             carry = exact - ns;
-            if ns >= 1.0 {
-                raw.push(frames.iter().copied(), ns as u64);
-                support.push(samples);
+            if ns < 1.0 {
+                continue;
             }
+            if backing == Backing::Recorded {
+                // The calls of a stack as recorded; unknown where time was placed on it.
+                let n = Some(called).filter(|n| n.is_finite() && samples.is_infinite());
+                raw.push_called(
+                    frames.iter().copied(),
+                    ns as u64,
+                    n.map_or(u64::MAX, |n| n as u64),
+                );
+            } else {
+                raw.push(frames.iter().copied(), ns as u64);
+            }
+            support.push(samples);
         }
         let guided = Stacks::from_sorted_raw(raw, support);
         let mut profile = self.clone();
@@ -238,7 +279,7 @@ impl<'a> Guide<'a> {
         };
         let whole = own + builtins.iter().map(|b| b.1).sum::<f64>();
         let mut add = |stack: Vec<FuncId>, share: f64| {
-            let slot = leaves.entry(stack).or_insert((0.0, 0.0));
+            let slot = leaves.entry(stack).or_insert((0.0, 0.0, f64::NAN));
             slot.0 += seconds * share;
             slot.1 += samples * share;
         };
@@ -260,16 +301,17 @@ impl<'a> Guide<'a> {
     /// the calls it makes, say) does not move time between callers.
     fn scaled(&self, leaves: SampledStacks) -> SampledStacks {
         let mut sampled: BTreeMap<(FuncId, Option<FuncId>), f64> = BTreeMap::new();
-        for (stack, &(seconds, _)) in &leaves {
+        for (stack, &(seconds, ..)) in &leaves {
             *sampled.entry(self.leaf_key(stack)).or_default() += seconds;
         }
         leaves
             .into_iter()
-            .filter_map(|(stack, (seconds, samples))| {
+            .filter_map(|(stack, (seconds, samples, calls))| {
                 let key = self.leaf_key(&stack);
                 let target = self.target(key);
                 let seen = sampled[&key];
-                (seen > 0.0 && target > 0.0).then(|| (stack, (seconds * target / seen, samples)))
+                (seen > 0.0 && target > 0.0)
+                    .then(|| (stack, (seconds * target / seen, samples, calls)))
             })
             .collect()
     }
@@ -308,11 +350,12 @@ impl<'a> Guide<'a> {
         let n = self.profile.functions().len();
         // What the stacks hold as own time per leaf key (function, caller).
         let mut held: HashMap<(FuncId, Option<FuncId>), f64> = HashMap::new();
-        for (stack, &(seconds, _)) in stacks.iter() {
+        for (stack, &(seconds, ..)) in stacks.iter() {
             *held.entry(self.leaf_key(stack)).or_default() += seconds;
         }
-        // Per function, the stack prefixes that end in it and the time under each.
-        let prefixes = Prefixes::of(stacks, n);
+        // Per function, the stack prefixes that end in it and the time under each:
+        // made when first needed (a complete recording seldom lacks anything).
+        let mut prefixes: Option<Prefixes> = None;
         let mut placed: Vec<(Vec<FuncId>, f64)> = Vec::new();
         // Per caller, its path up to a function the stacks hold (see `seen_ancestor`).
         let mut ancestors: HashMap<FuncId, (Vec<FuncId>, Option<FuncId>)> = HashMap::new();
@@ -359,9 +402,10 @@ impl<'a> Guide<'a> {
                     placed.push((vec![f], amount));
                     continue;
                 };
+                let prefixes = prefixes.get_or_insert_with(|| Prefixes::of(stacks, n));
                 let (path, seen) = ancestors
                     .entry(caller)
-                    .or_insert_with(|| self.seen_ancestor(caller, &prefixes));
+                    .or_insert_with(|| self.seen_ancestor(caller, prefixes));
                 match seen.and_then(|a| prefixes.of_function(a)) {
                     Some(heads) => {
                         let total: f64 = heads.iter().map(|h| h.1).sum();
@@ -381,7 +425,7 @@ impl<'a> Guide<'a> {
             }
         }
         for (stack, seconds) in placed {
-            let slot = stacks.entry(stack).or_insert((0.0, 0.0));
+            let slot = stacks.entry(stack).or_insert((0.0, 0.0, f64::NAN));
             slot.0 += seconds;
             // A recorded stack with time placed on it is no longer as recorded.
             if slot.1.is_infinite() {
@@ -434,47 +478,71 @@ struct Prefixes {
 }
 
 impl Prefixes {
-    fn of(stacks: &SampledStacks, _functions: usize) -> Prefixes {
-        let mut under: BTreeMap<&[FuncId], f64> = BTreeMap::new();
-        for (stack, &(seconds, _)) in stacks {
-            let mut seen: Vec<FuncId> = Vec::new();
-            for d in 0..stack.len() {
-                // The outermost frame of a function only: a recursion's inner frames
-                // would count the same time again.
-                if seen.contains(&stack[d]) {
-                    continue;
-                }
-                seen.push(stack[d]);
-                *under.entry(&stack[..=d]).or_default() += seconds;
+    /// The heads of `stacks` (sorted, as a map keeps them), of `functions` functions:
+    /// walked as a trie, so that each distinct prefix is visited once, and only the
+    /// heaviest [`MAX_HEADS`] prefixes of each function are copied out.
+    fn of(stacks: &SampledStacks, functions: usize) -> Prefixes {
+        // The current prefix: per frame, the time under it and whether it is its
+        // function's outermost frame there (a recursion's inner frames would count
+        // the same time again).
+        let mut path: Vec<(f64, bool)> = Vec::new();
+        let mut on_path = vec![0u32; functions];
+        // Per function: the time under all its heads, and the heaviest heads.
+        let mut total = vec![0.0f64; functions];
+        let mut best: HashMap<FuncId, Vec<Head>> = HashMap::new();
+        let mut prev: &[FuncId] = &[];
+        let mut close = |prev: &[FuncId], path: &mut Vec<(f64, bool)>, on_path: &mut [u32]| {
+            let (seconds, outermost) = path.pop().expect("a frame to close");
+            let at = path.len();
+            let f = prev[at];
+            on_path[f as usize] -= 1;
+            if !outermost {
+                return;
             }
+            total[f as usize] += seconds;
+            let heads = best.entry(f).or_default();
+            let heavier = |h: &Head| h.1 > seconds || (h.1 == seconds && h.0[..] < prev[..=at]);
+            let rank = heads.iter().take_while(|h| heavier(h)).count();
+            if rank < MAX_HEADS {
+                heads.insert(rank, (prev[..=at].to_vec(), seconds));
+                heads.truncate(MAX_HEADS);
+            }
+        };
+        for (stack, &(seconds, ..)) in stacks {
+            let common = prev.iter().zip(stack).take_while(|(a, b)| a == b).count();
+            while path.len() > common {
+                close(prev, &mut path, &mut on_path);
+            }
+            for &f in &stack[common..] {
+                path.push((0.0, on_path[f as usize] == 0));
+                on_path[f as usize] += 1;
+            }
+            for frame in &mut path {
+                frame.0 += seconds;
+            }
+            prev = stack;
         }
-        let mut by_function: HashMap<FuncId, Vec<Head>> = HashMap::new();
-        for (prefix, seconds) in under {
-            let f = prefix[prefix.len() - 1];
-            by_function
-                .entry(f)
-                .or_default()
-                .push((prefix.to_vec(), seconds));
+        while !path.is_empty() {
+            close(prev, &mut path, &mut on_path);
         }
-        // The heaviest first, and only as many as hold nearly all the time: an unseen
-        // callee goes under each, and a function on thousands of stacks would make
-        // thousands of stacks of each of its callees.
-        for heads in by_function.values_mut() {
-            heads.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-            let total: f64 = heads.iter().map(|h| h.1).sum();
+        // Only as many as hold nearly all the time: an unseen callee goes under each,
+        // and a function on thousands of stacks would make thousands of stacks of
+        // each of its callees.
+        for (f, heads) in best.iter_mut() {
+            let all = total[*f as usize];
             let mut held = 0.0;
             let keep = heads
                 .iter()
                 .take_while(|h| {
                     let before = held;
                     held += h.1;
-                    before < HEADS_SHARE * total
+                    before < HEADS_SHARE * all
                 })
                 .count()
                 .clamp(1, MAX_HEADS);
             heads.truncate(keep);
         }
-        Prefixes { by_function }
+        Prefixes { by_function: best }
     }
 
     fn of_function(&self, f: FuncId) -> Option<&[Head]> {
@@ -600,7 +668,9 @@ mod tests {
         .collect::<String>();
         let profile = profile();
         let guided = profile
-            .guided_by(&samples(&text), Backing::Sampled(Some(860)), &|_| Vec::new())
+            .guided_by(&samples(&text), Backing::Sampled(Some(860)), &|_| {
+                Vec::new()
+            })
             .unwrap();
         let got = stacks(&guided);
         let near = |stack: &str, want: f64| assert_holds(&got, stack, want);
@@ -674,12 +744,96 @@ mod tests {
         near("main", 1.0);
     }
 
+    /// Call paths as the recorder writes them, of `profile()`'s run: `(path, calls,
+    /// own microseconds)`, frames by name, builtins included; `tiny` was not recorded.
+    fn recorded(paths: &[(&str, u64, u64)]) -> Profile {
+        let mut names: Vec<&str> = Vec::new();
+        let mut ids: BTreeMap<&str, usize> = BTreeMap::new();
+        let mut text = String::from("# flameprof call paths 1\n");
+        let mut body = String::new();
+        for (path, calls, own) in paths {
+            let frames: Vec<&str> = path.split(';').collect();
+            let f = *frames.last().unwrap();
+            if !names.contains(&f) {
+                names.push(f);
+                let file = if f.starts_with('<') {
+                    "~:0:"
+                } else {
+                    "app.py:1:"
+                };
+                text.push_str(&format!("f {file}{f}\n"));
+            }
+            let parent = ids
+                .get(&path[..path.len() - f.len()].trim_end_matches(';'))
+                .copied()
+                .unwrap_or(0);
+            ids.insert(path, ids.len() + 1);
+            let function = names.iter().position(|n| *n == f).unwrap();
+            body.push_str(&format!("n {parent} {function} {calls} {}\n", own * 1000));
+        }
+        text.push_str(&body);
+        crate::input::call_paths::load(&bytes::Bytes::from(text))
+            .unwrap()
+            .profile
+    }
+
+    #[test]
+    fn recorded_paths_are_the_stacks_with_their_calls_and_the_stats_times() {
+        let profile = profile();
+        // Times off from cProfile's by a few percent (another clock), shapes exact.
+        let paths = [
+            ("main", 1, 105),
+            ("main;load", 1, 1),
+            ("main;load;process", 1, 260),
+            ("main;load;process;parse", 100, 2100),
+            ("main;load;process;parse;<ord>", 1000, 1450),
+            ("main;check", 4, 1),
+            ("main;check;process", 4, 240),
+            ("main;check;process;validate", 400, 4100),
+            ("main;<sorted>", 1, 520),
+            ("main;<sorted>;key", 50, 990),
+        ];
+        let guided = profile
+            .guided_by(&recorded(&paths), Backing::Recorded, &|_| Vec::new())
+            .unwrap();
+        let got = stacks(&guided);
+        let near = |stack: &str, want: f64| assert_holds(&got, stack, want);
+        // Each edge's own time is cProfile's, in the recorded stacks of that edge.
+        near("main;load;process;parse", 2.0);
+        near("main;load;process;parse;<ord>", 1.5);
+        near("main;check;process;validate", 4.0);
+        near("main;load;process", 0.25);
+        near("main;check;process", 0.25);
+        near("main;<sorted>;key", 1.0);
+        near("main", 0.1);
+        // Not recorded: placed from the stats, and not backed as recorded.
+        near("main;tiny", 0.4);
+        let s = guided.stacks().unwrap();
+        for i in 0..s.len() {
+            let names: Vec<&str> = (s.get(i).0.iter())
+                .map(|&f| guided.function(f).key.name.as_str())
+                .collect();
+            let path = names.join(";");
+            let want = paths.iter().find(|p| p.0 == path).map(|p| p.1 as f64);
+            assert_eq!(s.calls(i), want, "{path}");
+            assert_eq!(
+                s.support(i).unwrap().is_infinite(),
+                want.is_some(),
+                "{path}"
+            );
+        }
+    }
+
     #[test]
     fn samples_of_nothing_the_profile_knows_guide_nothing() {
         let profile = profile();
         assert!(
             profile
-                .guided_by(&samples("other.py:1:f 100\n"), Backing::Sampled(None), &|_| Vec::new())
+                .guided_by(
+                    &samples("other.py:1:f 100\n"),
+                    Backing::Sampled(None),
+                    &|_| Vec::new()
+                )
                 .is_none()
         );
     }

@@ -53,6 +53,9 @@ pub struct Stacks {
     unit: StackValue,
     /// Per stack, the samples behind it (guided stacks only; else empty).
     support: Vec<f64>,
+    /// Per stack, how many times its last frame was called on it, where that was
+    /// recorded (call paths); else empty. NaN for a stack of unknown calls.
+    calls: Vec<f64>,
 }
 
 impl Stacks {
@@ -65,7 +68,14 @@ impl Stacks {
             values: raw.values,
             unit: raw.unit,
             support,
+            calls: raw.calls.into_iter().map(calls_f64).collect(),
         }
+    }
+
+    /// How many times stack `i`'s last frame was called on that very stack, where the
+    /// stacks were recorded at every call (`flameprof run`'s call paths).
+    pub fn calls(&self, i: usize) -> Option<f64> {
+        self.calls.get(i).copied().filter(|n| !n.is_nan())
     }
 
     /// How many samples back stack `i` (fractions where a sample's time was split),
@@ -119,6 +129,11 @@ impl Stacks {
     }
 }
 
+/// A raw stack's calls as [`Stacks::calls`] keeps them: `u64::MAX`, unknown, is NaN.
+fn calls_f64(n: u64) -> f64 {
+    if n == u64::MAX { f64::NAN } else { n as f64 }
+}
+
 /// Stacks as a reader collects them: frames are indexes into a list of keys the
 /// reader keeps (any order, any duplicates of a stack).
 #[derive(Debug, Default)]
@@ -128,6 +143,9 @@ pub struct RawStacks {
     pub values: Vec<u64>,
     /// What `values` count.
     pub unit: StackValue,
+    /// Per stack, the calls of its last frame on it (see [`Stacks::calls`]): empty, or
+    /// one per stack, `u64::MAX` for unknown.
+    pub calls: Vec<u64>,
 }
 
 impl RawStacks {
@@ -136,6 +154,13 @@ impl RawStacks {
         self.frames.extend(frames);
         self.ends.push(self.frames.len());
         self.values.push(value);
+    }
+
+    /// Appends one stack (root first) of `value`, whose last frame was called `calls`
+    /// times on it. Either every stack is pushed so or none.
+    pub fn push_called(&mut self, frames: impl IntoIterator<Item = u32>, value: u64, calls: u64) {
+        self.push(frames, value);
+        self.calls.push(calls);
     }
 
     fn get(&self, i: usize) -> &[u32] {
@@ -180,16 +205,24 @@ impl Profile {
             unit,
             ..Stacks::default()
         };
+        let called = raw.calls.len() == raw.values.len();
+        let calls_of = |i: usize| calls_f64(raw.calls[i]);
         for &i in &idx {
             let same = !stacks.is_empty()
                 && renumbered(i).eq(stacks.get(stacks.len() - 1).0.iter().copied());
             if same {
                 let last = stacks.values.len() - 1;
                 stacks.values[last] = stacks.values[last].saturating_add(raw.values[i]);
+                if called {
+                    stacks.calls[last] += calls_of(i);
+                }
             } else {
                 stacks.frames.extend(renumbered(i));
                 stacks.ends.push(stacks.frames.len());
                 stacks.values.push(raw.values[i]);
+                if called {
+                    stacks.calls.push(calls_of(i));
+                }
             }
         }
         drop(idx);

@@ -63,14 +63,14 @@ def _flameprof_frame(key):
     return "".join(out)
 
 
-def _flameprof_label(fn):
+def _flameprof_label(fn, self):
     """A builtin's name as cProfile keys it (`<built-in method builtins.len>`,
     `<method 'append' of 'list' objects>`): called by the recorder on the first call of
-    each builtin."""
+    each builtin, with the builtin's m_self (`fn` itself for none), which is what
+    cProfile reads (`__self__` is None for a static method's)."""
     name = fn.__name__
-    self = getattr(fn, "__self__", None)
     module = getattr(fn, "__module__", None)
-    if self is None:
+    if self is fn:
         if module is not None and not isinstance(module, str):
             module = getattr(module, "__name__", None)
         if isinstance(module, str) and module not in ("builtins", "__builtin__"):

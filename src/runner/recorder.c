@@ -15,7 +15,7 @@
  * on and needs no Python headers. What it reads of Python objects directly is their
  * first pointer-sized words, the same in every version:
  * - a builtin's PyCFunctionObject holds its PyMethodDef after PyObject_HEAD (two
- *   words), which is how cProfile tells builtins apart too;
+ *   words), which is how cProfile tells builtins apart too, then its m_self;
  * - before 3.9 (no PyFrame_GetCode) a frame holds its code object after
  *   PyObject_VAR_HEAD and f_back (four words).
  * The bootstrap does not load it into an interpreter built with Py_TRACE_REFS, whose
@@ -42,7 +42,8 @@ struct api {
     void (*decref)(PyObject *);
     /* NULL before 3.9. */
     PyObject *(*frame_code)(void *);
-    PyObject *(*call_one_arg)(PyObject *, PyObject *, void *);
+    /* PyObject_CallFunctionObjArgs, with two arguments and the NULL after them. */
+    PyObject *(*call_two_args)(PyObject *, PyObject *, PyObject *, void *);
     int (*list_append)(PyObject *, PyObject *);
     void (*clear_error)(void);
     void *(*thread_state)(void);
@@ -151,7 +152,11 @@ static int list_function(PyObject *object, int builtin)
 {
     PyObject *listed = object;
     if (builtin) {
-        listed = py.call_one_arg(label_of, object, NULL);
+        /* The label function takes the builtin and its m_self (the builtin itself
+         * for none): cProfile reads the field, which __self__ hides for a static
+         * method (str.maketrans). */
+        PyObject *self = ((PyObject **)object)[3];
+        listed = py.call_two_args(label_of, object, self ? self : object, NULL);
         if (!listed) {
             py.clear_error();
             return 0;

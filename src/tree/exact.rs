@@ -14,12 +14,19 @@ use crate::model::{EdgeStats, FuncId, Profile, StackValue, Stacks};
 
 /// The flame tree of `stacks` (root first).
 pub fn flame(profile: &Profile, stacks: &Stacks, options: &TreeOptions) -> CallTree {
-    draw(&Trie::new(stacks, false), profile, options).scaled(stacks.unit().weight())
+    let trie = Trie::new(stacks, false, min_width(stacks, options));
+    draw(&trie, profile, options).scaled(stacks.unit().weight())
 }
 
 /// The inverted tree of `stacks` (top first).
 pub fn inverted(profile: &Profile, stacks: &Stacks, options: &TreeOptions) -> CallTree {
-    draw(&Trie::new(stacks, true), profile, options).scaled(stacks.unit().weight())
+    let trie = Trie::new(stacks, true, min_width(stacks, options));
+    draw(&trie, profile, options).scaled(stacks.unit().weight())
+}
+
+/// The narrowest frame the trees of `stacks` draw, in the stacks' unit.
+fn min_width(stacks: &Stacks, options: &TreeOptions) -> f64 {
+    options.min_width(stacks.iter().map(|(_, v)| v as f64).sum())
 }
 
 /// One distinct stack prefix: its function, the node after its subtree, its samples
@@ -31,6 +38,8 @@ struct Node {
     total: f64,
     support: f64,
     recorded: bool,
+    /// The calls recorded on this very stack prefix (the flame tree's; NaN unknown).
+    calls: f64,
 }
 
 /// The stacks as a trie in pre-order: node `i`'s children start at `i + 1`, and each
@@ -45,58 +54,86 @@ struct Trie {
 }
 
 impl Trie {
-    /// The trie of `stacks`, read top first when `top_down`. A node per frame at most,
-    /// so its size is bounded by the stacks'.
-    fn new(stacks: &Stacks, top_down: bool) -> Trie {
-        let seq = |i: usize| {
+    /// The trie of `stacks`, read top first when `top_down`, down to the nodes narrower
+    /// than `min_width`: those the drawing cuts, whose subtrees it never reads. A node
+    /// per frame at most, so its size is bounded by the stacks'; the pruning keeps
+    /// deep stacks (a recording's, every path of a program) from costing a node per
+    /// frame of each.
+    fn new(stacks: &Stacks, top_down: bool, min_width: f64) -> Trie {
+        let frame = |i: usize, d: usize| {
             let (frames, _) = stacks.get(i);
-            let n = frames.len();
-            (0..n).map(move |d| frames[if top_down { n - 1 - d } else { d }])
+            frames[if top_down { frames.len() - 1 - d } else { d }]
         };
+        let len = |i: usize| stacks.get(i).0.len();
         let mut order: Vec<usize> = (0..stacks.len()).collect();
         if top_down {
             // Root-first stacks are sorted already; top-first ones are sorted here.
+            let seq = |i: usize| (0..len(i)).map(move |d| frame(i, d));
             order.sort_by(|&a, &b| seq(a).cmp(seq(b)));
         }
-        let mut nodes: Vec<Node> = Vec::new();
-        // The nodes of the previous stack, root first.
-        let mut path: Vec<u32> = Vec::new();
-        for &i in &order {
-            let value = stacks.get(i).1 as f64;
-            let support = stacks.support(i).unwrap_or(0.0);
-            let mut common = 0;
-            for f in seq(i) {
-                match path.get(common) {
-                    Some(&n) if nodes[n as usize].func == f => common += 1,
-                    _ => break,
+        // The stacks of `order[lo..hi]` that go deeper than `depth` frames, in groups of
+        // the same frame at `depth`: each group a child of the node they share.
+        let groups = |lo: usize, hi: usize, depth: usize| {
+            let mut at = lo;
+            while at < hi && len(order[at]) <= depth {
+                at += 1; // a stack ending at the node comes first, being its prefix
+            }
+            let mut out = Vec::new();
+            while at < hi {
+                let f = frame(order[at], depth);
+                let start = at;
+                while at < hi && frame(order[at], depth) == f {
+                    at += 1;
                 }
+                out.push((start, at));
             }
-            // The nodes left are complete: their subtrees end here.
-            let end = nodes.len() as u32;
-            for &n in &path[common..] {
-                nodes[n as usize].end = end;
-            }
-            path.truncate(common);
-            for f in seq(i).skip(common) {
-                path.push(nodes.len() as u32);
-                nodes.push(Node {
-                    func: f,
-                    end: 0,
-                    total: 0.0,
-                    support: 0.0,
-                    recorded: true,
-                });
-            }
-            for &n in &path {
-                let node = &mut nodes[n as usize];
-                node.total += value;
+            out
+        };
+        enum Task {
+            /// A node: the stacks `order[lo..hi]`, sharing their first `depth + 1` frames.
+            Visit(usize, usize, usize),
+            /// The node's subtree is complete: it ends here.
+            Close(u32),
+        }
+        let mut nodes: Vec<Node> = Vec::new();
+        let mut tasks: Vec<Task> = (groups(0, order.len(), 0).into_iter().rev())
+            .map(|(lo, hi)| Task::Visit(lo, hi, 0))
+            .collect();
+        while let Some(task) = tasks.pop() {
+            let (lo, hi, depth) = match task {
+                Task::Close(n) => {
+                    nodes[n as usize].end = nodes.len() as u32;
+                    continue;
+                }
+                Task::Visit(lo, hi, depth) => (lo, hi, depth),
+            };
+            let mut node = Node {
+                func: frame(order[lo], depth),
+                end: 0,
+                total: 0.0,
+                support: 0.0,
+                recorded: true,
+                calls: f64::NAN,
+            };
+            for &i in &order[lo..hi] {
+                let support = stacks.support(i).unwrap_or(0.0);
+                node.total += stacks.get(i).1 as f64;
                 node.support += support;
                 node.recorded &= support.is_infinite();
             }
-        }
-        let end = nodes.len() as u32;
-        for &n in &path {
-            nodes[n as usize].end = end;
+            // A stack that ends here: in the flame tree, its calls are this prefix's.
+            if !top_down && len(order[lo]) == depth + 1 {
+                node.calls = stacks.calls(order[lo]).unwrap_or(f64::NAN);
+            }
+            let id = nodes.len() as u32;
+            let wide = node.total >= min_width;
+            nodes.push(node);
+            tasks.push(Task::Close(id));
+            if wide {
+                for (clo, chi) in groups(lo, hi, depth + 1).into_iter().rev() {
+                    tasks.push(Task::Visit(clo, chi, depth + 1));
+                }
+            }
         }
         Trie {
             nodes,
@@ -216,7 +253,9 @@ fn estimated_frame(
     // Widths are in the stacks' unit until the tree is scaled, and calls with them.
     let weight = StackValue::Nanoseconds.weight();
     let time = time / weight;
-    let calls = if calls.is_finite() && time > 0.0 {
+    let calls = if node.recorded && node.calls.is_finite() {
+        node.calls / weight
+    } else if calls.is_finite() && time > 0.0 {
         calls * (width / time).min(1.0) / weight
     } else {
         0.0
@@ -261,7 +300,9 @@ mod tests {
             .unwrap()
             .profile;
         stats
-            .guided_by(&samples, crate::model::Backing::Sampled(Some(900)), &|_| Vec::new())
+            .guided_by(&samples, crate::model::Backing::Sampled(Some(900)), &|_| {
+                Vec::new()
+            })
             .unwrap()
     }
 
@@ -341,7 +382,9 @@ mod tests {
             .unwrap()
             .profile;
         let p = stats
-            .guided_by(&samples, crate::model::Backing::Sampled(Some(900)), &|_| Vec::new())
+            .guided_by(&samples, crate::model::Backing::Sampled(Some(900)), &|_| {
+                Vec::new()
+            })
             .unwrap();
         let flame = by_name(&p, &flame_tree(&p, &TreeOptions::default()));
         let load = flame.iter().find(|f| f.0 == "load").unwrap();
