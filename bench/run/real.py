@@ -13,8 +13,9 @@ For every workload of bench/fidelity/workloads/workloads.json whose truth
 
 1. guided: `flameprof run --python bench/out/venv/bin/python -f log --threshold 0
    -o G.folded --save-stacks S.folded --save-prof P.prof [-m MOD | SCRIPT] ARGS`
-   (stacks sampled beside cProfile, the default); the `# samples: N` header of
-   S.folded and the run's wall time are recorded;
+   (call paths recorded beside cProfile, the default; stacks sampled beside it with
+   FLAMEPROF_SAMPLE_STACKS=1, whose `# samples: N` header is recorded), and the run's
+   wall time;
 2. stats alone: `flameprof -f log --threshold 0 P.prof`, the same run drawn from its
    stats file alone;
 3. ../shared/truth/fidelity.py (default 0.1 % threshold) scores both against the
@@ -204,7 +205,10 @@ def main():
         subprocess.run([a.flameprof, "-f", "log", "--threshold", "0", "-o", s, prof], check=True)
         json.dump(walls, open(wallf, "w"))
         samples = "?"
-        for line in open(smp):
+        for line in open(smp, encoding="utf-8", errors="replace"):
+            if line.startswith("# flameprof call paths"):
+                samples = "recorded"
+                break
             if line.startswith("# samples:"):
                 samples = line.split()[2].rstrip(",")
                 break
@@ -229,15 +233,17 @@ def main():
                     float(score(tra, ga)["tvd_full"]))
         # As many samples, taken by an unbiased sampler from the rescaled truth, with
         # the workloads' paths as this checkout has them.
-        ideal, ideal_guided = (os.path.join(tmp, name + x) for x in (".ideal.folded", ".ideal.guided"))
-        with open(ideal, "w", encoding="utf-8") as f:
-            f.write(ideal_samples(tr, int(samples) if samples.isdigit() else 0).replace(
-                "{wl}/", subst["wl"] + "/"))
-        subprocess.run([a.flameprof, "-f", "log", "--threshold", "0", "--stacks", ideal, "-o",
-                        ideal_guided, prof], check=True, stderr=subprocess.DEVNULL)
-        ia = os.path.join(tmp, name + ".ideal.aligned")
-        write(load(ideal_guided, module, True)[0], ia)
-        rescaled += (float(score(tra, ia)["tvd_full"]),)
+        if samples.isdigit():
+            ideal, ideal_guided = (os.path.join(tmp, name + x) for x in (".ideal.folded", ".ideal.guided"))
+            with open(ideal, "w", encoding="utf-8") as f:
+                f.write(ideal_samples(tr, int(samples)).replace("{wl}/", subst["wl"] + "/"))
+            subprocess.run([a.flameprof, "-f", "log", "--threshold", "0", "--stacks", ideal, "-o",
+                            ideal_guided, prof], check=True, stderr=subprocess.DEVNULL)
+            ia = os.path.join(tmp, name + ".ideal.aligned")
+            write(load(ideal_guided, module, True)[0], ia)
+            rescaled += (float(score(tra, ia)["tvd_full"]),)
+        else:
+            rescaled += (float("nan"),)  # a recording: no sampler to compare with
         extra = ""
         if a.same_run:
             sr = os.path.join(tmp, name + ".samerun.folded")

@@ -67,7 +67,10 @@ def _flameprof_label(fn, self):
     """A builtin's name as cProfile keys it (`<built-in method builtins.len>`,
     `<method 'append' of 'list' objects>`): called by the recorder on the first call of
     each builtin, with the builtin's m_self (`fn` itself for none), which is what
-    cProfile reads (`__self__` is None for a static method's)."""
+    cProfile reads (`__self__` is None for a static method's); or, from 3.12, with a
+    method descriptor and the object it is called on, bound here as cProfile binds it."""
+    if type(fn) is type(list.append):  # a method descriptor (3.12+), as cProfile binds it
+        fn = fn.__get__(self, type(self))
     name = fn.__name__
     module = getattr(fn, "__module__", None)
     if self is fn:
@@ -94,21 +97,25 @@ class _flameprof_recorder(object):
     """Records every call path of the thread running the program, with the call-path
     recorder (runner/recorder.c, a shared library at `library`): per path from the
     profile's root, its calls and its own time, in the profile's clock (wall or CPU).
-    Installed just after cProfile is enabled on this thread, it sees the same calls:
+    Started just after cProfile is enabled on this thread, it sees the same calls:
     before 3.12 it takes cProfile's place and calls it first on every event; from 3.12
-    it is the legacy profile function beside cProfile's sys.monitoring one. So the
+    it is a sys.monitoring tool beside cProfile's, registered (by `load`, before
+    cProfile is enabled: the registration makes calls cProfile would record) with
+    callbacks that record only once started, and only this thread's events. So the
     paths start where cProfile's calls do (the builtin exec of a script, runpy's
     run_module), and hold no frame of this bootstrap.
 
-    `load` fails (returns False) where ctypes or the library cannot be loaded, and
-    under an interpreter whose objects have the debug header (Py_TRACE_REFS), whose
-    layout the recorder does not read."""
+    `load` fails (returns False) where ctypes or the library cannot be loaded, where
+    sys.monitoring has no tool id free, and under an interpreter whose objects have
+    the debug header (Py_TRACE_REFS), whose layout the recorder does not read."""
 
     def __init__(self, path, library, cpu):
         self.path = path
         self.library = library
         self.cpu = cpu
         self.lib = None
+        self.tool = None
+        self.callbacks = []
         self.functions = []
         # [recording started]
         self.started = [False]
@@ -129,6 +136,10 @@ class _flameprof_recorder(object):
             pointers.append(ctypes.cast(frame_code, void_p) if frame_code is not None else void_p())
             for n in ("PyObject_CallFunctionObjArgs", "PyList_Append", "PyErr_Clear", "PyThreadState_Get"):
                 pointers.append(ctypes.cast(getattr(api, n), void_p))
+            monitoring = getattr(sys, "monitoring", None)
+            if monitoring is not None:
+                pointers += [ctypes.cast(api.PyCFunction_NewEx, void_p), ctypes.cast(api.PyType_IsSubtype, void_p)]
+                pointers += [void_p(id(o)) for o in (None, monitoring.MISSING, type(len), type(list.append))]
 
             class Api(ctypes.Structure):
                 _fields_ = [("f%d" % i, void_p) for i in range(len(pointers))]
@@ -140,10 +151,50 @@ class _flameprof_recorder(object):
             lib.flameprof_write_paths.argtypes = [ctypes.c_int]
             lib.flameprof_write_paths.restype = ctypes.c_int
             self.byref = ctypes.byref
+            if monitoring is not None:
+                lib.flameprof_use(ctypes.byref(self.api))
+                lib.flameprof_callback.argtypes = [ctypes.c_int]
+                lib.flameprof_callback.restype = p
+                self.monitor(monitoring, [lib.flameprof_callback(i) for i in range(4)])
         except Exception:
+            try:
+                self.unmonitor()
+            except Exception:
+                pass
             return False
         self.lib = lib
         return True
+
+    def monitor(self, monitoring, callbacks):
+        """From 3.12: registers the recorder's callbacks as a sys.monitoring tool, for
+        the events cProfile's own tool reads."""
+        free = [i for i in (4, 3, 1, 0) if monitoring.get_tool(i) is None]
+        if not free:
+            raise RuntimeError("no sys.monitoring tool id free")
+        monitoring.use_tool_id(free[0], "flameprof")
+        self.tool = free[0]
+        start, stop, call, call_end = callbacks
+        events = monitoring.events
+        self.callbacks = [
+            (events.PY_START, start), (events.PY_RESUME, start), (events.PY_THROW, start),
+            (events.PY_RETURN, stop), (events.PY_YIELD, stop), (events.PY_UNWIND, stop),
+            (events.CALL, call), (events.C_RETURN, call_end), (events.C_RAISE, call_end),
+        ]
+        mask = 0
+        for event, callback in self.callbacks:
+            monitoring.register_callback(self.tool, event, callback)
+            mask |= event
+        monitoring.set_events(self.tool, mask)
+
+    def unmonitor(self):
+        if self.tool is None:
+            return
+        monitoring = sys.monitoring
+        monitoring.set_events(self.tool, 0)
+        for event, _ in self.callbacks:
+            monitoring.register_callback(self.tool, event, None)
+        monitoring.free_tool_id(self.tool)
+        self.tool = None
 
     def start_args(self, prof):
         """The arguments of the library's flameprof_start, which starts recording
@@ -154,15 +205,14 @@ class _flameprof_recorder(object):
         return (self.byref(self.api), prof, self.functions, _flameprof_label, 1 if self.cpu else 0, chain)
 
     def stop(self):
-        """Stops recording, after the profiler is disabled (before 3.12 that removed
-        the recorder already)."""
-        if self.started[0]:
+        """Stops recording, after the profiler is disabled, and leaves sys.monitoring."""
+        if self.lib is not None:
             self.lib.flameprof_stop()
+        self.unmonitor()
 
     def forked(self):
         # A forked child records nothing: its copy of the paths is never written.
-        if self.started[0]:
-            self.lib.flameprof_stop()
+        self.stop()
         self.started[0] = False
 
     def save(self, stats, owner):

@@ -7,8 +7,11 @@
  *
  * Before 3.12 an interpreter has one profile function per thread, cProfile's; the
  * recorder takes its place and calls it first on every event, so cProfile sees exactly
- * what it saw before. From 3.12 cProfile uses sys.monitoring and the recorder the
- * legacy profile function beside it, each called on its own.
+ * what it saw before. From 3.12 cProfile uses sys.monitoring, and so does the recorder,
+ * as a tool of its own beside cProfile's: its callbacks are builtins made here
+ * (`flameprof_callback`), which the bootstrap registers, and which see the events
+ * cProfile sees (calls and returns of Python functions, calls of builtins) as cProfile
+ * reads them. The legacy profile function would cost a frame object per call.
  *
  * It links against nothing of Python: the bootstrap passes the addresses of the few C
  * API functions it calls (`struct api`), so that one build serves every Python from 2.7
@@ -47,6 +50,15 @@ struct api {
     int (*list_append)(PyObject *, PyObject *);
     void (*clear_error)(void);
     void *(*thread_state)(void);
+    /* From 3.12: PyCFunction_NewEx, PyType_IsSubtype, and None, sys.monitoring.MISSING
+     * and the types of builtins (PyCFunction_Type) and of their descriptors in a
+     * class (PyMethodDescr_Type). */
+    PyObject *(*new_builtin)(void *, PyObject *, PyObject *);
+    int (*is_subtype)(void *, void *);
+    PyObject *none;
+    PyObject *missing;
+    void *builtin_type;
+    void *descriptor_type;
 };
 
 enum { EV_CALL = 0, EV_RETURN = 3, EV_C_CALL = 4, EV_C_EXCEPTION = 5, EV_C_RETURN = 6 };
@@ -85,6 +97,10 @@ struct table {
 
 static struct api py;
 static tracefunc chained;
+/* From 3.12: the events recorded, those of this thread only (sys.monitoring reports
+ * every thread's), from flameprof_start to flameprof_stop. */
+static int recording;
+static void *recording_thread;
 static int cpu_clock;
 static int failed;
 static struct node *nodes;
@@ -147,16 +163,14 @@ static struct slot *find(struct table *t, uint64_t parent, const void *identity)
 }
 
 /* Lists a callable seen for the first time: a code object as it is, a builtin by
- * its label. 0 when it cannot be listed. */
-static int list_function(PyObject *object, int builtin)
+ * the label the bootstrap's function makes of it and its m_self (`self`; the builtin
+ * itself for none; for a method descriptor, the object it is called on). 0 when it
+ * cannot be listed. */
+static int list_function(PyObject *object, PyObject *self, int builtin)
 {
     PyObject *listed = object;
     if (builtin) {
-        /* The label function takes the builtin and its m_self (the builtin itself
-         * for none): cProfile reads the field, which __self__ hides for a static
-         * method (str.maketrans). */
-        PyObject *self = ((PyObject **)object)[3];
-        listed = py.call_two_args(label_of, object, self ? self : object, NULL);
+        listed = py.call_two_args(label_of, object, self, NULL);
         if (!listed) {
             py.clear_error();
             return 0;
@@ -175,14 +189,14 @@ static int list_function(PyObject *object, int builtin)
 }
 
 /* The index of a callable in the functions list; UINT32_MAX when it cannot be had. */
-static uint32_t function_of(const void *identity, PyObject *object, int builtin)
+static uint32_t function_of(const void *identity, PyObject *object, PyObject *self, int builtin)
 {
     if (!make_room(&functions))
         return UINT32_MAX;
     struct slot *s = find(&functions, 0, identity);
     if (s->identity)
         return s->value;
-    if (functions.used >= UINT32_MAX || !list_function(object, builtin))
+    if (functions.used >= UINT32_MAX || !list_function(object, self, builtin))
         return UINT32_MAX;
     /* list_function ran Python code, which cannot reach this table: `s` holds. */
     s->identity = identity;
@@ -190,8 +204,10 @@ static uint32_t function_of(const void *identity, PyObject *object, int builtin)
     return s->value;
 }
 
-/* Enters the call of `identity` from the current path, at time `t`. */
-static void enter(const void *identity, PyObject *object, int builtin, uint64_t t)
+/* Enters the call of `identity` from the current path, at time `t`: a code object,
+ * or a builtin's PyMethodDef (`builtin`), `object` and `self` naming it. */
+static void enter_as(const void *identity, PyObject *object, PyObject *self, int builtin,
+                     uint64_t t)
 {
     uint32_t parent = depth ? stack[depth - 1].node : 0;
     if (!make_room(&children)) {
@@ -201,7 +217,7 @@ static void enter(const void *identity, PyObject *object, int builtin, uint64_t 
     struct slot *s = find(&children, parent, identity);
     uint32_t node = s->value;
     if (!s->identity) {
-        uint32_t f = function_of(identity, object, builtin);
+        uint32_t f = function_of(identity, object, self, builtin);
         if (f == UINT32_MAX || node_count >= UINT32_MAX) {
             failed = 1;
             return;
@@ -236,6 +252,28 @@ static void enter(const void *identity, PyObject *object, int builtin, uint64_t 
     }
     nodes[node].calls++;
     stack[depth++] = (struct active){node, t, 0};
+}
+
+static void enter(const void *identity, PyObject *object, int builtin, uint64_t t)
+{
+    PyObject *self = NULL;
+    if (builtin) {
+        /* cProfile reads m_self, which __self__ hides for a static method
+         * (str.maketrans): passed on, the builtin itself for none. */
+        self = ((PyObject **)object)[3];
+        if (!self)
+            self = object;
+    }
+    enter_as(identity, object, self, builtin, t);
+}
+
+static void enter_builtin(const void *identity, PyObject *callable, PyObject *arg0, uint64_t t)
+{
+    if (((void **)callable)[1] == py.descriptor_type) {
+        enter_as(identity, callable, arg0, 1, t);
+    } else {
+        enter(identity, callable, 1, t);
+    }
 }
 
 /* Leaves the innermost call at time `t`. Like cProfile, a return with no call open
@@ -284,10 +322,119 @@ static int on_event(PyObject *profiler, void *frame, int what, PyObject *arg)
     return result;
 }
 
+/* From 3.12: the recorder's sys.monitoring callbacks, METH_FASTCALL builtins. */
+typedef ptrdiff_t ssize;
+
+static int ours(void)
+{
+    return recording && !failed && py.thread_state() == recording_thread;
+}
+
+static PyObject *none(void)
+{
+    py.incref(py.none);
+    return py.none;
+}
+
+/* PY_START, PY_RESUME, PY_THROW (code, offset, ...): a Python function runs. */
+static PyObject *on_start(PyObject *self, PyObject *const *args, ssize n)
+{
+    (void)self;
+    if (n >= 1 && ours())
+        enter(args[0], args[0], 0, now());
+    return none();
+}
+
+/* PY_RETURN, PY_YIELD, PY_UNWIND: it stops. */
+static PyObject *on_return(PyObject *self, PyObject *const *args, ssize n)
+{
+    (void)self;
+    (void)args;
+    (void)n;
+    if (ours())
+        leave(now());
+    return none();
+}
+
+/* The builtin a CALL, C_RETURN or C_RAISE event (code, offset, callable, arg0) is
+ * about, as cProfile reads it: a builtin function or method, or a method descriptor
+ * called with a first argument (cProfile binds it; its PyMethodDef is the
+ * descriptor's, after PyDescr_COMMON's five words). NULL for anything else. */
+static const void *builtin_of(PyObject *const *args, ssize n)
+{
+    if (n < 4)
+        return NULL;
+    PyObject *callable = args[2];
+    void *type = ((void **)callable)[1];
+    if (type == py.builtin_type || py.is_subtype(type, py.builtin_type))
+        return ((void **)callable)[2];
+    if (type == py.descriptor_type && args[3] != py.missing)
+        return ((void **)callable)[5];
+    return NULL;
+}
+
+static PyObject *on_call(PyObject *self, PyObject *const *args, ssize n)
+{
+    (void)self;
+    if (ours()) {
+        uint64_t t = now();
+        const void *identity = builtin_of(args, n);
+        if (identity) {
+            /* The label function binds a descriptor to its first argument. */
+            enter_builtin(identity, args[2], args[3], t);
+        }
+    }
+    return none();
+}
+
+static PyObject *on_call_end(PyObject *self, PyObject *const *args, ssize n)
+{
+    (void)self;
+    if (ours()) {
+        uint64_t t = now();
+        if (builtin_of(args, n))
+            leave(t);
+    }
+    return none();
+}
+
+struct method {
+    const char *name;
+    void *function;
+    int flags;
+    const char *doc;
+};
+
+enum { METH_FASTCALL = 0x0080 };
+
+static struct method callbacks[] = {
+    {"flameprof_start", (void *)on_start, METH_FASTCALL, NULL},
+    {"flameprof_return", (void *)on_return, METH_FASTCALL, NULL},
+    {"flameprof_call", (void *)on_call, METH_FASTCALL, NULL},
+    {"flameprof_call_end", (void *)on_call_end, METH_FASTCALL, NULL},
+};
+
+/* From 3.12: callback `which` (0: a Python function starts, 1: it returns, 2: a
+ * call, 3: a call's end) as a new builtin, for sys.monitoring.register_callback; NULL
+ * for another number. Call after flameprof_start's api is known: flameprof_use. */
+PyObject *flameprof_callback(int which)
+{
+    if (which < 0 || which >= (int)(sizeof callbacks / sizeof callbacks[0]))
+        return NULL;
+    return py.new_builtin(&callbacks[which], NULL, NULL);
+}
+
+/* Gives the recorder the API before anything else (the callbacks need it). */
+void flameprof_use(const struct api *api)
+{
+    py = *api;
+}
+
 /* Starts recording on this thread. `profiler` is the profiler object already enabled
- * on it (cProfile's), whose profile function is called first on every event when
- * `chain` (before 3.12); from 3.12, 0. Returns 0, or -1 when the profile function
- * cannot be found or there is no memory. */
+ * on it (cProfile's). With `chain` (before 3.12) the recorder takes the place of its
+ * profile function and calls it first on every event; without (from 3.12) the
+ * callbacks, registered with sys.monitoring, start recording. Returns 0, or -1 when
+ * the profile function cannot be found or there is no memory. */
 int flameprof_start(const struct api *api, PyObject *profiler, PyObject *list,
                     PyObject *labels, int cpu, int chain)
 {
@@ -316,14 +463,24 @@ int flameprof_start(const struct api *api, PyObject *profiler, PyObject *list,
     label_of = labels;
     py.incref(list);
     py.incref(labels);
-    py.set_profile(on_event, profiler);
+    if (chain) {
+        py.set_profile(on_event, profiler);
+    } else {
+        recording_thread = py.thread_state();
+        recording = 1;
+    }
     return 0;
 }
 
-/* Stops recording (from 3.12; before, disabling cProfile removes the recorder too). */
+/* Stops recording, after the profiler is disabled (before 3.12 that removed the
+ * recorder's profile function too). Calls still open end now: the one that disabled
+ * the profiler, whose return no event reports before 3.12. */
 void flameprof_stop(void)
 {
-    py.set_profile(NULL, NULL);
+    recording = 0;
+    uint64_t t = now();
+    while (depth)
+        leave(t);
 }
 
 /* Whether recording stopped early for want of memory. */
