@@ -180,7 +180,8 @@ fn stacks_in_order(
     };
     // Depth first: the current path's functions, and per level the children left.
     let mut stack: Vec<u32> = Vec::new();
-    let mut pending: Vec<std::ops::Range<usize>> = vec![first[0]..first[1]];
+    let mut pending: Vec<std::ops::Range<usize>> = Vec::new();
+    pending.push(first[0]..first[1]);
     while let Some(range) = pending.last_mut() {
         let Some(at) = range.next() else {
             pending.pop();
