@@ -790,6 +790,127 @@ fn run_draws_each_callee_under_the_caller_that_made_it() {
     }
 }
 
+/// Calls of every kind cProfile counts: recursion (direct, and mutual, where a
+/// caller→callee pair recurs), generators, exceptions raised through frames, builtins
+/// (functions, methods, a method called through its class, static and class methods,
+/// a sort key called back from C), classes and closures.
+const EVERY_CALL: &str = r#"
+import sys
+
+def fact(n):
+    return 1 if n <= 1 else n * fact(n - 1)
+
+def even(n):
+    return True if n == 0 else odd(n - 1)
+
+def odd(n):
+    return False if n == 0 else even(n - 1)
+
+def numbers(n):
+    for i in range(n):
+        yield i * i
+
+def fails(n):
+    if n:
+        return fails(n - 1)
+    raise ValueError("no")
+
+class Box(object):
+    def __init__(self, v):
+        self.v = v
+
+    def get(self):
+        return self.v
+
+def main():
+    out = []
+    for i in range(30):
+        out.append(fact(i % 7))
+        list.append(out, even(i % 5))
+        out.append(sum(numbers(i)))
+        try:
+            fails(i % 3)
+        except ValueError:
+            pass
+        out.append(Box(i).get())
+        out.append(sorted([3, 1, 2], key=lambda x: -x))
+        out.append(str.maketrans("a", "b"))
+        out.append(dict.fromkeys([i]))
+        out.append(len(out))
+    add = lambda a: a + len(out)
+    return add(1)
+
+main()
+"#;
+
+/// Compares, in Python, the stats file argv[2] with cProfile's argv[1] for the same
+/// script (argv[3], its file name): every function of the script and every builtin
+/// it calls has the same calls and primitive calls, under each of its callers in the
+/// script too. Prints how many rows were compared.
+const SAME_COUNTS: &str = r#"
+import marshal, sys
+ref = marshal.load(open(sys.argv[1], "rb"))
+ours = marshal.load(open(sys.argv[2], "rb"))
+script = sys.argv[3]
+mine = lambda k: k[0].endswith(script)
+rows = 0
+for k, (cc, nc, tt, ct, callers) in ref.items():
+    inner = dict((c, v) for c, v in callers.items() if mine(c))
+    if not (mine(k) or (k[0] == "~" and inner)):
+        continue
+    assert k in ours, ("missing", k, sorted(ours))
+    assert ours[k][:2] == (cc, nc), (k, ours[k][:2], (cc, nc))
+    for c, v in inner.items():
+        assert ours[k][4].get(c, (None, None))[:2] == v[:2], (k, c, ours[k][4].get(c), v)
+    rows += 1
+assert rows >= 12, rows
+print(rows)
+"#;
+
+#[test]
+fn run_s_stats_count_every_call_as_cprofile_does() {
+    if !external("python3") {
+        return;
+    }
+    let dir = workdir();
+    std::fs::write(dir.path().join("every_call.py"), EVERY_CALL).unwrap();
+    std::fs::write(dir.path().join("same_counts.py"), SAME_COUNTS).unwrap();
+    for p in pythons() {
+        let python = py(&p);
+        let r = fp(
+            dir.path(),
+            &[
+                "run",
+                "--python",
+                &python,
+                "--save-prof",
+                "ours.prof",
+                "-o",
+                "x.log",
+                "every_call.py",
+            ],
+            None,
+        );
+        assert_eq!(r.code(), 0, "{p:?}\n{}", r.describe());
+        let reference = Command::new(&p.path)
+            .args(["-m", "cProfile", "-o", "ref.prof", "every_call.py"])
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        assert!(reference.status.success(), "{p:?}");
+        let check = Command::new(&p.path)
+            .args(["same_counts.py", "ref.prof", "ours.prof", "every_call.py"])
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        assert!(
+            check.status.success(),
+            "{p:?}: {}",
+            String::from_utf8_lossy(&check.stderr)
+        );
+    }
+}
+
 /// A recursion whose cost grows with its depth: `work` at depth d (of `level` frames)
 /// costs d units, one call per round at each depth. cProfile has one edge
 /// `level → work` for all four depths.

@@ -560,32 +560,50 @@ fn profile_and_render(
         }
     };
     let code = runner::exit_code(outcome.status);
-    let Some(stats) = outcome.stats else {
+    let recorded = outcome.stats.is_none()
+        && (outcome.stacks.as_deref()).is_some_and(input::call_paths::is_call_paths);
+    if outcome.stats.is_none() && !recorded {
         return Err(AppError::Program {
             code: if code == 0 { 1 } else { code },
             message: format!("{shown}: no profile was written (exit status {code})"),
         });
-    };
+    }
     let rendered = (|| {
-        if let Some(path) = &save {
-            write_output(Some(path), |w| w.write_all(&stats))?;
-        }
         if let (Some(path), Some(stacks)) = (&save_stacks, &outcome.stacks) {
             write_output(Some(path), |w| w.write_all(stacks))?;
         }
-        let loaded = input::load(&format!("profile of {shown}"), stats.into())?;
-        for w in &loaded.warnings {
-            report::warn(&format!("profile of {shown}: {w}"));
-        }
-        let profile = match outcome.stacks {
-            Some(stacks) => pipeline::guided(
-                loaded.profile,
-                &format!("stacks of {shown}"),
-                stacks.into(),
-                &mut |w| report::warn(w),
-            )?,
-            None => loaded.profile,
+        let profile = match (outcome.stats, outcome.stacks) {
+            // Recorded in cProfile's place: the stats follow from the paths.
+            (None, Some(paths)) => {
+                pipeline::recorded(&format!("call paths of {shown}"), &paths.into(), &mut |w| {
+                    report::warn(w)
+                })?
+            }
+            (stats, stacks) => {
+                let stats = stats.unwrap_or_default();
+                if let Some(path) = &save {
+                    write_output(Some(path), |w| w.write_all(&stats))?;
+                }
+                let loaded = input::load(&format!("profile of {shown}"), stats.into())?;
+                for w in &loaded.warnings {
+                    report::warn(&format!("profile of {shown}: {w}"));
+                }
+                match stacks {
+                    Some(stacks) => pipeline::guided(
+                        loaded.profile,
+                        &format!("stacks of {shown}"),
+                        stacks.into(),
+                        &mut |w| report::warn(w),
+                    )?,
+                    None => loaded.profile,
+                }
+            }
         };
+        if recorded && let Some(path) = &save {
+            write_output(Some(path), |w| {
+                w.write_all(&input::stats_file::write(&profile))
+            })?;
+        }
         render(&options, &profile, || svg_file)
     })();
     match rendered {

@@ -14,7 +14,11 @@ use bytes::Bytes;
 
 use super::collapsed::Reader;
 use super::pstats::{MAX_TEXT_BYTES, ReadProfile};
-use crate::model::{FuncKey, Profile, RawStacks, StackValue};
+use std::collections::HashMap;
+
+use crate::model::{
+    Count, EdgeStats, FuncKey, Profile, ProfileBuilder, RawStacks, StackValue, Stats,
+};
 
 /// The first line of a call-paths file, its version after it.
 pub const MAGIC: &str = "# flameprof call paths ";
@@ -32,11 +36,177 @@ pub fn is_call_paths(data: &[u8]) -> bool {
     data.starts_with(MAGIC.as_bytes())
 }
 
-/// Reads the call paths in `data`: the profile of their stacks, each path's own time
-/// in nanoseconds on its stack ([`StackValue::Nanoseconds`]), paths of no time left
-/// out. Refuses another version, a path before its parent or naming an unknown
-/// function, and more than [`MAX_FRAMES`] frames.
+/// Reads the call paths in `data`: the profile of their stacks (see
+/// [`CallPaths::stacks`]).
 pub fn load(data: &Bytes) -> Result<ReadProfile, String> {
+    let paths = CallPaths::parse(data)?;
+    Ok(ReadProfile {
+        profile: paths.stacks(),
+        warnings: paths.warnings(),
+    })
+}
+
+/// A recording: its functions and paths.
+pub struct CallPaths {
+    keys: Vec<FuncKey>,
+    /// Per path (from 1; 0 is the root): its parent, function and depth.
+    paths: Vec<(u32, u32, u32)>,
+    /// Per path: its calls and own time (nanoseconds).
+    measured: Vec<(u64, u64)>,
+    /// The frames of the stacks of the paths of some time.
+    frames: usize,
+    /// Names too long, shortened.
+    shortened: usize,
+}
+
+impl CallPaths {
+    /// Reads the call paths in `data`. Refuses another version, a path before its
+    /// parent or naming an unknown function, and more than [`MAX_FRAMES`] frames.
+    pub fn parse(data: &Bytes) -> Result<CallPaths, String> {
+        parse(data)
+    }
+
+    /// What reading them warns of.
+    pub fn warnings(&self) -> Vec<String> {
+        let mut warnings = Vec::new();
+        if self.shortened > 0 {
+            warnings.push(format!(
+                "{} file or function names longer than {MAX_TEXT_BYTES} bytes were shortened",
+                self.shortened
+            ));
+        }
+        warnings
+    }
+
+    /// The profile of the paths' stacks, each path's own time in nanoseconds on its
+    /// stack ([`StackValue::Nanoseconds`]) with its calls, paths of no time left out.
+    pub fn stacks(&self) -> Profile {
+        let raw = stacks_in_order(&self.paths, &self.measured, &self.keys, self.frames);
+        Profile::from_stacks(self.keys.clone(), raw)
+    }
+
+    /// The stats cProfile would have written for the recorded run, with no stacks:
+    /// per function its calls, primitive calls (those not made within another call
+    /// of it), own time and cumulative time (summed over the calls not made within
+    /// another call of it), and per caller→callee the same four, a call being
+    /// primitive there unless made within another call of that same caller→callee
+    /// (cProfile's sub-entry recursion). Rows in the order of their first call.
+    pub fn stats(&self) -> Profile {
+        let n = self.paths.len();
+        // Each path's time: its own and its descendants' (children follow parents).
+        let mut total: Vec<u64> = self.measured.iter().map(|m| m.1).collect();
+        for i in (1..n).rev() {
+            let parent = self.paths[i].0 as usize;
+            if parent != 0 {
+                total[parent] = total[parent].saturating_add(total[i]);
+            }
+        }
+        let mut functions: Vec<Stats> = vec![Stats::default(); self.keys.len()];
+        let mut order: Vec<u32> = Vec::new();
+        let mut listed = vec![false; self.keys.len()];
+        let mut edges: HashMap<(u32, u32), Stats> = HashMap::new();
+        let mut edge_order: Vec<(u32, u32)> = Vec::new();
+        // Depth first, with what is open above each path: its functions, and its
+        // caller→callee pairs.
+        let children = Children::new(&self.paths);
+        let mut open_functions = vec![0u32; self.keys.len()];
+        let mut open_pairs: HashMap<(u32, u32), u32> = HashMap::new();
+        let mut line: Vec<u32> = Vec::new();
+        let seconds = |ns: u64| ns as f64 * 1e-9;
+        let mut pending: Vec<std::ops::Range<usize>> = Vec::new();
+        pending.push(children.of(0));
+        while let Some(range) = pending.last_mut() {
+            let Some(at) = range.next() else {
+                pending.pop();
+                if let Some(done) = line.pop() {
+                    let f = self.paths[done as usize].1;
+                    open_functions[f as usize] -= 1;
+                    if let Some(&caller) = line.last() {
+                        let pair = (self.paths[caller as usize].1, f);
+                        if let Some(k) = open_pairs.get_mut(&pair) {
+                            *k -= 1;
+                        }
+                    }
+                }
+                continue;
+            };
+            let path = children.list[at] as usize;
+            let (_, f, _) = self.paths[path];
+            let (calls, own) = self.measured[path];
+            let calls = Count::from(calls);
+            if !listed[f as usize] {
+                listed[f as usize] = true;
+                order.push(f);
+            }
+            let s = &mut functions[f as usize];
+            let outermost = open_functions[f as usize] == 0;
+            s.nc += calls;
+            s.tt += seconds(own);
+            if outermost {
+                s.cc += calls;
+                s.ct += seconds(total[path]);
+            }
+            if let Some(&caller) = line.last() {
+                let pair = (self.paths[caller as usize].1, f);
+                let open = open_pairs.entry(pair).or_default();
+                let e = edges.entry(pair).or_insert_with(|| {
+                    edge_order.push(pair);
+                    Stats::default()
+                });
+                e.nc += calls;
+                e.tt += seconds(own);
+                if *open == 0 {
+                    e.cc += calls;
+                    e.ct += seconds(total[path]);
+                }
+                *open += 1;
+            }
+            open_functions[f as usize] += 1;
+            line.push(path as u32);
+            pending.push(children.of(path));
+        }
+        let mut b = ProfileBuilder::new();
+        for &f in &order {
+            b.add_function(self.keys[f as usize].clone(), functions[f as usize]);
+        }
+        for pair in edge_order {
+            let key = |f: u32| self.keys[f as usize].clone();
+            b.add_edge(key(pair.0), key(pair.1), EdgeStats::Timed(edges[&pair]));
+        }
+        b.finish()
+    }
+}
+
+/// Each path's children, in file order: `list[first[p]..first[p + 1]]`.
+struct Children {
+    first: Vec<usize>,
+    list: Vec<u32>,
+}
+
+impl Children {
+    fn new(paths: &[(u32, u32, u32)]) -> Children {
+        let mut first = vec![0usize; paths.len() + 1];
+        for &(parent, ..) in &paths[1..] {
+            first[parent as usize + 1] += 1;
+        }
+        for i in 1..first.len() {
+            first[i] += first[i - 1];
+        }
+        let mut list = vec![0u32; paths.len() - 1];
+        let mut filled = first.clone();
+        for (i, &(parent, ..)) in paths.iter().enumerate().skip(1) {
+            list[filled[parent as usize]] = i as u32;
+            filled[parent as usize] += 1;
+        }
+        Children { first, list }
+    }
+
+    fn of(&self, path: usize) -> std::ops::Range<usize> {
+        self.first[path]..self.first[path + 1]
+    }
+}
+
+fn parse(data: &Bytes) -> Result<CallPaths, String> {
     let mut functions = Reader::default();
     // Per function line, its function; per path (from 1; 0 is the root), its parent,
     // function and depth, and its calls and own time.
@@ -125,17 +295,12 @@ pub fn load(data: &Bytes) -> Result<ReadProfile, String> {
             ));
         }
     }
-    let mut warnings = Vec::new();
-    if functions.shortened > 0 {
-        warnings.push(format!(
-            "{} file or function names longer than {MAX_TEXT_BYTES} bytes were shortened",
-            functions.shortened
-        ));
-    }
-    let raw = stacks_in_order(&paths, &measured, &functions.keys, frames);
-    Ok(ReadProfile {
-        profile: Profile::from_stacks(functions.keys, raw),
-        warnings,
+    Ok(CallPaths {
+        shortened: functions.shortened,
+        keys: functions.keys,
+        paths,
+        measured,
+        frames,
     })
 }
 
@@ -157,21 +322,10 @@ fn stacks_in_order(
         rank[f] = r as u32;
     }
     // Each path's children, in the order of their functions' keys (then of the file).
-    let mut first = vec![0usize; paths.len() + 1];
-    for &(parent, ..) in &paths[1..] {
-        first[parent as usize + 1] += 1;
-    }
-    for i in 1..first.len() {
-        first[i] += first[i - 1];
-    }
-    let mut children = vec![0u32; paths.len() - 1];
-    let mut filled = first.clone();
-    for (i, &(parent, ..)) in paths.iter().enumerate().skip(1) {
-        children[filled[parent as usize]] = i as u32;
-        filled[parent as usize] += 1;
-    }
+    let mut children = Children::new(paths);
     for p in 0..paths.len() {
-        children[first[p]..first[p + 1]].sort_by_key(|&c| (rank[paths[c as usize].1 as usize], c));
+        let range = children.of(p);
+        children.list[range].sort_by_key(|&c| (rank[paths[c as usize].1 as usize], c));
     }
     let mut raw = RawStacks {
         unit: StackValue::Nanoseconds,
@@ -181,21 +335,21 @@ fn stacks_in_order(
     // Depth first: the current path's functions, and per level the children left.
     let mut stack: Vec<u32> = Vec::new();
     let mut pending: Vec<std::ops::Range<usize>> = Vec::new();
-    pending.push(first[0]..first[1]);
+    pending.push(children.of(0));
     while let Some(range) = pending.last_mut() {
         let Some(at) = range.next() else {
             pending.pop();
             stack.pop();
             continue;
         };
-        let path = children[at] as usize;
+        let path = children.list[at] as usize;
         stack.truncate(paths[path].2 as usize - 1);
         stack.push(paths[path].1);
         let (calls, own) = measured[path];
         if own > 0 {
             raw.push_called(stack.iter().copied(), own, calls);
         }
-        pending.push(first[path]..first[path + 1]);
+        pending.push(children.of(path));
     }
     raw
 }

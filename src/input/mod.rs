@@ -11,6 +11,7 @@ pub mod direct;
 pub mod marshal;
 pub mod pstats;
 pub mod sources;
+pub mod stats_file;
 
 use std::fmt;
 use std::io::{self, IsTerminal, Read};

@@ -1,17 +1,16 @@
 # Run by `flameprof run` as
 # `python -c <this file> OUT CPU MODE STACKS RECORDER TARGET [ARGS...]`.
 #
-# Profiles a script (MODE=script) or a module (MODE=module) with cProfile, the way
-# `python script.py` / `python -m module` would run it, and writes the stats to OUT
-# however the program ends: normally, sys.exit(N), an exception, or Ctrl-C.
+# Profiles a script (MODE=script) or a module (MODE=module), the way
+# `python script.py` / `python -m module` would run it, and writes what it measured
+# however the program ends: normally, sys.exit(N), an exception, or Ctrl-C. That is
+# cProfile's stats in OUT, unless STACKS and RECORDER are given: then the library
+# RECORDER records every call path in cProfile's place (see _flameprof_recorder) into
+# STACKS, from which flameprof derives the stats; where it cannot be loaded, cProfile
+# profiles and a thread samples the stacks beside it into STACKS (_flameprof_sampler).
 # Unlike `python -m cProfile`, the program's exit status is kept (cProfile swallows
 # SystemExit), and CPU=1 measures process CPU time (time.process_time) instead of
 # wall-clock time.
-#
-# STACKS, unless empty, also keeps the stacks of the thread running the program and
-# writes them to STACKS: every call path, recorded by the library RECORDER (see
-# _flameprof_recorder), or where it is empty or cannot be loaded, samples as folded
-# stacks (see _flameprof_sampler).
 #
 # Only this process writes OUT: a child the program forks (os.fork, multiprocessing's
 # fork start method) runs this same code when it returns or exits, and must neither
@@ -35,18 +34,24 @@ def _flameprof_write(path, data, owner):
     getattr(os, "replace", os.rename)(part, path)
 
 
-def _flameprof_save(prof, out, owner, sampler=None):
+def _flameprof_save(prof, out, owner, keeper=None):
+    """Writes cProfile's stats to `out`, and the stacks `keeper` kept (sampled beside
+    cProfile, or recorded in its place: then the stats are derived from them, by
+    flameprof, and only they are written)."""
     import os
     import marshal
 
     if os.getpid() != owner:
         return
-    if sampler is not None:
-        sampler.stop()
-    prof.create_stats()
-    _flameprof_write(out, marshal.dumps(prof.stats), owner)
-    if sampler is not None:
-        sampler.save(prof.stats, owner)
+    if keeper is not None:
+        keeper.stop()
+    stats = None
+    if prof is not None:
+        prof.create_stats()
+        stats = prof.stats
+        _flameprof_write(out, marshal.dumps(stats), owner)
+    if keeper is not None:
+        keeper.save(stats, owner)
 
 
 def _flameprof_frame(key):
@@ -94,16 +99,16 @@ def _flameprof_label(fn, self):
 
 
 class _flameprof_recorder(object):
-    """Records every call path of the thread running the program, with the call-path
-    recorder (runner/recorder.c, a shared library at `library`): per path from the
-    profile's root, its calls and its own time, in the profile's clock (wall or CPU).
-    Started just after cProfile is enabled on this thread, it sees the same calls:
-    before 3.12 it takes cProfile's place and calls it first on every event; from 3.12
-    it is a sys.monitoring tool beside cProfile's, registered (by `load`, before
-    cProfile is enabled: the registration makes calls cProfile would record) with
-    callbacks that record only once started, and only this thread's events. So the
-    paths start where cProfile's calls do (the builtin exec of a script, runpy's
-    run_module), and hold no frame of this bootstrap.
+    """Records every call path of the thread running the program, in cProfile's place,
+    with the call-path recorder (runner/recorder.c, a shared library at `library`):
+    per path from the root, its calls and its own time, in the profile's clock (wall
+    or CPU). It sees the calls cProfile would see, as cProfile reads them: before 3.12
+    as the thread's profile function; from 3.12 as a sys.monitoring tool, registered
+    by `load` (before the program: the registration is calls that would be recorded)
+    with callbacks that record only once started, and only this thread's events. It
+    starts right before the program and stops right after it, so the paths start
+    where cProfile's calls would (the builtin exec of a script, runpy's run_module)
+    and hold no frame of this bootstrap. flameprof derives cProfile's stats from them.
 
     `load` fails (returns False) where ctypes or the library cannot be loaded, where
     sys.monitoring has no tool id free, and under an interpreter whose objects have
@@ -145,7 +150,7 @@ class _flameprof_recorder(object):
                 _fields_ = [("f%d" % i, void_p) for i in range(len(pointers))]
 
             self.api = Api(*pointers)
-            lib.flameprof_start.argtypes = [ctypes.POINTER(Api), p, p, p, ctypes.c_int, ctypes.c_int]
+            lib.flameprof_start.argtypes = [ctypes.POINTER(Api), p, p, ctypes.c_int, ctypes.c_int]
             lib.flameprof_start.restype = ctypes.c_int
             lib.flameprof_failed.restype = ctypes.c_int
             lib.flameprof_write_paths.argtypes = [ctypes.c_int]
@@ -196,16 +201,15 @@ class _flameprof_recorder(object):
         monitoring.free_tool_id(self.tool)
         self.tool = None
 
-    def start_args(self, prof):
-        """The arguments of the library's flameprof_start, which starts recording
-        beside `prof` once it is enabled: made beforehand, as the bootstrap calls it
-        right after enabling the profiler, where a call the profiler sees would be
+    def start_args(self):
+        """The arguments of the library's flameprof_start: made beforehand, as the
+        bootstrap calls it right before the program runs, where a call would be
         recorded."""
-        chain = 1 if sys.version_info < (3, 12) else 0
-        return (self.byref(self.api), prof, self.functions, _flameprof_label, 1 if self.cpu else 0, chain)
+        profile_function = 1 if sys.version_info < (3, 12) else 0
+        return (self.byref(self.api), self.functions, _flameprof_label, 1 if self.cpu else 0, profile_function)
 
     def stop(self):
-        """Stops recording, after the profiler is disabled, and leaves sys.monitoring."""
+        """Stops recording, and leaves sys.monitoring."""
         if self.lib is not None:
             self.lib.flameprof_stop()
         self.unmonitor()
@@ -216,7 +220,8 @@ class _flameprof_recorder(object):
         self.started[0] = False
 
     def save(self, stats, owner):
-        """Writes the paths (formats/call-paths): the functions, then the paths."""
+        """Writes the paths (formats/call-paths): the functions, then the paths.
+        (`stats` is None: the recorder ran in cProfile's place.)"""
         import os
 
         self.stop()
@@ -430,17 +435,19 @@ def _flameprof_main():
 
     import time
 
-    if cpu == "1":
-        timer = getattr(time, "process_time", None) or time.clock
-        prof = cProfile.Profile(timer)
-    else:
-        timer = getattr(time, "perf_counter", None) or time.time
-        prof = cProfile.Profile()
-    sampler = recorder = None
+    sampler = recorder = prof = None
     if stacks and library:
+        # The recorder in cProfile's place: the stats follow from its paths.
         recorder = _flameprof_recorder(stacks, library, cpu == "1")
         if not recorder.load():
             recorder = None
+    if recorder is None:
+        if cpu == "1":
+            timer = getattr(time, "process_time", None) or time.clock
+            prof = cProfile.Profile(timer)
+        else:
+            timer = getattr(time, "perf_counter", None) or time.time
+            prof = cProfile.Profile()
     if stacks and recorder is None:
         try:
             import _thread as thread
@@ -512,18 +519,18 @@ def _flameprof_main():
     register_at_fork = getattr(os, "register_at_fork", None)  # Python 3.7+
     if register_at_fork is not None:
         # A forked child is not profiled: nothing of it would be kept.
-        register_at_fork(after_in_child=prof.disable)
+        if prof is not None:
+            register_at_fork(after_in_child=prof.disable)
         if sampler is not None:
             register_at_fork(after_in_child=sampler.forked)
         if recorder is not None:
             register_at_fork(after_in_child=recorder.forked)
-    # Between enabling the profiler and running the program, and between the program
-    # and disabling the profiler, no call that cProfile or the recorder would record:
+    # Between starting the profiler and running the program, and between the program
+    # and stopping the profiler, no call that cProfile or the recorder would record:
     # attribute, subscript and comparison operations, and ctypes calls, which no
     # profiler sees.
-    start_recording = stop_recording = None
     if recorder is not None:
-        start_recording, start_args = recorder.lib.flameprof_start, recorder.start_args(prof)
+        start_recording, start_args = recorder.lib.flameprof_start, recorder.start_args()
         stop_recording = recorder.lib.flameprof_stop
     keeper = recorder or sampler
 
@@ -540,9 +547,10 @@ def _flameprof_main():
                 category=DeprecationWarning,
             )
         sampler.start()
-    prof.enable()
-    if start_recording is not None:
+    if recorder is not None:
         recorder.started[0] = start_recording(*start_args) == 0
+    else:
+        prof.enable()
     if sampler is not None:
         sampler.state[2] = True
     try:
@@ -555,9 +563,10 @@ def _flameprof_main():
     except BaseException:
         # Like an uncaught exception in the program: its traceback (without this
         # bootstrap's frame) through sys.excepthook, then status 1.
-        prof.disable()
-        if stop_recording is not None:
+        if recorder is not None:
             stop_recording()
+        else:
+            prof.disable()
         if sampler is not None:
             sampler.state[2] = False
         kind, value, tb = sys.exc_info()
@@ -571,9 +580,10 @@ def _flameprof_main():
     finally:
         # Saved while this bootstrap's module, whose globals the save needs, is alive.
         if out is not None:
-            prof.disable()
-            if stop_recording is not None:
+            if recorder is not None:
                 stop_recording()
+            else:
+                prof.disable()
             if sampler is not None:
                 # Before the save is called: a sample the sampling thread takes from
                 # here on shows this bootstrap, and is then seen to be dropped.

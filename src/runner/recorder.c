@@ -1,17 +1,16 @@
 /* The call-path recorder of `flameprof run` (see bootstrap.py, `_flameprof_recorder`).
  *
- * Loaded into the profiled interpreter with ctypes, it sees every call and return the
- * profiler sees and keeps the tree of call paths: per distinct path from the root, how
- * many times it was entered and its own time. That is what a stats file lacks (it
- * keeps caller->callee totals only) and what samplers only estimate.
+ * Loaded into the profiled interpreter with ctypes in cProfile's place, it sees the
+ * calls and returns cProfile would see, as cProfile reads them, and keeps the tree of
+ * call paths: per distinct path from the root, how many times it was entered and its
+ * own time. cProfile's stats follow from it exactly (flameprof derives them), and so
+ * do the stacks, which a stats file lacks (it keeps caller->callee totals only) and
+ * samplers only estimate.
  *
- * Before 3.12 an interpreter has one profile function per thread, cProfile's; the
- * recorder takes its place and calls it first on every event, so cProfile sees exactly
- * what it saw before. From 3.12 cProfile uses sys.monitoring, and so does the recorder,
- * as a tool of its own beside cProfile's: its callbacks are builtins made here
- * (`flameprof_callback`), which the bootstrap registers, and which see the events
- * cProfile sees (calls and returns of Python functions, calls of builtins) as cProfile
- * reads them. The legacy profile function would cost a frame object per call.
+ * Before 3.12 it is the thread's profile function (PyEval_SetProfile). From 3.12 it is
+ * a sys.monitoring tool, as cProfile is there: its callbacks are builtins made here
+ * (`flameprof_callback`), which the bootstrap registers, reading the events cProfile's
+ * tool reads (the legacy profile function would cost a frame object per call).
  *
  * It links against nothing of Python: the bootstrap passes the addresses of the few C
  * API functions it calls (`struct api`), so that one build serves every Python from 2.7
@@ -24,9 +23,9 @@
  * The bootstrap does not load it into an interpreter built with Py_TRACE_REFS, whose
  * object header is two words longer.
  *
- * One thread calls it, with the GIL held: the thread that installed it. Memory is
- * its own (malloc); if it runs out, recording stops and `flameprof_failed` says so,
- * while the chained profiler goes on.
+ * It records one thread, the one that started it (sys.monitoring reports every
+ * thread's events: the others' are left out), always with the GIL held. Memory is its
+ * own (malloc); if it runs out, recording stops and `flameprof_failed` says so.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -96,11 +95,11 @@ struct table {
 };
 
 static struct api py;
-static tracefunc chained;
-/* From 3.12: the events recorded, those of this thread only (sys.monitoring reports
- * every thread's), from flameprof_start to flameprof_stop. */
+/* Events are recorded from flameprof_start to flameprof_stop, of this thread only;
+ * before 3.12 through the profile function. */
 static int recording;
 static void *recording_thread;
+static int profile_function;
 static int cpu_clock;
 static int failed;
 static struct node *nodes;
@@ -290,14 +289,13 @@ static void leave(uint64_t t)
         stack[depth - 1].callees += spent;
 }
 
-static int on_event(PyObject *profiler, void *frame, int what, PyObject *arg)
+/* Before 3.12: the profile function. */
+static int on_event(PyObject *object, void *frame, int what, PyObject *arg)
 {
-    /* The time first, then the chained profiler: its own cost falls after the event,
-     * where cProfile's falls in its own measurements too. */
+    (void)object;
     uint64_t t = now();
-    int result = chained ? chained(profiler, frame, what, arg) : 0;
-    if (failed)
-        return result;
+    if (failed || !recording)
+        return 0;
     switch (what) {
     case EV_CALL: {
         PyObject *code;
@@ -319,7 +317,7 @@ static int on_event(PyObject *profiler, void *frame, int what, PyObject *arg)
         enter(((void **)arg)[2], arg, 1, t);
         break;
     }
-    return result;
+    return 0;
 }
 
 /* From 3.12: the recorder's sys.monitoring callbacks, METH_FASTCALL builtins. */
@@ -430,13 +428,12 @@ void flameprof_use(const struct api *api)
     py = *api;
 }
 
-/* Starts recording on this thread. `profiler` is the profiler object already enabled
- * on it (cProfile's). With `chain` (before 3.12) the recorder takes the place of its
- * profile function and calls it first on every event; without (from 3.12) the
- * callbacks, registered with sys.monitoring, start recording. Returns 0, or -1 when
- * the profile function cannot be found or there is no memory. */
-int flameprof_start(const struct api *api, PyObject *profiler, PyObject *list,
-                    PyObject *labels, int cpu, int chain)
+/* Starts recording on this thread: before 3.12 (`use_profile_function`) as its profile
+ * function, from 3.12 through the callbacks the bootstrap has registered with
+ * sys.monitoring. `list` gets the functions as they are first called, `labels` makes
+ * a builtin's label. Returns 0, or -1 when there is no memory. */
+int flameprof_start(const struct api *api, PyObject *list, PyObject *labels, int cpu,
+                    int use_profile_function)
 {
     py = *api;
     cpu_clock = cpu;
@@ -448,35 +445,23 @@ int flameprof_start(const struct api *api, PyObject *profiler, PyObject *list,
         return -1;
     nodes[0] = (struct node){0, UINT32_MAX, 0, 0};
     node_count = 1;
-    if (chain) {
-        /* A thread state holds its profile function two words before its profile
-         * object (c_profilefunc, c_tracefunc, c_profileobj: 2.7 to 3.11), which is
-         * `profiler`, near its start. */
-        void **state = py.thread_state();
-        for (int i = 2; i < 64 && !chained; i++)
-            if (state[i] == (void *)profiler && state[i - 2])
-                chained = (tracefunc)state[i - 2];
-        if (!chained)
-            return -1;
-    }
     function_list = list;
     label_of = labels;
     py.incref(list);
     py.incref(labels);
-    if (chain) {
-        py.set_profile(on_event, profiler);
-    } else {
-        recording_thread = py.thread_state();
-        recording = 1;
-    }
+    recording_thread = py.thread_state();
+    recording = 1;
+    profile_function = use_profile_function;
+    if (profile_function)
+        py.set_profile(on_event, labels);
     return 0;
 }
 
-/* Stops recording, after the profiler is disabled (before 3.12 that removed the
- * recorder's profile function too). Calls still open end now: the one that disabled
- * the profiler, whose return no event reports before 3.12. */
+/* Stops recording. Calls still open end now (none, when the program has returned). */
 void flameprof_stop(void)
 {
+    if (recording && profile_function)
+        py.set_profile(NULL, NULL);
     recording = 0;
     uint64_t t = now();
     while (depth)
