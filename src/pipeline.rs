@@ -340,30 +340,6 @@ pub fn guided(
     }
 }
 
-/// The profile of a run whose call paths `flameprof run` recorded in cProfile's place
-/// (`paths`, named `name` in errors): the stats cProfile would have written, derived
-/// from them ([`input::call_paths::CallPaths::stats`]), drawn from the paths' own
-/// stacks, which agree with them ([`Profile::guided_by`], every frame exact).
-pub fn recorded(
-    name: &str,
-    paths: &bytes::Bytes,
-    warn: &mut dyn FnMut(&Warning),
-) -> Result<Profile, InputError> {
-    let recording = input::call_paths::CallPaths::parse(paths).map_err(|message| InputError {
-        file: name.to_string(),
-        message,
-    })?;
-    for w in recording.warnings() {
-        warn(&Warning::read(name, w));
-    }
-    let stats = recording.stats();
-    let stacks = recording.stacks();
-    drop(recording);
-    Ok(stats
-        .guided_by(&stacks, Backing::Recorded, &|_| Vec::new())
-        .unwrap_or(stats))
-}
-
 /// The samples a stacks file of `flameprof run` counts in its header
 /// (`# samples: N, ...`), if it has one.
 fn sample_count(stacks: &[u8]) -> Option<u64> {

@@ -575,9 +575,11 @@ fn profile_and_render(
         let profile = match (outcome.stats, outcome.stacks) {
             // Recorded in cProfile's place: the stats follow from the paths.
             (None, Some(paths)) => {
-                pipeline::recorded(&format!("call paths of {shown}"), &paths.into(), &mut |w| {
-                    report::warn(w)
-                })?
+                let loaded = input::load(&format!("call paths of {shown}"), paths.into())?;
+                for w in &loaded.warnings {
+                    report::warn(w);
+                }
+                loaded.profile
             }
             (stats, stacks) => {
                 let stats = stats.unwrap_or_default();

@@ -4,6 +4,10 @@
 //! recorder (`runner/recorder.c`), read back to guide the stats of the same run
 //! ([`crate::pipeline::guided`]).
 //!
+//! Read alone ([`load_recorded`]), it is the whole profile of its run: the stats
+//! cProfile would have written and the stacks. Read beside a stats file (`--stacks`,
+//! [`load`]), its stacks guide them.
+//!
 //! Recognised by its first line ([`is_call_paths`]). A path names its parent by
 //! number, and a parent comes before its children, so the file holds each frame once
 //! while the stacks it describes repeat their prefixes: the stacks are bounded
@@ -17,7 +21,7 @@ use super::pstats::{MAX_TEXT_BYTES, ReadProfile};
 use std::collections::HashMap;
 
 use crate::model::{
-    Count, EdgeStats, FuncKey, Profile, ProfileBuilder, RawStacks, StackValue, Stats,
+    Backing, Count, EdgeStats, FuncKey, Profile, ProfileBuilder, RawStacks, StackValue, Stats,
 };
 
 /// The first line of a call-paths file, its version after it.
@@ -37,13 +41,26 @@ pub fn is_call_paths(data: &[u8]) -> bool {
 }
 
 /// Reads the call paths in `data`: the profile of their stacks (see
-/// [`CallPaths::stacks`]).
+/// [`CallPaths::stacks`]), to guide the stats of the same run.
 pub fn load(data: &Bytes) -> Result<ReadProfile, String> {
     let paths = CallPaths::parse(data)?;
     Ok(ReadProfile {
         profile: paths.stacks(),
         warnings: paths.warnings(),
     })
+}
+
+/// Reads the call paths in `data` as the whole profile of their run: the stats
+/// cProfile would have written ([`CallPaths::stats`]) drawn from the paths' own
+/// stacks, which agree with them, every frame exact ([`Profile::guided_by`]).
+pub fn load_recorded(data: &Bytes) -> Result<ReadProfile, String> {
+    let paths = CallPaths::parse(data)?;
+    let warnings = paths.warnings();
+    let stats = paths.stats();
+    let stacks = paths.stacks();
+    drop(paths);
+    let profile = (stats.guided_by(&stacks, Backing::Recorded, &|_| Vec::new())).unwrap_or(stats);
+    Ok(ReadProfile { profile, warnings })
 }
 
 /// A recording: its functions and paths.
@@ -79,10 +96,11 @@ impl CallPaths {
     }
 
     /// The profile of the paths' stacks, each path's own time in nanoseconds on its
-    /// stack ([`StackValue::Nanoseconds`]) with its calls, paths of no time left out.
+    /// stack ([`StackValue::Nanoseconds`]) with its calls, paths of no time left out;
+    /// stacks only ([`Profile::stacks_only`]), to guide [`CallPaths::stats`].
     pub fn stacks(&self) -> Profile {
         let raw = stacks_in_order(&self.paths, &self.measured, &self.keys, self.frames);
-        Profile::from_stacks(self.keys.clone(), raw)
+        Profile::stacks_only(self.keys.clone(), raw)
     }
 
     /// The stats cProfile would have written for the recorded run, with no stacks:

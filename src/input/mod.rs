@@ -178,11 +178,7 @@ pub fn load(file: &str, data: Bytes) -> Result<Loaded, InputError> {
 /// [`load`], with the reading options (`--no-thread-roots`).
 pub fn load_with(file: &str, data: Bytes, options: &ReadOptions) -> Result<Loaded, InputError> {
     let read = if call_paths::is_call_paths(&data) {
-        Err(
-            "call paths recorded by flameprof run, which draw the stats of that run: \
-             flameprof --stacks FILE STATS.prof"
-                .to_string(),
-        )
+        call_paths::load_recorded(&data)
     } else if collapsed::looks_collapsed(&data) {
         collapsed::load(&data, options)
     } else {
@@ -204,8 +200,8 @@ pub fn load_with(file: &str, data: Bytes, options: &ReadOptions) -> Result<Loade
     }
 }
 
-/// Reads the call paths `flameprof run` recorded ([`call_paths`]), named `file` in
-/// errors and warnings.
+/// Reads the call paths `flameprof run` recorded ([`call_paths::load`]: their stacks,
+/// to guide a stats file), named `file` in errors and warnings.
 pub fn load_call_paths(file: &str, data: &Bytes) -> Result<Loaded, InputError> {
     match call_paths::load(data) {
         Ok(read) => Ok(Loaded {

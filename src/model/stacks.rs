@@ -175,6 +175,18 @@ impl Profile {
     /// out; functions are sorted by key as always. Its measure is samples without an
     /// interval, or for microseconds seconds of unknown sample counts.
     pub fn from_stacks(keys: Vec<FuncKey>, raw: RawStacks) -> Profile {
+        Profile::of_stacks(keys, raw, true)
+    }
+
+    /// [`Profile::from_stacks`] without the functions' and edges' numbers (all zero,
+    /// no edge): the stacks of a recording, which only guide a profile of calls
+    /// ([`Profile::guided_by`] reads their keys and stacks), and whose numbers would
+    /// cost a pass over every frame.
+    pub fn stacks_only(keys: Vec<FuncKey>, raw: RawStacks) -> Profile {
+        Profile::of_stacks(keys, raw, false)
+    }
+
+    fn of_stacks(keys: Vec<FuncKey>, raw: RawStacks, summed: bool) -> Profile {
         let mut order: Vec<u32> = (0..keys.len() as u32).collect();
         order.sort_unstable_by(|&a, &b| keys[a as usize].cmp(&keys[b as usize]));
         let mut new_id = vec![0 as FuncId; keys.len()];
@@ -227,6 +239,16 @@ impl Profile {
         }
         drop(idx);
         drop(raw);
+        let listing: Vec<FuncId> = (0..functions.len() as FuncId).collect();
+        if !summed {
+            let first_caller = vec![super::NO_FUNCTION; functions.len()];
+            let mut profile = Profile::from_sorted(functions, Vec::new(), listing, first_caller);
+            profile.measure = Measure::Samples {
+                seconds: unit == StackValue::Microseconds,
+            };
+            profile.stacks = Some(stacks);
+            return profile;
+        }
         // Per function and per call, counted once per stack: `seen` holds the stack
         // that counted it last.
         let mut seen = vec![usize::MAX; functions.len()];
@@ -275,7 +297,6 @@ impl Profile {
         edges.sort_unstable_by_key(|e| (e.callee, e.caller));
         // Stacks have no stats dict: its order, for `-f stats`' ties, is the functions'
         // own, and each callee's first caller its first by id.
-        let listing: Vec<FuncId> = (0..functions.len() as FuncId).collect();
         let mut first_caller = vec![super::NO_FUNCTION; functions.len()];
         for e in &edges {
             if first_caller[e.callee as usize] == super::NO_FUNCTION {

@@ -60,16 +60,17 @@ impl Trie {
     /// deep stacks (a recording's, every path of a program) from costing a node per
     /// frame of each.
     fn new(stacks: &Stacks, top_down: bool, min_width: f64) -> Trie {
+        let all: Vec<&[FuncId]> = stacks.iter().map(|(frames, _)| frames).collect();
+        let values: Vec<u64> = stacks.iter().map(|(_, v)| v).collect();
         let frame = |i: usize, d: usize| {
-            let (frames, _) = stacks.get(i);
+            let frames = all[i];
             frames[if top_down { frames.len() - 1 - d } else { d }]
         };
-        let len = |i: usize| stacks.get(i).0.len();
+        let len = |i: usize| all[i].len();
         let mut order: Vec<usize> = (0..stacks.len()).collect();
         if top_down {
             // Root-first stacks are sorted already; top-first ones are sorted here.
-            let seq = |i: usize| (0..len(i)).map(move |d| frame(i, d));
-            order.sort_by(|&a, &b| seq(a).cmp(seq(b)));
+            order.sort_by(|&a, &b| all[a].iter().rev().cmp(all[b].iter().rev()));
         }
         // The stacks of `order[lo..hi]` that go deeper than `depth` frames, in groups of
         // the same frame at `depth`: each group a child of the node they share.
@@ -117,7 +118,7 @@ impl Trie {
             };
             for &i in &order[lo..hi] {
                 let support = stacks.support(i).unwrap_or(0.0);
-                node.total += stacks.get(i).1 as f64;
+                node.total += values[i] as f64;
                 node.support += support;
                 node.recorded &= support.is_infinite();
             }
