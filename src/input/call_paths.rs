@@ -59,7 +59,9 @@ pub fn load_recorded(data: &Bytes) -> Result<ReadProfile, String> {
     let stats = paths.stats();
     let stacks = paths.stacks();
     drop(paths);
-    let profile = (stats.guided_by(&stacks, Backing::Recorded, &|_| Vec::new())).unwrap_or(stats);
+    let profile = (stats.drawn_from(&stacks))
+        .or_else(|| stats.guided_by(&stacks, Backing::Recorded, &|_| Vec::new()))
+        .unwrap_or(stats);
     Ok(ReadProfile { profile, warnings })
 }
 

@@ -175,6 +175,27 @@ impl Profile {
     }
 }
 
+impl Profile {
+    /// This profile (of calls) drawn from `recording`'s stacks as they are, when its
+    /// numbers were derived from that very recording (so that the stacks hold every
+    /// own time of it already) and both name the same functions in the same order:
+    /// every stack recorded, so every frame exact. `None` when they name other
+    /// functions; [`Profile::guided_by`] then makes them agree.
+    pub fn drawn_from(&self, recording: &Profile) -> Option<Profile> {
+        let stacks = recording.stacks()?;
+        let same = self.functions().len() == recording.functions().len()
+            && (self.functions().iter())
+                .zip(recording.functions())
+                .all(|(a, b)| a.key == b.key);
+        if !same || stacks.unit() != StackValue::Nanoseconds {
+            return None;
+        }
+        let mut profile = self.clone();
+        profile.stacks = Some(stacks.recorded());
+        Some(profile)
+    }
+}
+
 /// Seconds per sample: the sampled time over the samples the file's header counts, or
 /// (no header) over the stacks.
 fn mean_sample(stacks: &Stacks, samples: Option<u64>) -> f64 {
@@ -822,6 +843,21 @@ mod tests {
                 "{path}"
             );
         }
+    }
+
+    #[test]
+    fn a_recording_draws_the_stats_derived_from_it_as_it_is() {
+        let text = "# flameprof call paths 1\nf a.py:1:main\nf a.py:5:f\n\
+                    n 0 0 1 100\nn 1 1 3 50\n";
+        let paths = crate::input::call_paths::CallPaths::parse(&bytes::Bytes::from(text)).unwrap();
+        let (stats, stacks) = (paths.stats(), paths.stacks());
+        let drawn = stats.drawn_from(&stacks).unwrap();
+        let s = drawn.stacks().unwrap();
+        assert_eq!(s.len(), 2);
+        assert!((0..2).all(|i| s.support(i) == Some(f64::INFINITY)));
+        assert_eq!(s.calls(1), Some(3.0));
+        // Another profile's functions: not drawn as they are.
+        assert!(profile().drawn_from(&stacks).is_none());
     }
 
     #[test]

@@ -72,6 +72,14 @@ impl Stacks {
         }
     }
 
+    /// These stacks as recorded at every call: each backed without bound (exact).
+    pub(super) fn recorded(&self) -> Stacks {
+        Stacks {
+            support: vec![f64::INFINITY; self.len()],
+            ..self.clone()
+        }
+    }
+
     /// How many times stack `i`'s last frame was called on that very stack, where the
     /// stacks were recorded at every call (`flameprof run`'s call paths).
     pub fn calls(&self, i: usize) -> Option<f64> {
