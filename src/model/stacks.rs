@@ -137,6 +137,66 @@ impl Stacks {
     }
 }
 
+/// `raw` as the table, renumbered by `new_id` where it lies, when it is already
+/// sorted by the renumbered frames, distinct and of no empty value (as a recording's
+/// stacks are written): no copy of the frames. `Err(raw)` otherwise, untouched.
+fn in_place(mut raw: RawStacks, new_id: &[FuncId]) -> Result<Stacks, RawStacks> {
+    let n = raw.values.len();
+    let ready = {
+        let renumbered = |i: usize| raw.get(i).iter().map(|&f| new_id[f as usize]);
+        raw.values.iter().all(|&v| v > 0)
+            && (1..n).all(|i| renumbered(i - 1).cmp(renumbered(i)).is_lt())
+    };
+    if !ready {
+        return Err(raw);
+    }
+    for f in &mut raw.frames {
+        *f = new_id[*f as usize];
+    }
+    let calls = std::mem::take(&mut raw.calls);
+    let mut stacks = Stacks::from_sorted_raw(raw, Vec::new());
+    if calls.len() == n {
+        stacks.calls = calls.into_iter().map(calls_f64).collect();
+    }
+    Ok(stacks)
+}
+
+/// `raw` as the table: renumbered by `new_id`, sorted by its frames so that equal
+/// stacks are neighbours (and added up) and the table does not depend on the input's
+/// order, stacks of no value left out.
+fn sorted_copy(raw: RawStacks, new_id: &[FuncId]) -> Stacks {
+    let mut idx: Vec<usize> = (0..raw.values.len())
+        .filter(|&i| raw.values[i] > 0)
+        .collect();
+    let renumbered = |i: usize| raw.get(i).iter().map(|&f| new_id[f as usize]);
+    idx.sort_by(|&a, &b| renumbered(a).cmp(renumbered(b)));
+    let mut stacks = Stacks {
+        unit: raw.unit,
+        ..Stacks::default()
+    };
+    let called = raw.calls.len() == raw.values.len();
+    let calls_of = |i: usize| calls_f64(raw.calls[i]);
+    for &i in &idx {
+        let same =
+            !stacks.is_empty() && renumbered(i).eq(stacks.get(stacks.len() - 1).0.iter().copied());
+        if same {
+            let last = stacks.values.len() - 1;
+            stacks.values[last] = stacks.values[last].saturating_add(raw.values[i]);
+            if called {
+                stacks.calls[last] += calls_of(i);
+            }
+        } else {
+            stacks.frames.extend(renumbered(i));
+            stacks.ends.push(stacks.frames.len());
+            stacks.values.push(raw.values[i]);
+            if called {
+                stacks.calls.push(calls_of(i));
+            }
+        }
+    }
+    stacks
+}
+
 /// A raw stack's calls as [`Stacks::calls`] keeps them: `u64::MAX`, unknown, is NaN.
 fn calls_f64(n: u64) -> f64 {
     if n == u64::MAX { f64::NAN } else { n as f64 }
@@ -213,40 +273,11 @@ impl Profile {
             })
             .collect();
         drop(slots);
-        // Stacks sorted by their frames (renumbered), so that equal stacks are
-        // neighbours and the table does not depend on the input's order.
-        let mut idx: Vec<usize> = (0..raw.values.len())
-            .filter(|&i| raw.values[i] > 0)
-            .collect();
-        let renumbered = |i: usize| raw.get(i).iter().map(|&f| new_id[f as usize]);
-        idx.sort_by(|&a, &b| renumbered(a).cmp(renumbered(b)));
         let unit = raw.unit;
-        let mut stacks = Stacks {
-            unit,
-            ..Stacks::default()
+        let stacks = match in_place(raw, &new_id) {
+            Ok(stacks) => stacks,
+            Err(raw) => sorted_copy(raw, &new_id),
         };
-        let called = raw.calls.len() == raw.values.len();
-        let calls_of = |i: usize| calls_f64(raw.calls[i]);
-        for &i in &idx {
-            let same = !stacks.is_empty()
-                && renumbered(i).eq(stacks.get(stacks.len() - 1).0.iter().copied());
-            if same {
-                let last = stacks.values.len() - 1;
-                stacks.values[last] = stacks.values[last].saturating_add(raw.values[i]);
-                if called {
-                    stacks.calls[last] += calls_of(i);
-                }
-            } else {
-                stacks.frames.extend(renumbered(i));
-                stacks.ends.push(stacks.frames.len());
-                stacks.values.push(raw.values[i]);
-                if called {
-                    stacks.calls.push(calls_of(i));
-                }
-            }
-        }
-        drop(idx);
-        drop(raw);
         let listing: Vec<FuncId> = (0..functions.len() as FuncId).collect();
         if !summed {
             let first_caller = vec![super::NO_FUNCTION; functions.len()];
