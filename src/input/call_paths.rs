@@ -8,11 +8,12 @@
 //! cProfile would have written and the stacks. Read beside a stats file (`--stacks`,
 //! [`load`]), its stacks guide them.
 //!
-//! Recognised by its first line ([`is_call_paths`]). A path names its parent by
+//! Recognised by its first line ([`is_call_paths`]). Its numbers are checked as read,
+//! so that bad input is an error with its line number. A path names its parent by
 //! number, and a parent comes before its children, so the file holds each frame once
-//! while the stacks it describes repeat their prefixes: the stacks are bounded
-//! instead by [`MAX_FRAMES`], past which the file is refused, and its numbers are
-//! checked as read, so that bad input is an error with its line number.
+//! while the stacks it describes repeat their prefixes (a recursion n deep, n(n+1)/2
+//! frames): the stacks are made only up to [`frame_bound`] frames, a small multiple of
+//! the file; past it, a recording is drawn from its stats alone, with a warning.
 
 use bytes::Bytes;
 
@@ -30,10 +31,13 @@ pub const MAGIC: &str = "# flameprof call paths ";
 /// The version this reads.
 const VERSION: &str = "1";
 
-/// At most this many frames in all the stacks (four bytes each): a path is as deep as
-/// the program's deepest call, and a file of deep paths would otherwise ask for their
-/// depth times their number.
-pub const MAX_FRAMES: usize = 1 << 28;
+/// At most this many frames in all the stacks of a file of `len` bytes (four bytes a
+/// frame): 16 per byte of the file, or 4 M frames for a small file. A real program's
+/// recording takes a few per byte (pip list's: 3); a deep recursion recorded at every
+/// depth takes more.
+pub fn frame_bound(len: usize) -> usize {
+    len.saturating_mul(16).max(1 << 22)
+}
 
 /// Whether `data` starts as a call-paths file (any version).
 pub fn is_call_paths(data: &[u8]) -> bool {
@@ -44,8 +48,11 @@ pub fn is_call_paths(data: &[u8]) -> bool {
 /// [`CallPaths::stacks`]), to guide the stats of the same run.
 pub fn load(data: &Bytes) -> Result<ReadProfile, String> {
     let paths = CallPaths::parse(data)?;
+    let Some(profile) = paths.stacks() else {
+        return Err(paths.too_deep());
+    };
     Ok(ReadProfile {
-        profile: paths.stacks(),
+        profile,
         warnings: paths.warnings(),
     })
 }
@@ -55,9 +62,15 @@ pub fn load(data: &Bytes) -> Result<ReadProfile, String> {
 /// stacks, which agree with them, every frame exact ([`Profile::guided_by`]).
 pub fn load_recorded(data: &Bytes) -> Result<ReadProfile, String> {
     let paths = CallPaths::parse(data)?;
-    let warnings = paths.warnings();
+    let mut warnings = paths.warnings();
     let stats = paths.stats();
-    let stacks = paths.stacks();
+    let Some(stacks) = paths.stacks() else {
+        warnings.push(format!("{}; drawn from the stats alone", paths.too_deep()));
+        return Ok(ReadProfile {
+            profile: stats,
+            warnings,
+        });
+    };
     drop(paths);
     let profile = (stats.drawn_from(&stacks))
         .or_else(|| stats.guided_by(&stacks, Backing::Recorded, &|_| Vec::new()))
@@ -74,13 +87,15 @@ pub struct CallPaths {
     measured: Vec<(u64, u64)>,
     /// The frames of the stacks of the paths of some time.
     frames: usize,
+    /// The most frames its stacks may take ([`frame_bound`]).
+    bound: usize,
     /// Names too long, shortened.
     shortened: usize,
 }
 
 impl CallPaths {
     /// Reads the call paths in `data`. Refuses another version, a path before its
-    /// parent or naming an unknown function, and more than [`MAX_FRAMES`] frames.
+    /// parent or naming an unknown function.
     pub fn parse(data: &Bytes) -> Result<CallPaths, String> {
         parse(data)
     }
@@ -99,10 +114,22 @@ impl CallPaths {
 
     /// The profile of the paths' stacks, each path's own time in nanoseconds on its
     /// stack ([`StackValue::Nanoseconds`]) with its calls, paths of no time left out;
-    /// stacks only ([`Profile::stacks_only`]), to guide [`CallPaths::stats`].
-    pub fn stacks(&self) -> Profile {
+    /// stacks only ([`Profile::stacks_only`]), to guide [`CallPaths::stats`]. `None`
+    /// when they would take more than [`frame_bound`] frames.
+    pub fn stacks(&self) -> Option<Profile> {
+        if self.frames > self.bound {
+            return None;
+        }
         let raw = stacks_in_order(&self.paths, &self.measured, &self.keys, self.frames);
-        Profile::stacks_only(self.keys.clone(), raw)
+        Some(Profile::stacks_only(self.keys.clone(), raw))
+    }
+
+    /// Why [`CallPaths::stacks`] gave none.
+    pub fn too_deep(&self) -> String {
+        format!(
+            "the paths' stacks would hold {} frames, more than {} for a file this size",
+            self.frames, self.bound
+        )
     }
 
     /// The stats cProfile would have written for the recorded run, with no stacks:
@@ -300,12 +327,7 @@ fn parse(data: &Bytes) -> Result<CallPaths, String> {
             };
             let depth = parent_depth + 1;
             if own > 0 {
-                frames += depth as usize;
-                if frames > MAX_FRAMES {
-                    return Err(fail(&format!(
-                        "the paths hold more than {MAX_FRAMES} frames"
-                    )));
-                }
+                frames = frames.saturating_add(depth as usize);
             }
             paths.push((parent as u32, func, depth));
             measured.push((calls.min(u64::MAX - 1), own));
@@ -316,6 +338,7 @@ fn parse(data: &Bytes) -> Result<CallPaths, String> {
         }
     }
     Ok(CallPaths {
+        bound: frame_bound(data.len()),
         shortened: functions.shortened,
         keys: functions.keys,
         paths,
@@ -451,6 +474,29 @@ mod tests {
         }
         let err = read("# flameprof call paths 2\n").err().unwrap();
         assert!(err.contains("version '2'"), "{err}");
+    }
+
+    #[test]
+    fn stacks_past_a_small_multiple_of_the_file_are_not_made() {
+        // A chain 3,000 deep with time at every depth: 4.5 M frames from 40 KB.
+        let mut text = String::from("# flameprof call paths 1\nf a.py:1:f\nn 0 0 1 5\n");
+        for i in 1..3000 {
+            text.push_str(&format!("n {i} 0 1 5\n"));
+        }
+        let data = Bytes::from(text);
+        assert!(data.len() * 16 < 4_500_000 && 4_500_000 > 1 << 22);
+        let err = load(&data).err().unwrap();
+        assert!(err.contains("4501500 frames"), "{err}");
+        let read = load_recorded(&data).unwrap();
+        assert!(read.profile.stacks().is_none());
+        assert!(
+            read.warnings[0].ends_with("drawn from the stats alone"),
+            "{:?}",
+            read.warnings
+        );
+        // The stats are whole: 3,000 calls of f, one of them primitive.
+        let f = &read.profile.functions()[0].stats;
+        assert_eq!((f.nc, f.cc), (3000, 1));
     }
 
     #[test]

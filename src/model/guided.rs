@@ -850,7 +850,7 @@ mod tests {
         let text = "# flameprof call paths 1\nf a.py:1:main\nf a.py:5:f\n\
                     n 0 0 1 100\nn 1 1 3 50\n";
         let paths = crate::input::call_paths::CallPaths::parse(&bytes::Bytes::from(text)).unwrap();
-        let (stats, stacks) = (paths.stats(), paths.stacks());
+        let (stats, stacks) = (paths.stats(), paths.stacks().unwrap());
         let drawn = stats.drawn_from(&stacks).unwrap();
         let s = drawn.stacks().unwrap();
         assert_eq!(s.len(), 2);
