@@ -665,6 +665,21 @@ mod tests {
         );
     }
 
+    /// Asserts what the stacks of `profile()`'s run hold whatever guided them: parse
+    /// only under load, validate only under check (the stats alone cannot tell, and
+    /// would put four fifths of parse under check), each edge's own time cProfile's
+    /// (process's 0.5 s half under each caller), the sort key under the builtin that
+    /// called it back.
+    fn assert_callers_hold(got: &BTreeMap<String, f64>) {
+        assert_holds(got, "main;load;process;parse", 2.0);
+        assert_holds(got, "main;load;process;parse;<ord>", 1.5);
+        assert_holds(got, "main;check;process;validate", 4.0);
+        assert!(!got.keys().any(|k| k.contains("check;process;parse")));
+        assert_holds(got, "main;load;process", 0.25);
+        assert_holds(got, "main;check;process", 0.25);
+        assert_holds(got, "main;<sorted>;key", 1.0);
+    }
+
     #[test]
     fn samples_give_the_shape_and_the_stats_every_own_time() {
         // Frames as the sampler writes them (file:line:name), values in microseconds:
@@ -695,18 +710,9 @@ mod tests {
             .unwrap();
         let got = stacks(&guided);
         let near = |stack: &str, want: f64| assert_holds(&got, stack, want);
-        // parse only under load, validate only under check: the stats alone cannot
-        // tell, and would put four fifths of parse under check.
-        near("main;load;process;parse", 2.0);
-        near("main;load;process;parse;<ord>", 1.5);
-        near("main;check;process;validate", 4.0);
-        assert!(!got.keys().any(|k| k.contains("check;process;parse")));
         // process's own 0.5 s split as cProfile's edges have it under each caller,
-        // not as sampled (30 to 20).
-        near("main;load;process", 0.25);
-        near("main;check;process", 0.25);
-        // The callback back under the builtin that made it.
-        near("main;<sorted>;key", 1.0);
+        // not as sampled (30 to 20); the callback back under the builtin that made it.
+        assert_callers_hold(&got);
         // A builtin's own time with no sample of its caller's: under the caller.
         near("main;<sorted>", 0.5);
         // Never sampled: under its caller, from the stats.
@@ -820,12 +826,7 @@ mod tests {
         let got = stacks(&guided);
         let near = |stack: &str, want: f64| assert_holds(&got, stack, want);
         // Each edge's own time is cProfile's, in the recorded stacks of that edge.
-        near("main;load;process;parse", 2.0);
-        near("main;load;process;parse;<ord>", 1.5);
-        near("main;check;process;validate", 4.0);
-        near("main;load;process", 0.25);
-        near("main;check;process", 0.25);
-        near("main;<sorted>;key", 1.0);
+        assert_callers_hold(&got);
         near("main", 0.1);
         // Not recorded: placed from the stats, and not backed as recorded.
         near("main;tiny", 0.4);
