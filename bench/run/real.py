@@ -51,7 +51,9 @@ Prints a Markdown table: workload | stats alone tvd_full | guided tvd_full | rat
 (stats / guided: >= 3 is the goal) | own | both again against the rescaled truth,
 and their ratio | the guided drawing from as many samples drawn from the rescaled
 truth by an unbiased sampler (bench/run/truth.py's ideal_samples: the best that
-many samples allow) | samples | wall s (the guided run). With --same-run, a last column scores flameprof's reconstruction of
+many samples allow) | samples | wall s (the guided run). With --noise, a last column
+scores a second `flameprof run` of the workload against the first: the run-to-run
+difference, below which no drawing of one run comes to another. With --same-run, a column scores flameprof's reconstruction of
 the traced run's own .prof (bench/out/data/real/NAME.prof): the reconstruction's
 error alone, free of run-to-run differences. With --top N, the N stacks (after
 alignment) where guided differs most from the truth are printed per workload, with
@@ -149,6 +151,8 @@ def main():
     ap.add_argument("--same-run", action="store_true",
                     help="add a column: the reconstruction of the traced run's own .prof (no run-to-run difference)")
     ap.add_argument("--reuse", action="store_true", help="rescore the runs already in --keep DIR")
+    ap.add_argument("--noise", action="store_true",
+                    help="add a column: a second run's drawing scored against the first (run to run)")
     ap.add_argument("--truth-dir", default="",
                     help="trace the truths here, with the garbage collector off, where missing"
                          " (default: gen.py's, in bench/out/data/real)")
@@ -253,6 +257,13 @@ def main():
             sra = os.path.join(tmp, name + ".samerun.aligned")
             write(srd, sra)
             extra = " %s |" % score(ta, sra)["tvd_full"]
+        if a.noise:
+            g2 = os.path.join(tmp, name + ".again.folded")
+            subprocess.run(base + ["-o", g2] + argv, cwd=WORK, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL, timeout=a.timeout)
+            again = os.path.join(tmp, name + ".again.aligned")
+            write(load(g2, module, True)[0], again)
+            extra += " %s |" % score(ga, again)["tvd_full"]
         rows.append("| %s | %.4f | %.4f | %.2f | %.3f | %.4f | %.4f | %.2f | %.4f | %s | %.1f |%s" % (
             name, fs, fg, ratio, rescaled[0], rescaled[1], rescaled[2],
             rescaled[1] / rescaled[2] if rescaled[2] > 0 else float("inf"), rescaled[3],
@@ -271,12 +282,15 @@ def main():
         sys.stderr.flush()
     head = ("| workload | stats alone | guided | ratio | own | stats alone, rescaled | guided, rescaled"
             " | ratio, rescaled | ideal sampler, rescaled | samples | wall s |")
+    columns = 11
     if a.same_run:
-        print(head + " traced run's .prof, stats alone |")
-        print("|---" * 12 + "|")
-    else:
-        print(head)
-        print("|---" * 11 + "|")
+        head += " traced run's .prof, stats alone |"
+        columns += 1
+    if a.noise:
+        head += " run to run |"
+        columns += 1
+    print(head)
+    print("|---" * columns + "|")
     for r in rows:
         print(r)
     print()
