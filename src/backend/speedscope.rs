@@ -1,4 +1,4 @@
-//! `-f speedscope`: the flame tree as a speedscope file (https://www.speedscope.app).
+//! `-f speedscope`: the flame tree as a speedscope file (<https://www.speedscope.app>).
 //!
 //! One `shared.frames` entry per function of the tree (its label as `name`, its
 //! `file` and `line` unless it is a builtin, which has no source), in function-id
