@@ -100,6 +100,9 @@ static struct api py;
 static int recording;
 static void *recording_thread;
 static int profile_function;
+/* For measuring the recorder only (flameprof_start_behind): the profile function it
+ * calls first on every event. */
+static tracefunc chained;
 static int cpu_clock;
 static int failed;
 static struct node *nodes;
@@ -292,10 +295,12 @@ static void leave(uint64_t t)
 /* Before 3.12: the profile function. */
 static int on_event(PyObject *object, void *frame, int what, PyObject *arg)
 {
-    (void)object;
+    /* The time first, then a chained profile function: its cost falls after the
+     * event, where it falls in its own measurements too. */
     uint64_t t = now();
+    int result = chained ? chained(object, frame, what, arg) : 0;
     if (failed || !recording)
-        return 0;
+        return result;
     switch (what) {
     case EV_CALL: {
         PyObject *code;
@@ -317,7 +322,7 @@ static int on_event(PyObject *object, void *frame, int what, PyObject *arg)
         enter(((void **)arg)[2], arg, 1, t);
         break;
     }
-    return 0;
+    return result;
 }
 
 /* From 3.12: the recorder's sys.monitoring callbacks, METH_FASTCALL builtins. */
@@ -455,6 +460,29 @@ int flameprof_start(const struct api *api, PyObject *list, PyObject *labels, int
     if (profile_function)
         py.set_profile(on_event, labels);
     return 0;
+}
+
+/* Before 3.12, for measuring the recorder against another profiler (bench/run's
+ * same_run_recorded.py, with ../shared/truth/trace.py's tracer): starts recording
+ * behind the profile function already set on this thread, whose object is
+ * `profiler`, calling it first on every event, so that both see the same calls. A
+ * thread state holds its profile function two words before its profile object (2.7
+ * to 3.11). Returns 0, or -1 when it is not found. */
+int flameprof_start_behind(const struct api *api, PyObject *list, PyObject *labels, int cpu,
+                           PyObject *profiler)
+{
+    void **state = api->thread_state();
+    for (int i = 2; i < 64 && !chained; i++)
+        if (state[i] == (void *)profiler && state[i - 2])
+            chained = (tracefunc)state[i - 2];
+    if (!chained)
+        return -1;
+    int started = flameprof_start(api, list, labels, cpu, 0);
+    if (started == 0) {
+        profile_function = 1;
+        py.set_profile(on_event, profiler);
+    }
+    return started;
 }
 
 /* Stops recording. Calls still open end now (none, when the program has returned). */
