@@ -554,21 +554,27 @@ def _flameprof_main():
     if sampler is not None:
         sampler.state[2] = True
     try:
-        if code is not None:
-            exec(code, globs)
-        else:
-            runpy.run_module(target, run_name="__main__", alter_sys=True)
+        try:
+            if code is not None:
+                exec(code, globs)
+            else:
+                runpy.run_module(target, run_name="__main__", alter_sys=True)
+        finally:
+            # The profiler stops first, however the program ended, before any call it
+            # would record.
+            if recorder is not None:
+                stop_recording()
+            else:
+                prof.disable()
+            if sampler is not None:
+                # A sample the sampling thread takes from here on shows this
+                # bootstrap, and is then seen to be dropped.
+                sampler.state[2] = False
     except (SystemExit, KeyboardInterrupt):
         raise
     except BaseException:
         # Like an uncaught exception in the program: its traceback (without this
         # bootstrap's frame) through sys.excepthook, then status 1.
-        if recorder is not None:
-            stop_recording()
-        else:
-            prof.disable()
-        if sampler is not None:
-            sampler.state[2] = False
         kind, value, tb = sys.exc_info()
         _flameprof_save(prof, out, owner, keeper)
         out = None
@@ -580,14 +586,6 @@ def _flameprof_main():
     finally:
         # Saved while this bootstrap's module, whose globals the save needs, is alive.
         if out is not None:
-            if recorder is not None:
-                stop_recording()
-            else:
-                prof.disable()
-            if sampler is not None:
-                # Before the save is called: a sample the sampling thread takes from
-                # here on shows this bootstrap, and is then seen to be dropped.
-                sampler.state[2] = False
             _flameprof_save(prof, out, owner, keeper)
         bootstrap = None
 
