@@ -469,7 +469,7 @@ fn save_prof_keeps_stats_that_render_the_same_and_pstats_reads() {
                     flag,
                     "saved.prof",
                     "-f",
-                    "log",
+                    "stats",
                     "-o",
                     "run.log",
                     "prog.py",
@@ -480,10 +480,12 @@ fn save_prof_keeps_stats_that_render_the_same_and_pstats_reads() {
             assert!(saved.exists(), "{p:?} {flag}\n{}", r.describe());
             let again = fp(
                 dir.path(),
-                &["-f", "log", "-o", "again.log", "saved.prof"],
+                &["-f", "stats", "-o", "again.log", "saved.prof"],
                 None,
             )
             .ok();
+            // The stats the run drew are the ones saved (its drawing also has the
+            // recorded stacks, which `--save-stacks` keeps).
             let a = std::fs::read(dir.path().join("run.log")).unwrap();
             let b = std::fs::read(dir.path().join("again.log")).unwrap();
             assert_eq!(
