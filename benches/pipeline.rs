@@ -138,9 +138,6 @@ fn stages(c: &mut Criterion) {
 
 criterion_group!(benches, stages);
 
-#[global_allocator]
-static HEAP: flameprof::heap::Heap = flameprof::heap::Heap;
-
 fn main() {
     // Memory is asked for as the binary asks for it, so that page faults cost here
     // what they cost a run of `flameprof`.

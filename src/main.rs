@@ -1,9 +1,6 @@
 //! The `flameprof` binary: everything lives in the library; see `cli::main`. The one
 //! thing decided here is how the process asks for memory (see [`flameprof::heap`]).
 
-#[global_allocator]
-static HEAP: flameprof::heap::Heap = flameprof::heap::Heap;
-
 fn main() -> std::process::ExitCode {
     flameprof::heap::keep_freed_memory();
     flameprof::cli::main()
