@@ -11,12 +11,12 @@ For every workload of bench/fidelity/workloads/workloads.json whose truth
 (bench/out/data/real/NAME.truth.folded, written by bench/fidelity/gen.py with
 ../shared/truth/trace.py under bench/out/venv's Python) exists:
 
-1. guided: `flameprof run --python bench/out/venv/bin/python -f log --threshold 0
+1. guided: `flameprof run --python bench/out/venv/bin/python -f log --threshold 0.05
    -o G.folded --save-stacks S.folded --save-prof P.prof [-m MOD | SCRIPT] ARGS`
    (call paths recorded beside cProfile, the default; stacks sampled beside it with
    FLAMEPROF_SAMPLE_STACKS=1, whose `# samples: N` header is recorded), and the run's
    wall time;
-2. stats alone: `flameprof -f log --threshold 0 P.prof`, the same run drawn from its
+2. stats alone: `flameprof -f log --threshold 0.05 P.prof`, the same run drawn from its
    stats file alone;
 3. ../shared/truth/fidelity.py (default 0.1 % threshold) scores both against the
    truth, and against the truth rescaled to the run's own times per function
@@ -69,6 +69,10 @@ import sys
 import tempfile
 import time
 
+# Every drawing is cut at half fidelity.py's 0.1 % threshold (which cuts it again): at
+# `--threshold 0`, `-f log` would write every stack of a deep recording in full and stop
+# at its output bound (pip list: 96,000 stacks up to 130 frames deep, cut at 68).
+THRESHOLD = "0.05"
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 FID = os.path.join(ROOT, "bench", "fidelity")
@@ -179,7 +183,7 @@ def main():
             notes.append("%s: skipped, no truth file (run bench/fidelity/gen.py)" % name)
             continue
         g, s, smp = (os.path.join(tmp, name + ext) for ext in (".guided.folded", ".stats.folded", ".samples.folded"))
-        base = [a.flameprof, "run", "--python", VENV_PY, "-f", "log", "--threshold", "0"]
+        base = [a.flameprof, "run", "--python", VENV_PY, "-f", "log", "--threshold", THRESHOLD]
         walls, failed = {}, None
         wallf = os.path.join(tmp, name + ".walls.json")
         if a.reuse and os.path.exists(wallf):
@@ -206,7 +210,7 @@ def main():
             notes.append("%s: skipped (%s)" % (name, failed))
             continue
         # The stats alone: the same run's .prof, drawn without the samples.
-        subprocess.run([a.flameprof, "-f", "log", "--threshold", "0", "-o", s, prof], check=True)
+        subprocess.run([a.flameprof, "-f", "log", "--threshold", THRESHOLD, "-o", s, prof], check=True)
         json.dump(walls, open(wallf, "w"))
         samples = "?"
         for line in open(smp, encoding="utf-8", errors="replace"):
@@ -241,7 +245,7 @@ def main():
             ideal, ideal_guided = (os.path.join(tmp, name + x) for x in (".ideal.folded", ".ideal.guided"))
             with open(ideal, "w", encoding="utf-8") as f:
                 f.write(ideal_samples(tr, int(samples)).replace("{wl}/", subst["wl"] + "/"))
-            subprocess.run([a.flameprof, "-f", "log", "--threshold", "0", "--stacks", ideal, "-o",
+            subprocess.run([a.flameprof, "-f", "log", "--threshold", THRESHOLD, "--stacks", ideal, "-o",
                             ideal_guided, prof], check=True, stderr=subprocess.DEVNULL)
             ia = os.path.join(tmp, name + ".ideal.aligned")
             write(load(ideal_guided, module, True)[0], ia)
@@ -251,7 +255,7 @@ def main():
         extra = ""
         if a.same_run:
             sr = os.path.join(tmp, name + ".samerun.folded")
-            subprocess.run([a.flameprof, "-f", "log", "--threshold", "0", "-o", sr,
+            subprocess.run([a.flameprof, "-f", "log", "--threshold", THRESHOLD, "-o", sr,
                             os.path.join(DATA, name + ".prof")], check=True)
             srd, _, _ = load(sr, module, True)
             sra = os.path.join(tmp, name + ".samerun.aligned")
