@@ -993,6 +993,68 @@ fn run_draws_a_depth_dependent_recursion_exactly() {
     }
 }
 
+/// A program that runs into the recursion limit twice, once through C (the json
+/// encoder calling `default` again and again) and once in plain Python, then works.
+const RECURSION_ERRORS: &str = r#"
+import json
+
+class Endless(json.JSONEncoder):
+    def default(self, o):
+        return [o]
+
+def deep(n):
+    return deep(n + 1)
+
+def overflow():
+    for attempt in (lambda: Endless(check_circular=False).encode(5j), lambda: deep(0)):
+        try:
+            attempt()
+        except RecursionError:
+            pass
+
+def after():
+    return sum(len(str(i)) for i in range(300000))
+
+def main():
+    overflow()
+    after()
+
+main()
+"#;
+
+#[test]
+fn run_keeps_recording_past_recursion_errors() {
+    if !external("python3") {
+        return;
+    }
+    let dir = workdir();
+    std::fs::write(dir.path().join("overflow.py"), RECURSION_ERRORS).unwrap();
+    for p in pythons() {
+        let python = py(&p);
+        let args = ["run", "--python", &python, "--cpu", "-f", "log"];
+        let r = fp(
+            dir.path(),
+            &[&args[..], &["--threshold", "0", "overflow.py"]].concat(),
+            None,
+        );
+        assert_eq!(r.code(), 0, "{p:?}\n{}", r.describe());
+        let folded = r.stdout_text();
+        // The work after the overflows is recorded, under main, and holds most of
+        // the run: a recorder that stopped at either error would have none of it.
+        let total: u64 = (folded.lines())
+            .map(|l| l.rsplit_once(' ').unwrap().1.parse::<u64>().unwrap())
+            .sum();
+        let after = time_through(&folded, ":after");
+        assert!(
+            after as f64 > 0.5 * total as f64,
+            "{p:?}: after {after} of {total}\n{folded}"
+        );
+        assert!(folded.contains(":main;"), "{p:?}\n{folded}");
+        assert!(time_through(&folded, ":deep") > 0, "{p:?}\n{folded}");
+        assert!(time_through(&folded, ":default") > 0, "{p:?}\n{folded}");
+    }
+}
+
 #[test]
 fn render_options_apply_to_run() {
     if !external("python3") {
