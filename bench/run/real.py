@@ -86,6 +86,16 @@ from truth import ideal_samples, own_time_distance, rescale  # noqa: E402
 from fidelity import TRACE_WITHOUT_GC  # noqa: E402
 
 
+def workloads(only):
+    """(name, argv) of each real workload of bench/fidelity (those named in `only`, if
+    any), the argv placeholders substituted as gen.py does."""
+    site, stdlib = venv_paths()
+    subst = {"site": site, "stdlib": stdlib, "wl": os.path.join(FID, "workloads"), "work": WORK}
+    spec = json.load(open(os.path.join(FID, "workloads", "workloads.json")))
+    return [(w["name"], [x.format(**subst) for x in w["argv"]])
+            for w in spec["real"] if not only or w["name"] in only]
+
+
 def venv_paths():
     out = subprocess.run(
         [VENV_PY, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib']); print(sysconfig.get_paths()['stdlib'])"],
@@ -164,15 +174,8 @@ def main():
     only = set(filter(None, a.only.split(",")))
     tmp = a.keep or tempfile.mkdtemp(prefix="real-")
     os.makedirs(tmp, exist_ok=True)
-    site, stdlib = venv_paths()
-    subst = {"site": site, "stdlib": stdlib, "wl": os.path.join(FID, "workloads"), "work": WORK}
-    spec = json.load(open(os.path.join(FID, "workloads", "workloads.json")))
     rows, notes, details = [], [], []
-    for w in spec["real"]:
-        name = w["name"]
-        if only and name not in only:
-            continue
-        argv = [x.format(**subst) for x in w["argv"]]
+    for name, argv in workloads(only):
         truth = os.path.join(a.truth_dir or DATA, name + ".truth.folded")
         if a.truth_dir and not os.path.exists(truth):
             os.makedirs(a.truth_dir, exist_ok=True)
@@ -244,7 +247,7 @@ def main():
         if samples.isdigit():
             ideal, ideal_guided = (os.path.join(tmp, name + x) for x in (".ideal.folded", ".ideal.guided"))
             with open(ideal, "w", encoding="utf-8") as f:
-                f.write(ideal_samples(tr, int(samples)).replace("{wl}/", subst["wl"] + "/"))
+                f.write(ideal_samples(tr, int(samples)).replace("{wl}/", os.path.join(FID, "workloads") + "/"))
             subprocess.run([a.flameprof, "-f", "log", "--threshold", THRESHOLD, "--stacks", ideal, "-o",
                             ideal_guided, prof], check=True, stderr=subprocess.DEVNULL)
             ia = os.path.join(tmp, name + ".ideal.aligned")

@@ -26,7 +26,6 @@ Unlike real.py, nothing separates the three files but the drawing: no second run
 tracer cost that one side has and the other not (both see the tracer's slowed run).
 """
 import argparse
-import json
 import os
 import subprocess
 import sys
@@ -34,7 +33,7 @@ import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from real import FID, ROOT, VENV_PY, WORK, load, score, venv_paths, write  # noqa: E402
+from real import ROOT, VENV_PY, WORK, load, score, workloads, write  # noqa: E402
 
 # fidelity.py cuts every frame narrower than 0.1 % of the total into its parent, as a
 # flame graph draws it; the drawings are cut below that too. At `--threshold 0`, `-f
@@ -54,15 +53,8 @@ def main():
     only = set(filter(None, a.only.split(",")))
     tmp = a.keep or tempfile.mkdtemp(prefix="same-run-real-")
     os.makedirs(tmp, exist_ok=True)
-    site, stdlib = venv_paths()
-    subst = {"site": site, "stdlib": stdlib, "wl": os.path.join(FID, "workloads"), "work": WORK}
-    spec = json.load(open(os.path.join(FID, "workloads", "workloads.json")))
     rows, notes = [], []
-    for w in spec["real"]:
-        name = w["name"]
-        if only and name not in only:
-            continue
-        argv = [x.format(**subst) for x in w["argv"]]
+    for name, argv in workloads(only):
         prefix = os.path.join(tmp, name)
         try:
             if a.reuse and os.path.exists(prefix + ".paths"):
