@@ -98,9 +98,16 @@ fn version_of(python: &Path) -> Option<(u32, u32)> {
 
 /// A temporary directory holding the test script and module.
 fn workdir() -> tempfile::TempDir {
+    workdir_with(&[])
+}
+
+/// [`workdir`], with these scripts (name, text) beside its own.
+fn workdir_with(scripts: &[(&str, &str)]) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("prog.py"), SCRIPT).unwrap();
-    std::fs::write(dir.path().join("mymod.py"), MODULE).unwrap();
+    let own = [("prog.py", SCRIPT), ("mymod.py", MODULE)];
+    for (name, text) in own.iter().chain(scripts) {
+        std::fs::write(dir.path().join(name), text).unwrap();
+    }
     dir
 }
 
@@ -594,9 +601,7 @@ fn save_stacks_records_every_call_path_with_cprofile_s_keys() {
     if !external("python3") {
         return;
     }
-    let dir = workdir();
-    std::fs::write(dir.path().join("sampled.py"), SAMPLED).unwrap();
-    std::fs::write(dir.path().join("paths_keys.py"), PATHS_KEYS).unwrap();
+    let dir = workdir_with(&[("sampled.py", SAMPLED), ("paths_keys.py", PATHS_KEYS)]);
     for p in pythons() {
         let recorded = run_saving_stacks(dir.path(), &p, &[]);
         assert!(
@@ -654,9 +659,7 @@ fn save_stacks_samples_the_program_where_it_is_not_recorded() {
     if !external("python3") {
         return;
     }
-    let dir = workdir();
-    std::fs::write(dir.path().join("sampled.py"), SAMPLED).unwrap();
-    std::fs::write(dir.path().join("keys_subset.py"), KEYS_SUBSET).unwrap();
+    let dir = workdir_with(&[("sampled.py", SAMPLED), ("keys_subset.py", KEYS_SUBSET)]);
     for p in pythons() {
         let folded = run_saving_stacks(dir.path(), &p, &[("FLAMEPROF_SAMPLE_STACKS", "1")]);
         assert!(folded.contains("# mode: wall\n"), "{p:?}\n{folded}");
@@ -761,8 +764,7 @@ fn run_draws_each_callee_under_the_caller_that_made_it() {
     if !external("python3") {
         return;
     }
-    let dir = workdir();
-    std::fs::write(dir.path().join("context.py"), CONTEXT).unwrap();
+    let dir = workdir_with(&[("context.py", CONTEXT)]);
     for p in pythons() {
         let python = py(&p);
         let draw = |samples: bool| {
@@ -874,9 +876,10 @@ fn run_s_stats_count_every_call_as_cprofile_does() {
     if !external("python3") {
         return;
     }
-    let dir = workdir();
-    std::fs::write(dir.path().join("every_call.py"), EVERY_CALL).unwrap();
-    std::fs::write(dir.path().join("same_counts.py"), SAME_COUNTS).unwrap();
+    let dir = workdir_with(&[
+        ("every_call.py", EVERY_CALL),
+        ("same_counts.py", SAME_COUNTS),
+    ]);
     for p in pythons() {
         let python = py(&p);
         let r = fp(
@@ -942,8 +945,7 @@ fn run_draws_a_depth_dependent_recursion_exactly() {
     if !external("python3") {
         return;
     }
-    let dir = workdir();
-    std::fs::write(dir.path().join("depths.py"), DEPTHS).unwrap();
+    let dir = workdir_with(&[("depths.py", DEPTHS)]);
     for p in pythons() {
         let python = py(&p);
         let run = |format: &str| {
@@ -1027,8 +1029,7 @@ fn run_keeps_recording_past_recursion_errors() {
     if !external("python3") {
         return;
     }
-    let dir = workdir();
-    std::fs::write(dir.path().join("overflow.py"), RECURSION_ERRORS).unwrap();
+    let dir = workdir_with(&[("overflow.py", RECURSION_ERRORS)]);
     for p in pythons() {
         let python = py(&p);
         let args = ["run", "--python", &python, "--cpu", "-f", "log"];
