@@ -1056,6 +1056,64 @@ fn run_keeps_recording_past_recursion_errors() {
     }
 }
 
+/// A worker thread and the main thread call the same function, 20 and 10 times.
+const THREADS: &str = r#"
+import threading
+
+def spin(n):
+    return sum(len(str(i)) for i in range(n))
+
+def worker():
+    for _ in range(20):
+        spin(2000)
+
+def main():
+    t = threading.Thread(target=worker)
+    t.start()
+    for _ in range(10):
+        spin(2000)
+    t.join()
+
+main()
+"#;
+
+#[test]
+fn run_records_the_threads_cprofile_records_each_on_its_own_paths() {
+    if !external("python3") {
+        return;
+    }
+    let dir = workdir_with(&[("threads.py", THREADS)]);
+    for p in pythons() {
+        let python = py(&p);
+        let run = |format: &str| {
+            let args = ["run", "--python", &python, "-f", format, "--threshold", "0"];
+            let r = fp(dir.path(), &[&args[..], &["threads.py"]].concat(), None);
+            assert_eq!(r.code(), 0, "{p:?}\n{}", r.describe());
+            r.stdout_text()
+        };
+        // From 3.12 cProfile records every thread, and so does the recorder: the
+        // worker's calls on the worker's own paths, never under main's.
+        let every_thread = p.version >= (3, 12);
+        let stats = run("stats");
+        let spin = (stats.lines())
+            .find(|l| l.ends_with("(spin)"))
+            .and_then(|l| l.split_whitespace().next())
+            .unwrap_or_else(|| panic!("{p:?}: no spin in\n{stats}"));
+        assert_eq!(
+            spin,
+            if every_thread { "30" } else { "10" },
+            "{p:?}\n{stats}"
+        );
+        let folded = run("log");
+        let under_worker = time_through(&folded, ":worker");
+        assert_eq!(under_worker > 0, every_thread, "{p:?}\n{folded}");
+        assert!(
+            !(folded.lines()).any(|l| l.contains(":main;") && l.contains(":worker")),
+            "{p:?}\n{folded}"
+        );
+    }
+}
+
 #[test]
 fn render_options_apply_to_run() {
     if !external("python3") {

@@ -99,13 +99,14 @@ def _flameprof_label(fn, self):
 
 
 class _flameprof_recorder(object):
-    """Records every call path of the thread running the program, in cProfile's place,
+    """Records every call path of the program, in cProfile's place,
     with the call-path recorder (runner/recorder.c, a shared library at `library`):
     per path from the root, its calls and its own time, in the profile's clock (wall
     or CPU). It sees the calls cProfile would see, as cProfile reads them: before 3.12
-    as the thread's profile function; from 3.12 as a sys.monitoring tool, registered
-    by `load` (before the program: the registration is calls that would be recorded)
-    with callbacks that record only once started, and only this thread's events. It
+    as the profile function of the thread running the program; from 3.12 as a
+    sys.monitoring tool, registered by `load` (before the program: the registration is
+    calls that would be recorded) with callbacks that record only once started, the
+    events of every thread as cProfile's tool does (each thread on its own paths). It
     starts right before the program and stops right after it, so the paths start
     where cProfile's calls would (the builtin exec of a script, runpy's run_module)
     and hold no frame of this bootstrap. flameprof derives cProfile's stats from them.
@@ -158,6 +159,11 @@ class _flameprof_recorder(object):
             self.byref = ctypes.byref
             if monitoring is not None:
                 lib.flameprof_use(ctypes.byref(self.api))
+                # cProfile's tool records every thread: so does the recorder, each
+                # thread's calls on their own paths, where a GIL keeps the threads'
+                # events apart (not in a free-threaded build without it).
+                gil = getattr(sys, "_is_gil_enabled", None)
+                lib.flameprof_record_all_threads(1 if gil is None or gil() else 0)
                 lib.flameprof_callback.argtypes = [ctypes.c_int]
                 lib.flameprof_callback.restype = p
                 self.monitor(monitoring, [lib.flameprof_callback(i) for i in range(4)])

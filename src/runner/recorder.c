@@ -23,9 +23,12 @@
  * The bootstrap does not load it into an interpreter built with Py_TRACE_REFS, whose
  * object header is two words longer.
  *
- * It records one thread, the one that started it (sys.monitoring reports every
- * thread's events: the others' are left out), always with the GIL held. Memory is its
- * own (malloc); if it runs out, recording stops and `flameprof_failed` says so.
+ * Before 3.12 it records the thread that started it, as cProfile does. From 3.12,
+ * where sys.monitoring reports every thread's events and cProfile's tool records them
+ * all, it records every thread too (`flameprof_record_all_threads`), each with its own
+ * stack of calls in progress, so that a thread's calls extend its own paths. It runs
+ * with the GIL held: the bootstrap records one thread where there is none. Memory is
+ * its own (malloc); if it runs out, recording stops and `flameprof_failed` says so.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -95,10 +98,12 @@ struct table {
 };
 
 static struct api py;
-/* Events are recorded from flameprof_start to flameprof_stop, of this thread only;
- * before 3.12 through the profile function. */
+/* Events are recorded from flameprof_start to flameprof_stop, of the thread that
+ * started recording (or of every thread: all_threads); before 3.12 through the
+ * profile function. */
 static int recording;
 static void *recording_thread;
+static int all_threads;
 static int profile_function;
 /* For measuring the recorder only (flameprof_start_behind): the profile function it
  * calls first on every event. */
@@ -107,8 +112,17 @@ static int cpu_clock;
 static int failed;
 static struct node *nodes;
 static size_t node_count, node_capacity;
+/* The calls in progress of the thread whose events come in (`current`): its stack,
+ * swapped with its entry of `threads` when another thread's events come in. */
 static struct active *stack;
 static size_t depth, stack_capacity;
+struct thread {
+    void *state;
+    struct active *stack;
+    size_t depth, capacity;
+};
+static struct thread *threads;
+static size_t thread_count, thread_capacity, current;
 static struct table children, functions;
 /* The bootstrap's: a list the functions are appended to (code objects, and builtins'
  * labels), and the function that makes a builtin's label as cProfile does. */
@@ -328,9 +342,52 @@ static int on_event(PyObject *object, void *frame, int what, PyObject *arg)
 /* From 3.12: the recorder's sys.monitoring callbacks, METH_FASTCALL builtins. */
 typedef ptrdiff_t ssize;
 
+/* Makes the stack of the thread whose state is `state` the current one, a new one
+ * for a thread not seen before. 0 when there is no memory for it. */
+static int switch_to(void *state)
+{
+    if (threads[current].state == state)
+        return 1;
+    size_t found = 0;
+    while (found < thread_count && threads[found].state != state)
+        found++;
+    if (found == thread_count) {
+        struct active *own = malloc(256 * sizeof *own);
+        if (!own)
+            return 0;
+        if (thread_count == thread_capacity) {
+            size_t capacity = thread_capacity * 2;
+            struct thread *grown = realloc(threads, capacity * sizeof *threads);
+            if (!grown) {
+                free(own);
+                return 0;
+            }
+            threads = grown;
+            thread_capacity = capacity;
+        }
+        threads[thread_count++] = (struct thread){state, own, 0, 256};
+    }
+    threads[current] = (struct thread){threads[current].state, stack, depth, stack_capacity};
+    current = found;
+    stack = threads[current].stack;
+    depth = threads[current].depth;
+    stack_capacity = threads[current].capacity;
+    return 1;
+}
+
+/* Whether an event of this thread is recorded, its stack made the current one. */
 static int ours(void)
 {
-    return recording && !failed && py.thread_state() == recording_thread;
+    if (!recording || failed)
+        return 0;
+    void *state = py.thread_state();
+    if (state == threads[current].state)
+        return 1;
+    if (!all_threads && state != recording_thread)
+        return 0;
+    if (!switch_to(state))
+        failed = 1;
+    return !failed;
 }
 
 static PyObject *none(void)
@@ -444,9 +501,11 @@ int flameprof_start(const struct api *api, PyObject *list, PyObject *labels, int
     cpu_clock = cpu;
     node_capacity = 4096;
     stack_capacity = 256;
+    thread_capacity = 4;
     nodes = malloc(node_capacity * sizeof *nodes);
     stack = malloc(stack_capacity * sizeof *stack);
-    if (!nodes || !stack || !make_room(&children) || !make_room(&functions))
+    threads = malloc(thread_capacity * sizeof *threads);
+    if (!nodes || !stack || !threads || !make_room(&children) || !make_room(&functions))
         return -1;
     nodes[0] = (struct node){0, UINT32_MAX, 0, 0};
     node_count = 1;
@@ -455,6 +514,9 @@ int flameprof_start(const struct api *api, PyObject *list, PyObject *labels, int
     py.incref(list);
     py.incref(labels);
     recording_thread = py.thread_state();
+    threads[0] = (struct thread){recording_thread, stack, 0, stack_capacity};
+    thread_count = 1;
+    current = 0;
     recording = 1;
     profile_function = use_profile_function;
     if (profile_function)
@@ -492,8 +554,18 @@ void flameprof_stop(void)
         py.set_profile(NULL, NULL);
     recording = 0;
     uint64_t t = now();
-    while (depth)
-        leave(t);
+    for (size_t i = 0; i < thread_count; i++) {
+        switch_to(threads[i].state);
+        while (depth)
+            leave(t);
+    }
+}
+
+/* From 3.12, before flameprof_start: record every thread's calls, not only those of
+ * the thread that starts recording. */
+void flameprof_record_all_threads(int all)
+{
+    all_threads = all;
 }
 
 /* Whether recording stopped early for want of memory. */
