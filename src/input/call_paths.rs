@@ -451,6 +451,43 @@ mod tests {
     }
 
     #[test]
+    fn a_recursion_s_frames_keep_their_own_paths_calls() {
+        // main (1 call) calls len 3 times and itself twice, which calls len once:
+        // cProfile counts main 3 times, the flame graph's outer main once.
+        let text = "# flameprof call paths 1\n# mode: wall\nf a.py:1:main\n\
+                    f ~:0:<built-in method len>\n\
+                    n 0 0 1 100\nn 1 1 3 50\nn 1 0 2 0\nn 3 1 1 5\n";
+        let p = crate::input::load("rec.paths", Bytes::from(text))
+            .unwrap()
+            .profile;
+        let main =
+            (0..p.functions().len() as u32).find(|&f| p.function(f).key.name.as_str() == "main");
+        let nc = p.function(main.unwrap()).stats.nc;
+        assert_eq!(nc, 3);
+        let tree = crate::tree::flame_tree(&p, &crate::tree::TreeOptions::default());
+        let frames: Vec<(Vec<String>, f64, bool)> = (1..tree.frames().len() as u32)
+            .map(|i| {
+                let stack = tree.stack_of(i);
+                let names = stack.iter().map(|&f| p.function(f).key.name.to_string());
+                let f = &tree.frames()[i as usize];
+                (names.collect(), f.calls, f.exact)
+            })
+            .collect();
+        let calls = |path: &[&str]| {
+            let found = frames.iter().find(|(names, _, _)| names == path);
+            found
+                .unwrap_or_else(|| panic!("no {path:?} in {frames:?}"))
+                .1
+                .round()
+        };
+        assert_eq!(calls(&["main"]), 1.0, "{frames:?}");
+        assert_eq!(calls(&["main", "main"]), 2.0, "{frames:?}");
+        assert_eq!(calls(&["main", "<built-in method len>"]), 3.0);
+        assert_eq!(calls(&["main", "main", "<built-in method len>"]), 1.0);
+        assert!(frames.iter().all(|f| f.2), "every frame exact: {frames:?}");
+    }
+
+    #[test]
     fn bad_paths_are_refused_with_their_line() {
         let head = "# flameprof call paths 1\nf a.py:1:main\n";
         for (body, problem) in [

@@ -172,7 +172,8 @@ impl CallTree {
     /// the same stack (the same functions from the root) whose width agrees with
     /// `settled`'s within `tolerance` of the total. For a tree of estimated stacks and
     /// the tree the data alone settles: where the data fixes a width and the estimate
-    /// holds it, the width is no estimate, nor are its calls (taken from `settled`).
+    /// holds it, the width is no estimate, nor are its calls (taken from `settled`,
+    /// for a frame not exact already).
     pub(crate) fn settled_by(mut self, settled: &CallTree, tolerance: f64) -> CallTree {
         let slack = tolerance * self.frames[ROOT as usize].total.abs();
         let mut todo = vec![(ROOT, ROOT)];
@@ -195,7 +196,9 @@ impl CallTree {
                 }
                 todo.push((c, t));
             }
-            if mine != ROOT {
+            // A frame exact already (a recorded stack's) keeps its own calls: those of
+            // its very stack, which the settled tree can only sum over the function.
+            if mine != ROOT && !self.frames[mine as usize].exact {
                 let calls = settled.frames[theirs as usize].calls;
                 let f = &mut self.frames[mine as usize];
                 f.exact = true;
