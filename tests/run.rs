@@ -1056,16 +1056,23 @@ fn run_keeps_recording_past_recursion_errors() {
     }
 }
 
-/// A worker thread and the main thread call the same function, 20 and 10 times.
+/// A worker thread and the main thread call the same function, 20 and 10 times; then
+/// the worker hashes, the GIL released, while main waits for it.
 const THREADS: &str = r#"
+import hashlib
 import threading
 
 def spin(n):
     return sum(len(str(i)) for i in range(n))
 
+def digest():
+    return hashlib.sha256(b"x" * 4000000).digest()
+
 def worker():
     for _ in range(20):
         spin(2000)
+    for _ in range(20):
+        digest()
 
 def main():
     t = threading.Thread(target=worker)
@@ -1085,16 +1092,21 @@ fn run_records_the_threads_cprofile_records_each_on_its_own_paths() {
     let dir = workdir_with(&[("threads.py", THREADS)]);
     for p in pythons() {
         let python = py(&p);
-        let run = |format: &str| {
+        let run = |format: &str, cpu: bool| {
             let args = ["run", "--python", &python, "-f", format, "--threshold", "0"];
-            let r = fp(dir.path(), &[&args[..], &["threads.py"]].concat(), None);
+            let cpu: &[&str] = if cpu { &["--cpu"] } else { &[] };
+            let r = fp(
+                dir.path(),
+                &[&args[..], cpu, &["threads.py"]].concat(),
+                None,
+            );
             assert_eq!(r.code(), 0, "{p:?}\n{}", r.describe());
             r.stdout_text()
         };
         // From 3.12 cProfile records every thread, and so does the recorder: the
         // worker's calls on the worker's own paths, never under main's.
         let every_thread = p.version >= (3, 12);
-        let stats = run("stats");
+        let stats = run("stats", false);
         let spin = (stats.lines())
             .find(|l| l.ends_with("(spin)"))
             .and_then(|l| l.split_whitespace().next())
@@ -1104,12 +1116,25 @@ fn run_records_the_threads_cprofile_records_each_on_its_own_paths() {
             if every_thread { "30" } else { "10" },
             "{p:?}\n{stats}"
         );
-        let folded = run("log");
+        let folded = run("log", false);
         let under_worker = time_through(&folded, ":worker");
         assert_eq!(under_worker > 0, every_thread, "{p:?}\n{folded}");
         assert!(
             !(folded.lines()).any(|l| l.contains(":main;") && l.contains(":worker")),
             "{p:?}\n{folded}"
+        );
+        // With --cpu each thread's calls count its own CPU time: main waiting in
+        // join() while the worker hashes spends next to none (the process's CPU time
+        // would give it the worker's, more than main's own spins).
+        let cpu = run("log", true);
+        let main_spins: u64 = (cpu.lines())
+            .filter(|l| l.contains(":main;") && l.contains(":spin"))
+            .map(|l| l.rsplit_once(' ').unwrap().1.parse::<u64>().unwrap())
+            .sum();
+        let join = time_through(&cpu, ":join");
+        assert!(
+            join * 20 < main_spins,
+            "{p:?}: join {join}, main's spins {main_spins}\n{cpu}"
         );
     }
 }

@@ -116,10 +116,13 @@ static size_t node_count, node_capacity;
  * swapped with its entry of `threads` when another thread's events come in. */
 static struct active *stack;
 static size_t depth, stack_capacity;
+/* The time of the current thread's latest event, in its clock. */
+static uint64_t last_event;
 struct thread {
     void *state;
     struct active *stack;
     size_t depth, capacity;
+    uint64_t last_event;
 };
 static struct thread *threads;
 static size_t thread_count, thread_capacity, current;
@@ -131,7 +134,9 @@ static PyObject *function_list, *label_of;
 static uint64_t now(void)
 {
     struct timespec ts;
-    clock_gettime(cpu_clock ? CLOCK_PROCESS_CPUTIME_ID : CLOCK_MONOTONIC, &ts);
+    /* With --cpu each thread's own CPU time: a thread's calls begin and end on it, and
+     * the CPU other threads spend meanwhile (with the GIL released) is not theirs. */
+    clock_gettime(cpu_clock ? CLOCK_THREAD_CPUTIME_ID : CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
@@ -268,6 +273,7 @@ static void enter_as(const void *identity, PyObject *object, PyObject *self, int
     }
     nodes[node].calls++;
     stack[depth++] = (struct active){node, t, 0};
+    last_event = t;
 }
 
 static void enter(const void *identity, PyObject *object, int builtin, uint64_t t)
@@ -298,6 +304,7 @@ static void leave(uint64_t t)
 {
     if (!depth)
         return;
+    last_event = t;
     struct active *a = &stack[--depth];
     uint64_t spent = t > a->start ? t - a->start : 0;
     uint64_t own = spent > a->callees ? spent - a->callees : 0;
@@ -365,13 +372,15 @@ static int switch_to(void *state)
             threads = grown;
             thread_capacity = capacity;
         }
-        threads[thread_count++] = (struct thread){state, own, 0, 256};
+        threads[thread_count++] = (struct thread){state, own, 0, 256, 0};
     }
-    threads[current] = (struct thread){threads[current].state, stack, depth, stack_capacity};
+    threads[current] =
+        (struct thread){threads[current].state, stack, depth, stack_capacity, last_event};
     current = found;
     stack = threads[current].stack;
     depth = threads[current].depth;
     stack_capacity = threads[current].capacity;
+    last_event = threads[current].last_event;
     return 1;
 }
 
@@ -514,7 +523,7 @@ int flameprof_start(const struct api *api, PyObject *list, PyObject *labels, int
     py.incref(list);
     py.incref(labels);
     recording_thread = py.thread_state();
-    threads[0] = (struct thread){recording_thread, stack, 0, stack_capacity};
+    threads[0] = (struct thread){recording_thread, stack, 0, stack_capacity, 0};
     thread_count = 1;
     current = 0;
     recording = 1;
@@ -547,17 +556,22 @@ int flameprof_start_behind(const struct api *api, PyObject *list, PyObject *labe
     return started;
 }
 
-/* Stops recording. Calls still open end now (none, when the program has returned). */
+/* Stops recording. Calls still open end now (none, when the program has returned; with
+ * --cpu, another thread's at its latest event). */
 void flameprof_stop(void)
 {
     if (recording && profile_function)
         py.set_profile(NULL, NULL);
     recording = 0;
+    void *caller = py.thread_state();
     uint64_t t = now();
     for (size_t i = 0; i < thread_count; i++) {
         switch_to(threads[i].state);
+        /* Another thread's CPU clock cannot be read from here: its calls end at its
+         * latest event. */
+        uint64_t end = cpu_clock && threads[i].state != caller ? last_event : t;
         while (depth)
-            leave(t);
+            leave(end);
     }
 }
 
