@@ -103,10 +103,11 @@ class _flameprof_recorder(object):
     with the call-path recorder (runner/recorder.c, a shared library at `library`):
     per path from the root, its calls and its own time, in the profile's clock (wall
     or CPU). It sees the calls cProfile would see, as cProfile reads them: before 3.12
-    as the profile function of the thread running the program; from 3.12 as a
-    sys.monitoring tool, registered by `load` (before the program: the registration is
-    calls that would be recorded) with callbacks that record only once started, the
-    events of every thread as cProfile's tool does (each thread on its own paths). It
+    as the profile function of the thread running the program, and of every thread it
+    starts (`follow_threads`); from 3.12 as a sys.monitoring tool, registered by `load`
+    (before the program: the registration is calls that would be recorded) with
+    callbacks that record only once started, the events of every thread as cProfile's
+    tool does. Each thread's calls are on their own paths. It
     starts right before the program and stops right after it, so the paths start
     where cProfile's calls would (the builtin exec of a script, runpy's run_module)
     and hold no frame of this bootstrap. flameprof derives cProfile's stats from them.
@@ -123,6 +124,7 @@ class _flameprof_recorder(object):
         self.tool = None
         self.callbacks = []
         self.functions = []
+        self.all_threads = False
         # [recording started]
         self.started = [False]
 
@@ -157,13 +159,17 @@ class _flameprof_recorder(object):
             lib.flameprof_write_paths.argtypes = [ctypes.c_int]
             lib.flameprof_write_paths.restype = ctypes.c_int
             self.byref = ctypes.byref
+            # Every thread is recorded, each thread's calls on their own paths, where a
+            # GIL keeps the threads' events apart (not in a free-threaded build
+            # without it).
+            gil = getattr(sys, "_is_gil_enabled", None)
+            self.all_threads = gil is None or gil()
+            lib.flameprof_record_all_threads(1 if self.all_threads else 0)
+            lib.flameprof_join_thread.restype = None
+            if monitoring is None and self.all_threads:
+                self.follow_threads(lib.flameprof_join_thread)
             if monitoring is not None:
                 lib.flameprof_use(ctypes.byref(self.api))
-                # cProfile's tool records every thread: so does the recorder, each
-                # thread's calls on their own paths, where a GIL keeps the threads'
-                # events apart (not in a free-threaded build without it).
-                gil = getattr(sys, "_is_gil_enabled", None)
-                lib.flameprof_record_all_threads(1 if gil is None or gil() else 0)
                 lib.flameprof_callback.argtypes = [ctypes.c_int]
                 lib.flameprof_callback.restype = p
                 self.monitor(monitoring, [lib.flameprof_callback(i) for i in range(4)])
@@ -175,6 +181,30 @@ class _flameprof_recorder(object):
             return False
         self.lib = lib
         return True
+
+    def follow_threads(self, join):
+        """Before 3.12: a thread the program starts (threading's, or _thread's own)
+        calls `join` first thing, which makes the recorder its profile function too.
+        _thread.start_new_thread is wrapped before the program imports threading,
+        which takes it then; where threading is imported already, its copy too. The
+        wrapper's own frame is not recorded: the recorder starts within it."""
+        try:
+            import _thread as thread
+        except ImportError:
+            import thread
+        original = thread.start_new_thread
+
+        def start_new_thread(function, args, kwargs=None):
+            def joined(*args, **kwargs):
+                join()
+                return function(*args, **kwargs)
+
+            return original(joined, args, {} if kwargs is None else kwargs)
+
+        thread.start_new_thread = start_new_thread
+        threading = sys.modules.get("threading")
+        if threading is not None and getattr(threading, "_start_new_thread", None) is original:
+            threading._start_new_thread = start_new_thread
 
     def monitor(self, monitoring, callbacks):
         """From 3.12: registers the recorder's callbacks as a sys.monitoring tool, for

@@ -23,12 +23,13 @@
  * The bootstrap does not load it into an interpreter built with Py_TRACE_REFS, whose
  * object header is two words longer.
  *
- * Before 3.12 it records the thread that started it, as cProfile does. From 3.12,
- * where sys.monitoring reports every thread's events and cProfile's tool records them
- * all, it records every thread too (`flameprof_record_all_threads`), each with its own
- * stack of calls in progress, so that a thread's calls extend its own paths. It runs
- * with the GIL held: the bootstrap records one thread where there is none. Memory is
- * its own (malloc); if it runs out, recording stops and `flameprof_failed` says so.
+ * It records every thread of the program (`flameprof_record_all_threads`), each with
+ * its own stack of calls in progress, so that a thread's calls extend its own paths:
+ * from 3.12 every thread's events come to the sys.monitoring tool, as to cProfile's;
+ * before, a thread the program starts makes the recorder its profile function first
+ * thing (`flameprof_join_thread`). It runs with the GIL held: the bootstrap records
+ * one thread where there is none. Memory is its own (malloc); if it runs out,
+ * recording stops and `flameprof_failed` says so.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -313,6 +314,8 @@ static void leave(uint64_t t)
         stack[depth - 1].callees += spent;
 }
 
+static int ours(void);
+
 /* Before 3.12: the profile function. */
 static int on_event(PyObject *object, void *frame, int what, PyObject *arg)
 {
@@ -320,7 +323,7 @@ static int on_event(PyObject *object, void *frame, int what, PyObject *arg)
      * event, where it falls in its own measurements too. */
     uint64_t t = now();
     int result = chained ? chained(object, frame, what, arg) : 0;
-    if (failed || !recording)
+    if (!ours())
         return result;
     switch (what) {
     case EV_CALL: {
@@ -575,11 +578,19 @@ void flameprof_stop(void)
     }
 }
 
-/* From 3.12, before flameprof_start: record every thread's calls, not only those of
- * the thread that starts recording. */
+/* Before flameprof_start: record every thread's calls, not only those of the thread
+ * that starts recording. */
 void flameprof_record_all_threads(int all)
 {
     all_threads = all;
+}
+
+/* Before 3.12, first thing in a thread the program starts (before the function the
+ * thread runs is called): records this thread too, the recorder its profile function. */
+void flameprof_join_thread(void)
+{
+    if (recording && !failed && all_threads && profile_function && !chained)
+        py.set_profile(on_event, label_of);
 }
 
 /* Whether recording stopped early for want of memory. */
