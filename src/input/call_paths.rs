@@ -485,6 +485,23 @@ mod tests {
         assert_eq!(calls(&["main", "<built-in method len>"]), 3.0);
         assert_eq!(calls(&["main", "main", "<built-in method len>"]), 1.0);
         assert!(frames.iter().all(|f| f.2), "every frame exact: {frames:?}");
+        // The inverted tree: each function with its calls, each under its callers
+        // with the calls between them (len: 3 from the outer main, 1 from the inner).
+        let inverted = crate::tree::inverted_tree(&p, &crate::tree::TreeOptions::default());
+        let rows: Vec<(Vec<String>, f64)> = (1..inverted.frames().len() as u32)
+            .map(|i| {
+                let stack = inverted.stack_of(i);
+                let names = stack.iter().map(|&f| p.function(f).key.name.to_string());
+                (names.collect(), inverted.frames()[i as usize].calls.round())
+            })
+            .collect();
+        let calls = |path: &[&str]| {
+            let found = rows.iter().find(|(names, _)| names == path);
+            found.unwrap_or_else(|| panic!("no {path:?} in {rows:?}")).1
+        };
+        assert_eq!(calls(&["main"]), 3.0, "{rows:?}");
+        assert_eq!(calls(&["<built-in method len>"]), 4.0, "{rows:?}");
+        assert_eq!(calls(&["<built-in method len>", "main"]), 4.0, "{rows:?}");
     }
 
     #[test]

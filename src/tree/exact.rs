@@ -186,7 +186,8 @@ fn draw(trie: &Trie, profile: &Profile, options: &TreeOptions) -> CallTree {
             let node = &trie.nodes[c as usize];
             let id = tree.push(if trie.estimated {
                 let above = tree.frame(frame).func;
-                estimated_frame(profile, node, frame, above, trie.top_down)
+                let first_level = frame != ROOT && tree.frame(frame).parent == ROOT;
+                estimated_frame(profile, node, frame, above, first_level, trie.top_down)
             } else {
                 Frame {
                     func: Some(node.func),
@@ -207,12 +208,16 @@ fn draw(trie: &Trie, profile: &Profile, options: &TreeOptions) -> CallTree {
 /// unbounded for none; exact when every stack through it was recorded), and its calls
 /// those of the call between it and the frame it hangs from (its caller, or in the
 /// inverted tree its callee) in proportion to the time of that call the frame holds; a
-/// root frame's, the function's.
+/// root frame's, the function's. A recorded frame of the flame tree has its very
+/// stack's calls. The inverted tree's first two levels hold all of a function's own
+/// time, and all of it under each of its callers: their calls are the function's and
+/// the call's, whole, as the tree of the stats alone has them.
 fn estimated_frame(
     profile: &Profile,
     node: &Node,
     parent: u32,
     parent_func: Option<FuncId>,
+    first_level: bool,
     top_down: bool,
 ) -> Frame {
     let width = node.total;
@@ -254,8 +259,11 @@ fn estimated_frame(
     // Widths are in the stacks' unit until the tree is scaled, and calls with them.
     let weight = StackValue::Nanoseconds.weight();
     let time = time / weight;
+    let whole = top_down && (parent_func.is_none() || first_level);
     let calls = if node.recorded && node.calls.is_finite() {
         node.calls / weight
+    } else if whole && calls.is_finite() {
+        calls / weight
     } else if calls.is_finite() && time > 0.0 {
         calls * (width / time).min(1.0) / weight
     } else {
