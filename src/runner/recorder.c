@@ -127,6 +127,8 @@ struct thread {
 };
 static struct thread *threads;
 static size_t thread_count, thread_capacity, current;
+/* From a thread state to its entry of `threads` (path 0). */
+static struct table thread_index;
 static struct table children, functions;
 /* The bootstrap's: a list the functions are appended to (code objects, and builtins'
  * labels), and the function that makes a builtin's label as cProfile does. */
@@ -353,33 +355,45 @@ static int on_event(PyObject *object, void *frame, int what, PyObject *arg)
 typedef ptrdiff_t ssize;
 
 /* Makes the stack of the thread whose state is `state` the current one, a new one
- * for a thread not seen before. 0 when there is no memory for it. */
+ * for a thread not seen before. A thread switched away from with no call in progress
+ * gives its stack back (it may have ended: a program may start thousands), and gets a
+ * new one when its events come in again. 0 when there is no memory. */
 static int switch_to(void *state)
 {
     if (threads[current].state == state)
         return 1;
-    size_t found = 0;
-    while (found < thread_count && threads[found].state != state)
-        found++;
-    if (found == thread_count) {
-        struct active *own = malloc(256 * sizeof *own);
-        if (!own)
-            return 0;
+    if (!make_room(&thread_index))
+        return 0;
+    struct slot *s = find(&thread_index, 0, state);
+    if (!s->identity) {
         if (thread_count == thread_capacity) {
             size_t capacity = thread_capacity * 2;
             struct thread *grown = realloc(threads, capacity * sizeof *threads);
-            if (!grown) {
-                free(own);
+            if (!grown)
                 return 0;
-            }
             threads = grown;
             thread_capacity = capacity;
         }
-        threads[thread_count++] = (struct thread){state, own, 0, 256, 0};
+        threads[thread_count] = (struct thread){state, NULL, 0, 0, 0};
+        s->identity = state;
+        s->value = (uint32_t)thread_count++;
+        thread_index.used++;
+    }
+    size_t next = s->value;
+    if (!threads[next].stack) {
+        threads[next].stack = malloc(256 * sizeof *stack);
+        if (!threads[next].stack)
+            return 0;
+        threads[next].capacity = 256;
+    }
+    if (depth == 0) {
+        free(stack);
+        stack = NULL;
+        stack_capacity = 0;
     }
     threads[current] =
         (struct thread){threads[current].state, stack, depth, stack_capacity, last_event};
-    current = found;
+    current = next;
     stack = threads[current].stack;
     depth = threads[current].depth;
     stack_capacity = threads[current].capacity;
@@ -517,7 +531,8 @@ int flameprof_start(const struct api *api, PyObject *list, PyObject *labels, int
     nodes = malloc(node_capacity * sizeof *nodes);
     stack = malloc(stack_capacity * sizeof *stack);
     threads = malloc(thread_capacity * sizeof *threads);
-    if (!nodes || !stack || !threads || !make_room(&children) || !make_room(&functions))
+    if (!nodes || !stack || !threads || !make_room(&children) || !make_room(&functions) ||
+        !make_room(&thread_index))
         return -1;
     nodes[0] = (struct node){0, UINT32_MAX, 0, 0};
     node_count = 1;
@@ -528,6 +543,9 @@ int flameprof_start(const struct api *api, PyObject *list, PyObject *labels, int
     recording_thread = py.thread_state();
     threads[0] = (struct thread){recording_thread, stack, 0, stack_capacity, 0};
     thread_count = 1;
+    struct slot *main_thread = find(&thread_index, 0, recording_thread);
+    *main_thread = (struct slot){0, recording_thread, 0};
+    thread_index.used = 1;
     current = 0;
     recording = 1;
     profile_function = use_profile_function;
@@ -569,7 +587,8 @@ void flameprof_stop(void)
     void *caller = py.thread_state();
     uint64_t t = now();
     for (size_t i = 0; i < thread_count; i++) {
-        switch_to(threads[i].state);
+        if ((i != current && threads[i].depth == 0) || !switch_to(threads[i].state))
+            continue;
         /* Another thread's CPU clock cannot be read from here: its calls end at its
          * latest event. */
         uint64_t end = cpu_clock && threads[i].state != caller ? last_event : t;
