@@ -9,6 +9,8 @@ Default: target/release/flameprof (build it first), 5 repetitions, pyenv's 3.8, 
 - workloads/calls.py, CPU-bound with many small calls (cProfile's worst case, and the
   recorder's): a short (60,000 iterations, ~0.1 s) and a long (2,500,000, ~3 s) run;
 - `-m pip list` (imports and I/O, a real program, ~0.5-1 s) where pip is installed;
+- workloads/threads.py: 10,000 short threads (~1 s), which `python -m cProfile` does
+  not record before 3.12;
 - `-m pytest` on bench/fidelity/workloads/pytest_suite where pytest is installed;
 
 and times, in turn within each repetition so that load on the machine hits all alike:
@@ -28,11 +30,13 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 CALLS = os.path.join(HERE, "workloads", "calls.py")
+THREADS = os.path.join(HERE, "workloads", "threads.py")
 SUITE = os.path.join(ROOT, "bench", "fidelity", "workloads", "pytest_suite")
 PROGRAMS = [
     ("calls, short", [CALLS, "60000"], None),
     ("calls, long", [CALLS, "2500000"], None),
     ("pip list", ["-m", "pip", "list"], "pip"),
+    ("10,000 threads", [THREADS, "200"], None),
     ("pytest suite", ["-m", "pytest", "-q", "-p", "no:cacheprovider", SUITE], "pytest"),
 ]
 
