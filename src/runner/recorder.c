@@ -150,6 +150,18 @@ static size_t hash(uint64_t parent, const void *identity)
     return (size_t)(h ^ (h >> 29));
 }
 
+/* Doubles the array at `*items` (of `*capacity` items of `size` bytes); 0 when memory
+ * runs out, the array as it was. */
+static int grow(void **items, size_t *capacity, size_t size)
+{
+    void *grown = realloc(*items, *capacity * 2 * size);
+    if (!grown)
+        return 0;
+    *items = grown;
+    *capacity *= 2;
+    return 1;
+}
+
 /* Doubles the table when half full; 0 when memory runs out. */
 static int make_room(struct table *t)
 {
@@ -246,15 +258,10 @@ static void enter_as(const void *identity, PyObject *object, PyObject *self, int
             failed = 1;
             return;
         }
-        if (node_count == node_capacity) {
-            size_t capacity = node_capacity * 2;
-            struct node *grown = realloc(nodes, capacity * sizeof *nodes);
-            if (!grown) {
-                failed = 1;
-                return;
-            }
-            nodes = grown;
-            node_capacity = capacity;
+        if (node_count == node_capacity &&
+            !grow((void **)&nodes, &node_capacity, sizeof *nodes)) {
+            failed = 1;
+            return;
         }
         /* function_of may have grown `functions`, never `children`: `s` holds. */
         node = (uint32_t)node_count++;
@@ -264,15 +271,9 @@ static void enter_as(const void *identity, PyObject *object, PyObject *self, int
         s->value = node;
         children.used++;
     }
-    if (depth == stack_capacity) {
-        size_t capacity = stack_capacity * 2;
-        struct active *grown = realloc(stack, capacity * sizeof *stack);
-        if (!grown) {
-            failed = 1;
-            return;
-        }
-        stack = grown;
-        stack_capacity = capacity;
+    if (depth == stack_capacity && !grow((void **)&stack, &stack_capacity, sizeof *stack)) {
+        failed = 1;
+        return;
     }
     nodes[node].calls++;
     stack[depth++] = (struct active){node, t, 0};
@@ -366,14 +367,9 @@ static int switch_to(void *state)
         return 0;
     struct slot *s = find(&thread_index, 0, state);
     if (!s->identity) {
-        if (thread_count == thread_capacity) {
-            size_t capacity = thread_capacity * 2;
-            struct thread *grown = realloc(threads, capacity * sizeof *threads);
-            if (!grown)
-                return 0;
-            threads = grown;
-            thread_capacity = capacity;
-        }
+        if (thread_count == thread_capacity &&
+            !grow((void **)&threads, &thread_capacity, sizeof *threads))
+            return 0;
         threads[thread_count] = (struct thread){state, NULL, 0, 0, 0};
         s->identity = state;
         s->value = (uint32_t)thread_count++;
