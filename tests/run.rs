@@ -126,6 +126,16 @@ pub fn py(p: &Python) -> String {
     p.path.display().to_string()
 }
 
+/// `flameprof run --python P --threshold 0 OPTIONS SCRIPT` in `dir`, which must
+/// succeed: its standard output.
+fn run_drawn(dir: &Path, p: &Python, options: &[&str], script: &str) -> String {
+    let python = py(p);
+    let args = ["run", "--python", &python, "--threshold", "0"];
+    let r = fp(dir, &[&args[..], options, &[script]].concat(), None);
+    assert_eq!(r.code(), 0, "{p:?}\n{}", r.describe());
+    r.stdout_text()
+}
+
 /// Sum of the folded values of the stacks that pass through a frame ending in `frame`.
 fn time_through(folded: &str, frame: &str) -> u64 {
     folded
@@ -1031,15 +1041,7 @@ fn run_keeps_recording_past_recursion_errors() {
     }
     let dir = workdir_with(&[("overflow.py", RECURSION_ERRORS)]);
     for p in pythons() {
-        let python = py(&p);
-        let args = ["run", "--python", &python, "--cpu", "-f", "log"];
-        let r = fp(
-            dir.path(),
-            &[&args[..], &["--threshold", "0", "overflow.py"]].concat(),
-            None,
-        );
-        assert_eq!(r.code(), 0, "{p:?}\n{}", r.describe());
-        let folded = r.stdout_text();
+        let folded = run_drawn(dir.path(), &p, &["--cpu", "-f", "log"], "overflow.py");
         // The work after the overflows is recorded, under main, and holds most of
         // the run: a recorder that stopped at either error would have none of it.
         let total: u64 = (folded.lines())
@@ -1091,17 +1093,14 @@ fn run_records_every_thread_each_on_its_own_paths() {
     }
     let dir = workdir_with(&[("threads.py", THREADS)]);
     for p in pythons() {
-        let python = py(&p);
         let run = |format: &str, cpu: bool| {
-            let args = ["run", "--python", &python, "-f", format, "--threshold", "0"];
             let cpu: &[&str] = if cpu { &["--cpu"] } else { &[] };
-            let r = fp(
+            run_drawn(
                 dir.path(),
-                &[&args[..], cpu, &["threads.py"]].concat(),
-                None,
-            );
-            assert_eq!(r.code(), 0, "{p:?}\n{}", r.describe());
-            r.stdout_text()
+                &p,
+                &[&["-f", format], cpu].concat(),
+                "threads.py",
+            )
         };
         // Every thread is recorded (from 3.12 as cProfile records them; before, where
         // cProfile records the main thread only, through the threads' start): the
